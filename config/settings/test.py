@@ -1,0 +1,10 @@
+"""Test settings: SQLite in memory by default; PostgreSQL + Redis when DATABASE_URL/CELERY_BROKER_URL are set."""
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never used outside tests
+MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+# Throttling is switched on per test (tests/test_accounts.py); the test client's login() bypasses requests.
+AXES_ENABLED = False

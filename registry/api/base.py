@@ -1,0 +1,41 @@
+"""The base viewset: applies the access rule once, for every API endpoint built on it."""
+from typing import Any, ClassVar
+
+from django.db.models import Model, QuerySet
+from rest_framework import exceptions, viewsets
+from rest_framework.request import Request
+
+from registry.access import Action
+
+_METHOD_ACTIONS = {"POST": Action.ADD, "PUT": Action.CHANGE, "PATCH": Action.CHANGE, "DELETE": Action.DELETE}
+
+
+class ScopedViewSetMixin:
+    """Lists and lookups see only the caller's scope (out of scope -> 404).
+
+    A write additionally needs the write action's scope on the object: a monitor may GET a record but
+    a PATCH to it answers 403, because the record's existence is already known to them.
+    """
+
+    request: Request
+    scoped_queryset: ClassVar[QuerySet[Any]]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.scoped_queryset.all().restrict(self.request.user, Action.VIEW)
+
+    def check_object_permissions(self, request: Request, obj: Model) -> None:
+        super().check_object_permissions(request, obj)  # type: ignore[misc]
+        action = _METHOD_ACTIONS.get(request.method or "")
+        if action is None:
+            return
+        allowed = type(obj)._default_manager.restrict(request.user, action).filter(pk=obj.pk).exists()
+        if not allowed:
+            raise exceptions.PermissionDenied("Your role does not allow this change.")
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class ScopedModelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
+    """Actions are added per endpoint with the mixins it needs; writes always call a service."""

@@ -1,0 +1,58 @@
+"""Seeding the demo network and one login per role (idempotent: a second run changes nothing)."""
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from registry.access import HospitalRole
+from registry.demo.hospitals import LEAD, PARTNERS
+from registry.models import Hospital, HospitalMembership, User
+from registry.services.hospitals import hospital_create, membership_grant
+
+DEMO_PASSWORD = "nb-demo-2026!"  # demo only; real accounts get passwords through the validators
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    hospital_code: str | None  # None: every hospital
+    staff: bool = False
+
+
+DEMO_LOGINS = [
+    DemoLogin("coord_bjyy", HospitalRole.COORDINATOR, "BJYY"),
+    DemoLogin("inv_bjyy", HospitalRole.INVESTIGATOR, "BJYY"),
+    DemoLogin("coord_shet", HospitalRole.COORDINATOR, "SHET"),
+    DemoLogin("monitor", HospitalRole.MONITOR, "BJYY"),
+    DemoLogin("datamanager", HospitalRole.DATA_MANAGER, None, staff=True),
+]
+
+
+@transaction.atomic
+def seed_hospitals(*, actor: User) -> list[Hospital]:
+    existing = {h.code: h for h in Hospital.objects.all()}
+    hospitals = []
+    for i, (code, zh, en, province, city) in enumerate([LEAD, *PARTNERS]):
+        hospital = existing.get(code) or hospital_create(
+            actor=actor, code=code, name_zh=zh, name_en=en, province=province, city=city, is_lead=i == 0
+        )
+        hospitals.append(hospital)
+    return hospitals
+
+
+@transaction.atomic
+def seed_logins(*, actor: User) -> list[DemoLogin]:
+    by_code = {h.code: h for h in Hospital.objects.all()}
+    for login in DEMO_LOGINS:
+        user, created = User.objects.get_or_create(username=login.username, defaults={"is_staff": login.staff})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        hospital = by_code[login.hospital_code] if login.hospital_code else None
+        if not HospitalMembership.objects.filter(user=user, hospital=hospital, role=login.role).exists():
+            membership_grant(actor=actor, user=user, role=login.role, hospital=hospital, reason="demo seed")
+    # The monitor follows two sites, as a monitor of a multicenter programme does.
+    monitor = User.objects.get(username="monitor")
+    if not HospitalMembership.objects.filter(user=monitor, hospital=by_code["SHET"]).exists():
+        membership_grant(actor=actor, user=monitor, role=HospitalRole.MONITOR, hospital=by_code["SHET"], reason="demo seed")
+    return DEMO_LOGINS

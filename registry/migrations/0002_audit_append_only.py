@@ -1,0 +1,45 @@
+"""Seed the audit chain head and the built-in system actor; make the audit table append-only on PostgreSQL."""
+from django.db import migrations
+
+TRIGGER_SQL = """
+CREATE OR REPLACE FUNCTION registry_auditevent_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'registry_auditevent is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS registry_auditevent_no_update_delete ON registry_auditevent;
+CREATE TRIGGER registry_auditevent_no_update_delete
+    BEFORE UPDATE OR DELETE ON registry_auditevent
+    FOR EACH ROW EXECUTE FUNCTION registry_auditevent_append_only();
+"""
+DROP_SQL = """
+DROP TRIGGER IF EXISTS registry_auditevent_no_update_delete ON registry_auditevent;
+DROP FUNCTION IF EXISTS registry_auditevent_append_only();
+"""
+
+
+def install_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(TRIGGER_SQL)
+
+
+def remove_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP_SQL)
+
+
+def seed(apps, schema_editor):
+    apps.get_model("registry", "AuditChainHead").objects.get_or_create(pk=1)
+    User = apps.get_model("registry", "User")
+    # The actor for seeds, sweeps and bootstrap commands; it cannot log in.
+    User.objects.get_or_create(username="system", defaults={"password": "!", "is_active": False})
+
+
+class Migration(migrations.Migration):
+    dependencies = [("registry", "0001_initial")]
+
+    operations = [
+        migrations.RunPython(seed, migrations.RunPython.noop),
+        migrations.RunPython(install_trigger, remove_trigger),
+    ]

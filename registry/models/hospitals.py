@@ -1,0 +1,37 @@
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from registry.access import Action, HospitalRole, ScopedModel
+
+
+class Hospital(ScopedModel):
+    """A participating site. Staff see the hospitals they work at; data managers change them."""
+
+    code = models.CharField(
+        _("code"), max_length=8, unique=True, help_text=_("Upper-case letters and digits; prefixes study IDs.")
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    province = models.CharField(_("province"), max_length=40)
+    city = models.CharField(_("city"), max_length=60)
+    is_lead = models.BooleanField(_("lead hospital"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    scope_hospital_path = "pk"
+    scope_hospital_roles: ClassVar = {
+        Action.VIEW: frozenset(HospitalRole.values),
+        Action.CHANGE: frozenset({HospitalRole.DATA_MANAGER}),
+    }
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("hospital")
+        verbose_name_plural = _("hospitals")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(code__regex=r"^[A-Z0-9]{2,8}$"), name="hospital_code_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_en}"
