@@ -44,6 +44,7 @@ class HospitalMembership(ScopedModel):
 
     class Meta:
         verbose_name = _("hospital membership")
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "hospital", "role"], name="membership_unique"),
             models.UniqueConstraint(

@@ -1,0 +1,97 @@
+"""Fixtures shared by every app's tests: the standard actors, API clients, and service requirements.
+
+Actors (DESIGN.md): a coordinator and an investigator at hospital A, a coordinator at hospital B, a
+monitor of A, a data manager of every hospital, a user with no membership, and an anonymous client.
+"""
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from registry.access import HospitalRole
+from registry.models import Hospital, User
+from registry.tests.factories import HospitalFactory, MembershipFactory, UserFactory
+
+PASSWORD = "correct-horse-battery"
+SERVICE_MARKERS = ("postgres", "redis", "worker")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    """Under CI a test that needs a real service must run: its skip is reported as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in SERVICE_MARKERS):
+        report.outcome = "failed"
+        report.longrepr = f"service test skipped under CI: {report.longrepr}"
+
+
+def require(condition: bool, why: str) -> None:
+    if not condition:
+        pytest.skip(why)
+
+
+@pytest.fixture
+def on_postgres() -> None:
+    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def on_redis() -> None:
+    require(not settings.CELERY_TASK_ALWAYS_EAGER, "needs a broker (set CELERY_BROKER_URL)")
+
+
+@dataclass
+class Actors:
+    hospital_a: Hospital
+    hospital_b: Hospital
+    coordinator_a: User
+    investigator_a: User
+    coordinator_b: User
+    monitor_a: User
+    data_manager: User
+    nobody: User
+
+    def by_name(self, name: str) -> User | None:
+        return None if name == "anonymous" else getattr(self, name)
+
+
+ACTOR_NAMES = ("coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "data_manager", "nobody", "anonymous")
+
+
+@pytest.fixture
+def actors(db) -> Actors:  # type: ignore[no-untyped-def]
+    a = HospitalFactory(code="AAA", name_en="Hospital A")
+    b = HospitalFactory(code="BBB", name_en="Hospital B")
+
+    def member(username: str, role: str, hospital: Hospital | None) -> User:
+        user = UserFactory(username=username)
+        MembershipFactory(user=user, hospital=hospital, role=role)
+        return user
+
+    return Actors(
+        hospital_a=a,
+        hospital_b=b,
+        coordinator_a=member("coordinator_a", HospitalRole.COORDINATOR, a),
+        investigator_a=member("investigator_a", HospitalRole.INVESTIGATOR, a),
+        coordinator_b=member("coordinator_b", HospitalRole.COORDINATOR, b),
+        monitor_a=member("monitor_a", HospitalRole.MONITOR, a),
+        data_manager=member("data_manager", HospitalRole.DATA_MANAGER, None),
+        nobody=UserFactory(username="nobody"),
+    )
+
+
+def api_client(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_for():  # type: ignore[no-untyped-def]
+    return api_client

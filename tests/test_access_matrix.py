@@ -1,0 +1,45 @@
+"""Every /api/v1/ endpoint x every standard actor: status codes and, for lists, exactly what is visible."""
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from conftest import ACTOR_NAMES, Actors, api_client
+from tests.matrix import Case, World, all_cases
+
+CASES = all_cases()
+
+
+@pytest.fixture
+def world(actors: Actors) -> World:
+    return World(actors=actors)
+
+
+@pytest.mark.parametrize("actor", ACTOR_NAMES)
+@pytest.mark.parametrize(("arrange", "case"), CASES, ids=[c.name for _, c in CASES])
+def test_endpoint_as_actor(world: World, arrange, case: Case, actor: str, django_capture_on_commit_callbacks) -> None:
+    arrange(world)
+    client = api_client(world.actors.by_name(actor))
+    url = reverse(case.url_name, args=case.args(world))
+    data = case.data(world, actor) if case.data else None
+    with django_capture_on_commit_callbacks(execute=False):
+        response = getattr(client, case.method)(url, data=data, format="json")
+    assert response.status_code == case.expect[actor], response.content[:300]
+    if case.visible is not None and response.status_code == 200:
+        returned = {row[case.id_field] for row in response.json()["results"]}
+        seen = {key for key in case.universe if case.row_id(world[key]) in returned}
+        assert seen == case.visible[actor]
+
+
+def _api_url_names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            names |= _api_url_names(pattern, route)
+        elif isinstance(pattern, URLPattern) and route.startswith("api/v1/") and pattern.name:
+            names.add(pattern.name)
+    return names
+
+
+def test_every_api_endpoint_is_in_the_matrix() -> None:
+    covered = {case.url_name for _, case in CASES}
+    assert _api_url_names(get_resolver()) - covered == set()
