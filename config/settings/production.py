@@ -2,10 +2,9 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import PRODUCTION_REQUIRED_ENV, env
 
-REQUIRED = ("DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS")
-_missing = [name for name in REQUIRED if not env(name, default="")]
+_missing = [name for name in PRODUCTION_REQUIRED_ENV if not env(name, default="")]
 if _missing:
     raise ImproperlyConfigured(f"Production settings need these environment variables: {', '.join(_missing)}")
 

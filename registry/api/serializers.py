@@ -27,18 +27,20 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "hospital", "hospital_code", "role", "granted_at"]
 
 
+class OwnMembershipSerializer(serializers.ModelSerializer):
+    hospital = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="Null: every hospital.")
+
+    class Meta:
+        model = HospitalMembership
+        fields = ["hospital", "role"]
+
+
 class MeSerializer(serializers.ModelSerializer):
-    memberships = serializers.SerializerMethodField()
+    memberships = OwnMembershipSerializer(many=True, read_only=True)
 
     class Meta:
         model = User
         fields = ["id", "username", "first_name", "last_name", "preferred_language", "memberships"]
-
-    def get_memberships(self, user: User) -> list[dict[str, object]]:
-        return [
-            {"hospital": m.hospital.code if m.hospital else "ALL", "role": m.role}
-            for m in user.memberships.select_related("hospital").order_by("hospital__code", "role")
-        ]
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

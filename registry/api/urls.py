@@ -1,5 +1,4 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from registry.api import views
@@ -12,6 +11,6 @@ router.register("jobs", views.JobViewSet, basename="job")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     *router.urls,
 ]

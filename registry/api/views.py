@@ -1,6 +1,7 @@
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.request import Request
@@ -16,7 +17,7 @@ from registry.api.serializers import (
     MembershipSerializer,
     MeSerializer,
 )
-from registry.models import AuditEvent, Hospital, HospitalMembership, Job
+from registry.models import AuditEvent, Hospital, HospitalMembership, Job, User
 from registry.services.hospitals import hospital_update
 from registry.services.jobs import job_enqueue
 
@@ -26,8 +27,17 @@ class MeView(RetrieveAPIView):
 
     serializer_class = MeSerializer
 
-    def get_object(self):  # type: ignore[no-untyped-def]
-        return self.request.user
+    def get_object(self) -> User:
+        return User.objects.prefetch_related("memberships__hospital").get(pk=self.request.user.pk)
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (throttled like the login page)."""
+
+    def get_serializer_context(self) -> dict[str, object]:
+        # django-axes marks a lock-out on the request it is given; hand it Django's own request so
+        # its middleware sees the mark and answers 429 rather than a plain 400.
+        return {"request": self.request._request, "format": self.format_kwarg, "view": self}
 
 
 class HospitalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):

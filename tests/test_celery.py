@@ -1,0 +1,133 @@
+"""Jobs through Celery: eager in the embedded default, a real worker process on Redis under CI."""
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from config.celery_app import app as celery_app
+from conftest import Actors, api_client
+from registry.models import AuditEvent, Job
+from registry.services.jobs import job_enqueue, jobs_requeue_stale
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def test_job_runs_after_commit_in_eager_mode_and_records_its_actor(
+    eager, actors: Actors, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = job_enqueue(actor=actors.data_manager, kind="audit_verify")
+    # Nothing runs before the commit: the worker must find the row.
+    assert Job.objects.get(pk=job.pk).status == Job.Status.PENDING and len(callbacks) == 1
+    callbacks[0]()
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.progress == 100 and job.result["ok"] is True
+    event = AuditEvent.objects.get(action="audit_verify", object_id=str(job.pk))
+    assert event.actor == actors.data_manager and event.source == "task" and event.request_id == job.request_id
+
+
+def test_failed_job_keeps_its_error(eager, actors: Actors, django_capture_on_commit_callbacks, monkeypatch) -> None:
+    from registry.services import jobs
+
+    def broken(job: Job) -> dict:
+        raise RuntimeError("chain store unreachable")
+
+    monkeypatch.setitem(jobs._handlers, "audit_verify", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_enqueue(actor=actors.data_manager, kind="audit_verify")
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "chain store unreachable" in job.error
+
+
+def test_running_a_job_twice_is_harmless(eager, actors: Actors, django_capture_on_commit_callbacks) -> None:
+    from registry.tasks import run_job
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_enqueue(actor=actors.data_manager, kind="audit_verify")
+    run_job.delay(job.pk)  # a redelivered message
+    assert AuditEvent.objects.filter(action="audit_verify", object_id=str(job.pk)).count() == 1
+
+
+def test_sweep_requeues_jobs_stranded_by_a_broker_outage(eager, actors: Actors) -> None:
+    stale = Job.objects.create(kind="audit_verify", requested_by=actors.data_manager, request_id="lost",
+                               queued_at=timezone.now() - timedelta(hours=1))
+    fresh = Job.objects.create(kind="audit_verify", requested_by=actors.data_manager, request_id="new",
+                               queued_at=timezone.now())
+    assert jobs_requeue_stale() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == Job.Status.SUCCEEDED and fresh.status == Job.Status.PENDING
+
+
+def test_unknown_job_kind_is_refused(actors: Actors) -> None:
+    from registry.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as err:
+        job_enqueue(actor=actors.data_manager, kind="no_such_kind")
+    assert err.value.code == "unknown_job_kind"
+    assert not Job.objects.exists()
+
+
+@pytest.fixture
+def worker(on_postgres, on_redis, django_db_setup, django_db_blocker) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real `celery worker` process on its own queue, reading the test database."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool=solo", "-Q", queue,
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield queue
+    finally:
+        celery_app.conf.task_default_queue = previous
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        print(output)  # shown by pytest when the test fails
+
+
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_runs_job_queued_on_commit_and_records_actor(worker: str, actors: Actors) -> None:
+    response = api_client(actors.data_manager).post("/api/v1/audit-events/verify/", HTTP_X_REQUEST_ID="worker-test-01")
+    assert response.status_code == 202
+    job_id = response.json()["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        if job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED):
+            break
+        time.sleep(0.2)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    event = AuditEvent.objects.get(action="audit_verify", object_id=str(job_id))
+    assert event.actor == actors.data_manager and event.source == "task" and event.request_id == "worker-test-01"

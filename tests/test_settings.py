@@ -1,0 +1,64 @@
+"""Settings modes, each checked in a fresh interpreter so the environment is exactly what we say."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROD_ENV = {
+    "DJANGO_SECRET_KEY": "k" * 20 + "-production-secret-0123456789-abcdefghijklmnop",
+    "DATABASE_URL": "postgres://nbnm@db.internal:5432/nbnm",
+    "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+    "DJANGO_ALLOWED_HOSTS": "nbnm.example.org",
+}
+
+
+def run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    # A bare environment: only what a fresh shell has, plus what the test sets.
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "NBNM_VAR_DIR": str(tmp_path / "var")}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_embedded_default_boots_with_no_environment(tmp_path: Path) -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; from django.core.management import call_command;"
+        "call_command('check');"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.MEDIA_ROOT, s.DEBUG)"
+    )
+    result = run(["-c", code], {"DJANGO_SETTINGS_MODULE": "config.settings.dev"}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine, eager, media, debug = result.stdout.split()[-4:]
+    assert engine == "django.db.backends.sqlite3" and eager == "True" and debug == "True"
+    assert media == str(tmp_path / "var" / "media")
+
+
+def test_environment_switches_to_postgres_and_redis(tmp_path: Path) -> None:
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.dev", **{k: PROD_ENV[k] for k in ("DATABASE_URL", "CELERY_BROKER_URL")}}
+    result = run(["-c", code], env, tmp_path)
+    assert result.stdout.split() == ["django.db.backends.postgresql", "False"], result.stderr
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_a_required_variable(tmp_path: Path, missing: str) -> None:
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV}
+    del env[missing]
+    result = run(["manage.py", "check"], env, tmp_path)
+    assert result.returncode != 0 and missing in result.stderr
+
+
+def test_production_refuses_a_weak_secret_and_sqlite(tmp_path: Path) -> None:
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV, "DJANGO_SECRET_KEY": "short"}
+    assert "at least 50 characters" in run(["manage.py", "check"], env, tmp_path).stderr
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV, "DATABASE_URL": "sqlite:////tmp/x.db"}
+    assert "PostgreSQL" in run(["manage.py", "check"], env, tmp_path).stderr
+
+
+def test_check_deploy_is_clean_with_the_variables_set(tmp_path: Path) -> None:
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV}
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues (0 silenced)." in result.stdout
