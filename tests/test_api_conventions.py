@@ -2,7 +2,6 @@
 import pytest
 from django.conf import settings
 
-from config.celery_app import app as celery_app
 from conftest import Actors, api_client
 from registry.tests.factories import HospitalFactory
 
@@ -75,8 +74,8 @@ def test_healthz_reports_database_and_broker(client, db) -> None:  # type: ignor
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_when_the_broker_is_down(client, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_is_503_when_the_broker_is_down(client, settings) -> None:  # type: ignore[no-untyped-def]
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["broker"].startswith("error")
