@@ -1,6 +1,8 @@
 """Celery tasks: each takes ids, loads rows and calls exactly one service."""
 from celery import shared_task
 
+from registry.context import work_context
+from registry.services.followup import followup_mark_statuses
 from registry.services.jobs import job_run, jobs_requeue_stale
 
 
@@ -12,3 +14,9 @@ def run_job(job_id: int) -> None:
 @shared_task(name="registry.requeue_stale_jobs", ignore_result=True)
 def requeue_stale_jobs() -> int:
     return jobs_requeue_stale()
+
+
+@shared_task(name="registry.follow_up_daily", ignore_result=True)
+def follow_up_daily() -> dict[str, int]:
+    with work_context(source="task"):
+        return followup_mark_statuses()

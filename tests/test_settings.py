@@ -12,6 +12,8 @@ PROD_ENV = {
     "DATABASE_URL": "postgres://nbnm@db.internal:5432/nbnm",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "DJANGO_ALLOWED_HOSTS": "nbnm.example.org",
+    "PATIENT_IDENTITY_KEYS": "Xa0Ej3ptDG3NrkPiEYBlDKg5luBmUjwl2q85S9wFslU=",
+    "PATIENT_HASH_KEY": "production-hash-key-0123456789",
 }
 
 
@@ -42,7 +44,7 @@ def test_environment_switches_to_postgres_and_redis(tmp_path: Path) -> None:
     assert result.stdout.split() == ["django.db.backends.postgresql", "False"], result.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", sorted(PROD_ENV))
 def test_production_refuses_to_start_without_a_required_variable(tmp_path: Path, missing: str) -> None:
     env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV}
     del env[missing]

@@ -7,6 +7,7 @@ CELERY_BROKER_URL switches to PostgreSQL and Redis; production.py additionally f
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -17,7 +18,10 @@ VAR_DIR = Path(env("NBNM_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # Production (production.py) refuses to start unless every one of these is set.
-PRODUCTION_REQUIRED_ENV = ("DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS")
+PRODUCTION_REQUIRED_ENV = (
+    "DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS", "PATIENT_IDENTITY_KEYS",
+    "PATIENT_HASH_KEY",
+)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
@@ -120,6 +124,12 @@ TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
+# --- Patient identity -----------------------------------------------------------------------------
+# Fernet keys, newest first (see registry/identity_crypto.py and the README on rotation), and the HMAC
+# key for duplicate detection. dev.py and test.py supply fixed non-secret keys; production requires both.
+PATIENT_IDENTITY_KEYS: list[str] = env.list("PATIENT_IDENTITY_KEYS", default=[])
+PATIENT_HASH_KEY = env("PATIENT_HASH_KEY", default="")
+
 # --- Files ----------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -182,6 +192,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {"task": "registry.requeue_stale_jobs", "schedule": 300.0},
+    "follow-up-daily": {"task": "registry.follow_up_daily", "schedule": crontab(hour=1, minute=0)},
 }
 # A job still pending after this long is assumed lost (broker outage) and re-queued by the sweep.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=600)

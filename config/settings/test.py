@@ -8,3 +8,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; n
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 # Throttling is switched on per test (tests/test_accounts.py); the test client's login() bypasses requests.
 AXES_ENABLED = False
+# Fixed, public keys: fine for demo and test data, never for real patients (production requires its own).
+PATIENT_IDENTITY_KEYS = env.list("PATIENT_IDENTITY_KEYS", default=["_QXvWrgYsP_1tkI5DQNGLzoe8ByBq0Cd-y1s5-qyYOg="])
+PATIENT_HASH_KEY = env("PATIENT_HASH_KEY", default="dev-only-record-number-hash-key")

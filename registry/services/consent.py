@@ -1,0 +1,118 @@
+"""Consent documents, signed consents and withdrawals."""
+from datetime import date
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from registry.access import Action, ensure_in_scope, scope_for
+from registry.access import HospitalRole
+from registry.audit import audit_record, snapshot
+from registry.dates import adult_on, age_years
+from registry.errors import ApplicationError
+from registry.models import (ConsentDocument, ConsentRecord, ConsentScope, ConsentWithdrawal, FollowUpVisit, Patient,
+                             User)
+from registry.services.common import validate
+
+
+@transaction.atomic
+def consent_document_create(*, actor: User, pdf: UploadedFile | None = None, **fields: Any) -> ConsentDocument:
+    if not scope_for(actor).has_role(HospitalRole.DATA_MANAGER) and actor.username != "system":
+        raise ApplicationError("Only data managers publish consent documents.", code="not_allowed")
+    document = ConsentDocument(**fields)
+    if pdf is not None:
+        document.pdf.save(pdf.name, pdf, save=False)
+    validate(document)
+    document.save()
+    audit_record(actor=actor, action="create", instance=document, after=snapshot(document), trial_id=document.trial_id)
+    return document
+
+
+def _fail(field: str, message: str) -> ApplicationError:
+    return ApplicationError(message, code="invalid", fields={field: [message]})
+
+
+@transaction.atomic
+def consent_record_create(
+    *, actor: User, patient: Patient, document: ConsentDocument, assent: str, signed_date: date,
+    signer: str = ConsentRecord.Signer.GUARDIAN, guardian1_relationship: str = "", guardian2_relationship: str = "",
+    witnessed_by: str = "", signature_page: UploadedFile | None = None, today: date | None = None,
+) -> ConsentRecord:
+    """Record a signed consent; refuse it when it would not be valid (dates, guardian, assent, adult signer)."""
+    today = today or timezone.localdate()
+    if signed_date > today:
+        raise _fail("signed_date", "The signature date is in the future.")
+    if signed_date < patient.birth_date:
+        raise _fail("signed_date", "The signature date is before the date of birth.")
+    if signed_date < document.effective_from or (document.effective_to and signed_date > document.effective_to):
+        raise _fail("document", f"Version {document.version} was not in force on {signed_date.isoformat()}.")
+    age = age_years(patient.birth_date, signed_date)
+    if signer == ConsentRecord.Signer.PARTICIPANT:
+        if signed_date < adult_on(patient.birth_date):
+            raise _fail("signer", f"The participant was {age} on that date; a participant signs from age 18.")
+        assent = ConsentRecord.Assent.NOT_APPLICABLE
+    else:
+        if not guardian1_relationship:
+            raise _fail("guardian1_relationship", "The signing guardian's relationship to the child is required.")
+        if age >= document.assent_age_years and assent != ConsentRecord.Assent.GIVEN:
+            raise _fail("assent", f"The child was {age} at signing: assent is required from age "
+                                  f"{document.assent_age_years} under version {document.version}.")
+    record = ConsentRecord(
+        patient=patient, document=document, signer=signer, guardian1_relationship=guardian1_relationship,
+        guardian2_relationship=guardian2_relationship, assent=assent, signed_date=signed_date,
+        witnessed_by=witnessed_by, recorded_by=actor,
+    )
+    if signature_page is not None:
+        record.signature_page.save(signature_page.name, signature_page, save=False)
+    if ConsentRecord.objects.filter(patient=patient, document=document).exists():
+        raise _fail("document", f"This patient has already signed version {document.version}.")
+    validate(record)
+    record.save()
+    ensure_in_scope(record, user=actor, action=Action.ADD)
+    audit_record(actor=actor, action="create", instance=record, after=snapshot(record), hospital_id=patient.hospital_id,
+                 trial_id=document.trial_id)
+    return record
+
+
+@transaction.atomic
+def consent_withdraw(*, actor: User, consent: ConsentRecord, withdrawn_on: date, scope: str, reason: str,
+                     today: date | None = None) -> ConsentWithdrawal:
+    """Withdraw a consent. Nothing is deleted: registry withdrawals stop contact (and, by scope, data use)."""
+    today = today or timezone.localdate()
+    if not reason.strip():
+        raise _fail("reason", "A reason for the withdrawal is required.")
+    if withdrawn_on > today:
+        raise _fail("withdrawn_on", "The withdrawal date is in the future.")
+    if withdrawn_on < consent.signed_date:
+        raise _fail("withdrawn_on", "The withdrawal date is before the consent was signed.")
+    if ConsentWithdrawal.objects.filter(consent=consent).exists():
+        raise ApplicationError("This consent has already been withdrawn.", code="already_withdrawn")
+    withdrawal = ConsentWithdrawal(consent=consent, withdrawn_on=withdrawn_on, scope=scope, reason=reason.strip(),
+                                   recorded_by=actor)
+    validate(withdrawal)
+    withdrawal.save()
+    ensure_in_scope(withdrawal, user=actor, action=Action.ADD)
+    patient = consent.patient
+    audit_record(actor=actor, action="withdraw", instance=withdrawal, after=snapshot(withdrawal),
+                 reason=reason.strip(), hospital_id=patient.hospital_id, trial_id=consent.document.trial_id)
+    if consent.document.scope == ConsentScope.REGISTRY:
+        _apply_registry_withdrawal(actor=actor, patient=patient, withdrawal=withdrawal)
+    return withdrawal
+
+
+def _apply_registry_withdrawal(*, actor: User, patient: Patient, withdrawal: ConsentWithdrawal) -> None:
+    before = snapshot(patient)
+    patient.contact_withdrawn_on = withdrawal.withdrawn_on
+    if withdrawal.scope == ConsentWithdrawal.Scope.WITHDRAW_DATA_USE:
+        patient.data_use_withdrawn_on = withdrawal.withdrawn_on
+    patient.save(update_fields=["contact_withdrawn_on", "data_use_withdrawn_on", "updated_at"])
+    audit_record(actor=actor, action="update", instance=patient, before=before, after=snapshot(patient),
+                 reason="consent withdrawn", hospital_id=patient.hospital_id)
+    cancelled = FollowUpVisit.objects.filter(
+        patient=patient, status__in=FollowUpVisit.OPEN_STATUSES, target_date__gte=withdrawal.withdrawn_on
+    ).update(status=FollowUpVisit.Status.CANCELLED)
+    if cancelled:
+        audit_record(actor=actor, action="cancel_visits", object_type="registry.followupvisit",
+                     object_id=f"patient:{patient.pk}", after={"cancelled": cancelled, "why": "consent withdrawn"},
+                     hospital_id=patient.hospital_id)
