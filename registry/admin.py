@@ -8,13 +8,35 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import Action
-from registry.models import AuditEvent, Hospital, HospitalMembership, Job, User
+from registry.access import Action, HospitalRole, scope_for
+from registry.models import (AuditEvent, ConsentDocument, ConsentRecord, ConsentWithdrawal, FollowUpPlan, FollowUpVisit,
+                             Hospital, HospitalMembership, Job, Patient, User)
+from registry.services.consent import consent_document_create
 from registry.services.hospitals import HOSPITAL_EDITABLE, hospital_create, hospital_update, membership_grant
+from registry.services.patients import CLINICAL_FIELDS, patient_update
+from registry.services.plans import followup_plan_update
+
+
+def is_data_manager(request: HttpRequest) -> bool:
+    """The admin is the data managers' tool: staff status plus a data-manager membership (no Django permissions)."""
+    user = request.user
+    return bool(user.is_active and user.is_staff and (user.is_superuser or scope_for(user).has_role(HospitalRole.DATA_MANAGER)))
 
 
 class ScopedAdmin(admin.ModelAdmin):
     """The admin sees what the API would show this user; nothing is deleted from here."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_data_manager(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_data_manager(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_data_manager(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_data_manager(request)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).restrict(request.user, Action.VIEW)
@@ -94,3 +116,73 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class JobAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "status", "progress", "requested_by", "created_at"]
     list_filter = ["kind", "status"]
+
+
+@admin.register(Patient)
+class PatientAdmin(ScopedAdmin):
+    """Data managers correct clinical fields here (with a reason); registration, which needs the identity, is
+    done through the API so the identifiers are encrypted on the way in."""
+
+    form = ReasonForm
+    list_display = ["study_id", "hospital", "sex", "diagnosis_date", "age_at_diagnosis_months", "inrgss_stage",
+                    "inrg_risk", "mycn", "death_date"]
+    list_filter = ["inrgss_stage", "inrg_risk", "mycn", "hospital"]
+    search_fields = ["study_id"]
+    list_select_related = ["hospital"]
+    exclude = ["record_number_hash"]
+    readonly_fields = ["study_id", "hospital", "age_at_diagnosis_months", "codes_version", "death_date",
+                       "last_contact_date", "contact_withdrawn_on", "data_use_withdrawn_on"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: forms.ModelForm, change: bool) -> None:
+        data = {k: form.cleaned_data[k] for k in form.changed_data if k in CLINICAL_FIELDS}
+        patient_update(actor=request.user, patient=obj, data=data, reason=form.cleaned_data["reason"])
+
+
+@admin.register(ConsentDocument)
+class ConsentDocumentAdmin(ScopedAdmin):
+    list_display = ["scope", "trial_id", "version", "language", "effective_from", "effective_to", "requires_reconsent"]
+    list_filter = ["scope", "requires_reconsent"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an approved version is never edited; publish a new version instead
+
+    def save_model(self, request: HttpRequest, obj: ConsentDocument, form: forms.ModelForm, change: bool) -> None:
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "pdf"}
+        obj.pk = consent_document_create(actor=request.user, pdf=form.cleaned_data.get("pdf") or None, **fields).pk
+
+
+@admin.register(FollowUpPlan)
+class FollowUpPlanAdmin(ScopedAdmin):
+    form = ReasonForm
+    list_display = ["name", "window_days", "horizon_years", "is_default"]
+    readonly_fields = ["name", "is_default"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: FollowUpPlan, form: forms.ModelForm, change: bool) -> None:
+        data = {k: form.cleaned_data[k] for k in form.changed_data if k in ("rules", "window_days", "horizon_years")}
+        followup_plan_update(actor=request.user, plan=obj, data=data, reason=form.cleaned_data["reason"])
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyAdmin):
+    list_display = ["patient", "document", "signer", "assent", "signed_date"]
+    list_select_related = ["patient", "document"]
+    search_fields = ["patient__study_id"]
+
+
+@admin.register(ConsentWithdrawal)
+class ConsentWithdrawalAdmin(ReadOnlyAdmin):
+    list_display = ["consent", "withdrawn_on", "scope"]
+
+
+@admin.register(FollowUpVisit)
+class FollowUpVisitAdmin(ReadOnlyAdmin):
+    list_display = ["patient", "number", "target_date", "status", "visit_date", "vital_status", "disease_status"]
+    list_filter = ["status", "vital_status"]
+    list_select_related = ["patient"]
+    search_fields = ["patient__study_id"]

@@ -26,9 +26,11 @@ class World:
 
 
 def statuses(*, ok: Iterable[str] = (), hidden: Iterable[str] = (), forbidden: Iterable[str] = (),
-             ok_status: int = 200, anonymous: int = 401) -> dict[str, int]:
-    """Expected status per actor: `ok` get ok_status, `hidden` 404, `forbidden` 403; all must be named."""
-    table = {**{a: ok_status for a in ok}, **{a: 404 for a in hidden}, **{a: 403 for a in forbidden}}
+             invalid: Iterable[str] = (), ok_status: int = 200, anonymous: int = 401) -> dict[str, int]:
+    """Expected status per actor: `ok` get ok_status, `hidden` 404, `forbidden` 403, `invalid` 400 (e.g. naming
+    a patient outside their scope in a request body, which reads as "does not exist"); all must be named."""
+    table = {**{a: ok_status for a in ok}, **{a: 404 for a in hidden}, **{a: 403 for a in forbidden},
+             **{a: 400 for a in invalid}}
     table["anonymous"] = anonymous
     missing = set(ACTOR_NAMES) - set(table)
     if missing:
@@ -54,6 +56,14 @@ class Case:
     row_id: Callable[[Model], Any] = lambda row: row.pk
 
 
+def _both(first: Callable[[World], None], second: Callable[[World], None]) -> Callable[[World], None]:
+    def arrange(world: World) -> None:
+        first(world)
+        second(world)
+
+    return arrange
+
+
 def all_cases() -> list[tuple[Callable[[World], None], Case]]:
     import importlib
 
@@ -61,4 +71,6 @@ def all_cases() -> list[tuple[Callable[[World], None], Case]]:
     for module_name in MATRIX_MODULES:
         module = importlib.import_module(module_name)
         found += [(module.arrange, case) for case in module.CASES]
+        if hasattr(module, "CLINICAL_CASES"):
+            found += [(_both(module.arrange, module.arrange_clinical), case) for case in module.CLINICAL_CASES]
     return found

@@ -5,7 +5,7 @@ from django.db.models import Model, QuerySet
 from rest_framework import exceptions, viewsets
 from rest_framework.request import Request
 
-from registry.access import Action
+from registry.access import Action, scope_for
 
 _METHOD_ACTIONS = {"POST": Action.ADD, "PUT": Action.CHANGE, "PATCH": Action.CHANGE, "DELETE": Action.DELETE}
 
@@ -22,6 +22,14 @@ class ScopedViewSetMixin:
 
     def get_queryset(self) -> QuerySet[Any]:
         return self.scoped_queryset.all().restrict(self.request.user, Action.VIEW)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # A create has no object to check: refuse it when the role may add this kind of row nowhere.
+        if getattr(self, "action", None) == "create" and request.user.is_authenticated:
+            model = self.get_queryset().model
+            if model.scope_q(scope_for(request.user), Action.ADD) is None:
+                raise exceptions.PermissionDenied("Your role does not allow adding this.")
 
     def check_object_permissions(self, request: Request, obj: Model) -> None:
         super().check_object_permissions(request, obj)  # type: ignore[misc]

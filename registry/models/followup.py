@@ -23,6 +23,7 @@ class FollowUpPlan(ScopedModel):
     scope_hospital_path = None
 
     class Meta:
+        ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_plan")]
 
     @classmethod

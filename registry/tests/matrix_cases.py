@@ -1,11 +1,14 @@
 """Registry endpoints in the site-isolation matrix (see tests/matrix.py)."""
+from datetime import date
 from typing import Any
 
 from django.db import transaction
 
 from registry.access import HospitalRole
 from registry.audit import audit_record
-from registry.models import HospitalMembership, Job
+from registry.models import FollowUpPlan, HospitalMembership, Job
+from registry.services.consent import consent_document_create, consent_record_create
+from registry.services.patients import patient_register
 from registry.tests.factories import MembershipFactory
 from tests.matrix import AUTHENTICATED, Case, World, statuses
 
@@ -77,4 +80,121 @@ CASES = [
          statuses(ok={"coordinator_a", "data_manager"},
                   hidden={"investigator_a", "coordinator_b", "monitor_a", "nobody"}),
          args=lambda w: [w["job_coord_a"].pk]),
+]
+
+
+# --- Patients, consent, follow-up ------------------------------------------------------------------
+DX = date(2024, 1, 10)
+
+
+def _patient(world: World, key: str, coordinator: Any, hospital: Any, record_number: str) -> None:
+    patient = patient_register(
+        actor=coordinator, hospital=hospital, identity={"name": f"Child {record_number}", "record_number": record_number},
+        sex="M", birth_date=date(2022, 5, 4), diagnosis_date=DX, primary_site="adrenal", inrgss_stage="M",
+        inrg_risk="high", mycn="amplified", aberration_11q="no", ploidy="diploid", histology="unfavourable")
+    world.rows[key] = patient
+    world.rows[f"consent_{key}"] = consent_record_create(
+        actor=coordinator, patient=patient, document=world.rows["document_v1"], assent="not_applicable",
+        signed_date=DX, guardian1_relationship="mother")
+    visits = list(patient.visits.order_by("number")[:2])
+    world.rows[f"visit_{key}"], world.rows[f"visit2_{key}"] = visits
+
+
+def arrange_clinical(world: World) -> None:
+    a = world.actors
+    world.rows["document_v1"] = consent_document_create(
+        actor=a.data_manager, scope="registry", version="1.0", title="Registry consent", ethics_approval_number="EC-1",
+        ethics_approval_date=date(2015, 1, 1), effective_from=date(2015, 1, 1))
+    world.rows["document_v2"] = consent_document_create(
+        actor=a.data_manager, scope="registry", version="2.0", title="Registry consent", ethics_approval_number="EC-2",
+        ethics_approval_date=date(2024, 6, 1), effective_from=date(2024, 6, 1))
+    _patient(world, "patient_a", a.coordinator_a, a.hospital_a, "A-1")
+    _patient(world, "patient_b", a.coordinator_b, a.hospital_b, "B-1")
+    world.rows["plan"] = FollowUpPlan.objects.get(is_default=True)
+
+
+def _new_patient(world: World, actor: str) -> dict[str, Any]:
+    return {"hospital": "AAA", "identity": {"name": "Test Child", "record_number": f"NEW-{actor}"}, "sex": "F",
+            "birth_date": "2022-03-01", "diagnosis_date": "2023-05-01", "primary_site": "adrenal", "inrgss_stage": "L1",
+            "inrg_risk": "very_low", "mycn": "not_amplified", "aberration_11q": "no", "ploidy": "hyperdiploid",
+            "histology": "favourable"}
+
+
+def _visit_data(world: World, actor: str) -> dict[str, Any]:
+    return {"visit_date": "2024-04-12", "vital_status": "alive", "disease_status": "PR"}
+
+
+ADDERS_A = {"coordinator_a", "investigator_a", "data_manager"}
+SEE_A_NOT_ADD = {"monitor_a"}
+PATIENTS = ("patient_a", "patient_b")
+study_id = lambda row: row.study_id  # noqa: E731
+patient_arg = lambda w: [w["patient_a"].study_id]  # noqa: E731
+VISIBLE_A_B = {"coordinator_a": {"A"}, "investigator_a": {"A"}, "coordinator_b": {"B"}, "monitor_a": {"A"},
+               "data_manager": {"A", "B"}, "nobody": set()}
+
+
+def _visible(prefix: str, suffix: str = "") -> dict[str, set[str]]:
+    return {actor: {f"{prefix}{x.lower()}{suffix}" for x in sides} for actor, sides in VISIBLE_A_B.items()}
+
+
+CLINICAL_CASES = [
+    Case("patient list", "patient-list", statuses(ok=AUTHENTICATED), universe=PATIENTS, id_field="study_id",
+         row_id=study_id, visible=_visible("patient_")),
+    Case("patient detail", "patient-detail", statuses(ok=SEE_A, hidden=NOT_A), args=patient_arg),
+    Case("patient register", "patient-list",
+         statuses(ok=ADDERS_A, ok_status=201, forbidden={"monitor_a", "nobody"}, invalid={"coordinator_b"}),
+         method="post", data=_new_patient),
+    Case("patient update", "patient-detail", statuses(ok=ADDERS_A, hidden=NOT_A, forbidden=SEE_A_NOT_ADD),
+         method="patch", args=patient_arg, data=lambda w, actor: {"primary_site": "thorax", "reason": "imaging review"}),
+    Case("patient identity", "patient-identity",
+         statuses(ok={"coordinator_a", "investigator_a"}, hidden={"coordinator_b", "monitor_a", "data_manager", "nobody"}),
+         args=patient_arg),
+    Case("patient identity correction", "patient-identity",
+         statuses(ok={"coordinator_a"}, forbidden={"investigator_a"},
+                  hidden={"coordinator_b", "monitor_a", "data_manager", "nobody"}),
+         method="patch", args=patient_arg, data=lambda w, actor: {"guardian1_phone": "13800000000", "reason": "new phone"}),
+    Case("patient outcome", "patient-outcome", statuses(ok=SEE_A, hidden=NOT_A), args=patient_arg),
+    Case("patient consent status", "patient-consent-status", statuses(ok=SEE_A, hidden=NOT_A), args=patient_arg),
+    Case("consent document list", "consent-document-list", statuses(ok=AUTHENTICATED), universe=("document_v1",),
+         visible={**{a: {"document_v1"} for a in AUTHENTICATED}, "nobody": set()}),
+    Case("consent document detail", "consent-document-detail",
+         statuses(ok=set(AUTHENTICATED) - {"nobody"}, hidden={"nobody"}), args=lambda w: [w["document_v1"].pk]),
+    Case("consent document publish", "consent-document-list",
+         statuses(ok={"data_manager"}, ok_status=201,
+                  forbidden={"coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "nobody"}),
+         method="post", data=lambda w, actor: {"scope": "registry", "version": "3.0", "title": "v3",
+                                               "ethics_approval_number": "EC-3", "ethics_approval_date": "2025-01-01",
+                                               "effective_from": "2025-01-02"}),
+    Case("consent list", "consent-list", statuses(ok=AUTHENTICATED), universe=("consent_patient_a", "consent_patient_b"),
+         visible=_visible("consent_patient_")),
+    Case("consent detail", "consent-detail", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: [w["consent_patient_a"].pk]),
+    Case("consent record", "consent-list",
+         statuses(ok=ADDERS_A, ok_status=201, forbidden={"monitor_a", "nobody"}, invalid={"coordinator_b"}),
+         method="post", data=lambda w, actor: {"patient": w["patient_a"].study_id, "document": w["document_v2"].pk,
+                                               "assent": "not_applicable", "signed_date": "2024-07-01",
+                                               "guardian1_relationship": "father"}),
+    Case("consent withdraw", "consent-withdraw", statuses(ok=ADDERS_A, ok_status=201, hidden=NOT_A, forbidden=SEE_A_NOT_ADD),
+         method="post", args=lambda w: [w["consent_patient_a"].pk],
+         data=lambda w, actor: {"withdrawn_on": "2025-01-05", "scope": "no_further_contact", "reason": "family moved"}),
+    Case("visit list", "visit-list", statuses(ok=AUTHENTICATED), universe=("visit_patient_a", "visit_patient_b"),
+         visible=_visible("visit_patient_")),
+    Case("visit detail", "visit-detail", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: [w["visit_patient_a"].pk]),
+    Case("visit record", "visit-record", statuses(ok=ADDERS_A, hidden=NOT_A, forbidden=SEE_A_NOT_ADD), method="post",
+         args=lambda w: [w["visit_patient_a"].pk], data=_visit_data),
+    Case("visit missed", "visit-missed", statuses(ok=ADDERS_A, hidden=NOT_A, forbidden=SEE_A_NOT_ADD), method="post",
+         args=lambda w: [w["visit2_patient_a"].pk], data=lambda w, actor: {"reason": "family unreachable"}),
+    Case("unscheduled visit", "visit-list",
+         statuses(ok=ADDERS_A, ok_status=201, forbidden={"monitor_a", "nobody"}, invalid={"coordinator_b"}),
+         method="post", data=lambda w, actor: {**_visit_data(w, actor), "patient": w["patient_a"].study_id}),
+    Case("follow-up plan list", "follow-up-plan-list", statuses(ok=AUTHENTICATED), universe=("plan",),
+         visible={**{a: {"plan"} for a in AUTHENTICATED}, "nobody": set()}),
+    Case("follow-up plan detail", "follow-up-plan-detail", statuses(ok=set(AUTHENTICATED) - {"nobody"}, hidden={"nobody"}),
+         args=lambda w: [w["plan"].pk]),
+    Case("follow-up plan edit", "follow-up-plan-detail",
+         statuses(ok={"data_manager"}, hidden={"nobody"},
+                  forbidden={"coordinator_a", "investigator_a", "coordinator_b", "monitor_a"}),
+         method="patch", args=lambda w: [w["plan"].pk], data=lambda w, actor: {"window_days": 21, "reason": "SOP v2"}),
+    Case("worklist", "worklist", statuses(ok=AUTHENTICATED)),
+    Case("outcomes", "outcomes", statuses(ok=AUTHENTICATED), universe=PATIENTS, id_field="study_id", row_id=study_id,
+         visible=_visible("patient_")),
 ]

@@ -1,0 +1,167 @@
+"""Follow-up visits, the coordinator's worklist, the follow-up plan and survival outcomes."""
+from dataclasses import asdict
+from typing import Any
+
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from registry import codelists as cl
+from registry.access import Action
+from registry.api.base import ScopedModelViewSet
+from registry.api.patients import OutcomeSerializer
+from registry.models import FollowUpPlan, FollowUpVisit, Patient
+from registry.selectors import outcomes, patients_for_research, visit_list, worklist
+from registry.services.followup import followup_visit_mark_missed, followup_visit_record
+from registry.services.plans import followup_plan_update
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    patient = serializers.CharField(source="patient.study_id", read_only=True)
+
+    class Meta:
+        model = FollowUpVisit
+        fields = ["id", "patient", "number", "target_date", "window_start", "window_end", "status", "visit_date",
+                  "vital_status", "disease_status", "event_date", "event_site", "treatment_phase", "last_contact_date",
+                  "death_date", "death_cause", "missed_reason", "recorded_at"]
+
+
+class VisitRecordSerializer(serializers.Serializer):
+    visit_date = serializers.DateField()
+    vital_status = serializers.ChoiceField(choices=FollowUpVisit.VitalStatus.choices)
+    disease_status = serializers.ChoiceField(choices=cl.RESPONSE.choices, required=False, allow_blank=True)
+    event_date = serializers.DateField(required=False, allow_null=True)
+    event_site = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    treatment_phase = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    last_contact_date = serializers.DateField(required=False, allow_null=True)
+    death_date = serializers.DateField(required=False, allow_null=True)
+    death_cause = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Required when correcting a done visit.")
+
+
+class UnscheduledVisitSerializer(VisitRecordSerializer):
+    patient = serializers.SlugRelatedField(slug_field="study_id", queryset=Patient.objects.none())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = Patient.objects.restrict(self.context["request"].user, Action.ADD)
+
+
+class MissedSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class VisitFilter(filters.FilterSet):
+    patient = filters.CharFilter(field_name="patient__study_id")
+    hospital = filters.CharFilter(field_name="patient__hospital__code")
+    target_after = filters.DateFilter(field_name="target_date", lookup_expr="gte")
+    target_before = filters.DateFilter(field_name="target_date", lookup_expr="lte")
+
+    class Meta:
+        model = FollowUpVisit
+        fields = ["patient", "status", "vital_status", "disease_status"]
+
+
+class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+    serializer_class = VisitSerializer
+    filterset_class = VisitFilter
+    ordering_fields = ["target_date", "window_end", "number"]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return visit_list(user=self.request.user)
+
+    @extend_schema(request=UnscheduledVisitSerializer, responses={201: VisitSerializer})
+    def create(self, request: Request) -> Response:
+        """Record an unscheduled visit (for example an emergency admission or a phone contact)."""
+        payload = UnscheduledVisitSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        patient, reason = data.pop("patient"), data.pop("reason", "")
+        visit = followup_visit_record(actor=request.user, patient=patient, data=data, reason=reason)
+        return Response(VisitSerializer(visit).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=VisitRecordSerializer, responses=VisitSerializer)
+    @action(detail=True, methods=["post"])
+    def record(self, request: Request, pk: str | None = None) -> Response:
+        """Record this expected visit; correcting a visit already done needs a reason."""
+        visit = self.get_object()
+        payload = VisitRecordSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        reason = data.pop("reason", "")
+        visit = followup_visit_record(actor=request.user, patient=visit.patient, visit=visit, data=data, reason=reason)
+        return Response(VisitSerializer(visit).data)
+
+    @extend_schema(request=MissedSerializer, responses=VisitSerializer)
+    @action(detail=True, methods=["post"])
+    def missed(self, request: Request, pk: str | None = None) -> Response:
+        visit = self.get_object()
+        payload = MissedSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return Response(VisitSerializer(followup_visit_mark_missed(actor=request.user, visit=visit,
+                                                                   reason=payload.validated_data["reason"])).data)
+
+
+class WorkItemSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["visit_overdue", "visit_due", "reconsent_due", "adult_consent_due"])
+    study_id = serializers.CharField()
+    hospital_code = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    visit_id = serializers.IntegerField(allow_null=True)
+    visit_number = serializers.IntegerField(allow_null=True)
+
+
+class WorklistView(ListAPIView):
+    """What to do today at your hospitals: overdue and due visits first, then consents to renew."""
+
+    serializer_class = WorkItemSerializer
+    filter_backends: list[type] = []
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return [asdict(item) for item in worklist(user=self.request.user)]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FollowUpPlan
+        fields = ["id", "name", "rules", "window_days", "horizon_years", "is_default", "updated_at"]
+        read_only_fields = ["id", "name", "is_default", "updated_at"]
+
+
+class PlanUpdateSerializer(serializers.Serializer):
+    rules = serializers.JSONField(required=False)
+    window_days = serializers.IntegerField(min_value=0, max_value=120, required=False)
+    horizon_years = serializers.IntegerField(min_value=1, max_value=30, required=False)
+    reason = serializers.CharField()
+
+
+class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+    serializer_class = PlanSerializer
+    scoped_queryset = FollowUpPlan.objects.all()
+
+    @extend_schema(request=PlanUpdateSerializer, responses=PlanSerializer)
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        plan = self.get_object()
+        payload = PlanUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        reason = data.pop("reason")
+        return Response(PlanSerializer(followup_plan_update(actor=request.user, plan=plan, data=data, reason=reason)).data)
+
+
+class OutcomeListView(ListAPIView):
+    """Overall and event-free survival per patient in scope, excluding withdrawals of data use."""
+
+    serializer_class = OutcomeSerializer
+    filter_backends: list[type] = []
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        patients = patients_for_research(user=request.user, on=timezone.localdate()).order_by("study_id")
+        page = self.paginate_queryset(patients)
+        rows = outcomes(Patient.objects.filter(pk__in=[p.pk for p in page]).order_by("study_id"))
+        return self.get_paginated_response(OutcomeSerializer(rows, many=True).data)
