@@ -169,6 +169,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"GuardianRelationshipEnum": "registry.models.consent.ConsentRecord.Relationship"},
 }
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -47,3 +47,23 @@ class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 class ScopedModelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     """Actions are added per endpoint with the mixins it needs; writes always call a service."""
+
+
+class ScopedRelatedFields:
+    """Serializer mixin: related fields accept only rows the caller may act on; others read as "does not exist".
+
+    scoped_related = {"patient": Action.ADD} restricts the field's queryset with the access rule for the
+    request's user (schema generation, which has no request, leaves the empty queryset in place).
+    """
+
+    scoped_related: ClassVar[dict[str, Action]] = {}
+    fields: dict[str, Any]
+    context: dict[str, Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        request = self.context.get("request")
+        for name, action in self.scoped_related.items():
+            if name in self.fields and request is not None:
+                field = self.fields[name]
+                field.queryset = field.queryset.model._default_manager.restrict(request.user, action)

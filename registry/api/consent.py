@@ -1,6 +1,4 @@
 """Consent documents (published by data managers), signed consents and withdrawals."""
-from typing import Any
-
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -10,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.access import Action
-from registry.api.base import ScopedModelViewSet
+from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
 from registry.models import ConsentDocument, ConsentRecord, ConsentWithdrawal, Patient
 from registry.selectors import consent_document_list, consent_record_list
 from registry.services.consent import consent_document_create, consent_record_create, consent_withdraw
@@ -46,7 +44,9 @@ class ConsentRecordSerializer(serializers.ModelSerializer):
                   "created_at"]
 
 
-class ConsentRecordCreateSerializer(serializers.Serializer):
+class ConsentRecordCreateSerializer(ScopedRelatedFields, serializers.Serializer):
+    scoped_related = {"patient": Action.ADD}
+
     patient = serializers.SlugRelatedField(slug_field="study_id", queryset=Patient.objects.none())
     document = serializers.PrimaryKeyRelatedField(queryset=ConsentDocument.objects.all())
     signer = serializers.ChoiceField(choices=ConsentRecord.Signer.choices, default=ConsentRecord.Signer.GUARDIAN)
@@ -58,11 +58,6 @@ class ConsentRecordCreateSerializer(serializers.Serializer):
     signed_date = serializers.DateField()
     witnessed_by = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     signature_page = serializers.FileField(required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Only patients the caller may add data to can be named; others read as "does not exist".
-        self.fields["patient"].queryset = Patient.objects.restrict(self.context["request"].user, Action.ADD)
 
 
 class ConsentDocumentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from registry import codelists as cl
 from registry.access import Action
-from registry.api.base import ScopedModelViewSet
+from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
 from registry.api.patients import OutcomeSerializer
 from registry.models import FollowUpPlan, FollowUpVisit, Patient
 from registry.selectors import outcomes, patients_for_research, visit_list, worklist
@@ -44,12 +44,9 @@ class VisitRecordSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, help_text="Required when correcting a done visit.")
 
 
-class UnscheduledVisitSerializer(VisitRecordSerializer):
+class UnscheduledVisitSerializer(ScopedRelatedFields, VisitRecordSerializer):
+    scoped_related = {"patient": Action.ADD}
     patient = serializers.SlugRelatedField(slug_field="study_id", queryset=Patient.objects.none())
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["patient"].queryset = Patient.objects.restrict(self.context["request"].user, Action.ADD)
 
 
 class MissedSerializer(serializers.Serializer):

@@ -12,10 +12,10 @@ from rest_framework.response import Response
 
 from registry import codelists as cl
 from registry.access import Action
-from registry.api.base import ScopedModelViewSet
+from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
 from registry.consent_rules import consent_state
 from registry.models import Hospital, Patient, PatientIdentity
-from registry.selectors import hospital_list, outcomes, patient_list
+from registry.selectors import outcomes, patient_list
 from registry.services.patients import identity_read, identity_update, patient_register, patient_update
 
 CLINICAL = ["sex", "birth_date", "birth_date_precision", "diagnosis_date", "primary_site", "inrgss_stage", "inss_stage",
@@ -58,7 +58,8 @@ def _code_field(codes: cl.CodeList, *, required: bool = True) -> serializers.Cho
     return serializers.ChoiceField(choices=codes.choices, required=required, allow_blank=not required)
 
 
-class PatientCreateSerializer(serializers.Serializer):
+class PatientCreateSerializer(ScopedRelatedFields, serializers.Serializer):
+    scoped_related = {"hospital": Action.VIEW}
     hospital = serializers.SlugRelatedField(slug_field="code", queryset=Hospital.objects.none())
     identity = IdentitySerializer()
     sex = _code_field(cl.SEX)
@@ -74,12 +75,6 @@ class PatientCreateSerializer(serializers.Serializer):
     aberration_11q = _code_field(cl.ABERRATION_11Q)
     ploidy = _code_field(cl.PLOIDY)
     histology = _code_field(cl.HISTOLOGY)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["hospital"].queryset = hospital_list(user=request.user, action=Action.VIEW)
 
 
 class PatientUpdateSerializer(PatientCreateSerializer):
@@ -135,8 +130,11 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
     ordering_fields = ["study_id", "diagnosis_date", "age_at_diagnosis_months"]
     lookup_field = "study_id"
     lookup_value_regex = r"[A-Z0-9]{2,8}-\d{5}"
+    queryset = Patient.objects.none()  # for the schema generator, which has no user
 
     def get_queryset(self) -> QuerySet[Patient]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
         return patient_list(user=self.request.user)
 
     @extend_schema(request=PatientCreateSerializer, responses={201: PatientSerializer})

@@ -17,6 +17,7 @@ router.register("follow-up-plans", followup.PlanViewSet, basename="follow-up-pla
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("code-lists/", views.CodeListView.as_view(), name="code-lists"),
     path("worklist/", followup.WorklistView.as_view(), name="worklist"),
     path("outcomes/", followup.OutcomeListView.as_view(), name="outcomes"),
     *router.urls,

@@ -6,7 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from registry import codelists as cl
 from registry.access import HospitalRole, scope_for
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from registry.api.serializers import (
@@ -97,3 +99,16 @@ class JobViewSet(ScopedReadOnlyViewSet):
     scoped_queryset = Job.objects.select_related("requested_by")
     serializer_class = JobSerializer
     filterset_fields = ["kind", "status"]
+
+
+class CodeListView(APIView):
+    """The versioned code lists behind the registry fields, with their sources and Chinese labels."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response({
+            "codes_version": cl.CODES_VERSION,
+            "lists": [{"name": c.name, "version": c.version, "source": c.source,
+                       "codes": [{"code": code, "en": en, "zh": zh} for code, en, zh in c.codes]}
+                      for c in cl.ALL.values()],
+        })

@@ -45,6 +45,7 @@ def _token_credentials(world: World, actor: str) -> dict[str, Any]:
 CASES = [
     Case("api root", "api-root", statuses(ok=AUTHENTICATED)),
     Case("me", "me", statuses(ok=AUTHENTICATED)),
+    Case("code lists (reference data, not clinical)", "code-lists", statuses(ok=AUTHENTICATED)),
     Case("token with own password", "auth-token", statuses(ok=AUTHENTICATED, anonymous=400), method="post",
          data=_token_credentials),
     Case("hospital list", "hospital-list", statuses(ok=AUTHENTICATED), universe=("hospital_a", "hospital_b"),
