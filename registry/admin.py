@@ -9,8 +9,19 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from registry.access import Action, HospitalRole, scope_for
-from registry.models import (AuditEvent, ConsentDocument, ConsentRecord, ConsentWithdrawal, FollowUpPlan, FollowUpVisit,
-                             Hospital, HospitalMembership, Job, Patient, User)
+from registry.models import (
+    AuditEvent,
+    ConsentDocument,
+    ConsentRecord,
+    ConsentWithdrawal,
+    FollowUpPlan,
+    FollowUpVisit,
+    Hospital,
+    HospitalMembership,
+    Job,
+    Patient,
+    User,
+)
 from registry.services.consent import consent_document_create
 from registry.services.hospitals import HOSPITAL_EDITABLE, hospital_create, hospital_update, membership_grant
 from registry.services.patients import CLINICAL_FIELDS, patient_update

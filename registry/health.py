@@ -7,7 +7,6 @@ from django.views.decorators.http import require_GET
 from kombu import Connection
 
 
-
 def _database() -> str:
     try:
         with connection.cursor() as cursor:

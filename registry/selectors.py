@@ -7,8 +7,17 @@ from django.utils import timezone
 
 from registry.access import Action
 from registry.consent_rules import annotate_consent
-from registry.models import (AuditEvent, ConsentDocument, ConsentRecord, FollowUpVisit, Hospital, HospitalMembership, Job,
-                             Patient, User)
+from registry.models import (
+    AuditEvent,
+    ConsentDocument,
+    ConsentRecord,
+    FollowUpVisit,
+    Hospital,
+    HospitalMembership,
+    Job,
+    Patient,
+    User,
+)
 
 
 def hospital_list(*, user: User, action: Action = Action.VIEW) -> QuerySet[Hospital]:

@@ -74,7 +74,7 @@ def test_weak_passwords_are_refused(password: str) -> None:
 
 def test_pages_in_simplified_chinese(client, actors: Actors) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert "登录".encode() in page.content and 'lang="zh-hans"'.encode() in page.content
+    assert "登录".encode() in page.content and b'lang="zh-hans"' in page.content
     client.force_login(actors.coordinator_a)
     home = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "研究协调员" in home and "API 文档" in home

@@ -2,7 +2,6 @@
 from pathlib import Path
 
 import yaml
-
 from django.conf import settings
 
 COMPOSE = yaml.safe_load((Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text())

@@ -93,9 +93,7 @@ class ConsentRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
 
     @extend_schema(request=ConsentRecordCreateSerializer, responses={201: ConsentRecordSerializer})
     def create(self, request: Request) -> Response:
-        payload = ConsentRecordCreateSerializer(data=request.data, context={"request": request})
-        payload.is_valid(raise_exception=True)
-        record = consent_record_create(actor=request.user, **payload.validated_data)
+        record = consent_record_create(actor=request.user, **self.validated(ConsentRecordCreateSerializer))
         return Response(ConsentRecordSerializer(self.get_queryset().get(pk=record.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -104,9 +102,7 @@ class ConsentRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         """Withdraw this consent from a date, with a reason and a scope; nothing is deleted."""
         record = self.get_object()
-        payload = WithdrawalSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        consent_withdraw(actor=request.user, consent=record, **payload.validated_data)
+        consent_withdraw(actor=request.user, consent=record, **self.validated(WithdrawalSerializer))
         return Response(ConsentRecordSerializer(self.get_queryset().get(pk=record.pk)).data,
                         status=status.HTTP_201_CREATED)
 

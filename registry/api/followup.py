@@ -75,9 +75,7 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModel
     @extend_schema(request=UnscheduledVisitSerializer, responses={201: VisitSerializer})
     def create(self, request: Request) -> Response:
         """Record an unscheduled visit (for example an emergency admission or a phone contact)."""
-        payload = UnscheduledVisitSerializer(data=request.data, context={"request": request})
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = self.validated(UnscheduledVisitSerializer)
         patient, reason = data.pop("patient"), data.pop("reason", "")
         visit = followup_visit_record(actor=request.user, patient=patient, data=data, reason=reason)
         return Response(VisitSerializer(visit).data, status=status.HTTP_201_CREATED)
@@ -87,9 +85,7 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModel
     def record(self, request: Request, pk: str | None = None) -> Response:
         """Record this expected visit; correcting a visit already done needs a reason."""
         visit = self.get_object()
-        payload = VisitRecordSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = self.validated(VisitRecordSerializer)
         reason = data.pop("reason", "")
         visit = followup_visit_record(actor=request.user, patient=visit.patient, visit=visit, data=data, reason=reason)
         return Response(VisitSerializer(visit).data)
@@ -98,10 +94,8 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModel
     @action(detail=True, methods=["post"])
     def missed(self, request: Request, pk: str | None = None) -> Response:
         visit = self.get_object()
-        payload = MissedSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        return Response(VisitSerializer(followup_visit_mark_missed(actor=request.user, visit=visit,
-                                                                   reason=payload.validated_data["reason"])).data)
+        reason = self.validated(MissedSerializer)["reason"]
+        return Response(VisitSerializer(followup_visit_mark_missed(actor=request.user, visit=visit, reason=reason)).data)
 
 
 class WorkItemSerializer(serializers.Serializer):
@@ -144,9 +138,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelV
     @extend_schema(request=PlanUpdateSerializer, responses=PlanSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         plan = self.get_object()
-        payload = PlanUpdateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = self.validated(PlanUpdateSerializer)
         reason = data.pop("reason")
         return Response(PlanSerializer(followup_plan_update(actor=request.user, plan=plan, data=data, reason=reason)).data)
 

@@ -139,9 +139,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
 
     @extend_schema(request=PatientCreateSerializer, responses={201: PatientSerializer})
     def create(self, request: Request) -> Response:
-        payload = PatientCreateSerializer(data=request.data, context={"request": request})
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = self.validated(PatientCreateSerializer)
         patient = patient_register(actor=request.user, hospital=data.pop("hospital"), identity=data.pop("identity"),
                                    **data)
         return Response(PatientSerializer(self.get_queryset().get(pk=patient.pk)).data, status=status.HTTP_201_CREATED)
@@ -149,9 +147,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
     @extend_schema(request=PatientUpdateSerializer, responses=PatientSerializer)
     def partial_update(self, request: Request, study_id: str | None = None) -> Response:
         patient = self.get_object()
-        payload = PatientUpdateSerializer(data=request.data, context={"request": request}, partial=True)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = self.validated(PatientUpdateSerializer, partial=True)
         reason = data.pop("reason", "")
         patient_update(actor=request.user, patient=patient, data=data, reason=reason)
         return Response(PatientSerializer(self.get_queryset().get(pk=patient.pk)).data)
@@ -167,9 +163,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
         if request.method == "PATCH":
             if not PatientIdentity.objects.restrict(request.user, Action.CHANGE).filter(patient=patient).exists():
                 raise exceptions.PermissionDenied("Your role does not allow correcting identities.")
-            payload = IdentityUpdateSerializer(data=request.data)
-            payload.is_valid(raise_exception=True)
-            changes = dict(payload.validated_data)
+            changes = self.validated(IdentityUpdateSerializer)
             identity_update(actor=request.user, patient=patient, changes=changes, reason=changes.pop("reason"))
         return Response(identity_read(actor=request.user, patient=patient))
 

@@ -52,9 +52,7 @@ class HospitalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMo
     @extend_schema(request=HospitalUpdateSerializer, responses=HospitalSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         hospital = self.get_object()
-        payload = HospitalUpdateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = self.validated(HospitalUpdateSerializer)
         reason = data.pop("reason")
         hospital = hospital_update(actor=request.user, hospital=hospital, data=data, reason=reason)
         return Response(HospitalSerializer(hospital).data)

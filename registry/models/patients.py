@@ -105,3 +105,6 @@ class StudyIdCounter(models.Model):
 
     hospital = models.OneToOneField("registry.Hospital", on_delete=models.PROTECT, primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.hospital_id}: {self.last_number}"

@@ -4,10 +4,10 @@ from typing import Any
 from django.db import transaction
 
 from registry.access import Action
+from registry.audit import snapshot
 from registry.errors import ApplicationError
 from registry.models import FollowUpPlan, User
 from registry.services.common import apply_changes, audited_save, require_reason
-from registry.audit import snapshot
 
 
 def _check_rules(rules: Any) -> None:
