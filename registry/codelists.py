@@ -6,6 +6,7 @@ against (`Patient.codes_version`), so a later revision of a list never re-interp
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
 
 CODES_VERSION = "2026.1"
 
@@ -24,9 +25,30 @@ class CodeList:
     def __contains__(self, code: object) -> bool:
         return any(code == c for c, _, _ in self.codes)
 
-    def validator(self, value: str) -> None:
+    def validate(self, value: str) -> None:
         if value and value not in self:
             raise ValidationError(f"Unknown {self.name} code: {value!r}", code="unknown_code")
+
+    @property
+    def validator(self) -> "CodeValidator":
+        return CodeValidator(self.name)
+
+
+@deconstructible
+class CodeValidator:
+    """A model-field validator naming its list, so migrations record the list rather than a bound method."""
+
+    def __init__(self, list_name: str) -> None:
+        self.list_name = list_name
+
+    def __call__(self, value: str) -> None:
+        ALL[self.list_name].validate(value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CodeValidator) and other.list_name == self.list_name
+
+    def __hash__(self) -> int:
+        return hash(self.list_name)
 
 
 SEX = CodeList("sex", "1", "HL7 administrative gender (subset)",
