@@ -14,6 +14,7 @@ PROD_ENV = {
     "DJANGO_ALLOWED_HOSTS": "nbnm.example.org",
     "PATIENT_IDENTITY_KEYS": "Xa0Ej3ptDG3NrkPiEYBlDKg5luBmUjwl2q85S9wFslU=",
     "PATIENT_HASH_KEY": "production-hash-key-0123456789",
+    "DICOM_UID_KEY": "production-dicom-uid-key-0123456789",
 }
 
 

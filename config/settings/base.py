@@ -20,7 +20,7 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # Production (production.py) refuses to start unless every one of these is set.
 PRODUCTION_REQUIRED_ENV = (
     "DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS", "PATIENT_IDENTITY_KEYS",
-    "PATIENT_HASH_KEY",
+    "PATIENT_HASH_KEY", "DICOM_UID_KEY",
 )
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -129,6 +129,18 @@ USE_TZ = True
 # key for duplicate detection. dev.py and test.py supply fixed non-secret keys; production requires both.
 PATIENT_IDENTITY_KEYS: list[str] = env.list("PATIENT_IDENTITY_KEYS", default=[])
 PATIENT_HASH_KEY = env("PATIENT_HASH_KEY", default="")
+
+# --- Imaging intake -------------------------------------------------------------------------------
+# The HMAC key that remaps DICOM UIDs (same original -> same new UID); losing it breaks re-upload matching.
+DICOM_UID_KEY = env("DICOM_UID_KEY", default="")
+DICOM_MAX_FILE_BYTES = env.int("DICOM_MAX_FILE_BYTES", default=512 * 1024 * 1024)
+ZIP_MAX_ENTRIES = env.int("ZIP_MAX_ENTRIES", default=20000)
+ZIP_MAX_TOTAL_BYTES = env.int("ZIP_MAX_TOTAL_BYTES", default=8 * 1024**3)
+ZIP_MAX_RATIO = env.float("ZIP_MAX_RATIO", default=200.0)
+# Uploads stream to temporary files: nothing of a request body is held whole in memory.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=10000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # form fields only; files do not count
 
 # --- Files ----------------------------------------------------------------------------------------
 STATIC_URL = "static/"

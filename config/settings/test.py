@@ -11,3 +11,4 @@ AXES_ENABLED = False
 # Fixed, public keys: fine for demo and test data, never for real patients (production requires its own).
 PATIENT_IDENTITY_KEYS = env.list("PATIENT_IDENTITY_KEYS", default=["_QXvWrgYsP_1tkI5DQNGLzoe8ByBq0Cd-y1s5-qyYOg="])
 PATIENT_HASH_KEY = env("PATIENT_HASH_KEY", default="dev-only-record-number-hash-key")
+DICOM_UID_KEY = env("DICOM_UID_KEY", default="dev-only-dicom-uid-remapping-key")

@@ -1,0 +1,118 @@
+"""De-identified imaging data: studies of registry patients, their series and instances."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from nucmed.radiopharmaceuticals import CHOICES as TRACER_CHOICES
+from registry.access import ScopedModel
+
+
+class ImagingStudy(ScopedModel):
+    class ModalityGroup(models.TextChoices):
+        PET_CT = "pet_ct", "PET/CT"
+        SPECT_CT = "spect_ct", "SPECT/CT"
+        PLANAR = "planar", _("Planar scintigraphy")
+        CT = "ct", _("CT only")
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving", _("Receiving")
+        READY = "ready", _("Ready")
+        ON_HOLD = "on_hold", _("On hold: possible wrong patient")
+
+    patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="imaging_studies")
+    # The trials app owns trial visits; until its models exist the link is kept as an id.
+    trial_visit_id = models.BigIntegerField(null=True, blank=True)
+    study_uid = models.CharField(_("StudyInstanceUID (de-identified)"), max_length=64, unique=True)
+    study_date = models.DateField(null=True, blank=True)
+    modality_group = models.CharField(max_length=10, choices=ModalityGroup.choices, blank=True)
+    tracer = models.CharField(max_length=16, choices=TRACER_CHOICES, blank=True)
+    description = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVING, db_index=True)
+    # Differences between the DICOM header and the registry, in words without identifiers.
+    hold_reasons = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_hospital_path = "patient__hospital"
+
+    class Meta:
+        ordering = ["-study_date", "-id"]
+        verbose_name_plural = _("imaging studies")
+
+    def __str__(self) -> str:
+        return f"{self.patient_id}:{self.study_uid}"
+
+
+class Series(ScopedModel):
+    class PipelineState(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        HELD = "held", _("Held (study on hold)")
+
+    study = models.ForeignKey(ImagingStudy, on_delete=models.PROTECT, related_name="series")
+    series_uid = models.CharField(max_length=64, unique=True)
+    modality = models.CharField(max_length=4)
+    description = models.CharField(max_length=64, blank=True)
+    series_number = models.IntegerField(null=True, blank=True)
+    number_of_instances = models.PositiveIntegerField(default=0)
+    frame_of_reference_uid = models.CharField(max_length=64, blank=True)
+    # Filled by the index step: rows/columns, pixel spacing, slice positions, acquisition times, ...
+    geometry = models.JSONField(default=dict, blank=True)
+    pipeline_state = models.CharField(max_length=8, choices=PipelineState.choices, default=PipelineState.PENDING,
+                                      db_index=True)
+    pipeline_progress = models.PositiveSmallIntegerField(default=0)
+    pipeline_error = models.TextField(blank=True)
+    # Per step: {"index": {"state": "done", "error": "", "finished_at": "..."}, ...}
+    pipeline_steps = models.JSONField(default=dict, blank=True)
+    pipeline_queued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_hospital_path = "study__patient__hospital"
+
+    class Meta:
+        ordering = ["study", "series_number", "id"]
+        verbose_name_plural = _("series")
+
+    def __str__(self) -> str:
+        return f"{self.modality} {self.series_uid}"
+
+
+class Instance(ScopedModel):
+    series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="instances")
+    sop_instance_uid = models.CharField(max_length=64, unique=True)
+    sop_class_uid = models.CharField(max_length=64)
+    instance_number = models.IntegerField(null=True, blank=True)
+    storage_key = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    # Burned-in annotation or a secondary capture: stored de-identified but not published until reviewed.
+    quarantine_reason = models.CharField(max_length=200, blank=True)
+    upload = models.ForeignKey("imaging.Upload", on_delete=models.PROTECT, related_name="instances")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope_hospital_path = "series__study__patient__hospital"
+
+    class Meta:
+        ordering = ["series", "instance_number", "id"]
+
+    def __str__(self) -> str:
+        return self.sop_instance_uid
+
+
+class InstanceConflict(ScopedModel):
+    """The same SOPInstanceUID arrived again with different bytes: kept aside for review, never overwriting."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.PROTECT, related_name="conflicts")
+    storage_key = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    upload = models.ForeignKey("imaging.Upload", on_delete=models.PROTECT, related_name="conflicting_instances")
+    resolved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope_hospital_path = "instance__series__study__patient__hospital"
+
+    def __str__(self) -> str:
+        return f"conflict on {self.instance_id}"
