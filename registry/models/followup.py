@@ -67,7 +67,7 @@ class FollowUpVisit(ScopedModel):
     death_date = models.DateField(null=True, blank=True)
     death_cause = models.CharField(max_length=200, blank=True)
     missed_reason = models.CharField(max_length=200, blank=True)
-    recorded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     recorded_at = models.DateTimeField(null=True, blank=True)
 
     scope_hospital_path = "patient__hospital"

@@ -1,14 +1,31 @@
+import time
 from typing import Any
 
+from django.core.management.base import CommandError, CommandParser
+
+from registry.demo import cohort
 from registry.demo.people import DEMO_PASSWORD, seed_hospitals, seed_logins
 from registry.management.base import AuditedCommand
+from registry.models import Patient
 
 
 class Command(AuditedCommand):
-    help = "Load the demo network (25 hospitals in 15 provinces) and one login per role. Idempotent."
+    help = ("Load the demo network (25 hospitals in 15 provinces), one login per role, the registry consent "
+            "documents and a deterministic cohort of fictional patients. Idempotent.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--patients", type=int, default=cohort.DEFAULT_PATIENTS,
+                            help=f"Size of the demo cohort (default {cohort.DEFAULT_PATIENTS}; 0 for none).")
+        parser.add_argument("--seed", type=int, default=cohort.DEFAULT_SEED,
+                            help=f"Random seed: the same seed gives the same cohort (default {cohort.DEFAULT_SEED}).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        started = time.perf_counter()
         actor = self.actor(options)
+        n, seed = options["patients"], options["seed"]
+        if n < 0:
+            raise CommandError("--patients must be 0 or more")
         hospitals = seed_hospitals(actor=actor)
         logins = seed_logins(actor=actor)
         self.stdout.write(f"{len(hospitals)} hospitals in {len({h.province for h in hospitals})} provinces")
@@ -16,3 +33,44 @@ class Command(AuditedCommand):
         for login in logins:
             where = login.hospital_code or "all hospitals"
             self.stdout.write(f"  {login.role:<14} {login.username:<12} ({where})")
+        documents, created = cohort.seed_consent_documents(actor=actor)
+        versions = ", ".join(f"v{d.version} from {d.effective_from.isoformat()}" for d in documents)
+        self.stdout.write(f"Registry consent documents: {versions} ({created} created)")
+        if n == 0:
+            return
+        previous = cohort.existing_seed()
+        if previous is not None:
+            seed_used = (previous.after or {}).get("seed", "?")
+            self.stdout.write(f"Demo cohort already present ({Patient.objects.count()} patients in the registry, "
+                              f"seed {seed_used}): no patients added.")
+            return
+        self._seed_cohort(actor=actor, n=n, seed=seed, hospitals=hospitals, documents=documents)
+        self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
+
+    def _seed_cohort(self, **kwargs: Any) -> None:
+        n, seed = kwargs["n"], kwargs["seed"]
+        self.stdout.write(f"Seeding a demo cohort of {n} patients (seed {seed}, censored at {cohort.DEMO_TODAY})...")
+        t0 = time.perf_counter()
+        generated = cohort.generate_cohort(n, seed, [h.code for h in kwargs["hospitals"]], cohort.DEMO_TODAY)
+        generated_in = time.perf_counter() - t0
+        result = cohort.insert_cohort(generated, actor=kwargs["actor"], hospitals=kwargs["hospitals"], seed=seed,
+                                      today=cohort.DEMO_TODAY, documents=kwargs["documents"])
+        labels = {"registry.patient": "patients", "registry.patientidentity": "identities (encrypted)",
+                  "registry.consentrecord": "consent records", "registry.consentwithdrawal": "consent withdrawals",
+                  "registry.followupvisit": "follow-up visits"}
+        for table, rows in result.counts.items():
+            self.stdout.write(f"  {rows:>7} {labels.get(table, table)}")
+        self.stdout.write(f"  re-consent (v2.0) signed by {result.reconsented}; daily sweep: "
+                          f"{result.sweep.get('due', 0)} due, {result.sweep.get('overdue', 0)} overdue")
+        self.stdout.write(f"Recorded {len(result.counts)} seed_batch audit events (one per table, object id "
+                          f"seed:{seed}) instead of one per row.")
+        summary = cohort.summarise(result.patients)
+        self.stdout.write(
+            f"  median age at diagnosis {summary['median_age_months']} months; male {summary['male_pct']}%; "
+            f"MYCN amplified {summary['mycn_amplified_pct']}%")
+        self.stdout.write(f"  INRGSS stage %: {summary['stage_pct']}")
+        self.stdout.write(f"  INRG risk %: {summary['inrg_risk_pct']}")
+        self.stdout.write(f"  largest sites %: {dict(summary['hospital_top_pct'])}")
+        self.stdout.write(f"  deaths {summary['deaths']}; 5-year OS % by INRG risk (Kaplan-Meier): {summary['os_5y_pct']}")
+        self.stdout.write(f"Cohort generated in {generated_in:.1f} s and written in "
+                          f"{result.seconds:.1f} s ({n} patients).")
