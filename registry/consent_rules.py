@@ -2,9 +2,9 @@
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from registry.dates import adult_on
+from registry.dates import adult_on, latest_adult_birth
 from registry.errors import ApplicationError
 from registry.models import ConsentDocument, ConsentRecord, ConsentScope, ConsentWithdrawal, Patient
 
@@ -44,8 +44,11 @@ def consent_state(patient: Patient, *, on: date, scope: str = ConsentScope.REGIS
         )
     newer = reconsent_document(on, scope, trial_id)
     reconsent = bool(newer and newer.effective_from > latest.document.effective_from and patient.is_followed)
-    adult = (patient.is_followed and adult_on(patient.birth_date) <= on
-             and not _records(patient, scope, trial_id).filter(signer=ConsentRecord.Signer.PARTICIPANT).exists())
+    # Only a participant's own signature given by `on` (and not withdrawn by then) answers adulthood.
+    signed_as_adult = (_records(patient, scope, trial_id)
+                       .filter(signer=ConsentRecord.Signer.PARTICIPANT, signed_date__lte=on)
+                       .exclude(withdrawal__withdrawn_on__lte=on).exists())
+    adult = patient.is_followed and adult_on(patient.birth_date) <= on and not signed_as_adult
     return ConsentState(True, latest, "", reconsent, adult)
 
 
@@ -61,21 +64,25 @@ def require_consent(patient: Patient, *, on: date, action: str, scope: str = Con
 
 def annotate_consent(patients: QuerySet[Patient], *, on: date) -> QuerySet[Patient]:
     """Add has_registry_consent, reconsent_due and adult_consent_due to a patient queryset (one query)."""
-    active = ConsentRecord.objects.filter(patient=OuterRef("pk"), document__scope=ConsentScope.REGISTRY,
-                                          signed_date__lte=on).exclude(withdrawal__withdrawn_on__lte=on)
-    qs = patients.annotate(has_registry_consent=Exists(active))
+    signed = ConsentRecord.objects.filter(patient=OuterRef("pk"), document__scope=ConsentScope.REGISTRY, signed_date__lte=on)
+    active = signed.exclude(withdrawal__withdrawn_on__lte=on)
+    # As consent_state: the latest version signed by `on` decides; an older, never withdrawn version does not keep
+    # a patient "consented" after the current one was withdrawn.
+    qs = patients.annotate(registry_consent_latest=Subquery(signed.order_by("-signed_date", "-id").values("pk")[:1]))
+    current = ConsentRecord.objects.filter(pk=OuterRef("registry_consent_latest")).exclude(withdrawal__withdrawn_on__lte=on)
+    qs = qs.annotate(has_registry_consent=Exists(current))
     newer = reconsent_document(on)
     followed = Q(death_date__isnull=True, contact_withdrawn_on__isnull=True)
     if newer is not None:
-        signed_newer = active.filter(document__effective_from__gte=newer.effective_from)
+        signed_newer = current.filter(document__effective_from__gte=newer.effective_from)
         qs = qs.annotate(signed_current=Exists(signed_newer))
         reconsent = Q(has_registry_consent=True, signed_current=False) & followed
     else:
         reconsent = Q(pk__in=[])
     adult_signed = Exists(active.filter(signer=ConsentRecord.Signer.PARTICIPANT))
-    adult_cutoff = date(on.year - 18, on.month, 28 if (on.month, on.day) == (2, 29) else on.day)
     qs = qs.annotate(adult_signed=adult_signed)
-    adult = Q(birth_date__lte=adult_cutoff, adult_signed=False) & followed
+    # As in consent_state: only a patient with a valid consent can be due to renew it as an adult.
+    adult = Q(has_registry_consent=True, birth_date__lte=latest_adult_birth(on), adult_signed=False) & followed
     return qs.annotate(
         reconsent_due=Case(When(reconsent, then=Value(True)), default=Value(False), output_field=BooleanField()),
         adult_consent_due=Case(When(adult, then=Value(True)), default=Value(False), output_field=BooleanField()),

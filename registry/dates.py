@@ -1,5 +1,5 @@
 """Date arithmetic used across the registry (ages in whole months and years)."""
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -20,3 +20,13 @@ def add_months(start: date, months: int) -> date:
 
 def adult_on(birth: date) -> date:
     return birth + relativedelta(years=18)
+
+
+def latest_adult_birth(on: date) -> date:
+    """The latest date of birth of someone adult on `on`: `adult_on(birth) <= on` exactly when `birth <= this`.
+
+    Not simply `on - 18 years`: someone born on 29 February is adult on 28 February of a common year.
+    """
+    cutoff = on - relativedelta(years=18)
+    following = cutoff + timedelta(days=1)
+    return following if adult_on(following) <= on else cutoff

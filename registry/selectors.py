@@ -105,6 +105,8 @@ def worklist(*, user: User, on: date | None = None) -> list[WorkItem]:
     on = on or timezone.localdate()
     visits = (FollowUpVisit.objects.restrict(user, Action.CHANGE)
               .filter(status__in=[FollowUpVisit.Status.OVERDUE, FollowUpVisit.Status.DUE])
+              # A family that asked for no further contact is not to be called, even for an overdue visit.
+              .filter(patient__contact_withdrawn_on__isnull=True, patient__death_date__isnull=True)
               .select_related("patient__hospital").order_by("window_end", "patient__study_id"))
     items = [WorkItem("visit_overdue" if v.status == FollowUpVisit.Status.OVERDUE else "visit_due", v.patient_id,
                       v.patient.study_id, v.patient.hospital.code, v.target_date, v.pk, v.number) for v in visits]

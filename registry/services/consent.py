@@ -6,13 +6,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from registry.access import Action, ensure_in_scope, scope_for
-from registry.access import HospitalRole
+from registry.access import Action, HospitalRole, ensure_in_scope, scope_for
 from registry.audit import audit_record, snapshot
 from registry.dates import adult_on, age_years
 from registry.errors import ApplicationError
-from registry.models import (ConsentDocument, ConsentRecord, ConsentScope, ConsentWithdrawal, FollowUpVisit, Patient,
-                             User)
+from registry.models import ConsentDocument, ConsentRecord, ConsentScope, ConsentWithdrawal, FollowUpVisit, Patient, User
 from registry.services.common import validate
 
 
@@ -53,6 +51,8 @@ def consent_record_create(
             raise _fail("signer", f"The participant was {age} on that date; a participant signs from age 18.")
         assent = ConsentRecord.Assent.NOT_APPLICABLE
     else:
+        if signed_date >= adult_on(patient.birth_date):
+            raise _fail("signer", f"The participant was {age} on that date: an adult signs their own consent.")
         if not guardian1_relationship:
             raise _fail("guardian1_relationship", "The signing guardian's relationship to the child is required.")
         if age >= document.assent_age_years and assent != ConsentRecord.Assent.GIVEN:
@@ -80,6 +80,11 @@ def consent_withdraw(*, actor: User, consent: ConsentRecord, withdrawn_on: date,
                      today: date | None = None) -> ConsentWithdrawal:
     """Withdraw a consent. Nothing is deleted: registry withdrawals stop contact (and, by scope, data use)."""
     today = today or timezone.localdate()
+    # Locked, since a registry withdrawal sets the patient's dates; and in the actor's scope before anything is
+    # said about this consent (the messages below name the patient).
+    patient = Patient.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=consent.patient_id).first()
+    if patient is None:
+        raise ApplicationError("This consent is not at one of your hospitals.", code="out_of_scope")
     if not reason.strip():
         raise _fail("reason", "A reason for the withdrawal is required.")
     if withdrawn_on > today:
@@ -88,12 +93,29 @@ def consent_withdraw(*, actor: User, consent: ConsentRecord, withdrawn_on: date,
         raise _fail("withdrawn_on", "The withdrawal date is before the consent was signed.")
     if ConsentWithdrawal.objects.filter(consent=consent).exists():
         raise ApplicationError("This consent has already been withdrawn.", code="already_withdrawn")
+    if consent.document.scope == ConsentScope.REGISTRY:
+        # A registry withdrawal is the patient's, whichever signed version it is recorded against: a second one
+        # (against another version) would move the dates set by the first and reopen follow-up in between.
+        earlier = (ConsentWithdrawal.objects
+                   .filter(consent__patient=patient, consent__document__scope=ConsentScope.REGISTRY)
+                   .order_by("withdrawn_on").first())
+        if earlier is not None:
+            raise ApplicationError(f"{patient.study_id} already withdrew from the registry on "
+                                   f"{earlier.withdrawn_on.isoformat()}.", code="already_withdrawn")
+    # Consent is judged on the latest signed version (consent_rules.consent_state): withdrawing an older one would
+    # leave the patient "consented" there while the patient's own dates say withdrawn.
+    latest = (ConsentRecord.objects.filter(patient=patient, document__scope=consent.document.scope,
+                                           document__trial_id=consent.document.trial_id)
+              .select_related("document").order_by("-signed_date", "-id").first())
+    if latest is not None and latest.pk != consent.pk:
+        message = (f"Version {latest.document.version}, signed on {latest.signed_date.isoformat()}, replaces this "
+                   "consent: record the withdrawal against it.")
+        raise ApplicationError(message, code="superseded", fields={"consent": [message]})
     withdrawal = ConsentWithdrawal(consent=consent, withdrawn_on=withdrawn_on, scope=scope, reason=reason.strip(),
                                    recorded_by=actor)
     validate(withdrawal)
     withdrawal.save()
     ensure_in_scope(withdrawal, user=actor, action=Action.ADD)
-    patient = consent.patient
     audit_record(actor=actor, action="withdraw", instance=withdrawal, after=snapshot(withdrawal),
                  reason=reason.strip(), hospital_id=patient.hospital_id, trial_id=consent.document.trial_id)
     if consent.document.scope == ConsentScope.REGISTRY:

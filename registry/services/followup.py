@@ -23,6 +23,10 @@ def schedule_offsets(plan: FollowUpPlan) -> list[int]:
     offsets, month = [], 0
     horizon = plan.horizon_years * 12
     for rule in plan.rules:
+        if not isinstance(rule.get("every_months"), int) or rule["every_months"] < 1:
+            # A plan edited outside followup_plan_update (admin, SQL) must not hang every registration.
+            raise ApplicationError(f"Follow-up plan {plan.name!r} has a rule without a positive every_months.",
+                                   code="invalid", fields={"rules": ["every_months must be a whole number >= 1."]})
         until = rule["until_month"] if rule["until_month"] is not None else horizon
         while month + rule["every_months"] <= min(until, horizon):
             month += rule["every_months"]
@@ -76,35 +80,59 @@ def _check_visit(patient: Patient, visit: FollowUpVisit, today: date) -> None:
             errors["death_date"] = "The death date is before the diagnosis."
     elif visit.death_date:
         errors["death_date"] = "A death date was given for a patient recorded alive."
-    if patient.death_date and visit.vital_status == FollowUpVisit.VitalStatus.ALIVE and visit.visit_date \
-            and visit.visit_date > patient.death_date:
-        errors["vital_status"] = (f"The patient's death was recorded on {patient.death_date.isoformat()}; "
+    # Compare with the patient's other recorded visits, not with the patient's derived fields: when the visit
+    # being corrected is the one that recorded the death, its own old death date must not block the correction.
+    others = FollowUpVisit.objects.filter(patient=patient, status=V.DONE).exclude(pk=visit.pk)
+    recorded_death = next((v.death_date for v in others if v.vital_status == FollowUpVisit.VitalStatus.DEAD), None)
+    seen_alive = max((d for v in others if v.vital_status == FollowUpVisit.VitalStatus.ALIVE
+                      for d in (v.visit_date, v.last_contact_date) if d), default=None)
+    this_alive = max((d for d in (visit.visit_date, visit.last_contact_date) if d), default=None)
+    if recorded_death and visit.vital_status == FollowUpVisit.VitalStatus.ALIVE and this_alive \
+            and this_alive > recorded_death:
+        errors["vital_status"] = (f"The patient's death was recorded on {recorded_death.isoformat()}; "
                                   "a later visit cannot record them alive.")
-    if patient.death_date and visit.death_date and visit.death_date != patient.death_date:
-        errors["death_date"] = f"A different death date ({patient.death_date.isoformat()}) is already recorded."
+    if recorded_death and visit.death_date and visit.death_date != recorded_death:
+        errors["death_date"] = f"A different death date ({recorded_death.isoformat()}) is already recorded."
+    elif visit.death_date and seen_alive and visit.death_date < seen_alive:
+        errors["death_date"] = f"The patient was in contact alive on {seen_alive.isoformat()}, after this death date."
     if visit.event_date and (visit.event_date < patient.diagnosis_date or (visit.visit_date and visit.event_date > visit.visit_date)):
         errors["event_date"] = "The relapse/progression date must fall between the diagnosis and the visit."
     if visit.last_contact_date and visit.visit_date and visit.last_contact_date < visit.visit_date:
         errors["last_contact_date"] = "The last contact cannot be before the visit itself."
+    elif visit.last_contact_date and visit.last_contact_date > today:
+        errors["last_contact_date"] = "The last contact date is in the future."
     if errors:
         raise ApplicationError(next(iter(errors.values())), code="invalid", fields={k: [v] for k, v in errors.items()})
 
 
 def _update_patient_from_visit(*, actor: User, patient: Patient, visit: FollowUpVisit) -> None:
+    """Re-derive the last contact and the death from all recorded visits, so a correction can also undo a date."""
     before = snapshot(patient)
-    contact = max(d for d in (visit.last_contact_date, visit.visit_date, patient.last_contact_date) if d)
-    patient.last_contact_date = contact
-    if visit.vital_status == FollowUpVisit.VitalStatus.DEAD:
-        patient.death_date = visit.death_date
-        patient.last_contact_date = max(contact, visit.death_date)
+    done = list(FollowUpVisit.objects.filter(patient=patient, status=V.DONE))
+    patient.last_contact_date = max((d for v in done for d in (v.visit_date, v.last_contact_date, v.death_date) if d),
+                                    default=None)
+    patient.death_date = min((v.death_date for v in done if v.vital_status == FollowUpVisit.VitalStatus.DEAD
+                              and v.death_date), default=None)
     if snapshot(patient) == before:
         return
     patient.save(update_fields=["last_contact_date", "death_date", "updated_at"])
     audit_record(actor=actor, action="update", instance=patient, before=before, after=snapshot(patient),
                  reason=f"follow-up visit {visit.number}", hospital_id=patient.hospital_id)
-    if patient.death_date:
-        FollowUpVisit.objects.filter(patient=patient, status__in=FollowUpVisit.OPEN_STATUSES).exclude(pk=visit.pk).update(
+    if patient.death_date and not before["death_date"]:
+        cancelled = FollowUpVisit.objects.filter(patient=patient, status__in=FollowUpVisit.OPEN_STATUSES).update(
             status=V.CANCELLED)
+        if cancelled:
+            audit_record(actor=actor, action="cancel_visits", object_type="registry.followupvisit",
+                         object_id=f"patient:{patient.pk}", after={"cancelled": cancelled, "why": "patient died"},
+                         hospital_id=patient.hospital_id)
+    elif before["death_date"] and not patient.death_date and patient.contact_withdrawn_on is None:
+        # A death recorded in error: the visits its recording cancelled are expected again (the sweep re-marks them).
+        reopened = FollowUpVisit.objects.filter(patient=patient, status=V.CANCELLED, target_date__isnull=False).update(
+            status=V.SCHEDULED)
+        if reopened:
+            audit_record(actor=actor, action="reopen_visits", object_type="registry.followupvisit",
+                         object_id=f"patient:{patient.pk}", after={"reopened": reopened, "why": "death corrected"},
+                         reason=f"follow-up visit {visit.number}", hospital_id=patient.hospital_id)
 
 
 @transaction.atomic
@@ -115,7 +143,10 @@ def followup_visit_record(*, actor: User, patient: Patient, data: dict[str, Any]
     unknown = set(data) - VISIT_FIELDS
     if unknown:
         raise ApplicationError("Unknown fields.", code="invalid", fields={k: ["Unknown field."] for k in sorted(unknown)})
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    # In scope first: the checks below would otherwise tell an outsider about the patient (e.g. a death date).
+    patient = Patient.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=patient.pk).first()
+    if patient is None:
+        raise ApplicationError("This patient is not at one of your hospitals.", code="out_of_scope")
     if visit is None:
         last = FollowUpVisit.objects.filter(patient=patient).order_by("-number").values_list("number", flat=True).first()
         visit = FollowUpVisit(patient=patient, number=(last or 0) + 1)
@@ -149,7 +180,9 @@ def followup_visit_record(*, actor: User, patient: Patient, data: dict[str, Any]
 @transaction.atomic
 def followup_visit_mark_missed(*, actor: User, visit: FollowUpVisit, reason: str) -> FollowUpVisit:
     reason = require_reason(reason)
-    visit = FollowUpVisit.objects.select_for_update().get(pk=visit.pk)
+    visit = FollowUpVisit.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=visit.pk).first()
+    if visit is None:
+        raise ApplicationError("This visit is not at one of your hospitals.", code="out_of_scope")
     if visit.status not in FollowUpVisit.OPEN_STATUSES:
         raise ApplicationError(f"Only an open visit can be marked missed (this one is {visit.status}).",
                                code="invalid_transition")

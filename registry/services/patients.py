@@ -44,6 +44,16 @@ def _check_dates(*, birth_date: date, diagnosis_date: date, today: date) -> None
         raise ApplicationError(next(iter(errors.values()))[0], code="invalid", fields=errors)
 
 
+def _first_of_month_if_month_precision(patient: Patient) -> None:
+    """With month precision only the year and month are known; the model stores the 1st of that month.
+
+    A day typed anyway must not count: it would shift the age at diagnosis (born "March 2019" is 18 months
+    old at any date in September 2020) and could put the birth after a diagnosis in the same month.
+    """
+    if patient.birth_date_precision == Patient.BirthDatePrecision.MONTH and isinstance(patient.birth_date, date):
+        patient.birth_date = patient.birth_date.replace(day=1)
+
+
 def _clean_identity(identity: Mapping[str, Any]) -> dict[str, str]:
     unknown = set(identity) - set(IDENTITY_FIELDS)
     if unknown:
@@ -90,8 +100,9 @@ def patient_register(
         raise ApplicationError("The date of birth and the diagnosis date are required.", code="invalid",
                                fields={k: ["This field is required."] for k in ("birth_date", "diagnosis_date")
                                        if not clinical.get(k)})
-    _check_dates(birth_date=clinical["birth_date"], diagnosis_date=clinical["diagnosis_date"], today=today)
     patient = Patient(hospital=hospital, record_number_hash=record_hash, **clinical)
+    _first_of_month_if_month_precision(patient)
+    _check_dates(birth_date=patient.birth_date, diagnosis_date=patient.diagnosis_date, today=today)
     patient.age_at_diagnosis_months = months_between(patient.birth_date, patient.diagnosis_date)
     patient.study_id = "pending"  # replaced below; validation must not consume a number for a rejected patient
     validate(patient, exclude=["study_id"])
@@ -118,7 +129,8 @@ def patient_update(*, actor: User, patient: Patient, data: Mapping[str, Any], re
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     before = snapshot(patient)
     changed = apply_changes(patient, data, allowed=CLINICAL_FIELDS)
-    if not changed:
+    _first_of_month_if_month_precision(patient)
+    if not changed or snapshot(patient) == before:
         return patient
     _check_dates(birth_date=patient.birth_date, diagnosis_date=patient.diagnosis_date, today=today or timezone.localdate())
     patient.age_at_diagnosis_months = months_between(patient.birth_date, patient.diagnosis_date)
@@ -142,7 +154,12 @@ def identity_update(*, actor: User, patient: Patient, changes: Mapping[str, Any]
         patient = Patient.objects.select_for_update().get(pk=patient.pk)
         new_hash = identity_crypto.record_number_hash(patient.hospital.code, merged["record_number"])
         _refuse_duplicate(patient.hospital, new_hash, exclude_pk=patient.pk)
-        Patient.objects.filter(pk=patient.pk).update(record_number_hash=new_hash)
+        try:
+            with transaction.atomic():
+                Patient.objects.filter(pk=patient.pk).update(record_number_hash=new_hash)
+        except IntegrityError as exc:  # the same number registered concurrently
+            raise ApplicationError("This hospital record number is already registered at this hospital.",
+                                   code="duplicate_patient", fields={"record_number": ["Already registered."]}) from exc
     stored.ciphertext = identity_crypto.encrypt(merged)
     stored.save(update_fields=["ciphertext", "updated_at"])
     audit_record(actor=actor, action="update", instance=stored, before={"fields": changed},
