@@ -4,6 +4,10 @@ Actors (DESIGN.md): a coordinator and an investigator at hospital A, a coordinat
 monitor of A, a data manager of every hospital, a user with no membership, and an anonymous client.
 """
 import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -11,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
+from config.celery_app import app as celery_app
 from registry.access import HospitalRole
 from registry.models import Hospital, User
 from registry.tests.factories import HospitalFactory, MembershipFactory, UserFactory
@@ -95,3 +100,52 @@ def api_client(user: User | None) -> APIClient:
 @pytest.fixture
 def client_for():  # type: ignore[no-untyped-def]
     return api_client
+
+
+@pytest.fixture
+def worker(on_postgres, on_redis, django_db_setup, django_db_blocker) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real `celery worker` process on its own queue, reading the test database."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool=solo", "-Q", queue,
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield queue
+    finally:
+        celery_app.conf.task_default_queue = previous
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        print(output)  # shown by pytest when the test fails
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    """Run Celery tasks in-process for this test, whatever the broker settings (CI sets a real one)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def reference_rows() -> None:
+    """Transactional tests start from a flushed database: put back the rows the data migrations create."""
+    from registry.migrations import _reference_rows
+
+    _reference_rows.restore()

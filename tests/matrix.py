@@ -13,7 +13,7 @@ from django.db.models import Model
 
 from conftest import ACTOR_NAMES, Actors
 
-MATRIX_MODULES = ["registry.tests.matrix_cases"]
+MATRIX_MODULES = ["registry.tests.matrix_cases", "imaging.tests.matrix_cases"]
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Case:
     universe: tuple[str, ...] = ()
     visible: Mapping[str, set[str]] | None = None
     id_field: str = "id"
+    format: str = "json"
     row_id: Callable[[Model], Any] = lambda row: row.pk
 
 
@@ -70,7 +71,9 @@ def all_cases() -> list[tuple[Callable[[World], None], Case]]:
     found = []
     for module_name in MATRIX_MODULES:
         module = importlib.import_module(module_name)
-        found += [(module.arrange, case) for case in module.CASES]
+        found += [(module.arrange, case) for case in getattr(module, "CASES", [])]
         if hasattr(module, "CLINICAL_CASES"):
-            found += [(_both(module.arrange, module.arrange_clinical), case) for case in module.CLINICAL_CASES]
+            clinical = getattr(module, "arrange_clinical", None)
+            setup = _both(module.arrange, clinical) if clinical else module.arrange_imaging
+            found += [(setup, case) for case in module.CLINICAL_CASES]
     return found

@@ -1,4 +1,4 @@
-"""Every /api/v1/ endpoint x every standard actor: status codes and, for lists, exactly what is visible."""
+"""Every /api/v1/ and /dicomweb/ endpoint x every standard actor: status codes and, for lists, exactly what is visible."""
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -21,7 +21,7 @@ def test_endpoint_as_actor(world: World, arrange, case: Case, actor: str, django
     url = reverse(case.url_name, args=case.args(world))
     data = case.data(world, actor) if case.data else None
     with django_capture_on_commit_callbacks(execute=False):
-        response = getattr(client, case.method)(url, data=data, format="json")
+        response = getattr(client, case.method)(url, data=data, format=case.format)
     assert response.status_code == case.expect[actor], response.content[:300]
     if case.visible is not None and response.status_code == 200:
         returned = {row[case.id_field] for row in response.json()["results"]}
@@ -35,7 +35,7 @@ def _api_url_names(resolver: URLResolver, prefix: str = "") -> set[str]:
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
             names |= _api_url_names(pattern, route)
-        elif isinstance(pattern, URLPattern) and route.startswith("api/v1/") and pattern.name:
+        elif isinstance(pattern, URLPattern) and route.startswith(("api/v1/", "dicomweb/")) and pattern.name:
             names.add(pattern.name)
     return names
 

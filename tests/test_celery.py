@@ -1,29 +1,15 @@
 """Jobs through Celery: eager in the embedded default, a real worker process on Redis under CI."""
-import os
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from config.celery_app import app as celery_app
 from conftest import Actors, api_client
 from registry.models import AuditEvent, Job
 from registry.services.jobs import job_enqueue, jobs_requeue_stale
-
-
-@pytest.fixture
-def eager() -> Iterator[None]:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def test_job_runs_after_commit_in_eager_mode_and_records_its_actor(
@@ -80,38 +66,6 @@ def test_unknown_job_kind_is_refused(actors: Actors) -> None:
         job_enqueue(actor=actors.data_manager, kind="no_such_kind")
     assert err.value.code == "unknown_job_kind"
     assert not Job.objects.exists()
-
-
-@pytest.fixture
-def worker(on_postgres, on_redis, django_db_setup, django_db_blocker) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """A real `celery worker` process on its own queue, reading the test database."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool=solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    try:
-        yield queue
-    finally:
-        celery_app.conf.task_default_queue = previous
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-        print(output)  # shown by pytest when the test fails
 
 
 @pytest.mark.redis

@@ -26,6 +26,9 @@ class ImagingStudy(ScopedModel):
     modality_group = models.CharField(max_length=10, choices=ModalityGroup.choices, blank=True)
     tracer = models.CharField(max_length=16, choices=TRACER_CHOICES, blank=True)
     description = models.CharField(max_length=64, blank=True)
+    # Patient characteristics kept by the de-identification profile; needed for SUV, dose and the guard.
+    patient_weight_kg = models.FloatField(null=True, blank=True)
+    patient_size_m = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVING, db_index=True)
     # Differences between the DICOM header and the registry, in words without identifiers.
     hold_reasons = models.JSONField(default=list, blank=True)
@@ -87,6 +90,9 @@ class Instance(ScopedModel):
     storage_key = models.CharField(max_length=200)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
+    # Read at ingest so the index step aggregates rows instead of re-reading every stored file.
+    slice_position = models.FloatField(null=True, blank=True, help_text="ImagePositionPatient z (mm)")
+    acquisition = models.CharField(max_length=26, blank=True, help_text="AcquisitionDate + AcquisitionTime")
     # Burned-in annotation or a secondary capture: stored de-identified but not published until reviewed.
     quarantine_reason = models.CharField(max_length=200, blank=True)
     upload = models.ForeignKey("imaging.Upload", on_delete=models.PROTECT, related_name="instances")

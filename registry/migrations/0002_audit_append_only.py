@@ -1,6 +1,8 @@
 """Seed the audit chain head and the built-in system actor; make the audit table append-only on PostgreSQL."""
 from django.db import migrations
 
+from registry.migrations import _reference_rows
+
 TRIGGER_SQL = """
 CREATE OR REPLACE FUNCTION registry_auditevent_append_only() RETURNS trigger AS $$
 BEGIN
@@ -30,10 +32,7 @@ def remove_trigger(apps, schema_editor):
 
 
 def seed(apps, schema_editor):
-    apps.get_model("registry", "AuditChainHead").objects.get_or_create(pk=1)
-    User = apps.get_model("registry", "User")
-    # The actor for seeds, sweeps and bootstrap commands; it cannot log in.
-    User.objects.get_or_create(username="system", defaults={"password": "!", "is_active": False})
+    _reference_rows.chain_head_and_system_user(apps)
 
 
 class Migration(migrations.Migration):

@@ -1,16 +1,10 @@
 from django.db import migrations
 
-DEFAULT_RULES = [
-    {"until_month": 24, "every_months": 3},
-    {"until_month": 60, "every_months": 6},
-    {"until_month": None, "every_months": 12},
-]
+from registry.migrations import _reference_rows
 
 
 def create_default_plan(apps, schema_editor):
-    apps.get_model("registry", "FollowUpPlan").objects.get_or_create(
-        name="Registry default", defaults={"rules": DEFAULT_RULES, "window_days": 14, "horizon_years": 10, "is_default": True}
-    )
+    _reference_rows.default_plan(apps)
 
 
 class Migration(migrations.Migration):

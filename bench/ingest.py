@@ -1,0 +1,149 @@
+"""Ingest benchmark: N synthetic PET slices uploaded over HTTP to a running server, end to end.
+
+Validated, de-identified, stored, indexed (the pipeline's index step runs in the request when Celery is
+eager, so it is inside the measured time). Printed next to the pydicom read+write rate of the same files
+measured in the same run (ANCHORS.md: a ratio holds on a shared machine, an absolute time does not).
+
+    .venv/bin/python bench/ingest.py [--n 2000] [--batch 100] [--path upload|stow]
+
+It makes its own throw-away database and media folder under a temporary directory (SQLite unless
+DATABASE_URL is set), starts gunicorn on a free loopback port, and stops it at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import pydicom
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.dicom_raw import ANCHOR, generate, measure_raw  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _setup(groups: dict[str, list[Path]]) -> tuple[str, dict[str, str]]:
+    """Hospital, a coordinator with a token, and one consented registry patient per synthetic child."""
+    import django
+
+    django.setup()
+    from datetime import date
+
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from registry.access import HospitalRole
+    from registry.models import User
+    from registry.services.consent import consent_document_create, consent_record_create
+    from registry.services.hospitals import hospital_create, membership_grant
+    from registry.services.patients import patient_register
+
+    call_command("migrate", verbosity=0)
+    system = User.objects.get(username="system")
+    hospital = hospital_create(actor=system, code="BENCH", name_zh="基准", name_en="Bench", province="Beijing", city="Beijing")
+    user = User.objects.create(username="bench")
+    membership_grant(actor=system, user=user, role=HospitalRole.COORDINATOR, hospital=hospital)
+    document = consent_document_create(actor=system, scope="registry", version="1", title="Bench", ethics_approval_number="B",
+                                       ethics_approval_date=date(2000, 1, 1), effective_from=date(2000, 1, 1))
+    patients = {}
+    for n, (series_uid, files) in enumerate(groups.items()):
+        ds = pydicom.dcmread(files[0], stop_before_pixels=True)
+        birth = date(int(ds.PatientBirthDate[:4]), int(ds.PatientBirthDate[4:6]), int(ds.PatientBirthDate[6:]))
+        patient = patient_register(actor=user, hospital=hospital, identity={"name": f"Bench {n}", "record_number": f"B{n}"},
+                                   sex=str(ds.PatientSex), birth_date=birth, diagnosis_date=birth, primary_site="adrenal",
+                                   inrgss_stage="M", inrg_risk="high", mycn="amplified", aberration_11q="no",
+                                   ploidy="diploid", histology="unfavourable")
+        consent_record_create(actor=user, patient=patient, document=document, assent="not_applicable", signed_date=birth,
+                              guardian1_relationship="mother")
+        patients[series_uid] = patient.study_id
+    return Token.objects.create(user=user).key, patients
+
+
+def _upload(session: requests.Session, base: str, study_id: str, files: list[Path], path: str) -> int:
+    if path == "stow":
+        boundary = uuid.uuid4().hex
+        body = b"".join(b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + f.read_bytes() + b"\r\n"
+                        for f in files) + b"--" + boundary.encode() + b"--\r\n"
+        r = session.post(f"{base}/dicomweb/studies?patient={study_id}", data=body,
+                         headers={"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'})
+        r.raise_for_status()
+        return len(r.json().get("00081199", {}).get("Value", []))
+    handles = [("files", (f.name, f.open("rb"), "application/dicom")) for f in files]
+    try:
+        r = session.post(f"{base}/api/v1/imaging/uploads/", data={"patient": study_id}, files=handles)
+    finally:
+        for _, (_, fh, _) in handles:
+            fh.close()
+    r.raise_for_status()
+    return r.json()["accepted"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=100, help="instances per HTTP request")
+    parser.add_argument("--path", choices=["upload", "stow"], default="upload")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="nbnm-bench-"))
+    os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+                       "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING"})
+    os.environ.pop("CELERY_BROKER_URL", None)  # eager: the index step is part of the measured time
+    paths = generate(work / "in", n=args.n)
+    size_mb = sum(p.stat().st_size for p in paths) / 1e6
+    print(f"{len(paths)} synthetic PET slices, {size_mb:.1f} MB")
+    raw = measure_raw(paths)
+
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for p in paths:
+        groups[str(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).SeriesInstanceUID)].append(p)
+    token, patients = _setup(groups)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                               "--workers", "1", "--timeout", "600", "--log-level", "warning"],
+                              cwd=ROOT, env={**os.environ})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        accepted, started = 0, time.perf_counter()
+        for series_uid, files in groups.items():
+            for i in range(0, len(files), args.batch):
+                accepted += _upload(session, base, patients[series_uid], files[i:i + args.batch], args.path)
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rate = accepted / elapsed
+    print(f"platform ingest ({args.path}, {args.batch}/request, validated + de-identified + stored + indexed): "
+          f"{rate:.0f} instances/s, {size_mb / elapsed:.1f} MB/s ({accepted} accepted in {elapsed:.1f} s)")
+    print(f"pydicom read+write of the same files, same run: {raw['instances_per_s']:.0f} instances/s "
+          f"(anchor {ANCHOR})")
+    print(f"ratio platform / pydicom limit: {rate / raw['instances_per_s']:.2f} (target >= 0.5); "
+          "Orthanc 1.10.1 REST on this machine kind: 454-480/s (ANCHORS.md)")
+    return 0 if accepted == len(paths) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

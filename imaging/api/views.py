@@ -1,0 +1,138 @@
+"""Imaging API: uploads (multipart files and zips), and the scoped read side of studies, series, instances."""
+from pathlib import Path
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from imaging.models import ImagingStudy, Instance, Series, Upload
+from imaging.pipeline import series_retry
+from imaging.services.ingest import IncomingFile, ingest
+from imaging.services.review import study_release
+from imaging.tasks import run_pipeline
+from registry.access import Action
+from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from registry.models import Patient
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    patient = serializers.CharField(source="patient.study_id", read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+
+    class Meta:
+        model = Upload
+        fields = ["id", "patient", "uploaded_by", "source", "trial_visit_id", "files_received", "accepted", "duplicates",
+                  "conflicts", "quarantined", "rejected", "bytes_received", "items", "created_at", "finished_at"]
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    patient = serializers.CharField(help_text="Platform study ID, e.g. BJYY-00042.")
+    trial_visit_id = serializers.IntegerField(required=False, allow_null=True)
+    files = serializers.ListField(child=serializers.FileField(), help_text=".dcm files and/or .zip archives")
+
+
+class SeriesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Series
+        fields = ["id", "series_uid", "modality", "description", "series_number", "number_of_instances",
+                  "frame_of_reference_uid", "geometry", "pipeline_state", "pipeline_progress", "pipeline_error",
+                  "pipeline_steps", "study"]
+
+
+class StudySerializer(serializers.ModelSerializer):
+    patient = serializers.CharField(source="patient.study_id", read_only=True)
+    series = SeriesSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ImagingStudy
+        fields = ["id", "patient", "study_uid", "study_date", "modality_group", "tracer", "description", "status",
+                  "hold_reasons", "patient_weight_kg", "patient_size_m", "trial_visit_id", "series", "created_at"]
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Instance
+        fields = ["id", "series", "sop_instance_uid", "sop_class_uid", "instance_number", "size", "sha256",
+                  "quarantine_reason", "created_at"]
+
+
+class ReleaseSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Who checked, and why the images are this patient's.")
+
+
+def patient_for_upload(request: Request, study_id: str) -> Patient:
+    """404 when the patient is not visible to the uploader at all; 403 when visible but not theirs to add to."""
+    patient = Patient.objects.restrict(request.user, Action.VIEW).filter(study_id=study_id).first()
+    if patient is None:
+        raise exceptions.NotFound("No such patient.")
+    if not Patient.objects.restrict(request.user, Action.ADD).filter(pk=patient.pk).exists():
+        raise exceptions.PermissionDenied("Your role does not allow uploading images for this patient.")
+    return patient
+
+
+class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+    scoped_queryset = Upload.objects.select_related("patient", "uploaded_by")
+    serializer_class = UploadSerializer
+    parser_classes = [MultiPartParser]
+    filterset_fields = ["source"]
+
+    @extend_schema(request={"multipart/form-data": UploadRequestSerializer}, responses={201: UploadSerializer})
+    def create(self, request: Request) -> Response:
+        """Upload DICOM files and zips for one patient; every file's outcome is in `items` (partial success is explicit)."""
+        patient = patient_for_upload(request, request.data.get("patient", ""))
+        files = request.FILES.getlist("files")
+        if not files:
+            raise serializers.ValidationError({"files": ["Attach at least one .dcm file or .zip archive."]})
+        trial_visit = request.data.get("trial_visit_id") or None
+        incoming = [IncomingFile(f.name, _path_of(f)) for f in files]
+        upload = ingest(actor=request.user, patient=patient, files=incoming, source=Upload.Source.API,
+                        trial_visit_id=int(trial_visit) if trial_visit else None)
+        return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+
+def _path_of(uploaded: UploadedFile) -> Path:
+    """Uploads stream to temporary files (settings.FILE_UPLOAD_HANDLERS); hand the ingest their paths."""
+    return Path(uploaded.temporary_file_path())
+
+
+class StudyViewSet(ScopedReadOnlyViewSet):
+    scoped_queryset = ImagingStudy.objects.select_related("patient").prefetch_related("series")
+    serializer_class = StudySerializer
+    filterset_fields = ["status", "tracer", "modality_group", "patient__study_id"]
+    ordering_fields = ["study_date", "created_at"]
+
+    @extend_schema(request=ReleaseSerializer, responses=StudySerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str | None = None) -> Response:
+        """Confirm that a study put on hold by the wrong-patient guard belongs to this patient, and publish it."""
+        study = study_release(actor=request.user, study=self.get_object(), reason=self.validated(ReleaseSerializer)["reason"])
+        return Response(StudySerializer(study).data)
+
+
+class SeriesViewSet(ScopedReadOnlyViewSet):
+    scoped_queryset = Series.objects.all()
+    serializer_class = SeriesSerializer
+    filterset_fields = ["modality", "pipeline_state", "study"]
+
+    @extend_schema(request=None, responses={202: SeriesSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Run the failed and remaining pipeline steps again."""
+        series = self.get_object()
+        if series.pipeline_state != Series.PipelineState.FAILED:
+            raise exceptions.ValidationError({"pipeline_state": [f"Only a failed pipeline is retried (this one is {series.pipeline_state})."]})
+        series = series_retry(series=series)
+        transaction.on_commit(lambda: run_pipeline.delay(series.pk))
+        return Response(SeriesSerializer(series).data, status=status.HTTP_202_ACCEPTED)
+
+
+class InstanceViewSet(ScopedReadOnlyViewSet):
+    scoped_queryset = Instance.objects.all()
+    serializer_class = InstanceSerializer
+    filterset_fields = ["series", "quarantine_reason"]
+

@@ -1,0 +1,94 @@
+"""STOW-RS on top of the ingest service: resolve each part's patient, ingest, answer with the PS3.18 dataset."""
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from rest_framework import exceptions
+
+from imaging.dicomweb import json as dj
+from imaging.models import Instance, Upload
+from imaging.services.ingest import IncomingFile, ingest
+from registry.errors import ApplicationError
+from registry.models import Patient, User
+
+
+@dataclass
+class StowResult:
+    body: dict[str, Any]
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _peek(path: Path) -> dict[str, str]:
+    """The part's own SOP class/instance UIDs and PatientID, for routing and for failure reports."""
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID", "PatientID"])
+    except Exception:  # noqa: BLE001 - unreadable parts are reported by the ingest's own validation
+        return {}
+    return {"class": str(ds.get("SOPClassUID", "") or ""), "uid": str(ds.get("SOPInstanceUID", "") or ""),
+            "patient": str(ds.get("PatientID", "") or "")}
+
+
+def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
+               find_patient: Callable[[str], Patient], base: str) -> StowResult:
+    referenced: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    peeks = {p: _peek(p) for p in parts}
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for path in parts:
+        groups[patient_hint or peeks[path].get("patient", "")].append(path)
+
+    def fail(path: Path, code: int) -> None:
+        peek = peeks[path]
+        failed.append({"00081150": dj.attr("UI", peek.get("class") or None),
+                       "00081155": dj.attr("UI", peek.get("uid") or None), "00081197": dj.attr("US", code)})
+
+    study_urls: set[str] = set()
+    for study_id, paths in groups.items():
+        try:
+            if not study_id:
+                raise ApplicationError("No platform study ID: give it as PatientID, ?patient= or X-Patient-ID.", code="no_patient")
+            patient = find_patient(study_id)
+            upload = ingest(actor=actor, patient=patient, source=Upload.Source.STOW,
+                            files=[IncomingFile(p.name, p) for p in paths])
+        except (ApplicationError, exceptions.APIException) as exc:
+            warnings.append(getattr(exc, "message", None) or str(getattr(exc, "detail", exc)))
+            for path in paths:
+                fail(path, dj.PROCESSING_FAILURE)
+            continue
+        by_name = {item["file"]: item for item in upload.items}
+        for path in paths:
+            item = by_name.get(path.name, {"outcome": "rejected", "code": "not_dicom"})
+            if item["outcome"] in ("accepted", "duplicate", "quarantined"):
+                uid = item["sop_instance_uid"]
+                study, series = _locate(uid)
+                study_urls.add(f"{base}/studies/{study}")
+                referenced.append({
+                    "00081150": dj.attr("UI", peeks[path].get("class") or None),
+                    "00081155": dj.attr("UI", uid),
+                    "00081190": dj.attr("UR", f"{base}/studies/{study}/series/{series}/instances/{uid}"),
+                    "00081196": dj.attr("US", dj.COERCION_OF_DATA_ELEMENTS),
+                })
+            else:
+                if item.get("reason"):
+                    warnings.append(f"{path.name}: {item['reason']}")
+                fail(path, dj.FAILURE_FOR_CODE.get(item.get("code", ""), dj.PROCESSING_FAILURE))
+    body: dict[str, Any] = {}
+    if len(study_urls) == 1:
+        body["00081190"] = dj.attr("UR", next(iter(study_urls)))
+    if referenced:
+        body["00081199"] = {"vr": "SQ", "Value": referenced}
+    if failed:
+        body["00081198"] = {"vr": "SQ", "Value": failed}
+    status = 200 if not failed else (202 if referenced else 409)
+    headers = {"Warning": "; ".join(f'299 nbnm "{w}"' for w in warnings[:20])} if warnings else {}
+    return StowResult(body, status, headers)
+
+
+def _locate(sop_uid: str) -> tuple[str, str]:
+    inst = Instance.objects.select_related("series__study").get(sop_instance_uid=sop_uid)
+    return inst.series.study.study_uid, inst.series.series_uid

@@ -1,0 +1,108 @@
+"""The series pipeline: ordered steps run as a Celery chain after commit.
+
+`index` is built in; the imaging-analysis work registers its quantification, dose and preview steps
+with @pipeline_step. Each step records its state, result and error on the series; a failed step stops
+the steps after it (they are skipped, not run on bad input) and can be retried through the API.
+Running the chain again changes nothing: a step that is done is not run twice.
+"""
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Max, Min, Value
+from django.db.models.functions import NullIf
+from django.utils import timezone
+
+from imaging.models import ImagingStudy, Series
+
+logger = logging.getLogger(__name__)
+
+StepFunction = Callable[[Series], dict[str, Any]]
+_steps: dict[str, tuple[int, StepFunction]] = {}
+
+
+def pipeline_step(name: str, *, order: int) -> Callable[[StepFunction], StepFunction]:
+    def register(fn: StepFunction) -> StepFunction:
+        _steps[name] = (order, fn)
+        return fn
+
+    return register
+
+
+def step_names() -> list[str]:
+    return [name for name, _ in sorted(_steps.items(), key=lambda kv: kv[1][0])]
+
+
+@pipeline_step("index", order=10)
+def index_series(series: Series) -> dict[str, Any]:
+    """Instance count, slice range and acquisition times, aggregated from the rows written at ingest."""
+    published = series.instances.filter(quarantine_reason="")
+    stats = published.aggregate(n=Count("id"), z_min=Min("slice_position"), z_max=Max("slice_position"),
+                                first=Min(NullIf("acquisition", Value(""))), last=Max(NullIf("acquisition", Value(""))))
+    geometry = {**series.geometry, "instances": stats["n"],
+                "z_range": [stats["z_min"], stats["z_max"]] if stats["z_min"] is not None else None,
+                "acquisition_first": stats["first"], "acquisition_last": stats["last"]}
+    Series.objects.filter(pk=series.pk).update(number_of_instances=series.instances.count(), geometry=geometry)
+    return {"instances": stats["n"]}
+
+
+def _set_step(series_id: int, step: str, **state: Any) -> Series:
+    with transaction.atomic():
+        series = Series.objects.select_for_update().get(pk=series_id)
+        steps = dict(series.pipeline_steps)
+        steps[step] = {**steps.get(step, {}), **state}
+        names = step_names()
+        done = sum(1 for n in names if steps.get(n, {}).get("state") == "done")
+        series.pipeline_steps = steps
+        series.pipeline_progress = done * 100 // max(len(names), 1)
+        if state.get("state") == "failed":
+            series.pipeline_state, series.pipeline_error = Series.PipelineState.FAILED, state.get("error", "")
+        elif done == len(names):
+            series.pipeline_state, series.pipeline_error = Series.PipelineState.DONE, ""
+        else:
+            series.pipeline_state = Series.PipelineState.RUNNING
+        series.save(update_fields=["pipeline_steps", "pipeline_progress", "pipeline_state", "pipeline_error", "updated_at"])
+        return series
+
+
+def series_step_run(*, series_id: int, step: str) -> str:
+    """Run one step unless it is done, the series is held, or an earlier step failed. Returns what happened."""
+    series = Series.objects.select_related("study").get(pk=series_id)
+    if series.study.status == ImagingStudy.Status.ON_HOLD:
+        return "held"
+    names = step_names()
+    earlier = names[: names.index(step)]
+    if any(series.pipeline_steps.get(n, {}).get("state") != "done" for n in earlier):
+        return "skipped"
+    if series.pipeline_steps.get(step, {}).get("state") == "done":
+        return "already done"
+    _set_step(series_id, step, state="running", error="")
+    try:
+        result = _steps[step][1](series)
+    except Exception as exc:  # recorded on the series for people to read and retry; never an identifier
+        logger.exception("pipeline step %s failed for series %s", step, series_id)
+        _set_step(series_id, step, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000],
+                  finished_at=timezone.now().isoformat())
+        return "failed"
+    _set_step(series_id, step, state="done", error="", result=result, finished_at=timezone.now().isoformat())
+    return "done"
+
+
+def series_retry(*, series: Series) -> Series:
+    """Forget failed steps so the chain runs them again."""
+    with transaction.atomic():
+        series = Series.objects.select_for_update().get(pk=series.pk)
+        series.pipeline_steps = {k: v for k, v in series.pipeline_steps.items() if v.get("state") == "done"}
+        series.pipeline_state, series.pipeline_error = Series.PipelineState.PENDING, ""
+        series.pipeline_queued_at = timezone.now()
+        series.save(update_fields=["pipeline_steps", "pipeline_state", "pipeline_error", "pipeline_queued_at", "updated_at"])
+    return series
+
+
+def stale_pending_series() -> list[int]:
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    return list(Series.objects.filter(pipeline_state=Series.PipelineState.PENDING, pipeline_queued_at__lt=cutoff)
+                .values_list("pk", flat=True))

@@ -1,0 +1,317 @@
+"""The one ingest service behind every upload path (API multipart, DICOMweb STOW-RS, import_dicom).
+
+Per file: size limit -> parse -> validate (modality, UIDs) -> wrong-patient guard -> de-identify ->
+content-addressed storage -> index rows. The original identified bytes are never written to storage:
+only the de-identified dataset is serialised and saved. Every file gets an outcome (accepted,
+duplicate, conflict, quarantined, rejected with a reason); accepted files are kept even when others of
+the same upload are refused. Rows are written in one transaction per upload, then the series pipeline
+is queued on commit.
+"""
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from imaging import guard, zipsafe
+from imaging.dicom import deid, validate
+from imaging.models import ImagingStudy, Instance, InstanceConflict, Series, Upload
+from nucmed.radiopharmaceuticals import identify
+from registry.access import Action, ensure_in_scope
+from registry.audit import audit_record
+from registry.consent_rules import require_consent
+from registry.errors import ApplicationError
+from registry.models import Patient, User
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    name: str
+    path: Path
+
+
+@dataclass
+class _Accepted:
+    """A validated, de-identified file waiting for its rows."""
+
+    item: dict[str, Any]
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    sop_class_uid: str
+    modality: str
+    instance_number: int | None
+    series_number: int | None
+    series_description: str
+    study_date: date | None
+    frame_of_reference_uid: str
+    storage_key: str
+    size: int
+    sha256: str
+    quarantine: str
+    tracer: str
+    weight_kg: float | None
+    size_m: float | None
+    slice_position: float | None
+    acquisition: str
+    geometry: dict[str, Any]
+    characteristics: dict[str, Any] = field(default_factory=dict)
+
+
+def _limits() -> zipsafe.ZipLimits:
+    return zipsafe.ZipLimits(settings.ZIP_MAX_ENTRIES, settings.ZIP_MAX_TOTAL_BYTES, settings.ZIP_MAX_RATIO)
+
+
+def _expand(files: Iterable[IncomingFile], workdir: Path, items: list[dict[str, Any]]) -> Iterator[IncomingFile]:
+    """Yield plain files, expanding zips; a refused zip becomes one rejected item naming why."""
+    for n, incoming in enumerate(files):
+        if incoming.name.lower().endswith(".zip") or (incoming.path.suffix != ".dcm" and zipsafe.is_zip(incoming.path, incoming.name)):
+            target = workdir / f"zip{n}"
+            target.mkdir()
+            try:
+                entries = zipsafe.expand(incoming.path, target, _limits())
+            except zipsafe.ZipRejected as exc:
+                items.append({"file": incoming.name, "outcome": "rejected", "code": exc.code, "reason": exc.reason})
+                continue
+            for name, path in entries:
+                yield IncomingFile(f"{incoming.name}/{name}", path)
+        else:
+            yield incoming
+
+
+def _storage_key(sha: str) -> str:
+    return f"dicom/{sha[:2]}/{sha[2:4]}/{sha}.dcm"
+
+
+def _store(data: bytes, sha: str) -> str:
+    key = _storage_key(sha)
+    if not default_storage.exists(key):
+        key = default_storage.save(key, ContentFile(data))
+    return key
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return datetime.strptime(value, "%Y%m%d").date() if value else None
+    except ValueError:
+        return None
+
+
+def _tracer(ds: pydicom.Dataset) -> str:
+    seq = ds.get("RadiopharmaceuticalInformationSequence")
+    if not seq:
+        return ""
+    item = seq[0]
+    agent = identify(str(item.get("Radiopharmaceutical", "") or ""), float(item.get("RadionuclideHalfLife", 0) or 0) or None)
+    return agent.code if agent else ""
+
+
+def _number(value: Any, kind: type = float) -> Any:
+    try:
+        return kind(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _header(ds: pydicom.Dataset) -> dict[str, Any]:
+    """What the index needs from one instance, read once while the dataset is in memory."""
+    position = ds.get("ImagePositionPatient")
+    return {
+        "slice_position": _number(position[2]) if position and len(position) == 3 else None,
+        "acquisition": f"{ds.get('AcquisitionDate', '') or ''}{ds.get('AcquisitionTime', '') or ''}"[:26],
+        "geometry": {"rows": _number(ds.get("Rows"), int), "columns": _number(ds.get("Columns"), int),
+                     "frames": _number(ds.get("NumberOfFrames"), int) or 1,
+                     "pixel_spacing": [float(v) for v in ds.get("PixelSpacing") or []] or None,
+                     "slice_thickness": _number(ds.get("SliceThickness"))},
+    }
+
+
+def _prepare(incoming: IncomingFile, patient: Patient) -> _Accepted | dict[str, Any]:
+    """Validate and de-identify one file; return the accepted record or the rejection item."""
+    size = incoming.path.stat().st_size
+    if size > settings.DICOM_MAX_FILE_BYTES:
+        return {"file": incoming.name, "outcome": "rejected", "code": "too_large",
+                "reason": f"The file is {size} bytes; the limit is {settings.DICOM_MAX_FILE_BYTES}."}
+    try:
+        ds = validate.read_dataset(incoming.path)
+    except validate.DicomRejected as exc:
+        return {"file": incoming.name, "outcome": "rejected", "code": exc.code, "reason": exc.reason}
+    result = validate.check(ds, size_bytes=size, max_bytes=settings.DICOM_MAX_FILE_BYTES)
+    if not result.accepted:
+        return {"file": incoming.name, "outcome": "rejected", "code": result.code, "reason": result.reason}
+    characteristics = validate.patient_characteristics(ds)
+    tracer = _tracer(ds)
+    header = _header(ds)
+    deid.deidentify(ds, study_id=patient.study_id, uid_key=settings.DICOM_UID_KEY.encode())
+    data = deid.to_bytes(ds)
+    sha = hashlib.sha256(data).hexdigest()
+    return _Accepted(
+        item={"file": incoming.name, "outcome": "accepted", "code": "", "reason": ""},
+        study_uid=str(ds.StudyInstanceUID), series_uid=str(ds.SeriesInstanceUID), sop_uid=str(ds.SOPInstanceUID),
+        sop_class_uid=str(ds.SOPClassUID), modality=result.modality,
+        instance_number=int(ds.InstanceNumber) if ds.get("InstanceNumber") not in (None, "") else None,
+        series_number=int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
+        series_description=str(ds.get("SeriesDescription", "") or "")[:64],
+        study_date=_date(ds.get("StudyDate")), frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "") or ""),
+        storage_key=_store(data, sha), size=len(data), sha256=sha, quarantine=result.quarantine or "",
+        tracer=tracer, weight_kg=characteristics.get("weight_kg"), size_m=characteristics.get("size_m"),
+        characteristics=characteristics, **header,
+    )
+
+
+def _modality_group(modalities: set[str]) -> str:
+    if "PT" in modalities:
+        return ImagingStudy.ModalityGroup.PET_CT
+    if "NM" in modalities:
+        return ImagingStudy.ModalityGroup.SPECT_CT
+    return ImagingStudy.ModalityGroup.CT if "CT" in modalities else ""
+
+
+def _recent_weight(patient: Patient, study_date: date | None, exclude_uid: str) -> float | None:
+    if study_date is None:
+        return None
+    near = (ImagingStudy.objects.filter(patient=patient, patient_weight_kg__isnull=False, study_date__isnull=False)
+            .exclude(study_uid=exclude_uid).order_by("-study_date").values_list("study_date", "patient_weight_kg"))
+    for other_date, weight in near:
+        if abs((other_date - study_date).days) <= 60:
+            return weight
+    return None
+
+
+def upload_check_patient(*, actor: User, patient: Patient) -> None:
+    """Refuse before reading a byte: the patient must be the uploader's to add data to, with a valid consent."""
+    if not Patient.objects.restrict(actor, Action.ADD).filter(pk=patient.pk).exists():
+        raise ApplicationError("You cannot upload images for this patient.", code="not_found")
+    require_consent(patient, on=timezone.localdate(), action="image upload")
+
+
+def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], source: str,
+           trial_visit_id: int | None = None) -> Upload:
+    upload_check_patient(actor=actor, patient=patient)
+    items: list[dict[str, Any]] = []
+    accepted: list[_Accepted] = []
+    with tempfile.TemporaryDirectory(prefix="nbnm-ingest-") as tmp:
+        for incoming in _expand(files, Path(tmp), items):
+            outcome = _prepare(incoming, patient)
+            if isinstance(outcome, dict):
+                items.append(outcome)
+            else:
+                accepted.append(outcome)
+                items.append(outcome.item)
+    return _record(actor=actor, patient=patient, source=source, trial_visit_id=trial_visit_id, items=items,
+                   accepted=accepted)
+
+
+@transaction.atomic
+def _record(*, actor: User, patient: Patient, source: str, trial_visit_id: int | None, items: list[dict[str, Any]],
+            accepted: list[_Accepted]) -> Upload:
+    upload = Upload.objects.create(patient=patient, uploaded_by=actor, source=source, trial_visit_id=trial_visit_id,
+                                   files_received=len(items), bytes_received=sum(a.size for a in accepted))
+    studies: dict[str, ImagingStudy] = {}
+    for uid in sorted({a.study_uid for a in accepted}):
+        group = [a for a in accepted if a.study_uid == uid]
+        study, _ = ImagingStudy.objects.get_or_create(study_uid=uid, defaults={"patient": patient, "trial_visit_id": trial_visit_id})
+        if study.patient_id != patient.pk:
+            for a in group:
+                a.item.update(outcome="rejected", code="study_of_another_patient",
+                              reason="This study is already filed under another patient.")
+            continue
+        _update_study(study, group, patient)
+        studies[uid] = study
+    keep = [a for a in accepted if a.study_uid in studies]
+    series = _series_rows(keep, studies)
+    existing = {i.sop_instance_uid: i for i in Instance.objects.filter(sop_instance_uid__in=[a.sop_uid for a in keep])}
+    new_rows, seen = [], set()
+    for a in keep:
+        a.item["sop_instance_uid"] = a.sop_uid
+        prior = existing.get(a.sop_uid)
+        if prior is not None or a.sop_uid in seen:
+            if prior is not None and prior.sha256 != a.sha256:
+                InstanceConflict.objects.create(instance=prior, storage_key=a.storage_key, size=a.size, sha256=a.sha256,
+                                                upload=upload)
+                a.item.update(outcome="conflict", code="uid_conflict",
+                              reason="An instance with this UID is already stored with different content; kept aside for review.")
+            else:
+                a.item.update(outcome="duplicate", code="duplicate", reason="Already stored (identical).")
+            continue
+        seen.add(a.sop_uid)
+        if a.quarantine:
+            a.item.update(outcome="quarantined", code="quarantined", reason=a.quarantine)
+        new_rows.append(Instance(series=series[a.series_uid], sop_instance_uid=a.sop_uid, sop_class_uid=a.sop_class_uid,
+                                 instance_number=a.instance_number, storage_key=a.storage_key, size=a.size, sha256=a.sha256,
+                                 quarantine_reason=a.quarantine, upload=upload, slice_position=a.slice_position,
+                                 acquisition=a.acquisition))
+    Instance.objects.bulk_create(new_rows, batch_size=1000)
+    touched = {r.series_id for r in new_rows}
+    for s in series.values():
+        if s.pk in touched:
+            s.number_of_instances = s.instances.count()
+            s.pipeline_state = Series.PipelineState.HELD if s.study.status == ImagingStudy.Status.ON_HOLD else Series.PipelineState.PENDING
+            s.pipeline_queued_at = timezone.now()
+            s.pipeline_steps, s.pipeline_progress = {}, 0  # new instances: every step must see them
+            s.save(update_fields=["number_of_instances", "pipeline_state", "pipeline_queued_at", "pipeline_steps",
+                                  "pipeline_progress", "updated_at"])
+    counts = {k: sum(1 for i in items if i["outcome"] == k) for k in ("accepted", "duplicate", "conflict", "quarantined", "rejected")}
+    Upload.objects.filter(pk=upload.pk).update(
+        accepted=counts["accepted"], duplicates=counts["duplicate"], conflicts=counts["conflict"],
+        quarantined=counts["quarantined"], rejected=counts["rejected"], items=items, finished_at=timezone.now())
+    upload.refresh_from_db()
+    ensure_in_scope(upload, user=actor, action=Action.ADD)
+    # One event per upload: the upload is the unit of change, its items say what became of each file.
+    audit_record(actor=actor, action="ingest", instance=upload, hospital_id=patient.hospital_id,
+                 after={**counts, "files": len(items), "studies": sorted(studies), "source": source})
+    queued = [s.pk for s in series.values() if s.pk in touched and s.pipeline_state == Series.PipelineState.PENDING]
+    if queued:
+        transaction.on_commit(lambda: _queue_pipelines(queued))
+    logger.info("upload %s: %s", upload.pk, counts)
+    return upload
+
+
+def _update_study(study: ImagingStudy, group: list[_Accepted], patient: Patient) -> None:
+    first = group[0]
+    study.study_date = study.study_date or first.study_date
+    study.modality_group = _modality_group({a.modality for a in group} | set(study.series.values_list("modality", flat=True)))
+    study.tracer = study.tracer or next((a.tracer for a in group if a.tracer), "")
+    weight = next((a.weight_kg for a in group if a.weight_kg), None)
+    study.patient_weight_kg = study.patient_weight_kg or weight
+    study.patient_size_m = study.patient_size_m or next((a.size_m for a in group if a.size_m), None)
+    reasons = guard.differences(
+        patient, sex=first.characteristics.get("sex"), birth_date=first.characteristics.get("birth_date"),
+        age=first.characteristics.get("age"), study_date=study.study_date, weight_kg=weight,
+        recent_weight_kg=_recent_weight(patient, study.study_date, study.study_uid))
+    if reasons:
+        study.status = ImagingStudy.Status.ON_HOLD
+        study.hold_reasons = sorted(set(study.hold_reasons) | set(reasons))
+    elif study.status == ImagingStudy.Status.RECEIVING:
+        study.status = ImagingStudy.Status.READY
+    study.save()
+
+
+def _series_rows(accepted: list[_Accepted], studies: dict[str, ImagingStudy]) -> dict[str, Series]:
+    rows: dict[str, Series] = {s.series_uid: s for s in Series.objects.filter(series_uid__in={a.series_uid for a in accepted})
+                               .select_related("study")}
+    for a in accepted:
+        if a.series_uid not in rows:
+            rows[a.series_uid] = Series.objects.create(
+                study=studies[a.study_uid], series_uid=a.series_uid, modality=a.modality, description=a.series_description,
+                series_number=a.series_number, frame_of_reference_uid=a.frame_of_reference_uid, geometry=a.geometry)
+    return rows
+
+
+def _queue_pipelines(series_ids: list[int]) -> None:
+    from imaging.tasks import run_pipeline
+
+    for series_id in series_ids:
+        run_pipeline.delay(series_id)

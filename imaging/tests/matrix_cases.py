@@ -1,0 +1,85 @@
+"""Imaging endpoints (API and DICOMweb) in the site-isolation matrix (see tests/matrix.py)."""
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from imaging.models import ImagingStudy, Instance, Series
+from imaging.services.ingest import IncomingFile, ingest
+from imaging.tests.helpers import child, pet_files
+from registry.tests.matrix_cases import SEE_A, arrange
+from tests.matrix import AUTHENTICATED, Case, World, statuses
+
+ADDERS_A = {"coordinator_a", "investigator_a", "data_manager"}
+NOT_A = {"coordinator_b", "nobody"}
+_PET: dict[str, bytes] = {}
+
+
+def _side(world: World, side: str, coordinator: Any, hospital: Any) -> None:
+    patient = child(coordinator, hospital)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = pet_files(Path(tmp), patient, seed=7 if side == "a" else 8, n=2)
+        _PET.setdefault("bytes", files[0].read_bytes())
+        upload = ingest(actor=coordinator, patient=patient, source="api", files=[IncomingFile(p.name, p) for p in files])
+    study = ImagingStudy.objects.get(patient=patient)
+    series = Series.objects.get(study=study)
+    world.rows.update({f"patient_{side}": patient, f"upload_{side}": upload, f"study_{side}": study,
+                       f"series_{side}": series, f"instance_{side}": Instance.objects.filter(series=series).first()})
+
+
+def arrange_imaging(world: World) -> None:
+    arrange(world)
+    _side(world, "a", world.actors.coordinator_a, world.actors.hospital_a)
+    _side(world, "b", world.actors.coordinator_b, world.actors.hospital_b)
+
+
+def _visible(prefix: str) -> dict[str, set[str]]:
+    sides = {"coordinator_a": "a", "investigator_a": "a", "coordinator_b": "b", "monitor_a": "a", "data_manager": "ab",
+             "nobody": ""}
+    return {actor: {f"{prefix}{s}" for s in which} for actor, which in sides.items()}
+
+
+def _dw(w: World, *parts: str) -> list[str]:
+    inst = w["instance_a"]
+    values = {"study": inst.series.study.study_uid, "series": inst.series.series_uid, "instance": inst.sop_instance_uid}
+    return [values[p] for p in parts]
+
+
+def _new_upload(w: World, actor: str) -> dict[str, Any]:
+    return {"patient": w["patient_a"].study_id, "files": [SimpleUploadedFile("x.dcm", _PET["bytes"])]}
+
+
+def _list(name: str, url: str) -> Case:
+    return Case(f"{name} list", url, statuses(ok=AUTHENTICATED), universe=(f"{name}_a", f"{name}_b"),
+                visible=_visible(f"{name}_"))
+
+
+def _detail(name: str, url: str) -> Case:
+    return Case(f"{name} detail", url, statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: [w[f"{name}_a"].pk])
+
+
+CASES: list[Case] = []
+CLINICAL_CASES = [
+    _list("upload", "imaging-upload-list"), _detail("upload", "imaging-upload-detail"),
+    Case("upload DICOM", "imaging-upload-list",
+         statuses(ok=ADDERS_A, ok_status=201, hidden={"coordinator_b"}, forbidden={"monitor_a", "nobody"}), method="post",
+         format="multipart", data=_new_upload),
+    _list("study", "imaging-study-list"), _detail("study", "imaging-study-detail"),
+    Case("study release (not on hold)", "imaging-study-release",
+         statuses(invalid=ADDERS_A, hidden=NOT_A, forbidden={"monitor_a"}), method="post",
+         args=lambda w: [w["study_a"].pk], data=lambda w, actor: {"reason": "checked"}),
+    _list("series", "imaging-series-list"), _detail("series", "imaging-series-detail"),
+    Case("series retry (not failed)", "imaging-series-retry", statuses(invalid=ADDERS_A, hidden=NOT_A, forbidden={"monitor_a"}),
+         method="post", args=lambda w: [w["series_a"].pk]),
+    _list("instance", "imaging-instance-list"), _detail("instance", "imaging-instance-detail"),
+    Case("QIDO studies", "dicomweb-studies", statuses(ok=AUTHENTICATED)),
+    Case("WADO study", "dicomweb-study", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: _dw(w, "study")),
+    Case("QIDO series", "dicomweb-series-search", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: _dw(w, "study")),
+    Case("WADO series", "dicomweb-series", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: _dw(w, "study", "series")),
+    Case("WADO series metadata", "dicomweb-series-metadata", statuses(ok=SEE_A, hidden=NOT_A),
+         args=lambda w: _dw(w, "study", "series")),
+    Case("QIDO instances", "dicomweb-instances", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: _dw(w, "study", "series")),
+    Case("WADO instance", "dicomweb-instance", statuses(ok=SEE_A, hidden=NOT_A),
+         args=lambda w: _dw(w, "study", "series", "instance")),
+]

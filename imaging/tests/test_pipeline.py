@@ -1,0 +1,93 @@
+"""The series pipeline: chain of steps after commit, failure and retry, the stale sweep, idempotency, a real worker."""
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from conftest import Actors, api_client
+from imaging import pipeline
+from imaging.models import Series
+from imaging.tasks import requeue_stale_series, run_pipeline
+from imaging.tests.helpers import as_upload, child, pet_files
+
+
+@pytest.fixture
+def patient(actors: Actors):  # type: ignore[no-untyped-def]
+    return child(actors.coordinator_a, actors.hospital_a)
+
+
+def _upload(actors: Actors, patient, tmp_path: Path, capture, execute: bool = True) -> Series:  # type: ignore[no-untyped-def]
+    files = pet_files(tmp_path, patient, n=3)
+    with capture(execute=execute):
+        response = api_client(actors.coordinator_a).post(
+            "/api/v1/imaging/uploads/", {"patient": patient.study_id, "files": [as_upload(p) for p in files]},
+            format="multipart")
+    assert response.status_code == 201
+    return Series.objects.get()
+
+
+def test_chain_runs_every_step_and_is_idempotent(eager, actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks)
+    assert series.pipeline_state == Series.PipelineState.DONE and series.pipeline_progress == 100
+    assert set(series.pipeline_steps) == set(pipeline.step_names())
+    before = (series.geometry, series.pipeline_steps, series.number_of_instances)
+    run_pipeline.delay(series.pk)  # a second run changes nothing
+    series.refresh_from_db()
+    assert (series.geometry, series.pipeline_steps, series.number_of_instances) == before
+
+
+def test_failed_step_is_recorded_and_retried_through_the_api(eager, actors, patient, tmp_path, monkeypatch,
+                                                             django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    calls = {"n": 0}
+
+    def flaky(series: Series) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("storage briefly unavailable")
+        return {"ok": True}
+
+    monkeypatch.setitem(pipeline._steps, "flaky", (20, flaky))
+    series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks)
+    assert series.pipeline_state == Series.PipelineState.FAILED
+    assert series.pipeline_steps["flaky"]["state"] == "failed" and "storage briefly unavailable" in series.pipeline_error
+    client = api_client(actors.coordinator_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/imaging/series/{series.pk}/retry/")
+    assert response.status_code == 202
+    series.refresh_from_db()
+    assert series.pipeline_state == Series.PipelineState.DONE and series.pipeline_steps["flaky"]["state"] == "done"
+    again = client.post(f"/api/v1/imaging/series/{series.pk}/retry/")
+    assert again.status_code == 400  # only a failed pipeline is retried
+
+
+def test_sweep_requeues_series_stranded_pending(eager, actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks, execute=False)  # message "lost"
+    assert series.pipeline_state == Series.PipelineState.PENDING
+    assert requeue_stale_series() == 0  # not stale yet
+    Series.objects.filter(pk=series.pk).update(pipeline_queued_at=timezone.now() - timedelta(hours=1))
+    assert requeue_stale_series() == 1
+    series.refresh_from_db()
+    assert series.pipeline_state == Series.PipelineState.DONE
+
+
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_pipeline_with_a_real_worker(worker: str, reference_rows, actors: Actors, tmp_path: Path) -> None:
+    patient = child(actors.coordinator_a, actors.hospital_a)
+    files = pet_files(tmp_path, patient, n=3)
+    response = api_client(actors.coordinator_a).post(
+        "/api/v1/imaging/uploads/", {"patient": patient.study_id, "files": [as_upload(p) for p in files]},
+        format="multipart")
+    assert response.status_code == 201
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        series = Series.objects.get()
+        if series.pipeline_state in (Series.PipelineState.DONE, Series.PipelineState.FAILED):
+            break
+        time.sleep(0.2)
+    assert series.pipeline_state == Series.PipelineState.DONE, series.pipeline_error
+    assert series.geometry["instances"] == 3
