@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from registry.demo import cohort
+from registry.demo.hooks import run_demo_seeders
 from registry.demo.people import DEMO_PASSWORD, seed_hospitals, seed_logins
 from registry.management.base import AuditedCommand
 from registry.models import Patient
@@ -17,6 +18,8 @@ class Command(AuditedCommand):
         super().add_arguments(parser)
         parser.add_argument("--patients", type=int, default=cohort.DEFAULT_PATIENTS,
                             help=f"Size of the demo cohort (default {cohort.DEFAULT_PATIENTS}; 0 for none).")
+        parser.add_argument("--scale", type=float, default=1.0,
+                            help="Size of the other apps' demo data relative to the default (imaging: 200 patients).")
         parser.add_argument("--seed", type=int, default=cohort.DEFAULT_SEED,
                             help=f"Random seed: the same seed gives the same cohort (default {cohort.DEFAULT_SEED}).")
 
@@ -43,8 +46,10 @@ class Command(AuditedCommand):
             seed_used = (previous.after or {}).get("seed", "?")
             self.stdout.write(f"Demo cohort already present ({Patient.objects.count()} patients in the registry, "
                               f"seed {seed_used}): no patients added.")
-            return
-        self._seed_cohort(actor=actor, n=n, seed=seed, hospitals=hospitals, documents=documents)
+        else:
+            self._seed_cohort(actor=actor, n=n, seed=seed, hospitals=hospitals, documents=documents)
+        if options["scale"] > 0:
+            run_demo_seeders(actor=actor, scale=options["scale"], write=self.stdout.write)
         self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
 
     def _seed_cohort(self, **kwargs: Any) -> None:
