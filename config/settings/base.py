@@ -4,6 +4,7 @@ Everything comes from the environment (django-environ). With no environment at a
 anywhere: a SQLite file under var/, eager Celery and files under var/media/. Setting DATABASE_URL and
 CELERY_BROKER_URL switches to PostgreSQL and Redis; production.py additionally fails closed.
 """
+import os
 from pathlib import Path
 
 import environ
@@ -137,6 +138,8 @@ DICOM_MAX_FILE_BYTES = env.int("DICOM_MAX_FILE_BYTES", default=512 * 1024 * 1024
 ZIP_MAX_ENTRIES = env.int("ZIP_MAX_ENTRIES", default=20000)
 ZIP_MAX_TOTAL_BYTES = env.int("ZIP_MAX_TOTAL_BYTES", default=8 * 1024**3)
 ZIP_MAX_RATIO = env.float("ZIP_MAX_RATIO", default=200.0)
+# Worker processes for the per-file work of large uploads (parse, de-identify, store); 0 or 1: in-process.
+INGEST_WORKERS = env.int("INGEST_WORKERS", default=os.cpu_count() or 1)
 # Uploads stream to temporary files: nothing of a request body is held whole in memory.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=10000)

@@ -12,3 +12,4 @@ AXES_ENABLED = False
 PATIENT_IDENTITY_KEYS = env.list("PATIENT_IDENTITY_KEYS", default=["_QXvWrgYsP_1tkI5DQNGLzoe8ByBq0Cd-y1s5-qyYOg="])
 PATIENT_HASH_KEY = env("PATIENT_HASH_KEY", default="dev-only-record-number-hash-key")
 DICOM_UID_KEY = env("DICOM_UID_KEY", default="dev-only-dicom-uid-remapping-key")
+INGEST_WORKERS = env.int("INGEST_WORKERS", default=0)  # in-process; tests/test_ingest_pool.py exercises the pool

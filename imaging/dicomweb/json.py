@@ -10,10 +10,13 @@ CANNOT_UNDERSTAND = 0xC000
 # WarningReason: every stored instance had data elements coerced (it was de-identified on ingest).
 COERCION_OF_DATA_ELEMENTS = 0xB000
 
+TRANSFER_SYNTAX_NOT_SUPPORTED = 0xC122
 FAILURE_FOR_CODE = {
     "not_dicom": CANNOT_UNDERSTAND, "truncated": CANNOT_UNDERSTAND, "empty": CANNOT_UNDERSTAND,
-    "too_large": OUT_OF_RESOURCES, "modality_not_allowed": SOP_CLASS_NOT_SUPPORTED,
-    "missing_uid": DATASET_DOES_NOT_MATCH_SOP_CLASS,
+    "corrupt": CANNOT_UNDERSTAND, "too_large": OUT_OF_RESOURCES, "modality_not_allowed": SOP_CLASS_NOT_SUPPORTED,
+    "unsupported_transfer_syntax": TRANSFER_SYNTAX_NOT_SUPPORTED, "missing_uid": DATASET_DOES_NOT_MATCH_SOP_CLASS,
+    "invalid_uid": DATASET_DOES_NOT_MATCH_SOP_CLASS, "missing_modality": DATASET_DOES_NOT_MATCH_SOP_CLASS,
+    "missing_pixel_data": DATASET_DOES_NOT_MATCH_SOP_CLASS, "missing_content": DATASET_DOES_NOT_MATCH_SOP_CLASS,
 }
 
 

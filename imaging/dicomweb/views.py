@@ -7,8 +7,8 @@ are published.
 import json
 import tempfile
 import uuid
-from datetime import date, datetime
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 

@@ -7,26 +7,20 @@ duplicate, conflict, quarantined, rejected with a reason); accepted files are ke
 the same upload are refused. Rows are written in one transaction per upload, then the series pipeline
 is queued on commit.
 """
-import hashlib
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pydicom
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from imaging import guard, zipsafe
-from imaging.dicom import deid, validate
 from imaging.models import ImagingStudy, Instance, InstanceConflict, Series, Upload
-from nucmed.radiopharmaceuticals import identify
+from imaging.services.prepare import IncomingFile, Prepared, prepare_many
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record
 from registry.consent_rules import require_consent
@@ -34,40 +28,6 @@ from registry.errors import ApplicationError
 from registry.models import Patient, User
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class IncomingFile:
-    name: str
-    path: Path
-
-
-@dataclass
-class _Accepted:
-    """A validated, de-identified file waiting for its rows."""
-
-    item: dict[str, Any]
-    study_uid: str
-    series_uid: str
-    sop_uid: str
-    sop_class_uid: str
-    modality: str
-    instance_number: int | None
-    series_number: int | None
-    series_description: str
-    study_date: date | None
-    frame_of_reference_uid: str
-    storage_key: str
-    size: int
-    sha256: str
-    quarantine: str
-    tracer: str
-    weight_kg: float | None
-    size_m: float | None
-    slice_position: float | None
-    acquisition: str
-    geometry: dict[str, Any]
-    characteristics: dict[str, Any] = field(default_factory=dict)
 
 
 def _limits() -> zipsafe.ZipLimits:
@@ -89,86 +49,6 @@ def _expand(files: Iterable[IncomingFile], workdir: Path, items: list[dict[str, 
                 yield IncomingFile(f"{incoming.name}/{name}", path)
         else:
             yield incoming
-
-
-def _storage_key(sha: str) -> str:
-    return f"dicom/{sha[:2]}/{sha[2:4]}/{sha}.dcm"
-
-
-def _store(data: bytes, sha: str) -> str:
-    key = _storage_key(sha)
-    if not default_storage.exists(key):
-        key = default_storage.save(key, ContentFile(data))
-    return key
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return datetime.strptime(value, "%Y%m%d").date() if value else None
-    except ValueError:
-        return None
-
-
-def _tracer(ds: pydicom.Dataset) -> str:
-    seq = ds.get("RadiopharmaceuticalInformationSequence")
-    if not seq:
-        return ""
-    item = seq[0]
-    agent = identify(str(item.get("Radiopharmaceutical", "") or ""), float(item.get("RadionuclideHalfLife", 0) or 0) or None)
-    return agent.code if agent else ""
-
-
-def _number(value: Any, kind: type = float) -> Any:
-    try:
-        return kind(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _header(ds: pydicom.Dataset) -> dict[str, Any]:
-    """What the index needs from one instance, read once while the dataset is in memory."""
-    position = ds.get("ImagePositionPatient")
-    return {
-        "slice_position": _number(position[2]) if position and len(position) == 3 else None,
-        "acquisition": f"{ds.get('AcquisitionDate', '') or ''}{ds.get('AcquisitionTime', '') or ''}"[:26],
-        "geometry": {"rows": _number(ds.get("Rows"), int), "columns": _number(ds.get("Columns"), int),
-                     "frames": _number(ds.get("NumberOfFrames"), int) or 1,
-                     "pixel_spacing": [float(v) for v in ds.get("PixelSpacing") or []] or None,
-                     "slice_thickness": _number(ds.get("SliceThickness"))},
-    }
-
-
-def _prepare(incoming: IncomingFile, patient: Patient) -> _Accepted | dict[str, Any]:
-    """Validate and de-identify one file; return the accepted record or the rejection item."""
-    size = incoming.path.stat().st_size
-    if size > settings.DICOM_MAX_FILE_BYTES:
-        return {"file": incoming.name, "outcome": "rejected", "code": "too_large",
-                "reason": f"The file is {size} bytes; the limit is {settings.DICOM_MAX_FILE_BYTES}."}
-    try:
-        ds = validate.read_dataset(incoming.path)
-    except validate.DicomRejected as exc:
-        return {"file": incoming.name, "outcome": "rejected", "code": exc.code, "reason": exc.reason}
-    result = validate.check(ds, size_bytes=size, max_bytes=settings.DICOM_MAX_FILE_BYTES)
-    if not result.accepted:
-        return {"file": incoming.name, "outcome": "rejected", "code": result.code, "reason": result.reason}
-    characteristics = validate.patient_characteristics(ds)
-    tracer = _tracer(ds)
-    header = _header(ds)
-    deid.deidentify(ds, study_id=patient.study_id, uid_key=settings.DICOM_UID_KEY.encode())
-    data = deid.to_bytes(ds)
-    sha = hashlib.sha256(data).hexdigest()
-    return _Accepted(
-        item={"file": incoming.name, "outcome": "accepted", "code": "", "reason": ""},
-        study_uid=str(ds.StudyInstanceUID), series_uid=str(ds.SeriesInstanceUID), sop_uid=str(ds.SOPInstanceUID),
-        sop_class_uid=str(ds.SOPClassUID), modality=result.modality,
-        instance_number=int(ds.InstanceNumber) if ds.get("InstanceNumber") not in (None, "") else None,
-        series_number=int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
-        series_description=str(ds.get("SeriesDescription", "") or "")[:64],
-        study_date=_date(ds.get("StudyDate")), frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "") or ""),
-        storage_key=_store(data, sha), size=len(data), sha256=sha, quarantine=result.quarantine or "",
-        tracer=tracer, weight_kg=characteristics.get("weight_kg"), size_m=characteristics.get("size_m"),
-        characteristics=characteristics, **header,
-    )
 
 
 def _modality_group(modalities: set[str]) -> str:
@@ -201,10 +81,10 @@ def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], sour
            trial_visit_id: int | None = None) -> Upload:
     upload_check_patient(actor=actor, patient=patient)
     items: list[dict[str, Any]] = []
-    accepted: list[_Accepted] = []
+    accepted: list[Prepared] = []
     with tempfile.TemporaryDirectory(prefix="nbnm-ingest-") as tmp:
-        for incoming in _expand(files, Path(tmp), items):
-            outcome = _prepare(incoming, patient)
+        plain = list(_expand(files, Path(tmp), items))
+        for outcome in prepare_many(plain, study_id=patient.study_id):
             if isinstance(outcome, dict):
                 items.append(outcome)
             else:
@@ -216,7 +96,7 @@ def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], sour
 
 @transaction.atomic
 def _record(*, actor: User, patient: Patient, source: str, trial_visit_id: int | None, items: list[dict[str, Any]],
-            accepted: list[_Accepted]) -> Upload:
+            accepted: list[Prepared]) -> Upload:
     upload = Upload.objects.create(patient=patient, uploaded_by=actor, source=source, trial_visit_id=trial_visit_id,
                                    files_received=len(items), bytes_received=sum(a.size for a in accepted))
     studies: dict[str, ImagingStudy] = {}
@@ -279,7 +159,7 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit_id: int |
     return upload
 
 
-def _update_study(study: ImagingStudy, group: list[_Accepted], patient: Patient) -> None:
+def _update_study(study: ImagingStudy, group: list[Prepared], patient: Patient) -> None:
     first = group[0]
     study.study_date = study.study_date or first.study_date
     study.modality_group = _modality_group({a.modality for a in group} | set(study.series.values_list("modality", flat=True)))
@@ -299,7 +179,7 @@ def _update_study(study: ImagingStudy, group: list[_Accepted], patient: Patient)
     study.save()
 
 
-def _series_rows(accepted: list[_Accepted], studies: dict[str, ImagingStudy]) -> dict[str, Series]:
+def _series_rows(accepted: list[Prepared], studies: dict[str, ImagingStudy]) -> dict[str, Series]:
     rows: dict[str, Series] = {s.series_uid: s for s in Series.objects.filter(series_uid__in={a.series_uid for a in accepted})
                                .select_related("study")}
     for a in accepted:

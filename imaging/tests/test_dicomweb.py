@@ -4,7 +4,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from dicomweb_client.api import DICOMwebClient
-from requests import Session
+from requests import HTTPError, Session
 from rest_framework.authtoken.models import Token
 
 from conftest import Actors, api_client
@@ -62,7 +62,7 @@ def test_other_hospital_sees_nothing_and_cannot_store(live_server, actors: Actor
     client_for(live_server, actors.coordinator_a).store_instances([pydicom.dcmread(files[0])])
     outsider = client_for(live_server, actors.coordinator_b)
     assert outsider.search_for_studies() == []
-    with pytest.raises(Exception):  # the client raises on 409 (every instance failed)
+    with pytest.raises(HTTPError, match="409"):  # every instance failed
         outsider.store_instances([pydicom.dcmread(files[0])])
     uid = Instance.objects.get()
     anonymous = api_client(None).get(f"/dicomweb/studies/{uid.series.study.study_uid}")

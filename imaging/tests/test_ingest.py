@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from django.core.management import call_command
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from conftest import Actors, api_client
 from imaging import synthetic

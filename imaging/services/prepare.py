@@ -1,0 +1,171 @@
+"""Per-file work of the ingest: parse, validate, de-identify, store. No database, so it can run in parallel.
+
+Large uploads are spread over a pool of worker processes (INGEST_WORKERS, default: the CPU count):
+the work is CPU-bound pure Python, which threads would not speed up. The pool uses the "spawn" start
+method so no worker inherits the parent's database connections; each worker sets Django up once.
+"""
+import hashlib
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from django.conf import settings
+
+from imaging import storage
+from imaging.dicom import deid, validate
+from nucmed.radiopharmaceuticals import identify
+
+logger = logging.getLogger(__name__)
+# Below this many files the pool's hand-over costs more than it saves.
+POOL_THRESHOLD = 16
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    name: str
+    path: Path
+
+
+@dataclass
+class Prepared:
+    """A validated, de-identified file waiting for its rows."""
+
+    item: dict[str, Any]
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    sop_class_uid: str
+    modality: str
+    instance_number: int | None
+    series_number: int | None
+    series_description: str
+    study_date: date | None
+    frame_of_reference_uid: str
+    storage_key: str
+    size: int
+    sha256: str
+    quarantine: str
+    tracer: str
+    weight_kg: float | None
+    size_m: float | None
+    slice_position: float | None
+    acquisition: str
+    geometry: dict[str, Any]
+    characteristics: dict[str, Any] = field(default_factory=dict)
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return datetime.strptime(value, "%Y%m%d").date() if value else None
+    except ValueError:
+        return None
+
+
+def _tracer(ds: pydicom.Dataset) -> str:
+    seq = ds.get("RadiopharmaceuticalInformationSequence")
+    if not seq:
+        return ""
+    item = seq[0]
+    agent = identify(str(item.get("Radiopharmaceutical", "") or ""), float(item.get("RadionuclideHalfLife", 0) or 0) or None)
+    return agent.code if agent else ""
+
+
+def _number(value: Any, kind: type = float) -> Any:
+    try:
+        return kind(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _header(ds: pydicom.Dataset) -> dict[str, Any]:
+    """What the index needs from one instance, read once while the dataset is in memory."""
+    position = ds.get("ImagePositionPatient")
+    return {
+        "slice_position": _number(position[2]) if position and len(position) == 3 else None,
+        "acquisition": f"{ds.get('AcquisitionDate', '') or ''}{ds.get('AcquisitionTime', '') or ''}"[:26],
+        "geometry": {"rows": _number(ds.get("Rows"), int), "columns": _number(ds.get("Columns"), int),
+                     "frames": _number(ds.get("NumberOfFrames"), int) or 1,
+                     "pixel_spacing": [float(v) for v in ds.get("PixelSpacing") or []] or None,
+                     "slice_thickness": _number(ds.get("SliceThickness"))},
+    }
+
+
+def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: bytes) -> Prepared | dict[str, Any]:
+    """Validate and de-identify one file and store its de-identified bytes; return the record or the rejection.
+
+    No database access: this runs in worker processes for large uploads.
+    """
+    size = incoming.path.stat().st_size
+    if size > max_bytes:
+        return {"file": incoming.name, "outcome": "rejected", "code": "too_large",
+                "reason": f"The file is {size} bytes; the limit is {max_bytes}."}
+    try:
+        ds = validate.read_dataset(incoming.path)
+    except validate.DicomRejected as exc:
+        return {"file": incoming.name, "outcome": "rejected", "code": exc.code, "reason": exc.reason}
+    result = validate.check(ds, size_bytes=size, max_bytes=max_bytes)
+    if not result.accepted:
+        return {"file": incoming.name, "outcome": "rejected", "code": result.code, "reason": result.reason}
+    characteristics = validate.patient_characteristics(ds)
+    tracer = _tracer(ds)
+    header = _header(ds)
+    deid.deidentify(ds, study_id=study_id, uid_key=uid_key)
+    data = deid.to_bytes(ds)
+    sha = hashlib.sha256(data).hexdigest()
+    return Prepared(
+        item={"file": incoming.name, "outcome": "accepted", "code": "", "reason": ""},
+        study_uid=str(ds.StudyInstanceUID), series_uid=str(ds.SeriesInstanceUID), sop_uid=str(ds.SOPInstanceUID),
+        sop_class_uid=str(ds.SOPClassUID), modality=result.modality,
+        instance_number=int(ds.InstanceNumber) if ds.get("InstanceNumber") not in (None, "") else None,
+        series_number=int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
+        series_description=str(ds.get("SeriesDescription", "") or "")[:64],
+        study_date=_date(ds.get("StudyDate")), frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "") or ""),
+        storage_key=storage.put(data, sha), size=len(data), sha256=sha, quarantine=result.quarantine or "",
+        tracer=tracer, weight_kg=characteristics.get("weight_kg"), size_m=characteristics.get("size_m"),
+        characteristics=characteristics, **header,
+    )
+
+
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def _worker_init() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    django.setup()
+
+
+def _get_pool(workers: int) -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_worker_init)
+    return _pool
+
+
+def prepare_many(files: list[IncomingFile], *, study_id: str) -> Iterator[Prepared | dict[str, Any]]:
+    """Outcomes in the order of `files`, computed in worker processes when the upload is large enough."""
+    work = partial(prepare, study_id=study_id, max_bytes=settings.DICOM_MAX_FILE_BYTES,
+                   uid_key=settings.DICOM_UID_KEY.encode())
+    workers = settings.INGEST_WORKERS
+    if workers > 1 and len(files) >= POOL_THRESHOLD:
+        try:
+            yield from _get_pool(workers).map(work, files, chunksize=max(1, len(files) // (workers * 4)))
+            return
+        except BrokenProcessPool:
+            global _pool
+            logger.warning("ingest worker pool broke; finishing this upload in-process")
+            _pool = None
+    for incoming in files:
+        yield work(incoming)

@@ -1,0 +1,33 @@
+"""Content-addressed storage of de-identified instances through Django's storage API.
+
+Keys are derived from the SHA-256 of the bytes, so writing the same content twice is a no-op. On the
+local filesystem the write skips the generic storage machinery (name de-duplication, a stat per call)
+and lands atomically with a rename; any other backend (S3 via django-storages) goes through the API.
+"""
+import os
+import tempfile
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
+
+
+def key_for(sha256: str) -> str:
+    return f"dicom/{sha256[:2]}/{sha256[2:4]}/{sha256}.dcm"
+
+
+def put(data: bytes, sha256: str) -> str:
+    key = key_for(sha256)
+    if isinstance(default_storage, FileSystemStorage):  # LazyObject proxies isinstance to the real backend
+        path = default_storage.path(key)
+        if not os.path.exists(path):
+            folder = os.path.dirname(path)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)  # atomic: a reader never sees half a file, a concurrent writer the same bytes
+        return key
+    if not default_storage.exists(key):
+        key = default_storage.save(key, ContentFile(data))
+    return key
