@@ -1,12 +1,10 @@
 """Jobs through Celery: eager in the embedded default, a real worker process on Redis under CI."""
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from config.celery_app import app as celery_app
 from conftest import Actors, api_client
 from registry.models import AuditEvent, Job
 from registry.services.jobs import job_enqueue, jobs_requeue_stale

@@ -4,6 +4,7 @@ seed_demo imports every installed app's `demo_seed` module (Django's autodiscove
 registers a seeder; seeders run in order after the registry cohort, each idempotent.
 """
 from collections.abc import Callable
+
 from django.utils.module_loading import autodiscover_modules
 
 from registry.models import User
