@@ -198,7 +198,7 @@ def test_api_write_carries_request_id_and_source(actors: Actors) -> None:
 
 def test_command_writes_are_attributed_to_the_command(db) -> None:
     start = _last_seq()
-    call_command("seed_demo", patients=20)
+    call_command("seed_demo", patients=20, scale=0)
     events = _events_after(start)
     assert events and {e.source for e in events} == {"command"} and {e.actor_username for e in events} == {"system"}
     assert verify_chain().ok

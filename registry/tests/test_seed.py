@@ -48,7 +48,7 @@ def full() -> list[cohort.DemoPatient]:
 
 def seed(n: int = SMALL, seed: int = 11) -> str:
     out = StringIO()
-    call_command("seed_demo", patients=n, seed=seed, stdout=out)
+    call_command("seed_demo", patients=n, seed=seed, scale=0, stdout=out)  # registry only
     return out.getvalue()
 
 
