@@ -2,6 +2,8 @@
 
 Actors (DESIGN.md): a coordinator and an investigator at hospital A, a coordinator at hospital B, a
 monitor of A, a data manager of every hospital, a user with no membership, and an anonymous client.
+Three more users hold no hospital membership and get trial roles from the trials app's arrangements
+(sponsor, trial monitor, central reader); until a case gives them one they see what `nobody` sees.
 """
 import os
 import subprocess
@@ -60,12 +62,17 @@ class Actors:
     monitor_a: User
     data_manager: User
     nobody: User
+    sponsor: User
+    trial_monitor: User
+    central_reader: User
 
     def by_name(self, name: str) -> User | None:
         return None if name == "anonymous" else getattr(self, name)
 
 
-ACTOR_NAMES = ("coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "data_manager", "nobody", "anonymous")
+TRIAL_ONLY_ACTORS = ("sponsor", "trial_monitor", "central_reader")
+ACTOR_NAMES = ("coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "data_manager", "nobody", *TRIAL_ONLY_ACTORS,
+               "anonymous")
 
 
 @pytest.fixture
@@ -87,6 +94,9 @@ def actors(db) -> Actors:  # type: ignore[no-untyped-def]
         monitor_a=member("monitor_a", HospitalRole.MONITOR, a),
         data_manager=member("data_manager", HospitalRole.DATA_MANAGER, None),
         nobody=UserFactory(username="nobody"),
+        sponsor=UserFactory(username="sponsor"),
+        trial_monitor=UserFactory(username="trial_monitor"),
+        central_reader=UserFactory(username="central_reader"),
     )
 
 

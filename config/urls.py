@@ -18,7 +18,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("registry.api.urls")),
+    path("api/v1/trials/", include("trials.api.urls")),
+    path("api/v1/safety/", include("trials.safety.api.urls")),
     path("api/v1/imaging/", include("imaging.api.urls")),
+    path("api/v1/reading/", include("imaging.reading.api.urls")),
     path("dicomweb/", include("imaging.dicomweb.urls")),
 ]
 if settings.DEBUG:

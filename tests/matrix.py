@@ -11,9 +11,15 @@ from typing import Any
 
 from django.db.models import Model
 
-from conftest import ACTOR_NAMES, Actors
+from conftest import ACTOR_NAMES, TRIAL_ONLY_ACTORS, Actors
 
-MATRIX_MODULES = ["registry.tests.matrix_cases", "imaging.tests.matrix_cases"]
+MATRIX_MODULES = [
+    "registry.tests.matrix_cases",
+    "imaging.tests.matrix_cases",
+    "trials.tests.matrix_cases",
+    "trials.safety.tests.matrix_cases",
+    "imaging.reading.tests.matrix_cases",
+]
 
 
 @dataclass
@@ -28,10 +34,14 @@ class World:
 def statuses(*, ok: Iterable[str] = (), hidden: Iterable[str] = (), forbidden: Iterable[str] = (),
              invalid: Iterable[str] = (), ok_status: int = 200, anonymous: int = 401) -> dict[str, int]:
     """Expected status per actor: `ok` get ok_status, `hidden` 404, `forbidden` 403, `invalid` 400 (e.g. naming
-    a patient outside their scope in a request body, which reads as "does not exist"); all must be named."""
+    a patient outside their scope in a request body, which reads as "does not exist"); all must be named,
+    except the trial-only actors, who get what `nobody` gets unless named (they hold no hospital role)."""
     table = {**{a: ok_status for a in ok}, **{a: 404 for a in hidden}, **{a: 403 for a in forbidden},
              **{a: 400 for a in invalid}}
     table["anonymous"] = anonymous
+    for actor in TRIAL_ONLY_ACTORS:
+        if actor not in table and "nobody" in table:
+            table[actor] = table["nobody"]
     missing = set(ACTOR_NAMES) - set(table)
     if missing:
         raise ValueError(f"matrix case leaves actors unspecified: {sorted(missing)}")
@@ -39,6 +49,8 @@ def statuses(*, ok: Iterable[str] = (), hidden: Iterable[str] = (), forbidden: I
 
 
 AUTHENTICATED = tuple(a for a in ACTOR_NAMES if a != "anonymous")
+# Actors holding a role at some hospital (or all of them).
+HOSPITAL_MEMBERS = tuple(a for a in AUTHENTICATED if a not in ("nobody", *TRIAL_ONLY_ACTORS))
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,13 @@ class Case:
     id_field: str = "id"
     format: str = "json"
     row_id: Callable[[Model], Any] = lambda row: row.pk
+
+    def visible_to(self, actor: str) -> set[str]:
+        """The rows `actor` must see; trial-only actors not named see none (like `nobody`)."""
+        assert self.visible is not None
+        if actor in TRIAL_ONLY_ACTORS and actor not in self.visible:
+            return set()
+        return self.visible[actor]
 
 
 def _both(first: Callable[[World], None], second: Callable[[World], None]) -> Callable[[World], None]:

@@ -26,7 +26,7 @@ def test_endpoint_as_actor(world: World, arrange, case: Case, actor: str, django
     if case.visible is not None and response.status_code == 200:
         returned = {row[case.id_field] for row in response.json()["results"]}
         seen = {key for key in case.universe if case.row_id(world[key]) in returned}
-        assert seen == case.visible[actor]
+        assert seen == case.visible_to(actor)
 
 
 def _api_url_names(resolver: URLResolver, prefix: str = "") -> set[str]:

@@ -41,7 +41,9 @@ INSTALLED_APPS = [
     "axes",
     "registry",
     "trials",
+    "trials.safety",
     "imaging",
+    "imaging.reading",
     "reports",
 ]
 

@@ -10,7 +10,7 @@ from registry.models import FollowUpPlan, HospitalMembership, Job
 from registry.services.consent import consent_document_create, consent_record_create
 from registry.services.patients import patient_register
 from registry.tests.factories import MembershipFactory
-from tests.matrix import AUTHENTICATED, Case, World, statuses
+from tests.matrix import AUTHENTICATED, HOSPITAL_MEMBERS, Case, World, statuses
 
 
 def _event(world: World, key: str, hospital_id: int) -> None:
@@ -157,9 +157,9 @@ CLINICAL_CASES = [
     Case("patient outcome", "patient-outcome", statuses(ok=SEE_A, hidden=NOT_A), args=patient_arg),
     Case("patient consent status", "patient-consent-status", statuses(ok=SEE_A, hidden=NOT_A), args=patient_arg),
     Case("consent document list", "consent-document-list", statuses(ok=AUTHENTICATED), universe=("document_v1",),
-         visible={**{a: {"document_v1"} for a in AUTHENTICATED}, "nobody": set()}),
+         visible={a: {"document_v1"} for a in HOSPITAL_MEMBERS} | {"nobody": set()}),
     Case("consent document detail", "consent-document-detail",
-         statuses(ok=set(AUTHENTICATED) - {"nobody"}, hidden={"nobody"}), args=lambda w: [w["document_v1"].pk]),
+         statuses(ok=HOSPITAL_MEMBERS, hidden={"nobody"}), args=lambda w: [w["document_v1"].pk]),
     Case("consent document publish", "consent-document-list",
          statuses(ok={"data_manager"}, ok_status=201,
                   forbidden={"coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "nobody"}),
@@ -188,8 +188,8 @@ CLINICAL_CASES = [
          statuses(ok=ADDERS_A, ok_status=201, forbidden={"monitor_a", "nobody"}, invalid={"coordinator_b"}),
          method="post", data=lambda w, actor: {**_visit_data(w, actor), "patient": w["patient_a"].study_id}),
     Case("follow-up plan list", "follow-up-plan-list", statuses(ok=AUTHENTICATED), universe=("plan",),
-         visible={**{a: {"plan"} for a in AUTHENTICATED}, "nobody": set()}),
-    Case("follow-up plan detail", "follow-up-plan-detail", statuses(ok=set(AUTHENTICATED) - {"nobody"}, hidden={"nobody"}),
+         visible={a: {"plan"} for a in HOSPITAL_MEMBERS} | {"nobody": set()}),
+    Case("follow-up plan detail", "follow-up-plan-detail", statuses(ok=HOSPITAL_MEMBERS, hidden={"nobody"}),
          args=lambda w: [w["plan"].pk]),
     Case("follow-up plan edit", "follow-up-plan-detail",
          statuses(ok={"data_manager"}, hidden={"nobody"},
