@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/trials/", include("trials.api.urls")),
     path("api/v1/safety/", include("trials.safety.api.urls")),
+    path("api/v1/oversight/", include("trials.oversight.api.urls")),
     path("api/v1/imaging/", include("imaging.api.urls")),
     path("api/v1/reading/", include("imaging.reading.api.urls")),
     path("dicomweb/", include("imaging.dicomweb.urls")),

@@ -17,6 +17,7 @@ MATRIX_MODULES = [
     "registry.tests.matrix_cases",
     "imaging.tests.matrix_cases",
     "trials.tests.matrix_cases",
+    "trials.oversight.tests.matrix_cases",
     "trials.safety.tests.matrix_cases",
     "imaging.reading.tests.matrix_cases",
 ]

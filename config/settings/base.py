@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "axes",
     "registry",
     "trials",
+    "trials.oversight",
     "trials.safety",
     "imaging",
     "imaging.reading",
