@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from trials.oversight.api.views import DataQueryViewSet, SignatureViewSet
+
+router = SimpleRouter()
+router.register("signatures", SignatureViewSet, basename="signature")
+router.register("queries", DataQueryViewSet, basename="data-query")
+
+urlpatterns = [*router.urls]

@@ -1,0 +1,1 @@
+"""Writes for signatures and data queries (keyword-only, atomic, audited, scope re-checked)."""

@@ -1,0 +1,123 @@
+"""Data queries: raised by monitors and data managers, answered by the site, closed or re-opened by monitors."""
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
+from django.db import transaction
+from django.utils import timezone
+
+from registry.access import Action, HospitalRole, TrialRole, ensure_in_scope, scope_for
+from registry.audit import audit_record, snapshot
+from registry.errors import ApplicationError
+from registry.models import User
+from trials.oversight.models import DataQuery, QueryMessage
+from trials.oversight.models.queries import MONITOR_HOSPITAL_ROLES, SITE_ROLES
+from trials.oversight.services.records import record_location, visible_record
+
+Q_ = DataQuery.Status
+
+
+def _text(text: str, field: str = "text") -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("The text is required.", code="invalid", fields={field: ["This field is required."]})
+    return text
+
+
+def _is_site(actor: User, query: DataQuery) -> bool:
+    scope = scope_for(actor)
+    return (bool(scope.hospital_roles.get(query.hospital_id, frozenset()) & SITE_ROLES)
+            or HospitalRole.DATA_MANAGER in scope.everywhere_roles
+            or HospitalRole.DATA_MANAGER in scope.hospital_roles.get(query.hospital_id, frozenset()))
+
+
+def _is_monitor(actor: User, query: DataQuery) -> bool:
+    scope = scope_for(actor)
+    if scope.everywhere_roles & MONITOR_HOSPITAL_ROLES or scope.hospital_roles.get(query.hospital_id, frozenset()) & MONITOR_HOSPITAL_ROLES:
+        return True
+    return query.trial_id is not None and TrialRole.MONITOR in scope.trial_roles.get(query.trial_id, frozenset())
+
+
+def _message(query: DataQuery, *, actor: User, kind: str, text: str) -> QueryMessage:
+    return QueryMessage.objects.create(query=query, kind=kind, author=actor, text=text, created_at=timezone.now())
+
+
+def _audit(actor: User, action: str, query: DataQuery, before: dict | None, reason: str = "") -> None:
+    audit_record(actor=actor, action=action, instance=query, before=before, after=snapshot(query), reason=reason,
+                 hospital_id=query.hospital_id, trial_id=query.trial_id)
+
+
+@transaction.atomic
+def data_query_raise(*, actor: User, content_type: ContentType, object_id: int, field_name: str, text: str) -> DataQuery:
+    record = visible_record(actor=actor, content_type=content_type, object_id=object_id)
+    model = type(record)
+    try:
+        field = model._meta.get_field(field_name)
+    except FieldDoesNotExist:
+        field = None
+    if field is None or not getattr(field, "concrete", False):
+        raise ApplicationError(f"{model._meta.verbose_name} has no field {field_name!r}.", code="invalid",
+                               fields={"field_name": ["No such field on this record."]})
+    hospital_id, trial_id = record_location(record)
+    now = timezone.now()
+    query = DataQuery(content_type=content_type, object_id=record.pk, hospital_id=hospital_id, trial_id=trial_id,
+                      field_name=field.name, text=_text(text), raised_by=actor, raised_at=now)
+    query.full_clean()
+    query.save()
+    # Monitors of the hospital or of the trial, and data managers: the ADD map of DataQuery says who.
+    ensure_in_scope(query, user=actor, action=Action.ADD)
+    _message(query, actor=actor, kind=QueryMessage.Kind.RAISE, text=query.text)
+    _audit(actor, "raise_query", query, None)
+    return query
+
+
+def _locked(actor: User, query: DataQuery) -> DataQuery:
+    locked = DataQuery.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=query.pk).first()
+    if locked is None:
+        raise ApplicationError("This query is not in your hospitals and trials.", code="out_of_scope")
+    return locked
+
+
+@transaction.atomic
+def data_query_answer(*, actor: User, query: DataQuery, text: str) -> DataQuery:
+    query = _locked(actor, query)
+    if not _is_site(actor, query):
+        raise ApplicationError("Only the site (its coordinators and investigators) answers a query.", code="not_allowed")
+    if query.status != Q_.OPEN:
+        raise ApplicationError(f"Only an open query can be answered (this one is {query.status}).", code="invalid_transition")
+    before = snapshot(query)
+    query.status = Q_.ANSWERED
+    query.save(update_fields=["status", "updated_at"])
+    _message(query, actor=actor, kind=QueryMessage.Kind.ANSWER, text=_text(text))
+    _audit(actor, "answer_query", query, before)
+    return query
+
+
+@transaction.atomic
+def data_query_close(*, actor: User, query: DataQuery, text: str = "") -> DataQuery:
+    query = _locked(actor, query)
+    if not _is_monitor(actor, query):
+        raise ApplicationError("Only a monitor or a data manager closes a query.", code="not_allowed")
+    if query.status == Q_.CLOSED:
+        raise ApplicationError("This query is already closed.", code="invalid_transition")
+    before = snapshot(query)
+    query.status, query.closed_at = Q_.CLOSED, timezone.now()
+    query.save(update_fields=["status", "closed_at", "updated_at"])
+    _message(query, actor=actor, kind=QueryMessage.Kind.CLOSE, text=(text or "").strip())
+    _audit(actor, "close_query", query, before)
+    return query
+
+
+@transaction.atomic
+def data_query_reopen(*, actor: User, query: DataQuery, text: str) -> DataQuery:
+    """Back to the site: the answer did not resolve it (from answered) or a closed query needs more (from closed)."""
+    query = _locked(actor, query)
+    if not _is_monitor(actor, query):
+        raise ApplicationError("Only a monitor or a data manager re-opens a query.", code="not_allowed")
+    if query.status == Q_.OPEN:
+        raise ApplicationError("This query is already open.", code="invalid_transition")
+    reason = _text(text)
+    before = snapshot(query)
+    query.status, query.closed_at = Q_.OPEN, None
+    query.save(update_fields=["status", "closed_at", "updated_at"])
+    _message(query, actor=actor, kind=QueryMessage.Kind.REOPEN, text=reason)
+    _audit(actor, "reopen_query", query, before, reason=reason)
+    return query
