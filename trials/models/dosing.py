@@ -1,0 +1,102 @@
+"""Radiopharmaceutical administrations with their computed checks, and protocol deviations for review."""
+from typing import ClassVar
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from nucmed.radiopharmaceuticals import CHOICES as AGENT_CHOICES
+from registry.access import ScopedModel
+from trials.models.scoping import READ_ALL_TRIAL_ROLES, READ_OVERSIGHT_TRIAL_ROLES
+
+ACTIVITY = {"max_digits": 10, "decimal_places": 3}
+
+
+class DosingRecord(ScopedModel):
+    """One administration. The fields after `weight_kg` are computed by the dosing service on every save."""
+
+    class Route(models.TextChoices):
+        INTRAVENOUS = "iv", _("Intravenous")
+        ORAL = "oral", _("Oral")
+
+    subject = models.ForeignKey("trials.Subject", on_delete=models.PROTECT, related_name="dosing_records")
+    visit = models.ForeignKey("trials.SubjectVisit", on_delete=models.PROTECT, null=True, blank=True, related_name="dosing_records")
+    agent_code = models.CharField(_("radiopharmaceutical"), max_length=20, choices=AGENT_CHOICES, editable=False)
+    lot_number = models.CharField(_("lot"), max_length=40)
+    calibrated_activity_mbq = models.DecimalField(_("calibrated activity (MBq)"), **ACTIVITY, validators=[MinValueValidator(0)])
+    calibrated_at = models.DateTimeField(_("calibration time"))
+    administered_activity_mbq = models.DecimalField(_("administered activity (MBq)"), **ACTIVITY, validators=[MinValueValidator(0)],
+                                                    help_text=_("As recorded at the injection."))
+    administered_at = models.DateTimeField(_("administration time"))
+    residual_activity_mbq = models.DecimalField(_("residual activity (MBq)"), **ACTIVITY, default=0, validators=[MinValueValidator(0)])
+    residual_measured_at = models.DateTimeField(_("residual measured at"), null=True, blank=True)
+    route = models.CharField(_("route"), max_length=6, choices=Route.choices, default=Route.INTRAVENOUS)
+    weight_kg = models.DecimalField(_("weight at dosing (kg)"), max_digits=5, decimal_places=2, validators=[MinValueValidator(0.5)])
+    # Computed:
+    net_activity_mbq = models.DecimalField(_("net administered activity (MBq)"), **ACTIVITY, editable=False)
+    age_years = models.DecimalField(max_digits=5, decimal_places=2, editable=False)
+    recommended_activity_mbq = models.DecimalField(**ACTIVITY, null=True, blank=True, editable=False)
+    deviation_percent = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True, editable=False)
+    dosage_table = models.CharField(max_length=20, blank=True, editable=False)
+    dosage_table_version = models.CharField(max_length=40, blank=True, editable=False)
+    dosage_note = models.CharField(max_length=300, blank=True, editable=False,
+                                   help_text=_("Why no recommendation was computed, or what was assumed."))
+    effective_dose_msv = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True, editable=False)
+    effective_dose_coefficient = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True, editable=False)
+    effective_dose_age_band = models.CharField(max_length=20, blank=True, editable=False)
+    effective_dose_table_version = models.CharField(max_length=40, blank=True, editable=False)
+    reference_unverified = models.BooleanField(default=False, editable=False,
+                                               help_text=_("A reference value used here is marked unverified in nucmed."))
+    catalogue_version = models.CharField(max_length=20, blank=True, editable=False)
+    recorded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_hospital_path = "subject__site__hospital"
+    scope_trial_path = "subject__trial"
+    scope_trial_roles: ClassVar = READ_ALL_TRIAL_ROLES
+
+    class Meta:
+        ordering = ["subject", "administered_at", "id"]
+        verbose_name = _("dosing record")
+
+    def __str__(self) -> str:
+        return f"dose {self.pk} of subject {self.subject_id}"
+
+
+class ProtocolDeviation(ScopedModel):
+    class Kind(models.TextChoices):
+        DOSE_ABOVE_THRESHOLD = "dose_above_threshold", _("Administered activity above the threshold")
+        VISIT_OUT_OF_WINDOW = "visit_out_of_window", _("Visit outside its window")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open for review")
+        REVIEWED = "reviewed", _("Reviewed")
+
+    subject = models.ForeignKey("trials.Subject", on_delete=models.PROTECT, related_name="deviations")
+    dosing_record = models.ForeignKey(DosingRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="deviations")
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    description = models.TextField(_("description"))
+    detected_at = models.DateTimeField(_("detected at"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    reviewed_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+
+    scope_hospital_path = "subject__site__hospital"
+    scope_trial_path = "subject__trial"
+    scope_trial_roles: ClassVar = READ_OVERSIGHT_TRIAL_ROLES
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        verbose_name = _("protocol deviation")
+        constraints = [
+            # One record per dosing record and kind: re-saving a dose never raises a second one.
+            models.UniqueConstraint(fields=["dosing_record", "kind"], condition=Q(dosing_record__isnull=False),
+                                    name="deviation_once_per_dose_and_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.status})"
