@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
                 ('blinded', models.BooleanField(default=False, help_text='The arm of a subject is shown only after an audited unblinding.', verbose_name='allocation blinded')),
                 ('stratify_by', models.JSONField(blank=True, default=list, help_text='Registry fields that form the strata, e.g. ["site", "inrg_risk"].', verbose_name='stratification factors')),
                 ('block_sizes', models.JSONField(blank=True, default=list, help_text='Permuted block sizes drawn at random, e.g. [2, 4]; multiples of the number of arms.', verbose_name='block sizes')),
-                ('dosage_table', models.CharField(choices=[('eanm', 'EANM dosage card'), ('north_american', 'North American consensus (weight-based)')], default='eanm', max_length=20, verbose_name='dosage table')),
+                ('dosage_table', models.CharField(choices=[('eanm', 'EANM dosage card'), ('north_america', 'North American consensus (weight-based)')], default='eanm', max_length=20, verbose_name='dosage table')),
                 ('deviation_threshold_percent', models.DecimalField(decimal_places=1, default=Decimal('10.0'), help_text='Administered activity above the recommendation by more than this raises a protocol deviation.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='dose deviation threshold (%)')),
                 ('last_subject_number', models.PositiveIntegerField(default=0, editable=False)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

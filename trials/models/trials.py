@@ -30,7 +30,7 @@ class Trial(TrialSetupModel):
 
     class DosageTable(models.TextChoices):
         EANM = "eanm", _("EANM dosage card")
-        NORTH_AMERICAN = "north_american", _("North American consensus (weight-based)")
+        NORTH_AMERICA = "north_america", _("North American consensus (weight-based)")
 
     code = models.CharField(_("code"), max_length=20, unique=True,
                             validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,19}$", _("Upper-case letters, digits and hyphens."))])
