@@ -7,6 +7,7 @@ Running the chain again changes nothing: a step that is done is not run twice.
 """
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 StepFunction = Callable[[Series], dict[str, Any]]
 _steps: dict[str, tuple[int, StepFunction]] = {}
+# The step being run in this thread/task, so that a long step can report its progress without passing names around.
+_running: ContextVar[tuple[int, str] | None] = ContextVar("imaging_pipeline_running_step", default=None)
 
 
 def pipeline_step(name: str, *, order: int) -> Callable[[StepFunction], StepFunction]:
@@ -49,15 +52,38 @@ def index_series(series: Series) -> dict[str, Any]:
     return {"instances": stats["n"]}
 
 
+def step_states(series: Series) -> list[dict[str, Any]]:
+    """Every step of the pipeline in order, with its state ("pending" when it has not started) and progress."""
+    out = []
+    for name in step_names():
+        state = series.pipeline_steps.get(name, {})
+        out.append({"name": name, "state": state.get("state", "pending"), "progress": state.get("progress", 0),
+                    "error": state.get("error", ""), "finished_at": state.get("finished_at"), "result": state.get("result")})
+    return out
+
+
+def report_progress(done: int, total: int) -> None:
+    """Called by a long step (e.g. while reading the images): records its progress, at most every 10 %."""
+    running = _running.get()
+    if running is None or total <= 0:
+        return
+    percent = min(99, done * 100 // total)
+    if done == total or percent // 10 != max(0, (done - 1) * 100 // total) // 10:
+        _set_step(running[0], running[1], progress=percent)
+
+
 def _set_step(series_id: int, step: str, **state: Any) -> Series:
     with transaction.atomic():
         series = Series.objects.select_for_update().get(pk=series_id)
         steps = dict(series.pipeline_steps)
         steps[step] = {**steps.get(step, {}), **state}
+        if state.get("state") == "done":
+            steps[step]["progress"] = 100
         names = step_names()
         done = sum(1 for n in names if steps.get(n, {}).get("state") == "done")
+        partial = sum(steps.get(n, {}).get("progress", 0) for n in names if steps.get(n, {}).get("state") == "running")
         series.pipeline_steps = steps
-        series.pipeline_progress = done * 100 // max(len(names), 1)
+        series.pipeline_progress = (done * 100 + partial) // max(len(names), 1)
         if state.get("state") == "failed":
             series.pipeline_state, series.pipeline_error = Series.PipelineState.FAILED, state.get("error", "")
         elif done == len(names):
@@ -79,7 +105,8 @@ def series_step_run(*, series_id: int, step: str) -> str:
         return "skipped"
     if series.pipeline_steps.get(step, {}).get("state") == "done":
         return "already done"
-    _set_step(series_id, step, state="running", error="")
+    _set_step(series_id, step, state="running", error="", progress=0)
+    token = _running.set((series_id, step))
     try:
         result = _steps[step][1](series)
     except Exception as exc:  # recorded on the series for people to read and retry; never an identifier
@@ -87,6 +114,8 @@ def series_step_run(*, series_id: int, step: str) -> str:
         _set_step(series_id, step, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000],
                   finished_at=timezone.now().isoformat())
         return "failed"
+    finally:
+        _running.reset(token)
     _set_step(series_id, step, state="done", error="", result=result, finished_at=timezone.now().isoformat())
     return "done"
 

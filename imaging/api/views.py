@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from imaging.models import ImagingStudy, Instance, Series, Upload
-from imaging.pipeline import series_retry
+from imaging.pipeline import series_retry, step_states
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.services.review import study_release
 from imaging.tasks import run_pipeline
@@ -36,12 +36,27 @@ class UploadRequestSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), help_text=".dcm files and/or .zip archives")
 
 
+class PipelineStepSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    state = serializers.ChoiceField(choices=["pending", "running", "done", "failed"])
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    error = serializers.CharField(allow_blank=True)
+    finished_at = serializers.CharField(allow_null=True)
+    result = serializers.JSONField(allow_null=True)
+
+
 class SeriesSerializer(serializers.ModelSerializer):
+    steps = serializers.SerializerMethodField(help_text="Every pipeline step in order, with its state and progress (0-100)")
+
     class Meta:
         model = Series
         fields = ["id", "series_uid", "modality", "description", "series_number", "number_of_instances",
                   "frame_of_reference_uid", "geometry", "pipeline_state", "pipeline_progress", "pipeline_error",
-                  "pipeline_steps", "study"]
+                  "pipeline_steps", "steps", "study"]
+
+    @extend_schema_field(PipelineStepSerializer(many=True))
+    def get_steps(self, obj: Series) -> list[dict]:
+        return step_states(obj)
 
 
 class StudySerializer(serializers.ModelSerializer):

@@ -1,0 +1,88 @@
+"""Preview images of a series: a coronal maximum-intensity projection and a few axial slices, as PNG.
+
+PET is shown in SUVbw with a fixed window (the same grey means the same SUV in every study, so two
+previews can be compared by eye), inverted like a film (white background, uptake dark). SPECT is shown
+in counts (not quantitative) windowed to its own 99.5th percentile, CT in a soft-tissue window.
+Pixels are resampled so that a millimetre is as long across as down (slices are often thicker than
+the in-plane pixels).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from imaging.volume import Volume
+
+PET_SUV_WINDOW = (0.0, 6.0)
+CT_HU_WINDOW = (-160.0, 240.0)  # level 40, width 400
+AXIAL_SLICES = 5
+MAX_SIDE = 512  # previews are thumbnails for review pages, not diagnostic images
+
+
+@dataclass(frozen=True)
+class Rendered:
+    kind: str  # "coronal_mip" | "axial"
+    index: int
+    png: bytes
+    width: int
+    height: int
+    slice_position_mm: float | None
+
+
+@dataclass(frozen=True)
+class Display:
+    units: str
+    window: tuple[float, float]
+    inverted: bool
+
+
+def display_for(modality: str, values: np.ndarray, *, quantified: bool) -> Display:
+    if modality == "CT":
+        return Display("HU", CT_HU_WINDOW, inverted=False)
+    if modality == "PT" and quantified:
+        return Display("SUV", PET_SUV_WINDOW, inverted=True)
+    # Counts (SPECT) or an unquantifiable PET: the series' own scale, robust to a few hot voxels.
+    high = float(np.percentile(values[values > 0], 99.5)) if np.any(values > 0) else 1.0
+    return Display("counts" if modality == "NM" else "Bq/ml", (0.0, round(high, 3) or 1.0), inverted=True)
+
+
+def _grey(image: np.ndarray, display: Display) -> np.ndarray:
+    low, high = display.window
+    scaled = (image - np.float32(low)) * np.float32(255.0 / max(high - low, 1e-6))
+    grey = np.clip(scaled, 0, 255).astype(np.uint8)
+    return 255 - grey if display.inverted else grey
+
+
+def _png(grey: np.ndarray, height_mm: float, width_mm: float) -> tuple[bytes, int, int]:
+    rows, cols = grey.shape
+    # Square millimetres, at most MAX_SIDE pixels on the longer side, at least the original pixel count.
+    scale = max(rows / height_mm, cols / width_mm)
+    width, height = max(1, round(width_mm * scale)), max(1, round(height_mm * scale))
+    shrink = min(1.0, MAX_SIDE / max(width, height))
+    width, height = max(1, round(width * shrink)), max(1, round(height * shrink))
+    image = Image.fromarray(grey)
+    if (width, height) != (cols, rows):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False, compress_level=6)
+    return buffer.getvalue(), width, height
+
+
+def render(volume: Volume, values: np.ndarray, display: Display, *, axial: int = AXIAL_SLICES) -> list[Rendered]:
+    """The coronal MIP and `axial` evenly spaced axial slices of `values` (the volume in display units)."""
+    n, rows, cols = values.shape
+    row_mm, col_mm = volume.pixel_spacing
+    out: list[Rendered] = []
+    if n > 1:
+        # Max over the rows (anterior -> posterior); slices ascend inferior -> superior, so flip: head on top.
+        mip = values.max(axis=1)[::-1]
+        png, w, h = _png(_grey(mip, display), n * volume.slice_spacing, cols * col_mm)
+        out.append(Rendered("coronal_mip", 0, png, w, h, None))
+    picks = sorted({round((n - 1) * (q + 1) / (axial + 1)) for q in range(axial)}) if n > 1 else [0]
+    for index, k in enumerate(reversed(picks)):  # superior first, like a reading order
+        png, w, h = _png(_grey(values[k], display), rows * row_mm, cols * col_mm)
+        out.append(Rendered("axial", index, png, w, h, round(volume.positions_mm[k], 2)))
+    return out

@@ -1,0 +1,51 @@
+"""Reads of imaging analysis results, scoped to the user."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from imaging.models import ImagingStudy
+from registry.access import Action
+from registry.models import Patient
+
+if TYPE_CHECKING:
+    from registry.access import UserLike
+
+
+@dataclass
+class DoseHistory:
+    patient: Patient
+    exams: list[dict[str, Any]] = field(default_factory=list)
+    cumulative_msv: float = 0.0
+    complete: bool = True  # every exam has both its radiopharmaceutical and (if any) CT dose
+
+
+def patient_dose_history(*, user: UserLike, patient: Patient) -> DoseHistory:
+    """Every exam of the child in the registry (oldest first) with its doses and the running total.
+
+    The total adds what is known; an exam whose dose is not (fully) available is listed with the reason and
+    makes the history incomplete, so a reader never takes a partial sum for the child's whole exposure.
+    """
+    studies = (ImagingStudy.objects.restrict(user, Action.VIEW).filter(patient=patient).select_related("dose")
+               .order_by("study_date", "id"))
+    history = DoseHistory(patient=patient)
+    running = 0.0
+    for study in studies:
+        dose = getattr(study, "dose", None)
+        total = dose.total_msv if dose is not None else None
+        running += total or 0.0
+        complete = dose is not None and dose.complete
+        history.complete &= complete
+        missing = [] if dose is not None else ["The dose has not been computed yet (pipeline pending)."]
+        if dose is not None:
+            missing += [r for r in (dose.radiopharmaceutical_not_available, dose.ct_not_available) if r]
+        history.exams.append({
+            "study": study.pk, "study_uid": study.study_uid, "study_date": study.study_date, "tracer": study.tracer,
+            "modality_group": study.modality_group,
+            "administered_activity_mbq": dose.administered_activity_mbq if dose else None,
+            "radiopharmaceutical_msv": dose.radiopharmaceutical_msv if dose else None,
+            "ct_msv": dose.ct_msv if dose else None, "total_msv": total, "complete": complete, "not_available": missing,
+            "cumulative_msv": round(running, 4),
+        })
+    history.cumulative_msv = round(running, 4)
+    return history

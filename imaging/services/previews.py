@@ -1,0 +1,35 @@
+"""The preview step's writes: PNGs in storage and one Preview row per image."""
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from imaging import previews
+from imaging.models import Preview, Series, SuvResult
+from imaging.volume import Volume
+
+PREVIEW_MODALITIES = frozenset({"PT", "NM", "CT"})
+
+
+def _key(series: Series, item: previews.Rendered) -> str:
+    return f"analysis/previews/{series.series_uid}/{item.kind}-{item.index}.png"
+
+
+def series_previews_render(*, series: Series, volume: Volume) -> list[Preview]:
+    """Render and store the previews of one series, replacing earlier ones (re-running changes nothing)."""
+    suv = SuvResult.objects.filter(series=series, quantifiable=True).first()
+    values = volume.data * float(suv.suv_bw_factor) if suv is not None and suv.suv_bw_factor else volume.data
+    display = previews.display_for(series.modality, values, quantified=suv is not None)
+    rendered = previews.render(volume, values, display)
+    rows = []
+    for item in rendered:
+        key = _key(series, item)
+        if default_storage.exists(key):
+            default_storage.delete(key)
+        default_storage.save(key, ContentFile(item.png))
+        rows.append(Preview(series=series, kind=item.kind, index=item.index, slice_position_mm=item.slice_position_mm,
+                            storage_key=key, width=item.width, height=item.height, units=display.units,
+                            window=list(display.window)))
+    with transaction.atomic():
+        Preview.objects.filter(series=series).delete()
+        Preview.objects.bulk_create(rows)
+    return rows

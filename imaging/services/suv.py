@@ -1,0 +1,86 @@
+"""The SUV step: SUV factors of a PET series (nucmed's QIBA implementation) and its whole-series SUVmax.
+
+A series that cannot be quantified (not decay corrected, weight missing, unknown units, ...) gets a
+SuvResult with the reason and no numbers: the pipeline carries on (previews are then in Bq/ml).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+
+from imaging.dicom.suv_headers import PetHeader, pet_header
+from imaging.models import Series, SuvResult
+from imaging.volume import Progress, VolumeError, published_instances, read_dataset, series_volume
+from registry.audit import audit_record, snapshot
+from registry.models import User
+from registry.models.people import SYSTEM_USERNAME
+
+SUV_FIELDS = ("quantifiable", "not_quantifiable_reason", "units", "decay_correction", "suv_bw_factor", "suv_lbm_factor",
+              "suv_lbm_janma_factor", "suv_bsa_factor", "suv_max", "suv_max_position_mm", "method_version", "details")
+
+
+def suv_factors(header: PetHeader) -> dict[str, Any]:
+    """nucmed's SUV factors for the header: {"suv_bw_factor", ..., "not_quantifiable_reason", "method_version", "details"}."""
+    return {"not_quantifiable_reason": "SUV calculator (nucmed.suv) not wired yet.", "details": {}}  # TODO(wire)
+
+
+def series_suv_compute(*, series: Series, progress: Progress | None = None) -> SuvResult:
+    instances = published_instances(series)
+    values: dict[str, Any] = {"quantifiable": False, "not_quantifiable_reason": "", "units": "", "decay_correction": "",
+                              "suv_bw_factor": None, "suv_lbm_factor": None, "suv_lbm_janma_factor": None, "suv_bsa_factor": None,
+                              "suv_max": None, "suv_max_position_mm": None, "method_version": "", "details": {}}
+    if not instances:
+        values["not_quantifiable_reason"] = "The series has no published images."
+        return _store(series, values)
+    header = pet_header(read_dataset(instances[0], pixels=False), acquisitions=[i.acquisition for i in instances])
+    values.update(units=header.units, decay_correction=header.decay_correction)
+    values.update(suv_factors(header))
+    if values["suv_bw_factor"] is None:
+        values["quantifiable"] = False
+        return _store(series, values)
+    try:
+        volume = series_volume(series, instances, progress=progress)
+    except VolumeError as exc:
+        values.update(quantifiable=False, not_quantifiable_reason=str(exc), suv_bw_factor=None, suv_lbm_factor=None,
+                      suv_lbm_janma_factor=None, suv_bsa_factor=None)
+        return _store(series, values)
+    # The volume holds every slice with its own RescaleSlope applied, so one factor serves the whole series.
+    flat = int(np.argmax(volume.data))
+    k, j, i = np.unravel_index(flat, volume.data.shape)
+    values.update(quantifiable=True, suv_max=round(float(volume.data[k, j, i]) * values["suv_bw_factor"], 4),
+                  suv_max_position_mm=[round(v, 2) for v in volume.to_patient(float(i), float(j), float(k))])
+    values["details"] = {**values["details"], "header": _header_summary(header)}
+    return _store(series, values)
+
+
+def _header_summary(header: PetHeader) -> dict[str, Any]:
+    keep = ("units", "decay_correction", "total_dose_bq", "half_life_s", "weight_kg", "height_m", "sex", "manufacturer")
+    summary = {k: v for k, v in asdict(header).items() if k in keep}
+    times = header.acquisition_datetimes
+    summary["acquisition_first"] = times[0].isoformat() if times else None
+    return summary
+
+
+@transaction.atomic
+def _store(series: Series, values: dict[str, Any]) -> SuvResult:
+    Series.objects.select_for_update().filter(pk=series.pk).first()
+    row = SuvResult.objects.filter(series=series).first()
+    before = snapshot(row) if row is not None else None
+    row = row or SuvResult(series=series)
+    for name in SUV_FIELDS:
+        setattr(row, name, values.get(name))
+    row.full_clean(exclude=["series"])
+    unchanged = before is not None and _comparable(before) == _comparable(snapshot(row))
+    if unchanged:
+        return row
+    row.save()
+    audit_record(actor=User.objects.get(username=SYSTEM_USERNAME), action="compute_suv", instance=row, before=before,
+                 after=snapshot(row), hospital_id=series.study.patient.hospital_id)
+    return row
+
+
+def _comparable(snap: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in snap.items() if k not in ("computed_at", "id")}

@@ -1,0 +1,43 @@
+"""The analysis steps of the series pipeline (registered with @pipeline_step; see imaging/pipeline.py).
+
+suv (20) -> dose (30) -> preview (40), after index (10). The SUV and preview steps share one read of
+the pixel data: the first builds the series volume and caches it (imaging/volume.py), the second loads
+it back. A step that does not apply to a series (SUV of a CT, previews of a dose report) records why
+and is done, so the pipeline carries on.
+"""
+from typing import Any
+
+from imaging.models import Series
+from imaging.pipeline import pipeline_step, report_progress
+from imaging.services.dose import study_dose_compute
+from imaging.services.previews import PREVIEW_MODALITIES, series_previews_render
+from imaging.services.suv import series_suv_compute
+from imaging.volume import VolumeError, published_instances, series_volume
+
+
+@pipeline_step("suv", order=20)
+def suv_step(series: Series) -> dict[str, Any]:
+    if series.modality != "PT":
+        return {"not_applicable": f"SUV is computed for PET (PT) series; this one is {series.modality}."}
+    result = series_suv_compute(series=series, progress=report_progress)
+    if not result.quantifiable:
+        return {"quantifiable": False, "reason": result.not_quantifiable_reason}
+    return {"quantifiable": True, "suv_bw_factor": result.suv_bw_factor, "suv_max": result.suv_max}
+
+
+@pipeline_step("dose", order=30)
+def dose_step(series: Series) -> dict[str, Any]:
+    dose = study_dose_compute(study=series.study)
+    return {"study_total_msv": dose.total_msv, "complete": dose.complete}
+
+
+@pipeline_step("preview", order=40)
+def preview_step(series: Series) -> dict[str, Any]:
+    if series.modality not in PREVIEW_MODALITIES:
+        return {"not_applicable": f"No images to preview in a {series.modality} series."}
+    try:
+        volume = series_volume(series, published_instances(series), progress=report_progress)
+    except VolumeError as exc:
+        return {"not_applicable": str(exc)}
+    previews = series_previews_render(series=series, volume=volume)
+    return {"previews": len(previews)}
