@@ -1,0 +1,154 @@
+"""Adverse events: one row per event, and its reports as versions (initial, follow-ups), never overwritten."""
+from typing import Any, ClassVar
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from registry.access import ScopedModel
+from registry.audit import snapshot
+from trials.safety import ctcae
+from trials.safety.models.scoping import SAFETY_HOSPITAL_ROLES, SAFETY_TRIAL_ROLES
+
+
+class Relatedness(models.TextChoices):
+    """Causality to the study radiopharmaceutical (clinical.md: five levels)."""
+
+    UNRELATED = "unrelated", _("Unrelated")
+    UNLIKELY = "unlikely", _("Unlikely")
+    POSSIBLE = "possible", _("Possible")
+    PROBABLE = "probable", _("Probable")
+    DEFINITE = "definite", _("Definite")
+
+
+# "At least possibly related", the causality half of a SUSAR.
+RELATED = frozenset({Relatedness.POSSIBLE, Relatedness.PROBABLE, Relatedness.DEFINITE})
+
+
+class Expectedness(models.TextChoices):
+    EXPECTED = "expected", _("Expected (listed in the reference safety information)")
+    UNEXPECTED = "unexpected", _("Unexpected")
+
+
+class ActionTaken(models.TextChoices):
+    """Action taken with the study drug (CDISC AEACN terms)."""
+
+    NOT_CHANGED = "dose_not_changed", _("Dose not changed")
+    REDUCED = "dose_reduced", _("Dose reduced")
+    INTERRUPTED = "drug_interrupted", _("Drug interrupted")
+    WITHDRAWN = "drug_withdrawn", _("Drug withdrawn")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable (e.g. single administration already given)")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Outcome(models.TextChoices):
+    """Outcome of the event (CDISC AEOUT terms)."""
+
+    RECOVERED = "recovered", _("Recovered/resolved")
+    RECOVERING = "recovering", _("Recovering/resolving")
+    NOT_RECOVERED = "not_recovered", _("Not recovered/not resolved")
+    SEQUELAE = "recovered_with_sequelae", _("Recovered/resolved with sequelae")
+    FATAL = "fatal", _("Fatal")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+# The six ICH E2A seriousness criteria, as the version's boolean fields.
+SERIOUSNESS_CRITERIA = (
+    ("serious_death", _("Results in death")),
+    ("serious_life_threatening", _("Is life-threatening")),
+    ("serious_hospitalisation", _("Requires or prolongs hospitalisation")),
+    ("serious_disability", _("Results in persistent or significant disability/incapacity")),
+    ("serious_congenital_anomaly", _("Is a congenital anomaly/birth defect")),
+    ("serious_other_important", _("Is another important medical event")),
+)
+
+
+class AdverseEvent(ScopedModel):
+    """One adverse event of one subject. What was reported lives in its versions; `current_version` is the latest.
+
+    The site's view (term, grade, seriousness, investigator causality) is versioned; the sponsor's assessment
+    (expectedness and causality against the reference safety information) is kept apart on the event.
+    """
+
+    subject = models.ForeignKey("trials.Subject", on_delete=models.PROTECT, related_name="adverse_events")
+    number = models.PositiveSmallIntegerField(help_text=_("1 for the subject's first adverse event."))
+    current_version = models.OneToOneField("safety.AdverseEventVersion", on_delete=models.PROTECT, null=True,
+                                           blank=True, related_name="+")
+    # Copied from the current version so lists and clocks filter without a join.
+    is_serious = models.BooleanField(default=False, db_index=True)
+    grade = models.PositiveSmallIntegerField(null=True, blank=True)
+    site_awareness_at = models.DateTimeField(null=True, blank=True,
+                                             help_text=_("When the site first knew the event was serious (UTC)."))
+    sponsor_awareness_at = models.DateTimeField(null=True, blank=True,
+                                                help_text=_("When the sponsor first knew of the SAE (day 0 of its clocks)."))
+    sponsor_expectedness = models.CharField(max_length=10, choices=Expectedness.choices, blank=True)
+    sponsor_causality = models.CharField(max_length=10, choices=Relatedness.choices, blank=True)
+    sponsor_assessed_at = models.DateTimeField(null=True, blank=True)
+    sponsor_assessed_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    is_susar = models.BooleanField(_("SUSAR"), default=False, db_index=True)
+    created_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_hospital_path = "subject__site__hospital"
+    scope_trial_path = "subject__trial"
+    scope_hospital_roles: ClassVar = SAFETY_HOSPITAL_ROLES
+    scope_trial_roles: ClassVar = SAFETY_TRIAL_ROLES
+
+    class Meta:
+        ordering = ["subject", "number"]
+        verbose_name = _("adverse event")
+        constraints = [models.UniqueConstraint(fields=["subject", "number"], name="ae_number_per_subject")]
+
+    def __str__(self) -> str:
+        return f"AE {self.number} of subject {self.subject_id}"
+
+    def signature_content(self) -> dict[str, Any]:
+        """An investigator signs the site's assessment: the current version (the sponsor's assessment is not theirs)."""
+        version = self.current_version
+        return {"adverse_event": self.pk, "number": self.number,
+                "version": snapshot(version) if version is not None else None}
+
+
+class AdverseEventVersion(ScopedModel):
+    """One report of an event: the initial report is version 1, each follow-up the next number."""
+
+    event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="versions")
+    version_number = models.PositiveSmallIntegerField()
+    ctcae_version = models.CharField(_("CTCAE version"), max_length=8, default=ctcae.CURRENT_VERSION)
+    meddra_code = models.CharField(_("MedDRA code"), max_length=10)
+    term = models.CharField(_("CTCAE term"), max_length=120)
+    soc = models.CharField(_("system organ class"), max_length=100)
+    other_specify = models.CharField(_("specify (for an \"Other, specify\" term)"), max_length=200, blank=True)
+    onset_date = models.DateField(_("onset date"))
+    resolution_date = models.DateField(_("resolution date"), null=True, blank=True)
+    grade = models.PositiveSmallIntegerField(_("CTCAE grade"), validators=[MinValueValidator(1), MaxValueValidator(5)])
+    serious_death = models.BooleanField(SERIOUSNESS_CRITERIA[0][1], default=False)
+    serious_life_threatening = models.BooleanField(SERIOUSNESS_CRITERIA[1][1], default=False)
+    serious_hospitalisation = models.BooleanField(SERIOUSNESS_CRITERIA[2][1], default=False)
+    serious_disability = models.BooleanField(SERIOUSNESS_CRITERIA[3][1], default=False)
+    serious_congenital_anomaly = models.BooleanField(SERIOUSNESS_CRITERIA[4][1], default=False)
+    serious_other_important = models.BooleanField(SERIOUSNESS_CRITERIA[5][1], default=False)
+    is_serious = models.BooleanField(_("serious"), default=False, editable=False)
+    relatedness = models.CharField(_("relatedness (investigator)"), max_length=10, choices=Relatedness.choices)
+    expectedness = models.CharField(_("expectedness (investigator)"), max_length=10, choices=Expectedness.choices)
+    action_taken = models.CharField(_("action taken"), max_length=20, choices=ActionTaken.choices)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices)
+    death_date = models.DateField(_("date of death"), null=True, blank=True)
+    site_awareness_at = models.DateTimeField(_("site awareness of seriousness"), null=True, blank=True)
+    reason = models.CharField(_("reason for this report"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    scope_hospital_path = "event__subject__site__hospital"
+    scope_trial_path = "event__subject__trial"
+    scope_hospital_roles: ClassVar = SAFETY_HOSPITAL_ROLES
+    scope_trial_roles: ClassVar = SAFETY_TRIAL_ROLES
+
+    class Meta:
+        ordering = ["event", "version_number"]
+        verbose_name = _("adverse event report")
+        constraints = [models.UniqueConstraint(fields=["event", "version_number"], name="ae_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.term} grade {self.grade} (report {self.version_number})"
