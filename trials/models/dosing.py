@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from nucmed.radiopharmaceuticals import CHOICES as AGENT_CHOICES
-from registry.access import ScopedModel
+from registry.access import Action, HospitalRole, ScopedModel
 from trials.models.scoping import READ_ALL_TRIAL_ROLES, READ_OVERSIGHT_TRIAL_ROLES
 
 ACTIVITY = {"max_digits": 10, "decimal_places": 3}
@@ -77,6 +77,7 @@ class ProtocolDeviation(ScopedModel):
 
     subject = models.ForeignKey("trials.Subject", on_delete=models.PROTECT, related_name="deviations")
     dosing_record = models.ForeignKey(DosingRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="deviations")
+    subject_visit = models.ForeignKey("trials.SubjectVisit", on_delete=models.PROTECT, null=True, blank=True, related_name="deviations")
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     description = models.TextField(_("description"))
     detected_at = models.DateTimeField(_("detected at"))
@@ -88,6 +89,11 @@ class ProtocolDeviation(ScopedModel):
     scope_hospital_path = "subject__site__hospital"
     scope_trial_path = "subject__trial"
     scope_trial_roles: ClassVar = READ_OVERSIGHT_TRIAL_ROLES
+    # Deviations are raised by the services; investigators and data managers review them.
+    scope_hospital_roles: ClassVar = {
+        Action.VIEW: frozenset(HospitalRole.values),
+        Action.CHANGE: frozenset({HospitalRole.INVESTIGATOR, HospitalRole.DATA_MANAGER}),
+    }
 
     class Meta:
         ordering = ["-detected_at", "-id"]
@@ -96,6 +102,8 @@ class ProtocolDeviation(ScopedModel):
             # One record per dosing record and kind: re-saving a dose never raises a second one.
             models.UniqueConstraint(fields=["dosing_record", "kind"], condition=Q(dosing_record__isnull=False),
                                     name="deviation_once_per_dose_and_kind"),
+            models.UniqueConstraint(fields=["subject_visit", "kind"], condition=Q(subject_visit__isnull=False),
+                                    name="deviation_once_per_visit_and_kind"),
         ]
 
     def __str__(self) -> str:

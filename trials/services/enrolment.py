@@ -1,0 +1,112 @@
+"""Enrolment: the checks that must all pass, the subject number, the allocation and the visit schedule."""
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from registry.access import Action, ensure_in_scope
+from registry.audit import audit_record, snapshot
+from registry.consent_rules import consent_state
+from registry.dates import age_years
+from registry.errors import ApplicationError
+from registry.models import ConsentRecord, ConsentScope, Patient, User
+from registry.services.common import validate
+from trials.models import Arm, ScreeningRecord, Subject, Trial, TrialSite
+from trials.services import randomisation
+from trials.services.visits import generate_visits
+
+
+def _refuse(message: str, code: str) -> ApplicationError:
+    return ApplicationError(message, code=code)
+
+
+def _check_consent(patient: Patient, trial: Trial, on: date) -> ConsentRecord:
+    """A trial consent of this trial, valid on `on`, signed by a guardian (or the adult), with assent if now due."""
+    state = consent_state(patient, on=on, scope=ConsentScope.TRIAL, trial_id=trial.pk)
+    if not state.valid:
+        raise _refuse(f"Cannot enrol: {state.problem}.", "consent_missing")
+    record = state.record
+    assert record is not None
+    age = age_years(patient.birth_date, on)
+    if record.signer == ConsentRecord.Signer.GUARDIAN:
+        if not record.guardian1_relationship:
+            raise _refuse("Cannot enrol: the trial consent carries no guardian signature.", "guardian_signature_missing")
+        if age >= 18:
+            raise _refuse("Cannot enrol: the patient is an adult now and must sign the trial consent personally.",
+                          "adult_consent_due")
+        # A child who was too young to assent at signing may have reached the document's assent age since.
+        if age >= record.document.assent_age_years and record.assent != ConsentRecord.Assent.GIVEN:
+            raise _refuse(f"Cannot enrol: the child is {age} and version {record.document.version} requires assent from age "
+                          f"{record.document.assent_age_years}; it was not given.", "assent_missing")
+    return record
+
+
+def _fixed_arm(trial: Trial, arm: Arm | None) -> Arm | None:
+    if trial.randomised:
+        if arm is not None:
+            raise ApplicationError("The arm of a randomised trial is allocated, not chosen.", code="invalid",
+                                   fields={"arm": ["Leave empty: the allocation decides."]})
+        return None
+    arms = list(trial.arms.all())
+    if arm is None:
+        if len(arms) != 1:
+            raise ApplicationError("Name the arm (cohort) this subject joins.", code="invalid", fields={"arm": ["Required."]})
+        return arms[0]
+    if arm.trial_id != trial.pk:
+        raise ApplicationError("This arm belongs to another trial.", code="invalid", fields={"arm": ["Not an arm of this trial."]})
+    return arm
+
+
+@transaction.atomic
+def subject_enrol(*, actor: User, trial: Trial, site: TrialSite, patient: Patient, arm: Arm | None = None,
+                  today: date | None = None) -> Subject:
+    """Enrol a screened, consented patient at an active site of a recruiting trial.
+
+    A randomised trial allocates the arm here (never chosen by the caller); a fixed-arm trial takes its only arm,
+    or the arm the caller names when it has several (e.g. dose-escalation cohorts).
+
+    Each refusal names its reason (a distinct code). The trial row is locked first: subject numbers come from it,
+    and a second enrolment of the same patient waits here and then finds the first.
+    """
+    today = today or timezone.localdate()
+    trial = Trial.objects.select_for_update().get(pk=trial.pk)
+    if site.trial_id != trial.pk:
+        raise ApplicationError("This site does not belong to the trial.", code="invalid", fields={"site": ["Not a site of this trial."]})
+    if patient.hospital_id != site.hospital_id:
+        raise _refuse("Cannot enrol: the patient is registered at another hospital than this site.", "patient_not_at_site")
+    if trial.status != Trial.Status.RECRUITING:
+        raise _refuse(f"Cannot enrol: trial {trial.code} is {trial.get_status_display().lower()}, not recruiting.",
+                      "trial_not_recruiting")
+    if not site.is_active_on(today):
+        raise _refuse(f"Cannot enrol: site {site.site_number} of trial {trial.code} is not active.", "site_not_active")
+    if Subject.objects.filter(trial=trial, patient=patient).exists():
+        raise _refuse(f"Cannot enrol: the patient is already a subject of trial {trial.code}.", "already_enrolled")
+    screening = (ScreeningRecord.objects.filter(trial=trial, site=site, patient=patient, screened_on__lte=today)
+                 .order_by("-screened_on", "-id").first())
+    if screening is None:
+        raise _refuse("Cannot enrol: the patient has not been screened for this trial at this site.", "no_eligible_screening")
+    if screening.outcome != ScreeningRecord.Outcome.ELIGIBLE:
+        raise _refuse(f"Cannot enrol: the latest screening ({screening.screened_on.isoformat()}) was a screen failure "
+                      f"(failed: {', '.join(screening.failed_criteria)}).", "no_eligible_screening")
+    consent = _check_consent(patient, trial, today)
+    arm = _fixed_arm(trial, arm)
+
+    trial.last_subject_number += 1
+    trial.save(update_fields=["last_subject_number"])
+    subject = Subject(
+        trial=trial, site=site, patient=patient, subject_number=f"{trial.code}-{site.site_number}-{trial.last_subject_number:03d}",
+        stratum=randomisation.stratum_of(trial, site, patient) if trial.randomised else "",
+        enrolled_at=timezone.now(), enrolled_by=actor, screening=screening, consent=consent,
+        protocol_version=screening.protocol_version,
+    )
+    subject.arm = arm
+    validate(subject)
+    subject.save()
+    ensure_in_scope(subject, user=actor, action=Action.ADD)
+    audit_record(actor=actor, action="enrol", instance=subject, after=snapshot(subject),
+                 hospital_id=site.hospital_id, trial_id=trial.pk)
+    if trial.randomised:
+        subject.arm = randomisation.allocate(actor=actor, subject=subject)
+        Subject.objects.filter(pk=subject.pk).update(arm=subject.arm)
+    generate_visits(actor=actor, subject=subject)
+    return subject
