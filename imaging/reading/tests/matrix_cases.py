@@ -1,5 +1,101 @@
-"""Endpoints of this app in the site-isolation matrix (see tests/matrix.py)."""
-from registry.tests.matrix_cases import arrange  # noqa: F401
-from tests.matrix import Case
+"""Endpoints of this app in the site-isolation matrix (see tests/matrix.py).
 
-CASES: list[Case] = []
+Score sheets follow the study's hospital (drafts only their reader's); reading sessions and results are for
+programme-wide data managers; an assignment and its cases are its reader's alone (investigator_a reads
+hospital B's series, which they cannot open through the imaging API).
+"""
+from datetime import date
+from typing import Any
+
+from imaging.reading.services.sheets import score_sheet_create
+from imaging.reading.tests import helpers as h
+from registry.tests.matrix_cases import SEE_A
+from registry.tests.matrix_cases import arrange as arrange_registry
+from tests.matrix import AUTHENTICATED, Case, World, statuses
+
+NOT_A = {"coordinator_b", "nobody"}
+EVERYONE_BUT_INV_A = {"coordinator_a", "coordinator_b", "monitor_a", "data_manager", "nobody"}
+EVERYONE_BUT_DM = {"coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "nobody"}
+
+
+def _scores(reader: Any, item: Any) -> dict[str, int]:
+    return {"overall_quality": 4, "noise": 3, "lesion_conspicuity": 4, "diagnostic_confidence": 5}
+
+
+def arrange(world: World) -> None:
+    arrange_registry(world)
+    a = world.actors
+    reader2_a = h.investigator(a.hospital_a, "reader2_a")
+    reader_b = h.investigator(a.hospital_b, "reader_b")
+    patient_a, patient_b = h.patient_at(a.coordinator_a, a.hospital_a), h.patient_at(a.coordinator_b, a.hospital_b)
+    study_a, study_b = h.study_of(patient_a), h.study_of(patient_b)
+    study_a_late = h.study_of(patient_a, on=date(2021, 2, 1))
+    world.rows.update({"patient_a": patient_a, "study_a": study_a, "study_b": study_b, "study_a_late": study_a_late})
+    world.rows["sheet_a"] = h.submitted(a.investigator_a, study_a, "curie", [1, 0, 2, 0, 1, 0, 0, 1, 0, 1], "baseline")
+    world.rows["sheet_a2"] = h.submitted(reader2_a, study_a, "curie", [1, 0, 2, 1, 1, 0, 0, 1, 0, 1], "baseline")
+    world.rows["sheet_b"] = h.submitted(reader_b, study_b, "curie", 1, "baseline")
+    world.rows["draft_a"] = score_sheet_create(actor=a.investigator_a, study=study_a_late, kind="curie",
+                                               values=h.values("curie", 0), timepoint="post_induction")
+    pairs = [h.patient_at(a.coordinator_b, a.hospital_b) for _ in range(2)]
+    done = h.paired_session(a.data_manager, [a.investigator_a], pairs, name="done")
+    h.score_all(done, _scores)
+    open_ = h.paired_session(a.data_manager, [a.investigator_a], pairs, name="open", seed=8)
+    world.rows.update({"session_done": done, "session_open": open_,
+                       "assignment_done": done.assignments.get(), "assignment_open": open_.assignments.get()})
+    world.rows["pair_series"] = [i.series for i in done.items.all()]
+
+
+def _new_session(w: World, actor: str) -> dict[str, Any]:
+    return {"name": "new", "items": [{"series": s.pk, "arm": "low" if "LOW" in s.description else "std"}
+                                     for s in w.rows["pair_series"]], "readers": ["investigator_a"]}
+
+
+kind = {"kind": "curie"}
+CASES = [
+    Case("reading scoring systems", "reading-scoring-systems", statuses(ok=AUTHENTICATED)),
+    Case("reading sheet list", "reading-sheet-list", statuses(ok=AUTHENTICATED),
+         universe=("sheet_a", "sheet_a2", "sheet_b", "draft_a"),
+         visible={"coordinator_a": {"sheet_a", "sheet_a2"}, "investigator_a": {"sheet_a", "sheet_a2", "draft_a"},
+                  "monitor_a": {"sheet_a", "sheet_a2"}, "coordinator_b": {"sheet_b"},
+                  "data_manager": {"sheet_a", "sheet_a2", "sheet_b"}, "nobody": set()}),
+    Case("reading sheet detail", "reading-sheet-detail", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: [w["sheet_a"].pk]),
+    Case("reading draft detail (its reader only)", "reading-sheet-detail",
+         statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["draft_a"].pk]),
+    Case("reading sheet start", "reading-sheet-list",
+         statuses(ok={"investigator_a", "data_manager"}, ok_status=201, forbidden={"coordinator_a", "coordinator_b", "monitor_a", "nobody"}),
+         method="post", data=lambda w, actor: {"study": w["study_a"].pk, "kind": "siopen", "values": {}}),
+    Case("reading draft update", "reading-sheet-detail", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
+         method="patch", args=lambda w: [w["draft_a"].pk], data=lambda w, actor: {"comment": "faint uptake"}),
+    Case("reading submitted sheet update (author only, locked)", "reading-sheet-detail",
+         statuses(invalid={"investigator_a"}, forbidden={"coordinator_a", "monitor_a", "data_manager"}, hidden=NOT_A),
+         method="patch", args=lambda w: [w["sheet_a"].pk], data=lambda w, actor: {"comment": "x"}),
+    Case("reading draft submit", "reading-sheet-submit", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
+         method="post", args=lambda w: [w["draft_a"].pk]),
+    Case("reading consensus", "reading-sheet-consensus",
+         statuses(ok={"data_manager"}, ok_status=201, invalid={"investigator_a"},
+                  forbidden={"coordinator_a", "coordinator_b", "monitor_a", "nobody"}),
+         method="post", data=lambda w, actor: {"study": w["study_a"].pk, "kind": "curie", "values": h.values("curie", 1)}),
+    Case("reading study agreement", "reading-study-agreement", statuses(ok=SEE_A, hidden=NOT_A),
+         args=lambda w: [w["study_a"].pk], data=lambda w, actor: kind),
+    Case("reading set agreement", "reading-agreement", statuses(ok=AUTHENTICATED), data=lambda w, actor: kind),
+    Case("reading patient timeline", "reading-patient-timeline", statuses(ok=SEE_A, hidden=NOT_A),
+         args=lambda w: [w["patient_a"].study_id], data=lambda w, actor: kind),
+    Case("reading session list", "reading-session-list", statuses(ok=AUTHENTICATED),
+         universe=("session_done", "session_open"),
+         visible={a: set() for a in EVERYONE_BUT_DM} | {"data_manager": {"session_done", "session_open"}}),
+    Case("reading session detail", "reading-session-detail", statuses(ok={"data_manager"}, hidden=EVERYONE_BUT_DM),
+         args=lambda w: [w["session_open"].pk]),
+    Case("reading session create", "reading-session-list",
+         statuses(ok={"data_manager"}, ok_status=201, forbidden=EVERYONE_BUT_DM), method="post", data=_new_session),
+    Case("reading session results", "reading-session-results", statuses(ok={"data_manager"}, hidden=EVERYONE_BUT_DM),
+         args=lambda w: [w["session_done"].pk]),
+    Case("reading assignment list", "reading-assignment-list", statuses(ok=AUTHENTICATED),
+         universe=("assignment_done", "assignment_open"),
+         visible={a: set() for a in EVERYONE_BUT_INV_A} | {"investigator_a": {"assignment_done", "assignment_open"}}),
+    Case("reading assignment detail", "reading-assignment-detail",
+         statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["assignment_open"].pk]),
+    Case("reading case", "reading-assignment-case", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
+         args=lambda w: [w["assignment_open"].pk, 1]),
+    Case("reading case score", "reading-assignment-case", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
+         method="put", args=lambda w: [w["assignment_open"].pk, 1], data=lambda w, actor: _scores(None, None)),
+]

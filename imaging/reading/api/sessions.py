@@ -1,0 +1,148 @@
+"""Blinded image-quality reading: sessions and results (data managers), assignments and cases (each reader)."""
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from imaging.models import Series
+from imaging.reading import selectors
+from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, SessionItem
+from imaging.reading.models.sessions import SCALES
+from imaging.reading.services.sessions import ItemInput, assignment_case_score, reading_session_create
+from registry.access import Action
+from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.models import User
+
+
+# --- Data managers ----------------------------------------------------------------------------------
+class SessionItemSerializer(serializers.ModelSerializer):
+    series_uid = serializers.CharField(source="series.series_uid", read_only=True)
+    patient = serializers.CharField(source="patient.study_id", read_only=True)
+
+    class Meta:
+        model = SessionItem
+        fields = ["id", "series", "series_uid", "patient", "arm"]
+
+
+class SessionAssignmentSerializer(serializers.ModelSerializer):
+    reader = serializers.CharField(source="reader.username", read_only=True)
+    cases = serializers.IntegerField(source="cases_total", read_only=True)
+    scored = serializers.IntegerField(source="cases_scored", read_only=True)
+
+    class Meta:
+        model = ReadingAssignment
+        fields = ["id", "reader", "cases", "scored", "completed_at"]
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    items = SessionItemSerializer(many=True, read_only=True)
+    assignments = SessionAssignmentSerializer(many=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = ReadingSession
+        fields = ["id", "name", "instructions", "status", "created_by", "created_at", "completed_at", "items",
+                  "assignments"]
+
+
+class ItemInputSerializer(serializers.Serializer):
+    series = serializers.PrimaryKeyRelatedField(queryset=Series.objects.all())
+    arm = serializers.CharField(max_length=40, help_text='Hidden from readers, e.g. "low-dose" or "standard-dose".')
+
+
+class SessionCreateSerializer(ScopedRelatedFields, serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    instructions = serializers.CharField(required=False, allow_blank=True, default="",
+                                         help_text="Shown to readers; must not name an arm.")
+    items = ItemInputSerializer(many=True)
+    readers = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True), many=True)
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # Series the caller cannot see read as "does not exist".
+            self.fields["items"].child.fields["series"].queryset = Series.objects.restrict(request.user, Action.VIEW)
+
+
+class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+    """Reading sessions, with their arms, readers and progress: data managers of the whole programme only."""
+
+    serializer_class = SessionSerializer
+    filterset_fields = ["status"]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.session_list(user=self.request.user)
+
+    @extend_schema(request=SessionCreateSerializer, responses={201: SessionSerializer})
+    def create(self, request: Request) -> Response:
+        """Create a session: series with a hidden arm each (one per arm per patient) and the readers."""
+        data = self.validated(SessionCreateSerializer)
+        session = reading_session_create(
+            actor=request.user, name=data["name"], instructions=data["instructions"], readers=data["readers"],
+            items=[ItemInput(series=i["series"], arm=i["arm"]) for i in data["items"]])
+        return Response(SessionSerializer(selectors.session_list(user=request.user).get(pk=session.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=serializers.JSONField())
+    @action(detail=True, methods=["get"])
+    def results(self, request: Request, pk: str | None = None) -> Response:
+        """Scores per arm and the paired Wilcoxon signed-rank test per scale; refused until every read is in."""
+        return Response(selectors.session_results(session=self.get_object()))
+
+
+# --- Readers -----------------------------------------------------------------------------------------
+class CaseSerializer(serializers.ModelSerializer):
+    """A case as its reader sees it: a neutral code and their own scores; nothing about the series or its arm."""
+
+    code = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = AssignmentCase
+        fields = ["position", "code", *SCALES, "scored_at"]
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    instructions = serializers.CharField(source="session.instructions", read_only=True)
+    cases = CaseSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ReadingAssignment
+        fields = ["id", "instructions", "completed_at", "cases"]
+
+
+class ScoresSerializer(serializers.Serializer):
+    overall_quality = serializers.IntegerField(min_value=1, max_value=5)
+    noise = serializers.IntegerField(min_value=1, max_value=5, help_text="5 = least noise")
+    lesion_conspicuity = serializers.IntegerField(min_value=1, max_value=5)
+    diagnostic_confidence = serializers.IntegerField(min_value=1, max_value=5)
+
+
+class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+    """Your reading lists: every case in your own random order, blinded (no arm, dose or other readers' scores)."""
+
+    serializer_class = AssignmentSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.assignment_list(user=self.request.user)
+
+    def _case(self, position: int) -> AssignmentCase:
+        assignment = self.get_object()
+        selectors.require_blinding(user=self.request.user, assignment=assignment)
+        return get_object_or_404(selectors.case_list(user=self.request.user).filter(assignment=assignment),
+                                 position=position)
+
+    @extend_schema(request=None, responses=CaseSerializer)
+    @action(detail=True, methods=["get"], url_path=r"cases/(?P<position>\d+)", url_name="case")
+    def case(self, request: Request, pk: str | None = None, position: str = "") -> Response:
+        return Response(CaseSerializer(self._case(int(position))).data)
+
+    @extend_schema(request=ScoresSerializer, responses=CaseSerializer)
+    @case.mapping.put
+    def score(self, request: Request, pk: str | None = None, position: str = "") -> Response:
+        """Score a case on the four 5-point scales (you may change your scores until every read is in)."""
+        case = self._case(int(position))
+        scores = self.validated(ScoresSerializer)
+        return Response(CaseSerializer(assignment_case_score(actor=request.user, case=case, scores=scores)).data)

@@ -1,0 +1,150 @@
+"""Reads of the reading app, every one scoped by the access rule (selectors never see an unscoped table)."""
+from collections import defaultdict
+from statistics import mean, median
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from imaging.models import ImagingStudy, Series
+from imaging.reading import agreement, rules
+from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, ScoreSheet
+from imaging.reading.models.sessions import SCALES
+from nucmed import scoring
+from registry.access import Action
+from registry.errors import ApplicationError
+from registry.models import Patient, User
+
+S = ScoreSheet.Status
+
+
+def sheet_list(*, user: User) -> QuerySet[ScoreSheet]:
+    return ScoreSheet.objects.restrict(user, Action.VIEW).select_related("study__patient", "reader")
+
+
+def _submitted(user: User, kind: str) -> QuerySet[ScoreSheet]:
+    return sheet_list(user=user).filter(kind=kind, status=S.SUBMITTED)
+
+
+# --- Agreement -------------------------------------------------------------------------------------
+def study_agreement(*, user: User, study: ImagingStudy, kind: str) -> dict[str, Any]:
+    """The submitted reads of one study side by side, with per reader pair a weighted kappa over its segments."""
+    sheets = list(_submitted(user, kind).filter(study=study).order_by("submitted_at", "id"))
+    reads = [s for s in sheets if s.role == ScoreSheet.Role.READ]
+    consensus = next((s for s in sheets if s.role == ScoreSheet.Role.CONSENSUS), None)
+    segments = rules.segment_codes(kind)
+    return {
+        "study": study.pk,
+        "kind": kind,
+        "readers": [s.reader.username for s in reads],
+        "totals": {s.reader.username: s.total for s in reads},
+        "consensus": None if consensus is None else {"reader": consensus.reader.username, "total": consensus.total,
+                                                     "values": consensus.values},
+        "segments": [{"code": code, "scores": {s.reader.username: s.values.get(code) for s in reads}}
+                     for code in segments],
+        "pairs": [agreement.study_pair(kind, a, b) for i, a in enumerate(reads) for b in reads[i + 1:]],
+    }
+
+
+def reading_set_agreement(*, user: User, kind: str, hospital_code: str | None = None) -> dict[str, Any]:
+    """Agreement over every study in scope with >= 2 submitted independent reads under `kind`."""
+    reads = _submitted(user, kind).filter(role=ScoreSheet.Role.READ)
+    if hospital_code:
+        reads = reads.filter(study__patient__hospital__code=hospital_code)
+    by_study: dict[int, list[ScoreSheet]] = defaultdict(list)
+    for sheet in reads.order_by("study_id", "submitted_at", "id"):
+        by_study[sheet.study_id].append(sheet)
+    return agreement.reading_set(kind, {study: sheets for study, sheets in by_study.items() if len(sheets) >= 2})
+
+
+# --- Timeline ----------------------------------------------------------------------------------------
+def _reference(sheets: list[ScoreSheet]) -> tuple[int | None, str]:
+    """The total a time point stands for: the consensus, else the reads when they agree on the total."""
+    consensus = next((s for s in sheets if s.role == ScoreSheet.Role.CONSENSUS), None)
+    if consensus is not None:
+        return consensus.total, "consensus"
+    totals = sorted({s.total for s in sheets})
+    if len(totals) == 1:
+        return totals[0], "single read" if len(sheets) == 1 else f"{len(sheets)} reads agree"
+    return None, f"readers disagree ({' vs '.join(map(str, totals))}): a consensus read is needed"
+
+
+def patient_timeline(*, user: User, patient: Patient, kind: str) -> dict[str, Any]:
+    """Per imaging time point the reference total and, against the first time point (baseline), the relative
+    score and the response call (reduction >= 50 %) from nucmed.scoring."""
+    by_study: dict[int, list[ScoreSheet]] = defaultdict(list)
+    for sheet in _submitted(user, kind).filter(study__patient=patient).order_by("study__study_date", "study_id", "id"):
+        by_study[sheet.study_id].append(sheet)
+    points: list[dict[str, Any]] = []
+    baseline: int | None = None
+    for n, sheets in enumerate(by_study.values()):
+        total, source = _reference(sheets)
+        shown = next((s for s in sheets if s.role == ScoreSheet.Role.CONSENSUS), sheets[0])
+        point = {"study": shown.study_id, "study_date": shown.study.study_date, "timepoint": shown.timepoint,
+                 "total": total, "source": source, "reads": [s.total for s in sheets if s.role == ScoreSheet.Role.READ],
+                 "flag": shown.flag if total is not None else None, "relative_score": None, "reduction_percent": None,
+                 "response": None, "not_assessable_reason": None}
+        if n == 0:
+            baseline = total
+        elif kind == rules.KRENNING:
+            point["not_assessable_reason"] = "relative change is defined for Curie and SIOPEN totals"
+        elif baseline is None or total is None:
+            point["not_assessable_reason"] = "the baseline or this time point has no agreed total"
+        else:
+            change = scoring.response_assessment(baseline, total)
+            point.update(relative_score=change.relative_score, reduction_percent=change.reduction_percent,
+                         response=change.response, not_assessable_reason=change.not_assessable_reason)
+        points.append(point)
+    return {"patient": patient.study_id, "kind": kind, "points": points}
+
+
+# --- Reading sessions ----------------------------------------------------------------------------------
+def session_list(*, user: User) -> QuerySet[ReadingSession]:
+    progress = ReadingAssignment.objects.select_related("reader").annotate(
+        cases_total=Count("cases"), cases_scored=Count("cases", filter=Q(cases__scored_at__isnull=False)))
+    return (ReadingSession.objects.restrict(user, Action.VIEW).select_related("created_by")
+            .prefetch_related("items__series", "items__patient", Prefetch("assignments", queryset=progress)))
+
+
+def assignment_list(*, user: User) -> QuerySet[ReadingAssignment]:
+    return ReadingAssignment.objects.restrict(user, Action.VIEW).select_related("session").prefetch_related(
+        Prefetch("cases", queryset=AssignmentCase.objects.order_by("position")))
+
+
+def case_list(*, user: User) -> QuerySet[AssignmentCase]:
+    return AssignmentCase.objects.restrict(user, Action.VIEW)
+
+
+def require_blinding(*, user: User, assignment: ReadingAssignment) -> None:
+    """Refuse to serve cases to a reader who has since gained access to the session's series elsewhere."""
+    series = assignment.session.items.values("series_id")
+    if Series.objects.restrict(user, Action.VIEW).filter(pk__in=series).exists():
+        raise ApplicationError("You can now open these series through the imaging pages, so your reads would not be "
+                               "blind; ask the data manager to reassign your cases.", code="reader_not_blind")
+
+
+def session_results(*, session: ReadingSession) -> dict[str, Any]:
+    """Per arm and scale the scores, and per scale the paired Wilcoxon signed-rank test across patients
+    (each patient's score in an arm is the mean over readers). Refused until every read is in."""
+    cases = list(AssignmentCase.objects.filter(assignment__session=session).select_related("item", "assignment"))
+    scored = sum(1 for c in cases if c.scored_at is not None)
+    if session.status != ReadingSession.Status.COMPLETE:
+        raise ApplicationError(f"Results are shown once every read is in: {scored} of {len(cases)} cases are scored.",
+                               code="reads_incomplete")
+    arms = sorted({c.item.arm for c in cases})
+    per_patient: dict[str, dict[str, dict[int, list[int]]]] = {s: defaultdict(lambda: defaultdict(list)) for s in SCALES}
+    for case in cases:
+        for scale in SCALES:
+            per_patient[scale][case.item.arm][case.item.patient_id].append(getattr(case, scale))
+    patients = sorted({c.item.patient_id for c in cases})
+    out: dict[str, Any] = {"session": session.pk, "arms": arms, "readers": len({c.assignment.reader_id for c in cases}),
+                           "patients": len(patients), "scales": {}}
+    for scale in SCALES:
+        arm_scores = {arm: [v for values in per_patient[scale][arm].values() for v in values] for arm in arms}
+        pair_a = [mean(per_patient[scale][arms[0]][p]) for p in patients]
+        pair_b = [mean(per_patient[scale][arms[1]][p]) for p in patients]
+        out["scales"][scale] = {
+            "per_arm": {arm: {"n": len(v), "mean": round(mean(v), 3), "median": median(v),
+                              "distribution": {str(k): v.count(k) for k in range(1, 6)}} for arm, v in arm_scores.items()},
+            "paired_test": agreement.paired_test(pair_a, pair_b, labels=(arms[0], arms[1])),
+        }
+    return out

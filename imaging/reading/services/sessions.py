@@ -1,0 +1,157 @@
+"""Blinded image-quality reading sessions: creation, per-reader random order, scoring, completion."""
+import hashlib
+import random
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from imaging.models import Series
+from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, SessionItem
+from imaging.reading.models.sessions import SCALES
+from registry.access import Action, ensure_in_scope, scope_for
+from registry.audit import audit_record
+from registry.errors import ApplicationError
+from registry.models import User
+from registry.services.common import validate
+
+ARMS_PER_SESSION = 2
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    series: Series
+    arm: str
+
+
+def _fail(field: str, message: str, code: str = "invalid") -> ApplicationError:
+    return ApplicationError(message, code=code, fields={field: [message]})
+
+
+def reader_seed(base: int, reader_id: int) -> int:
+    """A reader's shuffle seed derived from a session seed: reproducible demo data, distinct orders per reader."""
+    return int.from_bytes(hashlib.sha256(f"{base}:{reader_id}".encode()).digest()[:7], "big")
+
+
+def _check_items(items: Sequence[ItemInput]) -> dict[str, list[ItemInput]]:
+    if not items:
+        raise _fail("items", "A session needs series to read.")
+    by_arm: dict[str, list[ItemInput]] = {}
+    for item in items:
+        arm = item.arm.strip()
+        if not arm:
+            raise _fail("items", "Every series needs an arm label.")
+        by_arm.setdefault(arm, []).append(ItemInput(item.series, arm))
+    if len(by_arm) != ARMS_PER_SESSION:
+        raise _fail("items", f"A session compares exactly two arms (got {len(by_arm)}: {', '.join(sorted(by_arm))}).")
+    if len({i.series.pk for i in items}) != len(items):
+        raise _fail("items", "A series appears twice in the session.")
+    # Paired design: every patient contributes one series to each arm.
+    arms_of: dict[int, list[str]] = {}
+    for arm, arm_items in by_arm.items():
+        for item in arm_items:
+            arms_of.setdefault(item.series.study.patient_id, []).append(arm)
+    unpaired = [item.series.pk for item in items if sorted(arms_of[item.series.study.patient_id]) != sorted(by_arm)]
+    if unpaired:
+        raise _fail("items", "Each patient must have exactly one series in each arm (the test is paired by patient); "
+                             f"series {', '.join(map(str, unpaired))} are not paired that way.")
+    return by_arm
+
+
+def _check_readers(readers: Sequence[User], series_ids: list[int]) -> None:
+    if not readers:
+        raise _fail("readers", "A session needs at least one reader.")
+    if len({r.pk for r in readers}) != len(readers):
+        raise _fail("readers", "A reader is listed twice.")
+    for reader in readers:
+        if not reader.is_active or scope_for(reader).is_empty:
+            raise _fail("readers", f"{reader.get_username()} holds no role on the platform and cannot sign in to read.")
+        # Blinding: a reader who can open these series through the imaging API would see the series
+        # description, the DICOM dose attributes and the arm they imply.
+        if Series.objects.restrict(reader, Action.VIEW).filter(pk__in=series_ids).exists():
+            raise _fail("readers", f"{reader.get_username()} can open some of these series at their own hospital, where "
+                                   "the dose level is visible; choose a reader from another hospital.",
+                        code="reader_not_blind")
+
+
+@transaction.atomic
+def reading_session_create(*, actor: User, name: str, items: Sequence[ItemInput], readers: Sequence[User],
+                           instructions: str = "", seed: int | None = None) -> ReadingSession:
+    """Create a session with its arms and readers; each reader gets every series in their own random order.
+
+    `seed` makes the orders reproducible (demo); otherwise a random seed per reader is drawn and stored.
+    """
+    if ReadingSession.scope_q(scope_for(actor), Action.ADD) is None:
+        raise ApplicationError("Only data managers of the whole programme create reading sessions.", code="not_allowed")
+    visible = set(Series.objects.restrict(actor, Action.VIEW).filter(pk__in=[i.series.pk for i in items])
+                  .values_list("pk", flat=True))
+    if any(i.series.pk not in visible for i in items):
+        raise _fail("items", "Some series do not exist.")
+    by_arm = _check_items(items)
+    series_ids = [i.series.pk for i in items]
+    _check_readers(readers, series_ids)
+    lowered = instructions.lower()
+    if any(arm.lower() in lowered for arm in by_arm):
+        raise _fail("instructions", "The instructions shown to readers must not name an arm.")
+    session = ReadingSession(name=name.strip(), instructions=instructions.strip(), created_by=actor)
+    validate(session, exclude=["created_by"])
+    session.save()
+    rows = [SessionItem(session=session, series=i.series, arm=i.arm, patient_id=i.series.study.patient_id)
+            for arm_items in by_arm.values() for i in arm_items]
+    SessionItem.objects.bulk_create(rows)
+    rows.sort(key=lambda r: r.pk)
+    for reader in readers:
+        reader_seed_value = reader_seed(seed, reader.pk) if seed is not None else secrets.randbits(53)
+        assignment = ReadingAssignment.objects.create(session=session, reader=reader, seed=reader_seed_value)
+        order = list(rows)
+        random.Random(reader_seed_value).shuffle(order)
+        AssignmentCase.objects.bulk_create(AssignmentCase(assignment=assignment, item=item, position=n)
+                                           for n, item in enumerate(order, start=1))
+    ensure_in_scope(session, user=actor, action=Action.ADD)
+    # No hospital on the event: the arms are in it, so only programme-wide data managers read it.
+    audit_record(actor=actor, action="create", instance=session,
+                 after={"name": session.name, "items": [{"series": r.series_id, "arm": r.arm} for r in rows],
+                        "readers": [r.pk for r in readers]})
+    return session
+
+
+@transaction.atomic
+def assignment_case_score(*, actor: User, case: AssignmentCase, scores: Mapping[str, int]) -> AssignmentCase:
+    """A reader scores (or re-scores, until every read is in) one case on the four 5-point scales."""
+    case = AssignmentCase.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=case.pk).first()
+    if case is None:
+        raise ApplicationError("This case is not in your reading list.", code="out_of_scope")
+    session = ReadingSession.objects.select_for_update().get(pk=case.assignment.session_id)
+    if session.status == ReadingSession.Status.COMPLETE:
+        raise ApplicationError("Every read of this session is in; scores can no longer change.", code="session_complete")
+    missing = [s for s in SCALES if scores.get(s) is None]
+    unknown = sorted(set(scores) - set(SCALES))
+    if missing or unknown:
+        raise ApplicationError("Score all four scales, 1 to 5.", code="invalid",
+                               fields={**{s: ["This field is required."] for s in missing},
+                                       **{s: ["Unknown scale."] for s in unknown}})
+    before = {s: getattr(case, s) for s in SCALES} if case.scored_at else None
+    for scale in SCALES:
+        setattr(case, scale, scores[scale])
+    case.scored_at = timezone.now()
+    validate(case)
+    case.save()
+    ensure_in_scope(case, user=actor, action=Action.CHANGE)
+    audit_record(actor=actor, action="rescore" if before else "score", instance=case, before=before,
+                 after={s: scores[s] for s in SCALES})
+    _complete_if_done(case.assignment, session)
+    return case
+
+
+def _complete_if_done(assignment: ReadingAssignment, session: ReadingSession) -> None:
+    now = timezone.now()
+    if assignment.completed_at is None and not assignment.cases.filter(scored_at__isnull=True).exists():
+        assignment.completed_at = now
+        assignment.save(update_fields=["completed_at"])
+    if not ReadingAssignment.objects.filter(session=session, completed_at__isnull=True).exists():
+        session.status, session.completed_at = ReadingSession.Status.COMPLETE, now
+        session.save(update_fields=["status", "completed_at"])
+        audit_record(actor=assignment.reader, action="complete", instance=session,
+                     after={"status": session.status, "completed_at": now})
