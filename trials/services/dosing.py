@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,6 +12,7 @@ from nucmed import decay, dosage, effective_dose
 from nucmed.radiopharmaceuticals import BY_CODE, CATALOGUE_VERSION
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
+from registry.dates import age_years
 from registry.errors import ApplicationError
 from registry.models import User
 from registry.services.common import apply_changes, require_reason, validate
@@ -63,7 +65,10 @@ def compute(record: DosingRecord, subject: Subject) -> None:
     )
     record.net_activity_mbq = _dec(net)
     dosed_on = timezone.localdate(record.administered_at)
-    age = (dosed_on - subject.patient.birth_date).days / 365.25
+    # Completed years (what the ICRP age bands are read on) plus the fraction of the year since the last birthday.
+    birth = subject.patient.birth_date
+    completed = age_years(birth, dosed_on)
+    age = completed + (dosed_on - (birth + relativedelta(years=completed))).days / 366
     record.age_years = _dec(age, Decimal("0.01"))
 
     recommendation = dosage.recommended_activity(agent_code=agent.code, weight_kg=float(record.weight_kg), table=trial.dosage_table)
