@@ -43,7 +43,8 @@ from pydicom.valuerep import format_number_as_ds
 __all__ = [
     "ACTIVITY_TABLE", "CT_IMAGE_STORAGE", "LOW_DOSE_FRACTION", "LOW_DOSE_FRAME_MS", "NM_IMAGE_STORAGE", "PET_IMAGE_STORAGE",
     "PET_UPTAKE_SUV", "STANDARD_FRAME_MS", "TRACERS", "ActivityRule", "Code", "Defects", "Lesion", "PatientLike",
-    "StudyContext", "SyntheticTracer", "ct_series", "encode", "mibg_spect_series", "organ_mask", "pet_ct_study",
+    "StudyContext", "SyntheticTracer", "X_RAY_DOSE_SR_STORAGE", "ct_dose_sr", "ct_series", "encode",
+    "mibg_spect_series", "organ_mask", "pet_ct_study",
     "pet_series", "pet_slice_bytes", "phantom_height_mm", "phantom_lesions", "recommended_activity_mbq",
     "spect_ct_study", "study_context", "get_tracer", "write_series",
 ]
@@ -860,6 +861,84 @@ def mibg_spect_series(*, patient: PatientLike, seed: int, n_slices: int = 64, ro
     if defects.missing_sop_instance_uid:
         del ds.SOPInstanceUID
     return [ds]
+
+
+# --------------------------------------------------------------------------------------------------
+# CT Radiation Dose SR (TID 10011)
+# --------------------------------------------------------------------------------------------------
+X_RAY_DOSE_SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.67"
+_TARGET_REGIONS: dict[str, Code] = {
+    "trunk": Code("38266002", "SCT", "Entire body"), "chest": Code("43799004", "SCT", "Chest"),
+    "abdomen-pelvis": Code("818981001", "SCT", "Abdomen and Pelvis"), "head": Code("69536005", "SCT", "Head"),
+}
+
+
+def _sr_item(value_type: str, code: tuple[str, str, str], relationship: str = "CONTAINS", **values: object) -> Dataset:
+    item = Dataset()
+    item.RelationshipType = relationship
+    item.ValueType = value_type
+    item.ConceptNameCodeSequence = DicomSequence([_code_item(Code(*code))])
+    for keyword, value in values.items():
+        setattr(item, keyword, value)
+    return item
+
+
+def _sr_num(code: tuple[str, str, str], value: float, unit: tuple[str, str, str]) -> Dataset:
+    measured = Dataset()
+    measured.NumericValue = _ds(round(value, 2))
+    measured.MeasurementUnitsCodeSequence = DicomSequence([_code_item(Code(*unit))])
+    return _sr_item("NUM", code, MeasuredValueSequence=DicomSequence([measured]))
+
+
+def ct_dose_sr(*, ct: Sequence[Dataset], patient: PatientLike, dlp_mgy_cm: float, phantom_cm: Literal[16, 32] = 32,
+               region: str = "trunk", series_number: int = 999, defects: Defects = Defects()) -> Dataset:
+    """An X-Ray Radiation Dose SR (TID 10011) for the CT series `ct`: one irradiation event with its CTDIvol, DLP,
+    phantom and target region, and the accumulated "CT Dose Length Product Total" (113813)."""
+    first = ct[0]
+    ctx = StudyContext(study_uid=str(first.StudyInstanceUID), frame_of_reference_uid=str(first.FrameOfReferenceUID),
+                       study_date=datetime.strptime(first.StudyDate, "%Y%m%d").date(),
+                       study_time=datetime.strptime(first.StudyTime, "%H%M%S").time(),
+                       scan_start=datetime.strptime(first.AcquisitionDate + first.AcquisitionTime, "%Y%m%d%H%M%S"),
+                       accession_number=str(first.AccessionNumber), study_id=str(first.StudyID),
+                       description=str(first.StudyDescription))
+    series_uid = _uid("series", ctx.study_uid, "SR", series_number, dlp_mgy_cm)
+    sop_uid = _uid("sop", series_uid, 0)
+    ds = _base(X_RAY_DOSE_SR_STORAGE, sop_uid, modality="SR", patient=patient, ctx=ctx, defects=defects, series_uid=series_uid,
+               series_number=series_number, series_description="CT DOSE REPORT", series_start=ctx.scan_start, model="SynthCT 16")
+    del ds.FrameOfReferenceUID, ds.PositionReferenceIndicator  # not part of the SR IODs
+    ds.InstanceNumber = 1
+    ds.ContentDate, ds.ContentTime = _da(ctx.study_date), _tm(ctx.scan_start)
+    ds.CompletionFlag, ds.VerificationFlag = "COMPLETE", "UNVERIFIED"
+    ds.ValueType, ds.ContinuityOfContent = "CONTAINER", "SEPARATE"
+    ds.ConceptNameCodeSequence = DicomSequence([_code_item(Code("113701", "DCM", "X-Ray Radiation Dose Report"))])
+    template = Dataset()
+    template.MappingResource, template.TemplateIdentifier = "DCMR", "10011"
+    ds.ContentTemplateSequence = DicomSequence([template])
+    length_cm = (abs(float(ct[-1].ImagePositionPatient[2]) - float(ct[0].ImagePositionPatient[2])) + float(first.SliceThickness)) / 10
+    ctdivol = dlp_mgy_cm / length_cm
+    phantom = (("113690", "DCM", "IEC Head Dosimetry Phantom") if phantom_cm == 16 else ("113691", "DCM", "IEC Body Dosimetry Phantom"))
+    mgy, mgycm = ("mGy", "UCUM", "mGy"), ("mGy.cm", "UCUM", "mGy.cm")
+    dose = _sr_item("CONTAINER", ("113829", "DCM", "CT Dose"), ContinuityOfContent="SEPARATE")
+    dose.ContentSequence = DicomSequence([
+        _sr_num(("113830", "DCM", "Mean CTDIvol"), ctdivol, mgy),
+        _sr_item("CODE", ("113835", "DCM", "CTDIw Phantom Type"), ConceptCodeSequence=DicomSequence([_code_item(Code(*phantom))])),
+        _sr_num(("113838", "DCM", "DLP"), dlp_mgy_cm, mgycm),
+    ])
+    event = _sr_item("CONTAINER", ("113819", "DCM", "CT Acquisition"), ContinuityOfContent="SEPARATE")
+    event.ContentSequence = DicomSequence([
+        _sr_item("CODE", ("123014", "DCM", "Target Region"), ConceptCodeSequence=DicomSequence([_code_item(_TARGET_REGIONS[region])])),
+        _sr_item("CODE", ("113820", "DCM", "CT Acquisition Type"),
+                 ConceptCodeSequence=DicomSequence([_code_item(Code("P5-08001", "SRT", "Spiral Acquisition"))])),
+        _sr_item("UIDREF", ("113769", "DCM", "Irradiation Event UID"), UID=_uid("event", series_uid)),
+        dose,
+    ])
+    accumulated = _sr_item("CONTAINER", ("113811", "DCM", "CT Accumulated Dose Data"), ContinuityOfContent="SEPARATE")
+    accumulated.ContentSequence = DicomSequence([
+        _sr_num(("113812", "DCM", "Total Number of Irradiation Events"), 1, ("{events}", "UCUM", "events")),
+        _sr_num(("113813", "DCM", "CT Dose Length Product Total"), dlp_mgy_cm, mgycm),
+    ])
+    ds.ContentSequence = DicomSequence([accumulated, event])
+    return ds
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ result always reflects everything received, and recomputing with nothing new cha
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -39,7 +39,8 @@ DOSE_FIELDS = ("tracer", "age_years", "weight_kg", "activity_source", "administe
 def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    aware = timezone.make_aware(value) if timezone.is_naive(value) else value
+    return aware.astimezone(UTC)  # as the database gives it back, so an unchanged recomputation compares equal
 
 
 def site_dosage_table(study: ImagingStudy) -> str:
@@ -226,7 +227,7 @@ def study_dose_compute(*, study: ImagingStudy) -> DoseResult:
     _recommendation(study.tracer, activity, weight, table, result, details)
     _radiopharmaceutical_dose(study.tracer, activity, age, result, details)
     has_ct = _ct_dose(study, age, result, details)
-    parts = [result.get("radiopharmaceutical_msv"), result.get("ct_msv") if has_ct else 0.0]
+    parts = [result.get("radiopharmaceutical_msv"), *([result.get("ct_msv")] if has_ct else [])]
     available = [p for p in parts if p is not None]
     result["total_msv"] = round(sum(available), 4) if available else None
     result["complete"] = all(p is not None for p in parts)
@@ -248,7 +249,8 @@ def _store(study: ImagingStudy, values: dict[str, Any]) -> DoseResult:
     row.full_clean(exclude=["study"])
     after_values = {k: v for k, v in snapshot(row).items() if k not in ("computed_at", "id")}
     if before is not None and {k: v for k, v in before.items() if k not in ("computed_at", "id")} == after_values:
-        return row  # nothing new: no write, no audit event
+        return row
+  # nothing new: no write, no audit event
     row.save()
     audit_record(actor=User.objects.get(username=SYSTEM_USERNAME), action="compute_dose", instance=row, before=before,
                  after=snapshot(row), hospital_id=study.patient.hospital_id)

@@ -1,0 +1,130 @@
+"""Series pipeline benchmark: one synthetic 300-slice 192x192 PET series through index, SUV, dose and preview.
+
+Prints the seconds of each step next to the time numpy alone takes to load the same pixel data from the
+stored files (read the bytes, view the pixel data, stack as float32): the floor any step that touches
+every pixel has to pay. Target: the whole pipeline under 5 s on this machine.
+
+    .venv/bin/python bench/pipeline.py [--slices 300] [--size 192] [--repeat 3]
+
+It makes its own throw-away SQLite database and media folder under a temporary directory, ingests the
+series with the pipeline held back, then runs each step in-process (as a Celery worker would) and times it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _numpy_load(paths: list[Path], rows: int, cols: int) -> float:
+    """Seconds to read every file and stack its pixel data (the last element of these files) as float32."""
+    started = time.perf_counter()
+    n = rows * cols
+    slices = []
+    for path in paths:
+        data = path.read_bytes()
+        slices.append(np.frombuffer(data, dtype="<i2", count=n, offset=len(data) - 2 * n))
+    np.stack(slices).reshape(len(paths), rows, cols).astype(np.float32)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slices", type=int, default=300)
+    parser.add_argument("--size", type=int, default=192)
+    parser.add_argument("--repeat", type=int, default=3, help="pipeline runs (fresh series each time); the median is printed")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="nbnm-bench-pipeline-"))
+    os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+                       "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "MEDIA_ROOT": str(work / "media")})
+    os.environ.pop("CELERY_BROKER_URL", None)
+    try:
+        _run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, work: Path) -> None:
+    import django
+
+    django.setup()
+    from django.core.files.storage import default_storage
+    from django.core.management import call_command
+
+    from imaging import synthetic
+    from imaging.models import Series
+    from imaging.pipeline import series_step_run, step_names
+    from imaging.services import ingest as ingest_module
+    from imaging.services.prepare import IncomingFile
+    from registry.access import HospitalRole
+    from registry.models import User
+    from registry.services.hospitals import hospital_create, membership_grant
+    from registry.tests.builders import make_document, make_patient
+
+    call_command("migrate", verbosity=0)
+    system = User.objects.get(username="system")
+    hospital = hospital_create(actor=system, code="BENCH", name_zh="基准", name_en="Bench", province="Beijing", city="Beijing")
+    user = User.objects.create(username="bench")
+    membership_grant(actor=system, user=user, role=HospitalRole.COORDINATOR, hospital=hospital)
+    document = make_document()
+    ingest_module._queue_pipelines = lambda ids: None  # the steps are run and timed one by one below
+
+    from registry.services.consent import consent_record_create
+
+    steps = step_names()
+    timings: dict[str, list[float]] = {name: [] for name in steps}
+    anchors: list[float] = []
+    for run in range(args.repeat):
+        patient = make_patient(user, hospital, sex="F", birth_date=date(2017, 5, 1), diagnosis_date=date(2024, 1, 10))
+        consent_record_create(actor=user, patient=patient, document=document, assent="given", signed_date=date(2024, 1, 12),
+                              guardian1_relationship="mother")
+        child = synthetic.PatientLike(study_id=patient.study_id, sex="F", birth_date=date(2017, 5, 1), weight_kg=24.0, height_cm=121.0)
+        datasets = synthetic.pet_series(tracer="F18_FDG", patient=child, seed=100 + run, n_slices=args.slices, rows=args.size,
+                                        cols=args.size, study=synthetic.study_context(patient=child, seed=100 + run,
+                                                                                      study_date=date(2024, 2, 1)))
+        paths = synthetic.write_series(datasets, work / f"in-{run}")
+        ingest_module.ingest(actor=user, patient=patient, source="command", files=[IncomingFile(p.name, p) for p in paths])
+        series = Series.objects.get(study__patient=patient)
+        stored = [Path(default_storage.path(k)) for k in series.instances.values_list("storage_key", flat=True)]
+        anchors.append(_numpy_load(stored, args.size, args.size))
+        for name in steps:
+            started = time.perf_counter()
+            outcome = series_step_run(series_id=series.pk, step=name)
+            timings[name].append(time.perf_counter() - started)
+            if outcome != "done":
+                series.refresh_from_db()
+                raise SystemExit(f"step {name}: {outcome} {series.pipeline_error}")
+        series.refresh_from_db()
+        print(f"run {run + 1}: " + ", ".join(f"{s['name']} {s['result']}" for s in _results(series)), file=sys.stderr)
+
+    anchor = statistics.median(anchors)
+    total = sum(statistics.median(v) for v in timings.values())
+    print(f"\nSynthetic PET series: {args.slices} slices of {args.size}x{args.size} (int16), median of {args.repeat} runs")
+    print(f"{'step':<10} {'seconds':>8} {'x numpy load':>13}")
+    for name, values in timings.items():
+        m = statistics.median(values)
+        print(f"{name:<10} {m:8.3f} {m / anchor:13.1f}")
+    print(f"{'total':<10} {total:8.3f} {total / anchor:13.1f}   (target < 5 s: {'met' if total < 5 else 'NOT met'})")
+    print(f"{'numpy load':<10} {anchor:8.3f} {1.0:13.1f}   (read {args.slices} stored files, view the pixel data, stack as float32)")
+
+
+def _results(series):  # type: ignore[no-untyped-def]
+    from imaging.pipeline import step_states
+
+    return step_states(series)
+
+
+if __name__ == "__main__":
+    main()
