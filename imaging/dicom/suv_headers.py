@@ -1,4 +1,4 @@
-"""What SUV needs from a PET series' headers (reference section 5), read into plain Python values.
+"""What SUV needs from a PET series' headers (reference section 5), read into nucmed's SuvHeader.
 
 The first instance gives the series-level attributes; the acquisition date-times of every instance come
 from the Instance rows (read at ingest), so the QIBA scan-time rule sees the whole series without
@@ -7,33 +7,12 @@ de-identification keeps exactly these: Philips (7053,xx00)/(7053,xx09), GE (0009
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from pydicom.dataset import Dataset
 from pydicom.valuerep import DA, DT, TM
 
-
-@dataclass(frozen=True)
-class PetHeader:
-    units: str
-    decay_correction: str
-    corrected_image: tuple[str, ...]
-    series_date: date | None
-    series_time: time | None
-    acquisition_datetimes: tuple[datetime, ...]
-    injection_datetime: datetime | None  # RadiopharmaceuticalStartDateTime (0018,1078)
-    injection_time: time | None  # RadiopharmaceuticalStartTime (0018,1072)
-    total_dose_bq: float | None
-    half_life_s: float | None
-    weight_kg: float | None
-    height_m: float | None
-    sex: str
-    manufacturer: str
-    rescale_slope: float
-    philips_suv_scale: float | None
-    philips_activity_scale: float | None
-    ge_scan_datetime: datetime | None
+from nucmed.suv import SuvHeader
 
 
 def _float(value: object) -> float | None:
@@ -84,10 +63,10 @@ def acquisition_datetime(value: str) -> datetime | None:
     return datetime.combine(day, clock) if day and clock else None
 
 
-def pet_header(ds: Dataset, *, acquisitions: list[str]) -> PetHeader:
+def pet_header(ds: Dataset, *, acquisitions: list[str]) -> SuvHeader:
     rp = (ds.get("RadiopharmaceuticalInformationSequence") or [Dataset()])[0]
     times = tuple(sorted(t for t in (acquisition_datetime(a) for a in acquisitions) if t is not None))
-    return PetHeader(
+    return SuvHeader(
         units=str(ds.get("Units", "") or "").upper(),
         decay_correction=str(ds.get("DecayCorrection", "") or "").upper(),
         corrected_image=tuple(str(v).upper() for v in (ds.get("CorrectedImage") or [])),

@@ -19,6 +19,7 @@ from imaging.dicom import dose_headers
 from imaging.models import DoseResult, ImagingStudy, Instance, Series
 from imaging.volume import read_dataset
 from nucmed import dosage
+from nucmed.ct_dose import ct_effective_dose
 from nucmed.effective_dose import radiopharmaceutical_effective_dose
 from nucmed.radiopharmaceuticals import BY_CODE
 from registry.audit import audit_record, snapshot
@@ -202,15 +203,13 @@ def _ct_dose(study: ImagingStudy, age: float | None, result: dict[str, Any], det
     if not region:
         result["ct_not_available"] = "The body region of the CT is not known (no BodyPartExamined, target region or descriptive name)."
         return True
-    from nucmed.ct_dose import ct_effective_dose  # TODO(wire): top-level once nucmed lands
-
     ct = ct_effective_dose(dlp_mgy_cm=dlp, age_years=age, region=region, phantom_cm=result["ct_phantom_cm"])
-    result.update(ct_table=(ct.table_version or "")[:64], ct_k_factor=ct.k_factor)
+    result.update(ct_table=ct.table_version[:64], ct_k_factor=ct.k)
+    details["ct_k"] = {"age_band": ct.age_band, "region": ct.region, "unverified": ct.unverified, "phantom_caution": ct.phantom_caution}
     if ct.msv is None:
         result["ct_not_available"] = ct.not_available_reason or "No k-factor."
     else:
         result["ct_msv"] = round(ct.msv, 4)
-        details["ct_k"] = {"age_band": ct.age_band, "detail": getattr(ct, "detail", "")}
     return True
 
 

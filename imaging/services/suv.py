@@ -6,14 +6,16 @@ SuvResult with the reason and no numbers: the pipeline carries on (previews are 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from django.db import transaction
 
-from imaging.dicom.suv_headers import PetHeader, pet_header
+from imaging.dicom.suv_headers import pet_header
 from imaging.models import Series, SuvResult
 from imaging.volume import Progress, VolumeError, published_instances, read_dataset, series_volume
+from nucmed.suv import SuvHeader, suv_factor
 from registry.audit import audit_record, snapshot
 from registry.models import User
 from registry.models.people import SYSTEM_USERNAME
@@ -22,9 +24,19 @@ SUV_FIELDS = ("quantifiable", "not_quantifiable_reason", "units", "decay_correct
               "suv_lbm_janma_factor", "suv_bsa_factor", "suv_max", "suv_max_position_mm", "method_version", "details")
 
 
-def suv_factors(header: PetHeader) -> dict[str, Any]:
-    """nucmed's SUV factors for the header: {"suv_bw_factor", ..., "not_quantifiable_reason", "method_version", "details"}."""
-    return {"not_quantifiable_reason": "SUV calculator (nucmed.suv) not wired yet.", "details": {}}  # TODO(wire)
+def suv_factors(header: SuvHeader) -> dict[str, Any]:
+    """nucmed's SUV factors for the header, as SuvResult fields (with how they were obtained in `details`)."""
+    result = suv_factor(header)
+    details = {"scan_datetime": _iso(result.scan_datetime), "injection_datetime": _iso(result.injection_datetime),
+               "decay_s": result.decay_s, "decayed_dose_bq": result.decayed_dose_bq, "scan_time_source": result.scan_time_source,
+               "injection_source": result.injection_source, "variant_reasons": result.variant_reasons}
+    return {"suv_bw_factor": result.factor, "not_quantifiable_reason": result.not_quantifiable_reason or "",
+            "suv_lbm_factor": result.lbm_james_factor, "suv_lbm_janma_factor": result.lbm_janmahasatian_factor,
+            "suv_bsa_factor": result.bsa_factor, "method_version": result.method_version, "details": details}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def series_suv_compute(*, series: Series, progress: Progress | None = None) -> SuvResult:
@@ -38,6 +50,7 @@ def series_suv_compute(*, series: Series, progress: Progress | None = None) -> S
     header = pet_header(read_dataset(instances[0], pixels=False), acquisitions=[i.acquisition for i in instances])
     values.update(units=header.units, decay_correction=header.decay_correction)
     values.update(suv_factors(header))
+    values["details"] = {**values["details"], "header": _header_summary(header)}
     if values["suv_bw_factor"] is None:
         values["quantifiable"] = False
         return _store(series, values)
@@ -52,11 +65,10 @@ def series_suv_compute(*, series: Series, progress: Progress | None = None) -> S
     k, j, i = np.unravel_index(flat, volume.data.shape)
     values.update(quantifiable=True, suv_max=round(float(volume.data[k, j, i]) * values["suv_bw_factor"], 4),
                   suv_max_position_mm=[round(v, 2) for v in volume.to_patient(float(i), float(j), float(k))])
-    values["details"] = {**values["details"], "header": _header_summary(header)}
     return _store(series, values)
 
 
-def _header_summary(header: PetHeader) -> dict[str, Any]:
+def _header_summary(header: SuvHeader) -> dict[str, Any]:
     keep = ("units", "decay_correction", "total_dose_bq", "half_life_s", "weight_kg", "height_m", "sex", "manufacturer")
     summary = {k: v for k, v in asdict(header).items() if k in keep}
     times = header.acquisition_datetimes
