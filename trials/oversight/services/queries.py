@@ -2,6 +2,7 @@
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from registry.access import Action, HospitalRole, TrialRole, ensure_in_scope, scope_for
@@ -45,10 +46,12 @@ def _audit(actor: User, action: str, query: DataQuery, before: dict | None, reas
                  hospital_id=query.hospital_id, trial_id=query.trial_id)
 
 
-@transaction.atomic
-def data_query_raise(*, actor: User, content_type: ContentType, object_id: int, field_name: str, text: str) -> DataQuery:
-    record = visible_record(actor=actor, content_type=content_type, object_id=object_id)
-    model = type(record)
+def _check_field(model: type[Model], field_name: str) -> str:
+    """A concrete field of the record's model, or one the model lists in `queryable_field_names()` (an adverse event
+    offers the fields of its reports, which live on its versions)."""
+    extra = getattr(model, "queryable_field_names", None)
+    if callable(extra) and field_name in extra():
+        return field_name
     try:
         field = model._meta.get_field(field_name)
     except FieldDoesNotExist:
@@ -56,10 +59,17 @@ def data_query_raise(*, actor: User, content_type: ContentType, object_id: int, 
     if field is None or not getattr(field, "concrete", False):
         raise ApplicationError(f"{model._meta.verbose_name} has no field {field_name!r}.", code="invalid",
                                fields={"field_name": ["No such field on this record."]})
+    return field.name
+
+
+@transaction.atomic
+def data_query_raise(*, actor: User, content_type: ContentType, object_id: int, field_name: str, text: str) -> DataQuery:
+    record = visible_record(actor=actor, content_type=content_type, object_id=object_id)
+    field_name = _check_field(type(record), field_name)
     hospital_id, trial_id = record_location(record)
     now = timezone.now()
     query = DataQuery(content_type=content_type, object_id=record.pk, hospital_id=hospital_id, trial_id=trial_id,
-                      field_name=field.name, text=_text(text), raised_by=actor, raised_at=now)
+                      field_name=field_name, text=_text(text), raised_by=actor, raised_at=now)
     query.full_clean()
     query.save()
     # Monitors of the hospital or of the trial, and data managers: the ADD map of DataQuery says who.

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from trials.safety.api.views import AdverseEventViewSet, CtcaeTermViewSet, ReportingClockViewSet
+
+router = SimpleRouter()
+router.register("ctcae-terms", CtcaeTermViewSet, basename="ctcae-term")
+router.register("adverse-events", AdverseEventViewSet, basename="adverse-event")
+router.register("clocks", ReportingClockViewSet, basename="reporting-clock")
+
+urlpatterns = [*router.urls]

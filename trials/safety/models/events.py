@@ -103,6 +103,11 @@ class AdverseEvent(ScopedModel):
     def __str__(self) -> str:
         return f"AE {self.number} of subject {self.subject_id}"
 
+    @classmethod
+    def queryable_field_names(cls) -> frozenset[str]:
+        """Data queries on an event may name the fields of its reports (onset_date, grade, ...)."""
+        return frozenset(f.name for f in AdverseEventVersion._meta.concrete_fields)
+
     def signature_content(self) -> dict[str, Any]:
         """An investigator signs the site's assessment: the current version (the sponsor's assessment is not theirs)."""
         version = self.current_version
