@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from imaging.models import ImagingStudy, Series
+from imaging.models import ImagingStudy, Preview, Series
 from imaging.reading import agreement, rules
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, ScoreSheet
 from imaging.reading.models.sessions import SCALES
@@ -107,11 +107,20 @@ def session_list(*, user: User) -> QuerySet[ReadingSession]:
 
 def assignment_list(*, user: User) -> QuerySet[ReadingAssignment]:
     return ReadingAssignment.objects.restrict(user, Action.VIEW).select_related("session").prefetch_related(
-        Prefetch("cases", queryset=AssignmentCase.objects.order_by("position")))
+        Prefetch("cases", queryset=AssignmentCase.objects.select_related("item__series").order_by("position")),
+        "cases__item__series__previews")
 
 
 def case_list(*, user: User) -> QuerySet[AssignmentCase]:
-    return AssignmentCase.objects.restrict(user, Action.VIEW)
+    return AssignmentCase.objects.restrict(user, Action.VIEW).select_related("item")
+
+
+def case_previews(case: AssignmentCase) -> list[Preview]:
+    """The series' preview PNGs, reached through the reader's own case (the reader has no imaging scope on
+    the series by design, so the Preview rows are read here, by the case, not through Preview's own scope)."""
+    prefetched = getattr(case.item.series, "_prefetched_objects_cache", {}).get("previews")
+    previews = list(prefetched) if prefetched is not None else list(case.item.series.previews.all())
+    return sorted(previews, key=lambda p: (p.kind != Preview.Kind.CORONAL_MIP, p.index))
 
 
 def require_blinding(*, user: User, assignment: ReadingAssignment) -> None:

@@ -1,7 +1,10 @@
 """Blinded image-quality reading: sessions and results (data managers), assignments and cases (each reader)."""
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +14,7 @@ from imaging.reading import selectors
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, SessionItem
 from imaging.reading.models.sessions import SCALES
 from imaging.reading.services.sessions import ItemInput, assignment_case_score, reading_session_create
+from imaging.volume import open_bytes
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
 from registry.models import User
@@ -94,14 +98,32 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
 
 
 # --- Readers -----------------------------------------------------------------------------------------
+class CaseImageSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    kind = serializers.CharField()
+    url = serializers.CharField()
+
+
 class CaseSerializer(serializers.ModelSerializer):
-    """A case as its reader sees it: a neutral code and their own scores; nothing about the series or its arm."""
+    """A case as its reader sees it: a neutral code, its images and their own scores; nothing about the series
+    (no UID, description, dose) or its arm."""
 
     code = serializers.CharField(read_only=True)
+    images = serializers.SerializerMethodField()
 
     class Meta:
         model = AssignmentCase
-        fields = ["position", "code", *SCALES, "scored_at"]
+        fields = ["position", "code", "images", *SCALES, "scored_at"]
+
+    @extend_schema_field(CaseImageSerializer(many=True))
+    def get_images(self, case: AssignmentCase) -> list[dict[str, object]]:
+        request = self.context.get("request")
+        out = []
+        for number, preview in enumerate(selectors.case_previews(case)):
+            url = reverse("reading-assignment-case-image", args=[case.assignment_id, case.position, number])
+            out.append({"number": number, "kind": preview.kind,
+                        "url": request.build_absolute_uri(url) if request is not None else url})
+        return out
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -134,10 +156,27 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         return get_object_or_404(selectors.case_list(user=self.request.user).filter(assignment=assignment),
                                  position=position)
 
+    def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
+        assignment = self.get_object()
+        selectors.require_blinding(user=request.user, assignment=assignment)
+        return Response(self.get_serializer(assignment).data)
+
     @extend_schema(request=None, responses=CaseSerializer)
     @action(detail=True, methods=["get"], url_path=r"cases/(?P<position>\d+)", url_name="case")
     def case(self, request: Request, pk: str | None = None, position: str = "") -> Response:
-        return Response(CaseSerializer(self._case(int(position))).data)
+        return Response(CaseSerializer(self._case(int(position)), context={"request": request}).data)
+
+    @extend_schema(request=None, responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @action(detail=True, methods=["get"], url_path=r"cases/(?P<position>\d+)/images/(?P<number>\d+)",
+            url_name="case-image")
+    def case_image(self, request: Request, pk: str | None = None, position: str = "", number: str = "") -> HttpResponse:
+        """A preview image of the case (coronal MIP first, then axial slices): pixels only, no header data."""
+        previews = selectors.case_previews(self._case(int(position)))
+        if int(number) >= len(previews):
+            raise exceptions.NotFound("No such image.")
+        response = HttpResponse(open_bytes(previews[int(number)].storage_key), content_type="image/png")
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     @extend_schema(request=ScoresSerializer, responses=CaseSerializer)
     @case.mapping.put
@@ -145,4 +184,5 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         """Score a case on the four 5-point scales (you may change your scores until every read is in)."""
         case = self._case(int(position))
         scores = self.validated(ScoresSerializer)
-        return Response(CaseSerializer(assignment_case_score(actor=request.user, case=case, scores=scores)).data)
+        case = assignment_case_score(actor=request.user, case=case, scores=scores)
+        return Response(CaseSerializer(case, context={"request": request}).data)

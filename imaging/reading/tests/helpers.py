@@ -1,9 +1,14 @@
 """Arranging reading tests: imaging studies and series as rows (the pixels are not needed to score them)."""
+import io
 import itertools
 from datetime import date
 from typing import Any
 
-from imaging.models import ImagingStudy, Series
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from imaging.models import ImagingStudy, Preview, Series
 from imaging.reading import rules
 from imaging.reading.models import ReadingSession, ScoreSheet
 from imaging.reading.services.sessions import ItemInput, assignment_case_score, reading_session_create
@@ -28,6 +33,17 @@ def study_of(patient: Patient, *, tracer: str = "I123_MIBG", on: date = date(202
     Series.objects.create(study=study, series_uid=f"2.25.9{n}", modality=modality, description=description,
                           number_of_instances=1, pipeline_state=Series.PipelineState.DONE)
     return study
+
+
+def preview_of(series: Series) -> Preview:
+    """A stored coronal MIP PNG for the series (what the preview step writes)."""
+    buffer = io.BytesIO()
+    Image.new("L", (8, 16), color=200).save(buffer, format="PNG")
+    key = "previews/test/reading-grey.png"
+    if not default_storage.exists(key):
+        key = default_storage.save(key, ContentFile(buffer.getvalue()))
+    return Preview.objects.create(series=series, kind=Preview.Kind.CORONAL_MIP, storage_key=key, width=8, height=16,
+                                  units="SUV", window=[0, 6])
 
 
 def series_of(study: ImagingStudy) -> Series:
@@ -65,6 +81,7 @@ def paired_session(actor: User, readers: list[User], patients: list[Patient], *,
             number_of_instances=1, pipeline_state=Series.PipelineState.DONE)
         low.description = "PET WB FDG LOW DOSE 3MIN"
         low.save(update_fields=["description"])
+        preview_of(low), preview_of(std)
         items += [ItemInput(low, arms[0]), ItemInput(std, arms[1])]
     return reading_session_create(actor=actor, name=name, instructions=instructions, items=items, readers=readers,
                                   seed=seed)

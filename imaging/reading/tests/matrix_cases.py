@@ -96,6 +96,9 @@ CASES = [
          statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["assignment_open"].pk]),
     Case("reading case", "reading-assignment-case", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
          args=lambda w: [w["assignment_open"].pk, 1]),
+    Case("reading case image", "reading-assignment-case-image",
+         statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["assignment_open"].pk, 1, 0],
+         format="multipart"),
     Case("reading case score", "reading-assignment-case", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
          method="put", args=lambda w: [w["assignment_open"].pk, 1], data=lambda w, actor: _scores(None, None)),
 ]
