@@ -101,8 +101,11 @@ class VoiCreateSerializer(ScopedRelatedFields, serializers.Serializer):
     threshold = serializers.ChoiceField(choices=VoiMeasurement.Threshold.choices, default=VoiMeasurement.Threshold.PERCENT_41)
 
     def validate(self, attrs: dict) -> dict:
-        if attrs["shape"] == VoiMeasurement.Shape.SPHERE and (attrs.get("centre_mm") is None or attrs.get("radius_mm") is None):
-            raise serializers.ValidationError({"centre_mm": ["A sphere needs centre_mm and radius_mm."]})
+        if attrs["shape"] == VoiMeasurement.Shape.SPHERE:
+            if attrs.get("centre_mm") is None:
+                raise serializers.ValidationError({"centre_mm": ["A sphere needs centre_mm."]})
+            if attrs.get("radius_mm") is None and attrs["kind"] != VoiMeasurement.Kind.LIVER:  # liver: 3 cm sphere by default
+                raise serializers.ValidationError({"radius_mm": ["A sphere needs radius_mm."]})
         if attrs["shape"] == VoiMeasurement.Shape.BOX and (attrs.get("box_min_mm") is None or attrs.get("box_max_mm") is None):
             raise serializers.ValidationError({"box_min_mm": ["A box needs box_min_mm and box_max_mm."]})
         return attrs

@@ -1,13 +1,84 @@
-"""VOI measurements: a reader places a sphere or a box on a PET series; nucmed computes the SUV statistics."""
+"""VOI measurements: a reader places a sphere or a box on a PET series; nucmed computes the SUV statistics.
+
+The statistics are always computed by the platform from the stored images (never typed in): the series'
+cached volume times its SUVbw factor, the reader's shape turned into a voxel mask by nucmed.voi, and
+nucmed's statistics over it. A liver VOI is the image-quality measure (SNR, CoV in a 3 cm sphere).
+"""
 from __future__ import annotations
 
-from imaging.models import Series, VoiMeasurement
+from typing import Any
+
+from django.db import transaction
+
+from imaging.models import Series, SuvResult, VoiMeasurement
+from imaging.volume import VolumeError, series_volume
+from nucmed import voi as nucmed_voi
+from registry.access import Action, ensure_in_scope
+from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
 
 
+def _fail(message: str, code: str = "invalid", field: str | None = None) -> ApplicationError:
+    return ApplicationError(message, code=code, fields={field: [message]} if field else None)
+
+
+def _round(value: float | None, digits: int = 5) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+@transaction.atomic
 def voi_measure(*, actor: User, series: Series, shape: str, kind: str = VoiMeasurement.Kind.LESION, label: str = "",
                 centre_mm: list[float] | None = None, radius_mm: float | None = None, box_min_mm: list[float] | None = None,
                 box_max_mm: list[float] | None = None, threshold: str = VoiMeasurement.Threshold.PERCENT_41) -> VoiMeasurement:
-    # Wired to nucmed.voi when it lands (the statistics are nucmed's, never computed here).
-    raise ApplicationError("VOI statistics are not available yet.", code="not_available")
+    """Measure a VOI on a quantified PET series and store it with its statistics (audited)."""
+    if not Series.objects.restrict(actor, Action.ADD).filter(pk=series.pk).exists():
+        raise _fail("No such series.", code="not_found", field="series")
+    suv = SuvResult.objects.filter(series=series).first()
+    if series.modality != "PT" or suv is None:
+        raise _fail("VOIs are measured on quantified PET series; this series has no SUV result.", code="not_quantifiable", field="series")
+    if not suv.quantifiable or not suv.suv_bw_factor:
+        raise _fail(f"This series cannot be quantified: {suv.not_quantifiable_reason}", code="not_quantifiable", field="series")
+    if kind == VoiMeasurement.Kind.LIVER:
+        if shape != VoiMeasurement.Shape.SPHERE:
+            raise _fail("The liver image-quality VOI is a sphere.", field="shape")
+        radius_mm = radius_mm or nucmed_voi.LIVER_SPHERE_RADIUS_MM
+    try:
+        volume = series_volume(series)
+    except VolumeError as exc:
+        raise _fail(str(exc), code="not_quantifiable", field="series") from exc
+    values = volume.data * float(suv.suv_bw_factor)
+    try:
+        if shape == VoiMeasurement.Shape.SPHERE:
+            mask = nucmed_voi.sphere_mask(values.shape, volume.affine, centre_mm or [], radius_mm or 0.0)
+        else:
+            mask = nucmed_voi.box_mask(values.shape, volume.affine, box_min_mm or [], box_max_mm or [])
+    except ValueError as exc:
+        raise _fail(str(exc), field="centre_mm" if shape == VoiMeasurement.Shape.SPHERE else "box_min_mm") from exc
+    if not mask.any():
+        raise _fail("The VOI contains no voxel of the image: check its position against the series' extent.", field="centre_mm")
+
+    row = VoiMeasurement(series=series, created_by=actor, label=label, kind=kind, shape=shape, centre_mm=centre_mm,
+                         radius_mm=radius_mm, box_min_mm=box_min_mm, box_max_mm=box_max_mm, threshold=threshold,
+                         method_version=nucmed_voi.METHOD_VERSION)
+    stats = nucmed_voi.voi_statistics(values, mask, volume.voxel_ml, affine=volume.affine,
+                                      threshold=None if kind == VoiMeasurement.Kind.LIVER else threshold)
+    details: dict[str, Any] = {"suv_max_index": list(stats.suv_max_index), "suv_peak_voxels": stats.suv_peak_n_voxels,
+                               "threshold_suv": _round(stats.threshold_suv), "mtv_voxels": stats.mtv_n_voxels,
+                               "mtv_suv_mean": _round(stats.mtv_suv_mean), "heterogeneity_region": stats.heterogeneity_region,
+                               "suv_bw_factor": suv.suv_bw_factor, "suv_method_version": suv.method_version}
+    row.voxels, row.volume_ml = stats.n_voxels, _round(stats.volume_ml)
+    row.suv_mean, row.suv_sd, row.suv_max, row.suv_peak = (_round(stats.suv_mean), _round(stats.suv_sd), _round(stats.suv_max),
+                                                           _round(stats.suv_peak))
+    if kind == VoiMeasurement.Kind.LIVER:
+        quality = nucmed_voi.liver_image_quality(values, volume.affine, centre_mm or [], radius_mm)
+        row.snr, row.cov = _round(quality.snr), _round(quality.cov)
+        details["threshold_applied"] = False  # image quality is measured on the whole sphere
+    else:
+        row.mtv_ml, row.tlg, row.cov, row.auc_csh = _round(stats.mtv_ml), _round(stats.tlg), _round(stats.cov), _round(stats.auc_csh)
+    row.details = details
+    row.full_clean()
+    row.save()
+    ensure_in_scope(row, user=actor, action=Action.ADD)
+    audit_record(actor=actor, action="create", instance=row, after=snapshot(row), hospital_id=series.study.patient.hospital_id)
+    return row
