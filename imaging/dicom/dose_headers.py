@@ -37,12 +37,6 @@ BODY_PARTS = {
     "ABDOMEN": "abdomen-pelvis", "PELVIS": "abdomen-pelvis", "ABDOMENPELVIS": "abdomen-pelvis",
     "WHOLEBODY": "trunk", "CHESTABDOMEN": "trunk", "CHESTABDPELVIS": "trunk", "TRUNK": "trunk",
 }
-# Words in series/study descriptions (whole-body PET/CT and SPECT/CT protocols are usually named so).
-DESCRIPTION_WORDS = (("WHOLE BODY", "trunk"), ("WHOLEBODY", "trunk"), ("WB", "trunk"), ("TRUNK", "trunk"),
-                     ("CHEST", "chest"), ("THORAX", "chest"), ("ABDOMEN", "abdomen-pelvis"),
-                     ("PELVIS", "abdomen-pelvis"), ("HEAD", "head"), ("BRAIN", "head"))
-
-
 @dataclass(frozen=True)
 class Administration:
     agent: str
@@ -113,15 +107,6 @@ def administration(ds: Dataset) -> Administration | None:
                           half_life_s=_float(item.get("RadionuclideHalfLife")), administered_at=at, from_time_only=from_time_only)
 
 
-def region_from_words(*texts: str) -> str:
-    for text in texts:
-        padded = f" {text.upper().replace('_', ' ').replace('/', ' ')} "
-        for word, region in DESCRIPTION_WORDS:
-            if f" {word} " in padded:
-                return region
-    return ""
-
-
 def _phantom(ds: Dataset) -> int | None:
     seq = ds.get("CTDIPhantomTypeCodeSequence")
     return PHANTOM_CM.get(str(seq[0].get("CodeValue", ""))) if seq else None
@@ -133,11 +118,8 @@ def ct_exposure_from_images(datasets: list[Dataset], *, positions_mm: Iterable[f
     phantoms = {p for p in (_phantom(ds) for ds in datasets) if p is not None}
     first = datasets[0]
     part = str(first.get("BodyPartExamined", "") or "").upper().replace(" ", "").replace("_", "")
+    # Series and study descriptions are removed by the de-identification, so BodyPartExamined is what names the region.
     region, region_source = (BODY_PARTS[part], "BodyPartExamined") if part in BODY_PARTS else ("", "")
-    if not region:
-        region = region_from_words(str(first.get("SeriesDescription", "") or ""), str(first.get("StudyDescription", "") or ""),
-                                   str(first.get("ProtocolName", "") or ""))
-        region_source = "description" if region else ""
     zs = [z for z in positions_mm if z is not None]
     thickness = _float(first.get("SliceThickness")) or 0.0
     length_cm = ((max(zs) - min(zs)) + thickness) / 10.0 if zs else None

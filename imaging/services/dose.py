@@ -183,9 +183,6 @@ def _ct_dose(study: ImagingStudy, age: float | None, result: dict[str, Any], det
         lengths = [e.scan_length_cm for e in exposures if e.scan_length_cm]
         if lengths and max(lengths) >= TRUNK_FRACTION_OF_HEIGHT * study.patient_size_m * 100:
             region, region_source = "trunk", f"scan length >= {TRUNK_FRACTION_OF_HEIGHT:.0%} of the height"
-    if not region:
-        region = dose_headers.region_from_words(study.description)
-        region_source = "study description" if region else ""
     details["ct_exposures"] = [asdict(e) for e in exposures]
     result.update(ct_dlp_source=exposures[0].source, ct_region=region, ct_region_source=region_source,
                   ct_phantom_cm=phantoms.pop() if len(phantoms) == 1 else None)
@@ -201,7 +198,8 @@ def _ct_dose(study: ImagingStudy, age: float | None, result: dict[str, Any], det
         result["ct_not_available"] = "The age at the exam is not known."
         return True
     if not region:
-        result["ct_not_available"] = "The body region of the CT is not known (no BodyPartExamined, target region or descriptive name)."
+        result["ct_not_available"] = ("The body region of the CT is not known (no BodyPartExamined, no SR target region, and a scan "
+                                      f"shorter than {TRUNK_FRACTION_OF_HEIGHT:.0%} of the child's height or no height).")
         return True
     ct = ct_effective_dose(dlp_mgy_cm=dlp, age_years=age, region=region, phantom_cm=result["ct_phantom_cm"])
     result.update(ct_table=ct.table_version[:64], ct_k_factor=ct.k)
