@@ -87,8 +87,10 @@ def reporting_clock_record_report(*, actor: User, clock: ReportingClock, reporte
     before = snapshot(clock)
     clock.reported_at, clock.reported_by = reported_at, actor
     clock.status = S.MET if reported_at <= clock.due_at else S.LATE
+    if clock.status == S.MET:
+        clock.lapsed_at = None  # a report entered late but sent in time: the lapse was only the platform not knowing
     clock.about_to_lapse = False
-    clock.save(update_fields=["reported_at", "reported_by", "status", "about_to_lapse"])
+    clock.save(update_fields=["reported_at", "reported_by", "status", "lapsed_at", "about_to_lapse"])
     event = clock.event
     hospital_id, trial_id = location(event)
     audit_record(actor=actor, action="record_report", instance=clock, before=before, after=snapshot(clock),

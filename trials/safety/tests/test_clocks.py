@@ -184,6 +184,9 @@ def test_a_clock_entered_after_its_due_time_is_late_at_once(actors: Actors, subj
     with time_machine.travel(aware + timedelta(days=2), tick=False):
         clock = serious(actors.coordinator_a, subject, aware).clocks.get()
         assert clock.status == "late" and reporting_clocks_sweep() == {"lapsed": 0, "about_to_lapse": 0}
+        # The report itself was sent in time (entered afterwards): met, and the lapse mark goes.
+        clock = reporting_clock_record_report(actor=actors.coordinator_a, clock=clock, reported_at=aware + timedelta(hours=3))
+    assert clock.status == "met" and clock.lapsed_at is None
 
 
 def test_the_beat_schedule_runs_the_sweep_every_15_minutes() -> None:
