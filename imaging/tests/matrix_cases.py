@@ -5,10 +5,13 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from imaging.models import ImagingStudy, Instance, Series
+from imaging.models import DoseResult, ImagingStudy, Instance, Preview, Series, SuvResult
+from imaging.pipeline import series_step_run, step_names
 from imaging.services.ingest import IncomingFile, ingest
+from imaging.services.voi import voi_measure
 from imaging.tests.helpers import child, pet_files
-from registry.tests.matrix_cases import SEE_A, arrange
+from registry.tests.matrix_cases import SEE_A
+from registry.tests.matrix_cases import arrange as arrange_registry
 from tests.matrix import AUTHENTICATED, Case, World, statuses
 
 ADDERS_A = {"coordinator_a", "investigator_a", "data_manager"}
@@ -29,9 +32,27 @@ def _side(world: World, side: str, coordinator: Any, hospital: Any) -> None:
 
 
 def arrange_imaging(world: World) -> None:
-    arrange(world)
+    arrange_registry(world)
     _side(world, "a", world.actors.coordinator_a, world.actors.hospital_a)
     _side(world, "b", world.actors.coordinator_b, world.actors.hospital_b)
+
+
+def _analyse(world: World, side: str, coordinator: Any) -> None:
+    """Run the pipeline steps in-process (the matrix does not execute on-commit callbacks) and measure one VOI."""
+    series = world[f"series_{side}"]
+    for step in step_names():
+        series_step_run(series_id=series.pk, step=step)
+    suv = SuvResult.objects.get(series=series)
+    voi = voi_measure(actor=coordinator, series=series, shape="sphere", centre_mm=suv.suv_max_position_mm, radius_mm=20.0)
+    world.rows.update({f"dose_{side}": DoseResult.objects.get(study=series.study), f"suv_{side}": suv,
+                       f"preview_{side}": Preview.objects.filter(series=series).first(), f"voi_{side}": voi})
+
+
+def arrange(world: World) -> None:
+    """The analysis endpoints (CASES) need pipeline results and a VOI on each side."""
+    arrange_imaging(world)
+    _analyse(world, "a", world.actors.coordinator_a)
+    _analyse(world, "b", world.actors.coordinator_b)
 
 
 def _visible(prefix: str) -> dict[str, set[str]]:
@@ -59,7 +80,22 @@ def _detail(name: str, url: str) -> Case:
     return Case(f"{name} detail", url, statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: [w[f"{name}_a"].pk])
 
 
-CASES: list[Case] = []
+def _new_voi(w: World, actor: str) -> dict[str, Any]:
+    return {"series": w["series_a"].pk, "shape": "sphere", "centre_mm": w["suv_a"].suv_max_position_mm, "radius_mm": 15.0}
+
+
+# Analysis results (need the pipeline run: arranged by `arrange` above).
+CASES: list[Case] = [
+    _list("dose", "imaging-dose-list"), _detail("dose", "imaging-dose-detail"),
+    Case("patient dose history", "imaging-patient-dose-history", statuses(ok=SEE_A, hidden=NOT_A),
+         args=lambda w: [w["patient_a"].study_id]),
+    _list("suv", "imaging-suv-list"), _detail("suv", "imaging-suv-detail"),
+    _list("preview", "imaging-preview-list"), _detail("preview", "imaging-preview-detail"),
+    Case("preview image", "imaging-preview-image", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: [w["preview_a"].pk]),
+    _list("voi", "imaging-voi-list"), _detail("voi", "imaging-voi-detail"),
+    Case("voi create", "imaging-voi-list", statuses(ok=ADDERS_A, ok_status=201, invalid={"coordinator_b"},
+                                                   forbidden={"monitor_a", "nobody"}), method="post", data=_new_voi),
+]
 CLINICAL_CASES = [
     _list("upload", "imaging-upload-list"), _detail("upload", "imaging-upload-detail"),
     Case("upload DICOM", "imaging-upload-list",
