@@ -67,9 +67,11 @@ def test_wrong_passwords_count_towards_the_lockout(actors: Actors, patient: Pati
     for _ in range(5):
         client.post(URL, {**body, "password": "wrong"}, format="json")
     locked = client.post(URL, {**body, "password": PASSWORD}, format="json")
-    assert locked.status_code in (400, 429)
+    # Locked out even with the right password: the lock-out page (429), nothing signed, the attempt audited.
+    assert locked.status_code == 429
     assert not Signature.objects.exists()
     assert AuditEvent.objects.filter(action="signature_refused").count() == 6
+    assert AuditEvent.objects.filter(action="signature_refused").order_by("-seq").first().after["why"] == "locked out"
 
 
 def test_only_an_investigator_of_the_records_hospital_signs(actors: Actors, patient: Patient) -> None:
@@ -113,3 +115,14 @@ def test_an_edit_outside_the_services_shows_as_a_content_mismatch(actors: Actors
     signature = sign(actors.investigator_a, patient)
     Patient.objects.filter(pk=patient.pk).update(primary_site="thorax")
     assert not signature_matches_record(Signature.objects.get(pk=signature.pk))
+
+
+def test_an_investigator_signs_a_subjects_casebook(actors: Actors) -> None:
+    from trials.safety.tests.helpers import make_subject, make_trial
+
+    subject = make_subject(actors.coordinator_a, actors.hospital_a, make_trial())
+    signature = signature_sign(actor=actors.investigator_a, content_type=ContentType.objects.get_for_model(subject),
+                               object_id=subject.pk, meaning=Signature.Meaning.CASEBOOK_APPROVED, password=PASSWORD)
+    assert (signature.hospital_id, signature.trial_id) == (actors.hospital_a.pk, subject.trial_id)
+    assert signature.get_meaning_display() == "Casebook reviewed and approved by investigator"
+    assert signature.content["subject_number"] == subject.subject_number
