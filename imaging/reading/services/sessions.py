@@ -38,6 +38,8 @@ def reader_seed(base: int, reader_id: int) -> int:
 def _check_items(items: Sequence[ItemInput]) -> dict[str, list[ItemInput]]:
     if not items:
         raise _fail("items", "A session needs series to read.")
+    if len({i.series.pk for i in items}) != len(items):
+        raise _fail("items", "A series appears twice in the session.")
     by_arm: dict[str, list[ItemInput]] = {}
     for item in items:
         arm = item.arm.strip()
@@ -46,8 +48,6 @@ def _check_items(items: Sequence[ItemInput]) -> dict[str, list[ItemInput]]:
         by_arm.setdefault(arm, []).append(ItemInput(item.series, arm))
     if len(by_arm) != ARMS_PER_SESSION:
         raise _fail("items", f"A session compares exactly two arms (got {len(by_arm)}: {', '.join(sorted(by_arm))}).")
-    if len({i.series.pk for i in items}) != len(items):
-        raise _fail("items", "A series appears twice in the session.")
     # Paired design: every patient contributes one series to each arm.
     arms_of: dict[int, list[str]] = {}
     for arm, arm_items in by_arm.items():
