@@ -6,6 +6,7 @@ the steps after it (they are skipped, not run on bad input) and can be retried t
 Running the chain again changes nothing: a step that is done is not run twice.
 """
 import logging
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import timedelta
@@ -25,6 +26,8 @@ StepFunction = Callable[[Series], dict[str, Any]]
 _steps: dict[str, tuple[int, StepFunction]] = {}
 # The step being run in this thread/task, so that a long step can report its progress without passing names around.
 _running: ContextVar[tuple[int, str] | None] = ContextVar("imaging_pipeline_running_step", default=None)
+_last_report: dict[tuple[int, str], float] = {}
+PROGRESS_INTERVAL_S = 1.0
 
 
 def pipeline_step(name: str, *, order: int) -> Callable[[StepFunction], StepFunction]:
@@ -63,13 +66,17 @@ def step_states(series: Series) -> list[dict[str, Any]]:
 
 
 def report_progress(done: int, total: int) -> None:
-    """Called by a long step (e.g. while reading the images): records its progress, at most every 10 %."""
+    """Called by a long step (e.g. while reading the images): records its progress at most once a second, so a
+    small series costs no extra write and a large one shows movement."""
     running = _running.get()
     if running is None or total <= 0:
         return
-    percent = min(99, done * 100 // total)
-    if done == total or percent // 10 != max(0, (done - 1) * 100 // total) // 10:
-        _set_step(running[0], running[1], progress=percent)
+    now = time.monotonic()
+    if now - _last_report.get(running, now) < PROGRESS_INTERVAL_S:
+        _last_report.setdefault(running, now)
+        return
+    _last_report[running] = now
+    _set_step(running[0], running[1], progress=min(99, done * 100 // total))
 
 
 def _set_step(series_id: int, step: str, **state: Any) -> Series:
@@ -116,6 +123,7 @@ def series_step_run(*, series_id: int, step: str) -> str:
         return "failed"
     finally:
         _running.reset(token)
+        _last_report.pop((series_id, step), None)
     _set_step(series_id, step, state="done", error="", result=result, finished_at=timezone.now().isoformat())
     return "done"
 
