@@ -100,14 +100,17 @@ def _read(reader: User, study: ImagingStudy, kind: str, values: dict[str, int], 
 
 
 def _seed_scores(actor: User, uploader: User, readers: list[User], rng: random.Random, n: int, tmp: Path) -> int:
-    patients = _candidates(Q(hospital__code=LEAD))[:n]
+    with_mibg = set(ImagingStudy.objects.filter(tracer="I123_MIBG", patient__hospital__code=LEAD)
+                    .values_list("patient_id", flat=True))
+    patients = sorted(_candidates(Q(hospital__code=LEAD)), key=lambda p: (p.pk not in with_mibg, p.study_id))[:n]
     consensus_left = 3
     sheets = 0
     for k, patient in enumerate(patients):
-        baseline = patient.diagnosis_date + timedelta(days=7)
-        post = baseline + timedelta(days=INDUCTION_DAYS)
-        studies = [(_mibg(uploader, patient, baseline, SEED + 2 * k, tmp), "baseline", 0.6),
-                   (_mibg(uploader, patient, post, SEED + 2 * k + 1, tmp), "post_induction", rng.choice((0.05, 0.15, 0.4)))]
+        # The demo imaging's MIBG study at diagnosis is the baseline when there is one; otherwise one is added.
+        existing = ImagingStudy.objects.filter(patient=patient, tracer="I123_MIBG").order_by("study_date").first()
+        baseline = existing or _mibg(uploader, patient, patient.diagnosis_date + timedelta(days=7), SEED + 2 * k, tmp)
+        post = _mibg(uploader, patient, baseline.study_date + timedelta(days=INDUCTION_DAYS), SEED + 2 * k + 1, tmp)
+        studies = [(baseline, "baseline", 0.6), (post, "post_induction", rng.choice((0.05, 0.15, 0.4)))]
         for study, timepoint, extent in studies:
             for kind in rules.SEGMENTED:
                 first = _burden(rng, kind, extent)
