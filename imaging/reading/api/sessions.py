@@ -90,7 +90,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
         return Response(SessionSerializer(selectors.session_list(user=request.user).get(pk=session.pk)).data,
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=serializers.JSONField())
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str | None = None) -> Response:
         """Scores per arm and the paired Wilcoxon signed-rank test per scale; refused until every read is in."""

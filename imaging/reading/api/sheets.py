@@ -1,6 +1,7 @@
 """Score sheets (Curie, SIOPEN, Krenning), consensus reads, inter-reader agreement and patient timelines."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -119,7 +120,7 @@ class StudyAgreementView(GenericAPIView):
 
     filter_backends: list[type] = []
 
-    @extend_schema(parameters=[KIND_PARAM], responses=serializers.JSONField())
+    @extend_schema(parameters=[KIND_PARAM], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         study = get_object_or_404(ImagingStudy.objects.restrict(request.user, Action.VIEW), pk=pk)
         return Response(selectors.study_agreement(user=request.user, study=study, kind=_kind(request)))
@@ -133,7 +134,7 @@ class AgreementView(GenericAPIView):
     filter_backends: list[type] = []
 
     @extend_schema(parameters=[KIND_PARAM, OpenApiParameter("hospital", str, description="Hospital code")],
-                   responses=serializers.JSONField())
+                   responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(selectors.reading_set_agreement(user=request.user, kind=_kind(request),
                                                         hospital_code=request.query_params.get("hospital") or None))
@@ -144,7 +145,7 @@ class PatientTimelineView(GenericAPIView):
 
     filter_backends: list[type] = []
 
-    @extend_schema(parameters=[KIND_PARAM], responses=serializers.JSONField())
+    @extend_schema(parameters=[KIND_PARAM], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, study_id: str) -> Response:
         patient = get_object_or_404(Patient.objects.restrict(request.user, Action.VIEW), study_id=study_id)
         return Response(selectors.patient_timeline(user=request.user, patient=patient, kind=_kind(request)))
