@@ -1,4 +1,5 @@
 """Radiopharmaceutical administrations with their computed checks, and protocol deviations for review."""
+from decimal import Decimal
 from typing import ClassVar
 
 from django.core.validators import MinValueValidator
@@ -32,7 +33,7 @@ class DosingRecord(ScopedModel):
     residual_activity_mbq = models.DecimalField(_("residual activity (MBq)"), **ACTIVITY, default=0, validators=[MinValueValidator(0)])
     residual_measured_at = models.DateTimeField(_("residual measured at"), null=True, blank=True)
     route = models.CharField(_("route"), max_length=6, choices=Route.choices, default=Route.INTRAVENOUS)
-    weight_kg = models.DecimalField(_("weight at dosing (kg)"), max_digits=5, decimal_places=2, validators=[MinValueValidator(0.5)])
+    weight_kg = models.DecimalField(_("weight at dosing (kg)"), max_digits=5, decimal_places=2, validators=[MinValueValidator(Decimal("0.5"))])
     # Computed:
     net_activity_mbq = models.DecimalField(_("net administered activity (MBq)"), **ACTIVITY, editable=False)
     age_years = models.DecimalField(max_digits=5, decimal_places=2, editable=False)
@@ -92,6 +93,7 @@ class ProtocolDeviation(ScopedModel):
     # Deviations are raised by the services; investigators and data managers review them.
     scope_hospital_roles: ClassVar = {
         Action.VIEW: frozenset(HospitalRole.values),
+        Action.ADD: frozenset({HospitalRole.INVESTIGATOR, HospitalRole.DATA_MANAGER}),
         Action.CHANGE: frozenset({HospitalRole.INVESTIGATOR, HospitalRole.DATA_MANAGER}),
     }
 

@@ -2,8 +2,8 @@
 
 The world: trial T-A with its site at hospital A (randomised, blinded), in which the trial-only actors hold
 their roles (sponsor, trial monitor, central reader), and trial T-B with its site at hospital B, in which they
-hold none. Each trial has a screen failure, an enrolled subject with visits, a dose above the threshold (so a
-protocol deviation) and a patient ready to enrol.
+hold none. Each trial has an enrolled subject with visits and a dose above the threshold (so a protocol
+deviation); at hospital A one patient is ready to enrol and one failed screening (and may be screened again).
 """
 from datetime import timedelta
 from decimal import Decimal
@@ -12,28 +12,24 @@ from typing import Any
 from django.utils import timezone
 
 from registry.models import User
-from registry.tests.builders import make_patient, make_registry_consent
-from registry.tests.matrix_cases import arrange as arrange_registry
+from registry.tests.builders import make_patient
 from tests.matrix import AUTHENTICATED, Case, World, statuses
 from trials.models import EligibilityCriterion, SubjectVisit
 from trials.services.dosing import dosing_record_create
 from trials.services.setup import trial_membership_grant
-from trials.tests.builders import TODAY, answers, enrol, make_trial, make_trial_consent, ready_patient, screen, site_of
+from trials.tests.builders import TODAY, answers, enrol, make_trial_consent, quick_trial, ready_patient, screen, site_of
 
 TRIAL_ACTORS = ("sponsor", "trial_monitor", "central_reader")
 
 
 def _side(world: World, side: str, coordinator: User, hospital, **trial_fields: Any) -> None:  # type: ignore[no-untyped-def]
-    dm = world.actors.data_manager
-    trial = make_trial(dm, [hospital], code=f"T-{side.upper()}", agent_code="F18_NAF", dosage_table="north_america", **trial_fields)
+    trial = quick_trial([hospital], code=f"T-{side.upper()}", agent_code="F18_NAF", dosage_table="north_america", **trial_fields)
     site = site_of(trial, hospital)
     world.rows[f"trial_{side}"], world.rows[f"site_{side}"] = trial, site
     world.rows[f"version_{side}"] = trial.protocol_versions.get()
     world.rows[f"arm_{side}"] = trial.arms.order_by("code").first()
     world.rows[f"criterion_{side}"] = EligibilityCriterion.objects.filter(protocol_version__trial=trial).first()
     world.rows[f"definition_{side}"] = world.rows[f"version_{side}"].visit_definitions.first()
-    failed = make_patient(coordinator, hospital)
-    world.rows[f"screen_failure_{side}"] = screen(coordinator, trial, site, failed, failing=("I1",))
     subject = enrol(coordinator, trial, hospital)
     world.rows[f"subject_{side}"] = subject
     world.rows[f"screening_{side}"] = subject.screening
@@ -44,19 +40,23 @@ def _side(world: World, side: str, coordinator: User, hospital, **trial_fields: 
         calibrated_at=now - timedelta(minutes=10), administered_activity_mbq=Decimal("390"), administered_at=now,
         weight_kg=Decimal("20"))  # far above 44.4 MBq: one protocol deviation
     world.rows[f"deviation_{side}"] = world.rows[f"dose_{side}"].deviations.get()
-    world.rows[f"ready_{side}"] = ready_patient(coordinator, trial, hospital)
-    # Registered and consented, not yet screened.
-    fresh = make_patient(coordinator, hospital)
-    make_registry_consent(coordinator, fresh)
-    make_trial_consent(coordinator, fresh, trial)
-    world.rows[f"fresh_{side}"] = fresh
+
+
+def _candidates(world: World) -> None:
+    """At hospital A: a patient screened eligible (to enrol) and one who failed screening (to screen again)."""
+    coordinator, trial = world.actors.coordinator_a, world["trial_a"]
+    world.rows["ready_a"] = ready_patient(coordinator, trial, world.actors.hospital_a)
+    failed = make_patient(coordinator, world.actors.hospital_a)
+    make_trial_consent(coordinator, failed, trial)
+    world.rows["failed_a"] = failed
+    screen(coordinator, trial, world["site_a"], failed, failing=("I1",))
 
 
 def arrange(world: World) -> None:
-    arrange_registry(world)
     a = world.actors
     _side(world, "a", a.coordinator_a, a.hospital_a, randomised=True, blinded=True, arms=(("LOW", 50), ("STD", 100)))
     _side(world, "b", a.coordinator_b, a.hospital_b)
+    _candidates(world)
     for actor, role in (("sponsor", "sponsor"), ("trial_monitor", "monitor"), ("central_reader", "central_reader")):
         world.rows[f"membership_{actor}"] = trial_membership_grant(actor=a.data_manager, user=getattr(a, actor),
                                                                    trial=world["trial_a"], role=role)
@@ -91,7 +91,7 @@ def _detail(name: str, url_name: str, key: str, *, trial_roles: set[str] = ALL_T
 
 def _screening(world: World, actor: str) -> dict[str, Any]:
     trial = world["trial_a"]
-    return {"trial": trial.pk, "site": world["site_a"].pk, "patient": world["fresh_a"].study_id,
+    return {"trial": trial.pk, "site": world["site_a"].pk, "patient": world["failed_a"].study_id,
             "screened_on": TODAY.isoformat(), "answers": [{"criterion": c, "met": m} for c, m in answers(trial).items()]}
 
 
