@@ -214,7 +214,7 @@ class SubjectVisitSerializer(serializers.ModelSerializer):
                   "window_start", "window_end", "status", "done_on"]
 
 
-class VisitRecordSerializer(serializers.Serializer):
+class SubjectVisitRecordSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[SubjectVisit.Status.DONE, SubjectVisit.Status.MISSED])
     done_on = serializers.DateField(required=False, allow_null=True, default=None)
     reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Required to change a recorded visit.")
@@ -237,9 +237,9 @@ class SubjectVisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.subject_visit_list(user=self.request.user)
 
-    @extend_schema(request=VisitRecordSerializer, responses={200: SubjectVisitSerializer})
+    @extend_schema(request=SubjectVisitRecordSerializer, responses={200: SubjectVisitSerializer})
     @action(detail=True, methods=["post"])
     def record(self, request: Request, pk: str | None = None) -> Response:
         """Record the visit as done (with its date) or missed; done outside the window raises a protocol deviation."""
-        visit = subject_visit_record(actor=request.user, visit=self.get_object(), **self.validated(VisitRecordSerializer))
+        visit = subject_visit_record(actor=request.user, visit=self.get_object(), **self.validated(SubjectVisitRecordSerializer))
         return Response(self.get_serializer(self.get_queryset().get(pk=visit.pk)).data)
