@@ -41,9 +41,13 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 
+def all_signatures(record: models.Model) -> models.QuerySet[Signature]:
+    """Every signature of a record, newest first, voided ones included (a signed record shows its history)."""
+    return Signature.objects.filter(content_type=ContentType.objects.get_for_model(record), object_id=record.pk)
+
+
 def valid_signatures(record: models.Model) -> models.QuerySet[Signature]:
-    return Signature.objects.filter(content_type=ContentType.objects.get_for_model(record), object_id=record.pk,
-                                    status=Signature.Status.VALID)
+    return all_signatures(record).filter(status=Signature.Status.VALID)
 
 
 def require_reason_if_signed(record: models.Model, reason: str) -> str:

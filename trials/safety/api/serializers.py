@@ -79,11 +79,28 @@ class AdverseEventSerializer(serializers.ModelSerializer):
                   "sponsor_assessed_at", "is_susar", "created_at"]
 
 
+class EventSignatureSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    printed_name = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    meaning = serializers.CharField()
+    status = serializers.CharField()
+    voided_at = serializers.DateTimeField(allow_null=True)
+    void_reason = serializers.CharField()
+
+
 class AdverseEventDetailSerializer(AdverseEventSerializer):
     clocks = ClockSerializer(many=True, read_only=True)
+    signatures = serializers.SerializerMethodField(help_text="Investigators' signatures, voided ones included (Part 11).")
 
     class Meta(AdverseEventSerializer.Meta):
-        fields = [*AdverseEventSerializer.Meta.fields, "clocks"]
+        fields = [*AdverseEventSerializer.Meta.fields, "clocks", "signatures"]
+
+    @extend_schema_field(EventSignatureSerializer(many=True))
+    def get_signatures(self, event: AdverseEvent) -> list[dict[str, Any]]:
+        from trials.oversight.services.signatures import all_signatures
+
+        return EventSignatureSerializer(all_signatures(event), many=True).data
 
 
 class ReportFieldsSerializer(serializers.Serializer):

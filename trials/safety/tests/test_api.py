@@ -96,3 +96,20 @@ def test_follow_up_and_versions_through_the_api(actors: Actors, world, client_fo
                                                {"expectedness": "unexpected", "causality": "probable"}, format="json")
     assert assessed.status_code == 200 and assessed.json()["is_susar"]
     assert {c["kind"] for c in assessed.json()["clocks"]} == {"site_24h", "susar_7d"}
+    assert assessed.json()["signatures"] == []
+
+
+def test_event_detail_shows_its_signatures_voided_ones_too(actors: Actors, world, client_for) -> None:  # type: ignore[no-untyped-def]
+    from conftest import PASSWORD
+
+    client = client_for(actors.coordinator_a)
+    event = client.post(f"{API}adverse-events/", _serious_body(world[0]), format="json").json()
+    signed = client_for(actors.investigator_a).post("/api/v1/oversight/signatures/", {
+        "record_type": "safety.adverseevent", "object_id": event["id"], "meaning": "assessed_as_investigator",
+        "password": PASSWORD}, format="json")
+    assert signed.status_code == 201
+    refused = client.post(f"{API}adverse-events/{event['id']}/follow-up/", {"grade": 4}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "reason_required"
+    client.post(f"{API}adverse-events/{event['id']}/follow-up/", {"grade": 4, "reason": "Hb 6.1"}, format="json")
+    shown = client_for(actors.sponsor).get(f"{API}adverse-events/{event['id']}/").json()["signatures"]
+    assert [(s["status"], s["void_reason"]) for s in shown] == [("voided", "Hb 6.1")]
