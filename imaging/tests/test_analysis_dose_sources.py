@@ -11,6 +11,7 @@ from imaging import synthetic
 from imaging.models import DoseResult
 from imaging.tests.analysis_helpers import ingest_datasets, pipeline_done
 from imaging.tests.helpers import child, like
+from registry.tests.builders import make_registry_consent
 from trials.services.dosing import dosing_record_create
 from trials.tests.builders import enrol, make_trial
 
@@ -99,6 +100,7 @@ def test_trial_dosing_record_is_the_activity_source(actors, tmp_path, django_cap
                                   residual_activity_mbq=Decimal("0"), residual_measured_at=None, weight_kg=Decimal("20"),
                                   now=injected + timedelta(hours=2))
     patient = subject.patient
+    make_registry_consent(actors.coordinator_a, patient)  # imaging needs the registry consent (enrolment needs the trial's)
     child_like = like(patient, weight_kg=20.0)
     ctx = synthetic.study_context(patient=child_like, seed=30, study_date=date(2026, 6, 30))
     pet = synthetic.pet_series(tracer="F18_NAF", patient=child_like, seed=30, n_slices=3, rows=16, cols=16, study=ctx, injected_mbq=40)

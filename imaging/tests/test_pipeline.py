@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from conftest import Actors, api_client
-from imaging import pipeline
-from imaging.models import Series
+from imaging import pipeline, volume
+from imaging.models import DoseResult, Preview, Series, SuvResult
 from imaging.tasks import requeue_stale_series, run_pipeline
 from imaging.tests.helpers import as_upload, child, pet_files
 
@@ -91,3 +91,27 @@ def test_pipeline_with_a_real_worker(worker: str, reference_rows, actors: Actors
         time.sleep(0.2)
     assert series.pipeline_state == Series.PipelineState.DONE, series.pipeline_error
     assert series.geometry["instances"] == 3
+    # The analysis steps ran in the worker too: every step done, with its results stored.
+    assert [(s["name"], s["state"], s["progress"]) for s in pipeline.step_states(series)] == [
+        (name, "done", 100) for name in pipeline.step_names()]
+    assert SuvResult.objects.get(series=series).quantifiable
+    assert DoseResult.objects.get(study=series.study).radiopharmaceutical_msv is not None
+    assert Preview.objects.filter(series=series, kind="coronal_mip").exists()
+
+
+def test_long_step_reports_progress(eager, actors, patient, tmp_path, monkeypatch, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, int]] = []
+    original = pipeline._set_step
+
+    def spy(series_id: int, step: str, **state):  # type: ignore[no-untyped-def]
+        if "progress" in state and state.get("state") is None:
+            seen.append((step, state["progress"]))
+        return original(series_id, step, **state)
+
+    monkeypatch.setattr(pipeline, "PROGRESS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(pipeline, "_set_step", spy)
+    monkeypatch.setattr(volume, "_load", lambda series, digest: None)  # the same files in another test left a cached volume
+    series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks)
+    # Reading the 3 images of the volume (in the SUV step) reported its progress on the way.
+    assert [p for step, p in seen if step == "suv"] == [33, 66, 99]
+    assert series.pipeline_steps["suv"]["progress"] == 100
