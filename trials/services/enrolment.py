@@ -1,5 +1,5 @@
 """Enrolment: the checks that must all pass, the subject number, the allocation and the visit schedule."""
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +10,7 @@ from registry.consent_rules import consent_state
 from registry.dates import age_years
 from registry.errors import ApplicationError
 from registry.models import ConsentRecord, ConsentScope, Patient, User
-from registry.services.common import validate
+from registry.services.common import require_reason, validate
 from trials.models import Arm, ScreeningRecord, Subject, Trial, TrialSite
 from trials.services import randomisation
 from trials.services.visits import generate_visits
@@ -59,16 +59,21 @@ def _fixed_arm(trial: Trial, arm: Arm | None) -> Arm | None:
 
 @transaction.atomic
 def subject_enrol(*, actor: User, trial: Trial, site: TrialSite, patient: Patient, arm: Arm | None = None,
-                  today: date | None = None) -> Subject:
+                  today: date | None = None, enrolled_at: datetime | None = None) -> Subject:
     """Enrol a screened, consented patient at an active site of a recruiting trial.
 
     A randomised trial allocates the arm here (never chosen by the caller); a fixed-arm trial takes its only arm,
-    or the arm the caller names when it has several (e.g. dose-escalation cohorts).
+    or the arm the caller names when it has several (e.g. dose-escalation cohorts). `enrolled_at` (default now)
+    records an enrolment entered after the fact; every check is made as of its date.
 
     Each refusal names its reason (a distinct code). The trial row is locked first: subject numbers come from it,
     and a second enrolment of the same patient waits here and then finds the first.
     """
-    today = today or timezone.localdate()
+    now = timezone.now()
+    enrolled_at = enrolled_at or now
+    if enrolled_at > now:
+        raise ApplicationError("The enrolment time is in the future.", code="invalid", fields={"enrolled_at": ["In the future."]})
+    today = today or timezone.localdate(enrolled_at)
     trial = Trial.objects.select_for_update().get(pk=trial.pk)
     if site.trial_id != trial.pk:
         raise ApplicationError("This site does not belong to the trial.", code="invalid", fields={"site": ["Not a site of this trial."]})
@@ -96,7 +101,7 @@ def subject_enrol(*, actor: User, trial: Trial, site: TrialSite, patient: Patien
     subject = Subject(
         trial=trial, site=site, patient=patient, subject_number=f"{trial.code}-{site.site_number}-{trial.last_subject_number:03d}",
         stratum=randomisation.stratum_of(trial, site, patient) if trial.randomised else "",
-        enrolled_at=timezone.now(), enrolled_by=actor, screening=screening, consent=consent,
+        enrolled_at=enrolled_at, enrolled_by=actor, screening=screening, consent=consent,
         protocol_version=screening.protocol_version,
     )
     subject.arm = arm
@@ -109,4 +114,25 @@ def subject_enrol(*, actor: User, trial: Trial, site: TrialSite, patient: Patien
         subject.arm = randomisation.allocate(actor=actor, subject=subject)
         Subject.objects.filter(pk=subject.pk).update(arm=subject.arm)
     generate_visits(actor=actor, subject=subject)
+    return subject
+
+
+SUBJECT_TRANSITIONS = {Subject.Status.ENROLLED: frozenset({Subject.Status.COMPLETED, Subject.Status.WITHDRAWN})}
+
+
+@transaction.atomic
+def subject_status_change(*, actor: User, subject: Subject, to: str, reason: str) -> Subject:
+    """End a subject's participation: completed (per protocol) or withdrawn; a conditional update, audited."""
+    reason = require_reason(reason)
+    subject = Subject.objects.restrict(actor, Action.CHANGE).select_related("site").filter(pk=subject.pk).first()
+    if subject is None:
+        raise ApplicationError("This subject is not one you may change.", code="out_of_scope")
+    if to not in SUBJECT_TRANSITIONS.get(subject.status, frozenset()):
+        raise ApplicationError(f"A subject cannot go from {subject.status} to {to}.", code="invalid_transition")
+    before = snapshot(subject)
+    if Subject.objects.filter(pk=subject.pk, status=subject.status).update(status=to, updated_at=timezone.now()) != 1:
+        raise ApplicationError("The subject's status was changed by someone else; reload and try again.", code="conflict")
+    subject.refresh_from_db()
+    audit_record(actor=actor, action="status", instance=subject, before=before, after=snapshot(subject), reason=reason,
+                 hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)
     return subject
