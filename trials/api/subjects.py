@@ -19,7 +19,7 @@ from registry.models import Patient
 from trials import selectors
 from trials.api.common import PatientStudyIdField
 from trials.models import Arm, EligibilityCriterion, ScreeningRecord, Subject, SubjectVisit, Trial, TrialSite
-from trials.services.enrolment import subject_enrol
+from trials.services.enrolment import subject_enrol, subject_status_change
 from trials.services.randomisation import UNBLINDING_ROLE, subject_unblind
 from trials.services.screening import screening_record_create
 from trials.services.visits import subject_visit_record
@@ -158,6 +158,11 @@ class UnblindSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why the allocation must be known (kept in the audit trail).")
 
 
+class SubjectStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[Subject.Status.COMPLETED, Subject.Status.WITHDRAWN])
+    reason = serializers.CharField(help_text="Why participation ends (kept in the audit trail).")
+
+
 class SubjectFilter(filters.FilterSet):
     patient = StudyIdFilter(field_name="patient__study_id", hospital_path="site__hospital")
 
@@ -183,6 +188,15 @@ class SubjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
             raise exceptions.PermissionDenied("Your role does not allow enrolling subjects.")
         subject = subject_enrol(actor=request.user, **self.validated(EnrolSerializer))
         return Response(self.get_serializer(self.get_queryset().get(pk=subject.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SubjectStatusSerializer, responses={200: SubjectSerializer})
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request: Request, pk: str | None = None) -> Response:
+        """End the subject's participation: completed per protocol, or withdrawn (with a reason)."""
+        subject = self.get_object()
+        data = self.validated(SubjectStatusSerializer)
+        subject_status_change(actor=request.user, subject=subject, to=data["status"], reason=data["reason"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=subject.pk)).data)
 
     @extend_schema(request=UnblindSerializer, responses={200: inline_serializer(
         "Unblinded", {"subject_number": serializers.CharField(), "arm": serializers.CharField(),

@@ -10,7 +10,7 @@ from registry.services.consent import consent_withdraw
 from registry.tests.builders import make_patient, make_registry_consent
 from trials.models import Subject, SubjectVisit, Trial
 from trials.services import setup
-from trials.services.enrolment import subject_enrol
+from trials.services.enrolment import subject_enrol, subject_status_change
 from trials.tests.builders import TODAY, enrol, make_trial, make_trial_consent, ready_patient, screen, site_of, trial_document
 
 
@@ -144,3 +144,18 @@ def test_error_messages_name_no_identifier(actors: Actors, trial: Trial) -> None
     patient = make_patient(actors.coordinator_a, actors.hospital_a, ident={"name": "Li Lei", "record_number": "MRN-LEAK-1"})
     error = refusal(actors, trial, patient)
     assert "Li Lei" not in error.message and "MRN-LEAK-1" not in error.message
+
+
+def test_a_subject_ends_participation_once_with_a_reason(actors: Actors, trial: Trial) -> None:
+    subject = enrol(actors.coordinator_a, trial, actors.hospital_a)
+    with pytest.raises(ApplicationError) as caught:
+        subject_status_change(actor=actors.coordinator_a, subject=subject, to="withdrawn", reason="")
+    assert caught.value.code == "reason_required"
+    with pytest.raises(ApplicationError) as caught:
+        subject_status_change(actor=actors.coordinator_b, subject=subject, to="withdrawn", reason="moved")
+    assert caught.value.code == "out_of_scope"
+    assert subject_status_change(actor=actors.coordinator_a, subject=subject, to="withdrawn", reason="moved").status == "withdrawn"
+    with pytest.raises(ApplicationError) as caught:
+        subject_status_change(actor=actors.coordinator_a, subject=subject, to="completed", reason="done")
+    assert caught.value.code == "invalid_transition"
+    assert AuditEvent.objects.filter(object_type="trials.subject", action="status", reason="moved").count() == 1
