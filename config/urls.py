@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/oversight/", include("trials.oversight.api.urls")),
     path("api/v1/imaging/", include("imaging.api.urls")),
     path("api/v1/reading/", include("imaging.reading.api.urls")),
+    path("api/v1/reports/", include("reports.api.urls")),
     path("dicomweb/", include("imaging.dicomweb.urls")),
 ]
 if settings.DEBUG:

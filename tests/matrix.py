@@ -20,6 +20,7 @@ MATRIX_MODULES = [
     "trials.oversight.tests.matrix_cases",
     "trials.safety.tests.matrix_cases",
     "imaging.reading.tests.matrix_cases",
+    "reports.tests.matrix_cases",
 ]
 
 

@@ -1,0 +1,45 @@
+"""What a report builder produces, before any format: tidy tables (one per section), figures and notes."""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One tidy table: one row per key (group, subject, subject and event, ...), one column per variable.
+
+    `key` names the CSV file and the XLSX sheet; rows must already be in their final, stable order.
+    """
+
+    key: str
+    title: str
+    frame: pd.DataFrame
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    title: str
+    png: bytes
+
+
+@dataclass
+class Report:
+    kind: str
+    title: str
+    params: dict[str, Any]
+    sections: list[Section] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, key: str, title: str, frame: pd.DataFrame, note: str = "") -> None:
+        self.sections.append(Section(key, title, frame.reset_index(drop=True), note))
+
+    @property
+    def row_counts(self) -> dict[str, int]:
+        return {s.key: len(s.frame) for s in self.sections}

@@ -1,0 +1,59 @@
+"""The registry of report kinds: how each validates and authorises its parameters and builds its document.
+
+A kind is added by registering a ReportKind; the API, the ReportRun machinery and the formats need nothing
+else. The diagnostic-performance report (issue 7 item 4) is meant to register here once its source data
+(lesion-level reads of two methods against a reference standard) exists; it is not built yet.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from registry.errors import ApplicationError
+from registry.models import User
+from reports.document import Progress, Report
+
+# (actor, raw parameters) -> normalised JSON-safe parameters; raises ApplicationError (400), or
+# Http404 / PermissionDenied for a trial the actor cannot see / may not report on.
+Authorise = Callable[[User, dict[str, Any]], dict[str, Any]]
+# (requester, normalised parameters, progress callback) -> the document.
+Build = Callable[[User, dict[str, Any], Progress], Report]
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    name: str
+    title: str
+    authorise: Authorise
+    build: Build
+    # The normalised parameter naming the trial the run belongs to (its sponsors see the run), if any.
+    trial_param: str | None = None
+
+
+_kinds: dict[str, ReportKind] = {}
+
+
+def register_report_kind(kind: ReportKind) -> ReportKind:
+    _kinds[kind.name] = kind
+    return kind
+
+
+def report_kind(name: str) -> ReportKind:
+    _load()
+    try:
+        return _kinds[name]
+    except KeyError:
+        raise ApplicationError(_("Unknown report kind."), code="unknown_report_kind",
+                               fields={"kind": [f"One of: {', '.join(sorted(_kinds))}."]}) from None
+
+
+def report_kinds() -> list[ReportKind]:
+    _load()
+    return [_kinds[k] for k in sorted(_kinds)]
+
+
+def _load() -> None:
+    # The kinds register themselves on import; importing here keeps models and the task free of import cycles.
+    import reports.builders.cohort  # noqa: F401
+    import reports.builders.trial  # noqa: F401

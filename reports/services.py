@@ -1,0 +1,127 @@
+"""Requesting, running and downloading reports. Runs are built by the `reports.run_report` task."""
+import hashlib
+import logging
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from registry.audit import audit_record
+from registry.context import current, work_context
+from registry.errors import ApplicationError
+from registry.models import User
+from reports import renderers
+from reports.document import Report
+from reports.kinds import report_kind
+from reports.models import ReportFile, ReportRun
+
+logger = logging.getLogger(__name__)
+
+
+def _queue(run_id: int) -> None:
+    from reports.tasks import run_report
+
+    run_report.delay(run_id)
+
+
+@transaction.atomic
+def report_run_request(*, actor: User, kind: str, params: dict[str, Any] | None = None) -> ReportRun:
+    """Check the parameters against the requester's access, record the run and queue it once committed."""
+    report = report_kind(kind)
+    if params is not None and not isinstance(params, dict):
+        raise ApplicationError("params must be an object.", code="invalid_parameter", fields={"params": ["An object."]})
+    normalised = report.authorise(actor, dict(params or {}))
+    run = ReportRun(kind=kind, params=normalised, requested_by=actor, request_id=current().request_id,
+                    trial_id=normalised.get(report.trial_param) if report.trial_param else None)
+    run.full_clean()
+    run.save()
+    audit_record(actor=actor, action="report_request", instance=run, after={"kind": kind, "params": normalised},
+                 trial_id=run.trial_id)
+    transaction.on_commit(lambda: _queue(run.pk))
+    return run
+
+
+def _set_progress(run_id: int, percent: int) -> None:
+    ReportRun.objects.filter(pk=run_id).update(progress=max(0, min(99, percent)))
+
+
+def storage_key(run_id: int, name: str) -> str:
+    return f"reports/{run_id}/{name}"
+
+
+def render_files(report: Report) -> list[tuple[str, str, bytes, int | None]]:
+    """(name, format, bytes, rows): a CSV per section, the workbook and the PDF."""
+    files: list[tuple[str, str, bytes, int | None]] = [
+        (f"{s.key}.csv", "csv", renderers.to_csv(s), len(s.frame)) for s in report.sections]
+    files.append((f"{report.kind}.xlsx", "xlsx", renderers.to_xlsx(report), None))
+    files.append((f"{report.kind}.pdf", "pdf", renderers.to_pdf(report), None))
+    return files
+
+
+def _discard(keys: list[str]) -> None:
+    for key in keys:
+        try:
+            default_storage.delete(key)
+        except OSError:  # best effort: the run is failed either way and lists no file
+            logger.warning("could not remove a partial report file")
+
+
+def report_run_execute(*, run_id: int) -> ReportRun | None:
+    """Build, render and store one run. Idempotent: only a pending run is claimed (redelivery does nothing).
+
+    Files are stored first; their rows and the `succeeded` status are written in one transaction after every
+    file is in place. On any failure the stored files are removed and the run is marked failed with the error.
+    """
+    claimed = ReportRun.objects.filter(pk=run_id, status=ReportRun.Status.PENDING).update(
+        status=ReportRun.Status.RUNNING, started_at=timezone.now(), progress=0)
+    if not claimed:
+        return None
+    run = ReportRun.objects.select_related("requested_by").get(pk=run_id)
+    ReportRun.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
+    kind = report_kind(run.kind)
+    stored: list[str] = []
+    with work_context(source="task", request_id=run.request_id):
+        try:
+            report = kind.build(run.requested_by, run.params, lambda p: _set_progress(run_id, p))
+            rendered = render_files(report)
+            _set_progress(run_id, 95)
+            rows = []
+            for name, fmt, content, count in rendered:
+                key = storage_key(run_id, name)
+                if default_storage.exists(key):  # left by an earlier attempt that failed before cleaning up
+                    default_storage.delete(key)
+                stored.append(default_storage.save(key, ContentFile(content)))
+                rows.append(ReportFile(run_id=run_id, name=name, format=fmt, storage_key=stored[-1], size=len(content),
+                                       sha256=hashlib.sha256(content).hexdigest(), rows=count))
+            with transaction.atomic():
+                ReportFile.objects.bulk_create(rows)
+                ReportRun.objects.filter(pk=run_id).update(
+                    status=ReportRun.Status.SUCCEEDED, progress=100, row_counts=report.row_counts,
+                    result=renderers.to_json(report), generated_at=timezone.now(), error="")
+                audit_record(actor=run.requested_by, action="report_generate", instance=run, trial_id=run.trial_id,
+                             after={"files": {r.name: r.sha256 for r in rows}})
+        except Exception as exc:
+            # Builders raise messages without identifiers; the text is shown to the requester.
+            logger.exception("report run %s (%s) failed", run_id, run.kind)
+            _discard(stored)
+            message = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
+            ReportRun.objects.filter(pk=run_id).update(status=ReportRun.Status.FAILED, error=message[:2000],
+                                                       generated_at=None)
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def report_file_download(*, actor: User, run: ReportRun, name: str) -> ReportFile:
+    """The file to send, after recording who pulled which file of which run (with its SHA-256) in the audit trail."""
+    if run.status != ReportRun.Status.SUCCEEDED:
+        raise ApplicationError("The report is not ready.", code="report_not_ready")
+    file = ReportFile.objects.filter(run=run, name=name).first()
+    if file is None:
+        raise ApplicationError("This report has no file of that name.", code="unknown_file",
+                               fields={"name": [f"One of: {', '.join(run.files.values_list('name', flat=True))}."]})
+    audit_record(actor=actor, action="report_download", instance=file, trial_id=run.trial_id,
+                 after={"run": run.pk, "kind": run.kind, "name": file.name, "sha256": file.sha256})
+    return file
