@@ -26,7 +26,8 @@ class TrialSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Trial.Status.choices)
+    # Nothing returns to draft: the targets a transition may name.
+    status = serializers.ChoiceField(choices=[c for c in Trial.Status.choices if c[0] != Trial.Status.DRAFT])
     reason = serializers.CharField(help_text="Why the status changes (kept in the audit trail).")
 
 
