@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet
 from registry.errors import ApplicationError
+from trials.oversight.api.fields import NamedChoiceField
 from trials.oversight.models import DataQuery, QueryMessage, Signature
 from trials.oversight.selectors import data_query_list, data_query_worklist, open_query_counts, signature_list
 from trials.oversight.services.queries import data_query_answer, data_query_close, data_query_raise, data_query_reopen
@@ -64,7 +65,13 @@ class RecordReferenceMixin(serializers.Serializer):
         return f"{obj.content_type.app_label}.{obj.content_type.model}"
 
 
+MEANING = {"choices_class": Signature.Meaning, "enum_name": "SignatureMeaning"}
+
+
 class SignatureSerializer(RecordReferenceMixin, serializers.ModelSerializer):
+    meaning = NamedChoiceField(**MEANING, read_only=True)
+    status = NamedChoiceField(Signature.Status, enum_name="SignatureStatus", read_only=True)
+
     class Meta:
         model = Signature
         fields = ["id", "record_type", "object_id", "hospital", "trial_id", "signer", "printed_name", "signed_at",
@@ -74,7 +81,7 @@ class SignatureSerializer(RecordReferenceMixin, serializers.ModelSerializer):
 class SignRequestSerializer(serializers.Serializer):
     record_type = RecordTypeField(help_text="app_label.model of the record, e.g. safety.adverseevent or trials.subject.")
     object_id = serializers.IntegerField(min_value=1)
-    meaning = serializers.ChoiceField(choices=Signature.Meaning.choices)
+    meaning = NamedChoiceField(**MEANING)
     password = serializers.CharField(style={"input_type": "password"}, write_only=True, trim_whitespace=False)
 
 
@@ -110,6 +117,8 @@ class SignatureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedM
 
 
 class QueryMessageSerializer(serializers.ModelSerializer):
+    kind = NamedChoiceField(QueryMessage.Kind, enum_name="QueryMessageKind", read_only=True)
+
     class Meta:
         model = QueryMessage
         fields = ["kind", "author", "text", "created_at"]
@@ -117,6 +126,7 @@ class QueryMessageSerializer(serializers.ModelSerializer):
 
 class DataQuerySerializer(RecordReferenceMixin, serializers.ModelSerializer):
     hospital_code = serializers.CharField(source="hospital.code", read_only=True)
+    status = NamedChoiceField(DataQuery.Status, enum_name="DataQueryStatus", read_only=True)
 
     class Meta:
         model = DataQuery

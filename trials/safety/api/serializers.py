@@ -8,11 +8,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from trials.models import Subject
+from trials.oversight.api.fields import NamedChoiceField
 from trials.safety import ctcae
 from trials.safety.models import AdverseEvent, AdverseEventVersion, ReportingClock
 from trials.safety.models.events import SERIOUSNESS_CRITERIA, ActionTaken, Expectedness, Outcome, Relatedness
 
 CRITERIA = [name for name, _ in SERIOUSNESS_CRITERIA]
+RELATEDNESS = {"choices_class": Relatedness, "enum_name": "AdverseEventRelatedness"}
+EXPECTEDNESS = {"choices_class": Expectedness, "enum_name": "AdverseEventExpectedness"}
+ACTION_TAKEN = {"choices_class": ActionTaken, "enum_name": "AdverseEventActionTaken"}
+OUTCOME = {"choices_class": Outcome, "enum_name": "AdverseEventOutcome"}
 
 
 class TermSerializer(serializers.Serializer):
@@ -31,6 +36,11 @@ class TermSerializer(serializers.Serializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
+    relatedness = NamedChoiceField(**RELATEDNESS, read_only=True)
+    expectedness = NamedChoiceField(**EXPECTEDNESS, read_only=True)
+    action_taken = NamedChoiceField(**ACTION_TAKEN, read_only=True)
+    outcome = NamedChoiceField(**OUTCOME, read_only=True)
+
     class Meta:
         model = AdverseEventVersion
         fields = ["version_number", "ctcae_version", "meddra_code", "term", "soc", "other_specify", "onset_date",
@@ -46,6 +56,8 @@ class ClockSerializer(serializers.ModelSerializer):
     """Times in the platform's time zone (Asia/Shanghai, +08:00), the due time also in UTC as stored."""
 
     adverse_event = serializers.IntegerField(source="event_id", read_only=True)
+    kind = NamedChoiceField(ReportingClock.Kind, enum_name="ReportingClockKind", read_only=True)
+    status = NamedChoiceField(ReportingClock.Status, enum_name="ReportingClockStatus", read_only=True)
     subject_number = serializers.CharField(source="event.subject.subject_number", read_only=True)
     trial_code = serializers.CharField(source="event.subject.trial.code", read_only=True)
     hospital_code = serializers.CharField(source="event.subject.site.hospital.code", read_only=True)
@@ -71,6 +83,8 @@ class AdverseEventSerializer(serializers.ModelSerializer):
     trial_code = serializers.CharField(source="subject.trial.code", read_only=True)
     hospital_code = serializers.CharField(source="subject.site.hospital.code", read_only=True)
     current = VersionSerializer(source="current_version", read_only=True)
+    sponsor_expectedness = NamedChoiceField(**EXPECTEDNESS, allow_blank=True, read_only=True)
+    sponsor_causality = NamedChoiceField(**RELATEDNESS, allow_blank=True, read_only=True)
 
     class Meta:
         model = AdverseEvent
@@ -115,10 +129,10 @@ class ReportFieldsSerializer(serializers.Serializer):
     serious_disability = serializers.BooleanField(required=False)
     serious_congenital_anomaly = serializers.BooleanField(required=False)
     serious_other_important = serializers.BooleanField(required=False)
-    relatedness = serializers.ChoiceField(choices=Relatedness.choices)
-    expectedness = serializers.ChoiceField(choices=Expectedness.choices)
-    action_taken = serializers.ChoiceField(choices=ActionTaken.choices)
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    relatedness = NamedChoiceField(**RELATEDNESS)
+    expectedness = NamedChoiceField(**EXPECTEDNESS)
+    action_taken = NamedChoiceField(**ACTION_TAKEN)
+    outcome = NamedChoiceField(**OUTCOME)
     death_date = serializers.DateField(required=False, allow_null=True)
     site_awareness_at = serializers.DateTimeField(required=False, allow_null=True,
                                                   help_text="Required for a serious event: starts the 24-hour clock.")
@@ -149,8 +163,8 @@ class FollowUpSerializer(ReportFieldsSerializer):
 
 
 class SponsorAssessmentSerializer(serializers.Serializer):
-    expectedness = serializers.ChoiceField(choices=Expectedness.choices)
-    causality = serializers.ChoiceField(choices=Relatedness.choices)
+    expectedness = NamedChoiceField(**EXPECTEDNESS)
+    causality = NamedChoiceField(**RELATEDNESS)
     sponsor_awareness_at = serializers.DateTimeField(required=False, allow_null=True,
                                                      help_text="Day 0 of a SUSAR clock; default: when the site's report was recorded.")
     reason = serializers.CharField(required=False, allow_blank=True, help_text="Required to change an earlier assessment.")
