@@ -151,3 +151,29 @@ def test_list_query_counts_are_pinned(world: World, url_name: str, limit: int, a
     client.get(reverse(url_name))  # warm the session
     with django_assert_max_num_queries(limit):
         assert client.get(reverse(url_name)).status_code == 200
+
+
+def test_admin_writes_go_through_the_audited_services(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    from registry.models import AuditEvent
+    from trials.models import Trial, TrialSite
+
+    dm = world.actors.data_manager
+    dm.is_staff = True
+    dm.save(update_fields=["is_staff"])
+    client.force_login(dm)
+    created = client.post("/admin/trials/trial/add/", {
+        "code": "ADM-1", "title_zh": "试验", "title_en": "Admin trial", "phase": "II", "agent_code": "F18_FDG",
+        "sponsor_organisation": "NBNM", "target_accrual": "10", "dosage_table": "eanm", "deviation_threshold_percent": "10.0",
+        "stratify_by": "[]", "block_sizes": "[]", "reason": ""})
+    assert created.status_code == 302, created.content[:2000]
+    trial = Trial.objects.get(code="ADM-1")
+    assert trial.status == "draft"
+    assert AuditEvent.objects.filter(object_type="trials.trial", action="create", trial_id=trial.pk, source="admin").exists()
+    site = world["site_a"]
+    url = f"/admin/trials/trialsite/{site.pk}/change/"
+    form = {"principal_investigator": "", "activated_on": "2025-02-01", "closed_on": "2026-10-01", "target_accrual": "5"}
+    refused = client.post(url, {**form, "reason": ""})
+    assert refused.status_code == 200 and TrialSite.objects.get(pk=site.pk).closed_on is None
+    done = client.post(url, {**form, "reason": "site closed by the sponsor"})
+    assert done.status_code == 302 and str(TrialSite.objects.get(pk=site.pk).closed_on) == "2026-10-01"
+    assert AuditEvent.objects.filter(object_type="trials.trialsite", reason="site closed by the sponsor").count() == 1
