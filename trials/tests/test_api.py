@@ -7,10 +7,10 @@ from django.contrib import admin
 from django.urls import reverse
 
 from conftest import Actors, api_client
-from registry.models import PatientIdentity
+from registry.models import AuditEvent, PatientIdentity
 from tests.matrix import World
 from trials.api.urls import router
-from trials.models import AllocationSlot, RandomisationList, Subject
+from trials.models import AllocationSlot, RandomisationList, Subject, Trial, TrialSite
 from trials.tests.builders import enrol, ready_patient
 from trials.tests.matrix_cases import arrange
 
@@ -154,9 +154,6 @@ def test_list_query_counts_are_pinned(world: World, url_name: str, limit: int, a
 
 
 def test_admin_writes_go_through_the_audited_services(world: World, client) -> None:  # type: ignore[no-untyped-def]
-    from registry.models import AuditEvent
-    from trials.models import Trial, TrialSite
-
     dm = world.actors.data_manager
     dm.is_staff = True
     dm.save(update_fields=["is_staff"])
