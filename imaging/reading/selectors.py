@@ -10,7 +10,7 @@ from imaging.reading import agreement, rules
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, ScoreSheet
 from imaging.reading.models.sessions import SCALES
 from nucmed import scoring
-from registry.access import Action
+from registry.access import Action, TrialRole, scope_for
 from registry.errors import ApplicationError
 from registry.models import Patient, User
 
@@ -19,6 +19,15 @@ S = ScoreSheet.Status
 
 def sheet_list(*, user: User) -> QuerySet[ScoreSheet]:
     return ScoreSheet.objects.restrict(user, Action.VIEW).select_related("study__patient", "reader")
+
+
+def scorable_studies(*, user: User) -> QuerySet[ImagingStudy]:
+    """Studies the user sees at their hospitals, and those of trial subjects in trials they read centrally."""
+    visible = Q(pk__in=ImagingStudy.objects.restrict(user, Action.VIEW).values("pk"))
+    central = scope_for(user).trials_with(frozenset({TrialRole.CENTRAL_READER}))
+    if central:
+        visible |= Q(pk__in=ImagingStudy.objects.filter(patient__trial_subjects__trial__in=central).values("pk"))
+    return ImagingStudy.objects.filter(visible).select_related("patient")
 
 
 def _submitted(user: User, kind: str) -> QuerySet[ScoreSheet]:

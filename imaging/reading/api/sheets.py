@@ -18,13 +18,14 @@ from imaging.reading.services.sheets import (
     score_sheet_submit,
     score_sheet_update,
 )
-from registry.access import Action, scope_for
-from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.access import ALL, ALL_HOSPITAL_ROLES, Action, scope_for
+from registry.api.base import ScopedModelViewSet
 from registry.models import Patient
 
 
 class ScoreSheetSerializer(serializers.ModelSerializer):
-    patient = serializers.CharField(source="study.patient.study_id", read_only=True)
+    patient = serializers.SerializerMethodField(help_text="Registry study ID; null for trial-only readers and monitors, "
+                                                          "who never see registry IDs.")
     study_date = serializers.DateField(source="study.study_date", read_only=True)
     tracer = serializers.CharField(source="study.tracer", read_only=True)
     reader = serializers.CharField(source="reader.username", read_only=True)
@@ -34,15 +35,24 @@ class ScoreSheetSerializer(serializers.ModelSerializer):
         fields = ["id", "study", "patient", "study_date", "tracer", "reader", "kind", "role", "status", "timepoint",
                   "values", "total", "flag", "comment", "submitted_at", "created_at", "updated_at"]
 
+    def get_patient(self, sheet: ScoreSheet) -> str | None:
+        request = self.context.get("request")
+        hospitals = scope_for(request.user if request else None).hospitals_with(ALL_HOSPITAL_ROLES)
+        return sheet.study.patient.study_id if hospitals is ALL or sheet.study.patient.hospital_id in hospitals else None
 
-class SheetCreateSerializer(ScopedRelatedFields, serializers.Serializer):
-    scoped_related = {"study": Action.VIEW}
 
+class SheetCreateSerializer(serializers.Serializer):
     study = serializers.PrimaryKeyRelatedField(queryset=ImagingStudy.objects.none())
     kind = serializers.ChoiceField(choices=ScoreSheet.Kind.choices)
     values = serializers.JSONField(required=False, help_text=rules.VALUES_HELP)
     timepoint = serializers.ChoiceField(choices=ScoreSheet.Timepoint.choices, required=False, allow_blank=True, default="")
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:  # studies the caller cannot score read as "does not exist"
+            self.fields["study"].queryset = selectors.scorable_studies(user=request.user)
 
 
 class SheetUpdateSerializer(serializers.Serializer):
@@ -66,7 +76,7 @@ class ScoreSheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         """Start your independent read of a study (a draft until you submit it)."""
         data = self.validated(SheetCreateSerializer)
         sheet = score_sheet_create(actor=request.user, **data)
-        return Response(ScoreSheetSerializer(sheet).data, status=status.HTTP_201_CREATED)
+        return Response(ScoreSheetSerializer(sheet, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SheetCreateSerializer, responses={201: ScoreSheetSerializer})
     @action(detail=False, methods=["post"])
@@ -76,20 +86,20 @@ class ScoreSheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
             raise exceptions.PermissionDenied("Your role does not allow scoring studies.")
         data = self.validated(SheetCreateSerializer)
         sheet = consensus_sheet_create(actor=request.user, **data)
-        return Response(ScoreSheetSerializer(sheet).data, status=status.HTTP_201_CREATED)
+        return Response(ScoreSheetSerializer(sheet, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SheetUpdateSerializer, responses=ScoreSheetSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Change your draft."""
         sheet = score_sheet_update(actor=request.user, sheet=self.get_object(), **self.validated(SheetUpdateSerializer))
-        return Response(ScoreSheetSerializer(sheet).data)
+        return Response(ScoreSheetSerializer(sheet, context={"request": request}).data)
 
     @extend_schema(request=None, responses=ScoreSheetSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         """Submit your draft: every segment must be scored; the total and flag are computed and the sheet locks."""
         sheet = score_sheet_submit(actor=request.user, sheet=self.get_object())
-        return Response(ScoreSheetSerializer(sheet).data)
+        return Response(ScoreSheetSerializer(sheet, context={"request": request}).data)
 
 
 KIND_PARAM = OpenApiParameter("kind", str, enum=ScoreSheet.Kind.values, required=True)
@@ -122,7 +132,7 @@ class StudyAgreementView(GenericAPIView):
 
     @extend_schema(parameters=[KIND_PARAM], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
-        study = get_object_or_404(ImagingStudy.objects.restrict(request.user, Action.VIEW), pk=pk)
+        study = get_object_or_404(selectors.scorable_studies(user=request.user), pk=pk)
         return Response(selectors.study_agreement(user=request.user, study=study, kind=_kind(request)))
 
 

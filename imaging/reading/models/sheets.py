@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import ALL_HOSPITAL_ROLES, Action, HospitalRole, Scope, ScopedModel
+from registry.access import ALL_HOSPITAL_ROLES, Action, HospitalRole, Scope, ScopedModel, TrialRole
 
 # Scoring is a physician's read: investigators at the study's hospital, and data managers (adjudication).
 READER_ROLES = frozenset({HospitalRole.INVESTIGATOR, HospitalRole.DATA_MANAGER})
@@ -61,6 +61,13 @@ class ScoreSheet(ScopedModel):
         Action.ADD: READER_ROLES,
         Action.CHANGE: READER_ROLES,
         Action.DELETE: frozenset(),
+    }
+    # A study of a trial subject: the trial's central readers read it, its monitors see the reads.
+    scope_trial_path = "study__patient__trial_subjects__trial"
+    scope_trial_roles: ClassVar = {
+        Action.VIEW: frozenset({TrialRole.CENTRAL_READER, TrialRole.MONITOR}),
+        Action.ADD: frozenset({TrialRole.CENTRAL_READER}),
+        Action.CHANGE: frozenset({TrialRole.CENTRAL_READER}),
     }
 
     class Meta:

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from imaging.models import ImagingStudy
-from imaging.reading import rules
+from imaging.reading import rules, selectors
 from imaging.reading.models import ScoreSheet
 from registry.access import Action, HospitalRole, ensure_in_scope, scope_for
 from registry.audit import audit_record, snapshot
@@ -18,7 +18,8 @@ MIN_READS_FOR_CONSENSUS = 2
 
 
 def _visible_study(actor: User, study: ImagingStudy) -> ImagingStudy:
-    found = ImagingStudy.objects.restrict(actor, Action.VIEW).select_related("patient").filter(pk=study.pk).first()
+    """The study, if the actor sees it at its hospital or reads centrally for a trial its patient is in."""
+    found = selectors.scorable_studies(user=actor).filter(pk=study.pk).first()
     if found is None:
         raise ApplicationError("No such imaging study.", code="out_of_scope", fields={"study": ["Does not exist."]})
     if ScoreSheet.scope_q(scope_for(actor), Action.ADD) is None:

@@ -12,14 +12,16 @@ from imaging.reading.tests import helpers as h
 from registry.tests.matrix_cases import SEE_A
 from registry.tests.matrix_cases import arrange as arrange_registry
 from tests.matrix import AUTHENTICATED, Case, World, statuses
+from trials.services.setup import trial_membership_grant
+from trials.tests.builders import enrol, quick_trial
 
 NOT_A = {"coordinator_b", "nobody"}
 EVERYONE_BUT_INV_A = {"coordinator_a", "coordinator_b", "monitor_a", "data_manager", "nobody"}
+TRIAL_READERS = {"central_reader", "trial_monitor"}
 EVERYONE_BUT_DM = {"coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "nobody"}
 
 
-def _scores(reader: Any, item: Any) -> dict[str, int]:
-    return {"overall_quality": 4, "noise": 3, "lesion_conspicuity": 4, "diagnostic_confidence": 5}
+SCORES = {"overall_quality": 4, "noise": 3, "lesion_conspicuity": 4, "diagnostic_confidence": 5}
 
 
 def arrange(world: World) -> None:
@@ -27,7 +29,12 @@ def arrange(world: World) -> None:
     a = world.actors
     reader2_a = h.investigator(a.hospital_a, "reader2_a")
     reader_b = h.investigator(a.hospital_b, "reader_b")
-    patient_a, patient_b = h.patient_at(a.coordinator_a, a.hospital_a), h.patient_at(a.coordinator_b, a.hospital_b)
+    # Patient A is a subject of trial T-R, where central_reader, trial_monitor and sponsor hold their roles.
+    trial = quick_trial([a.hospital_a], code="T-R", agent_code="I123_MIBG")
+    patient_a = enrol(a.coordinator_a, trial, a.hospital_a).patient
+    for actor, role in (("central_reader", "central_reader"), ("trial_monitor", "monitor"), ("sponsor", "sponsor")):
+        trial_membership_grant(actor=a.data_manager, user=getattr(a, actor), trial=trial, role=role)
+    patient_b = h.patient_at(a.coordinator_b, a.hospital_b)
     study_a, study_b = h.study_of(patient_a), h.study_of(patient_b)
     study_a_late = h.study_of(patient_a, on=date(2021, 2, 1))
     world.rows.update({"patient_a": patient_a, "study_a": study_a, "study_b": study_b, "study_a_late": study_a_late})
@@ -36,13 +43,10 @@ def arrange(world: World) -> None:
     world.rows["sheet_b"] = h.submitted(reader_b, study_b, "curie", 1, "baseline")
     world.rows["draft_a"] = score_sheet_create(actor=a.investigator_a, study=study_a_late, kind="curie",
                                                values=h.values("curie", 0), timepoint="post_induction")
-    pairs = [h.patient_at(a.coordinator_b, a.hospital_b) for _ in range(2)]
-    done = h.paired_session(a.data_manager, [a.investigator_a], pairs, name="done")
-    h.score_all(done, _scores)
-    open_ = h.paired_session(a.data_manager, [a.investigator_a], pairs, name="open", seed=8)
-    world.rows.update({"session_done": done, "session_open": open_,
-                       "assignment_done": done.assignments.get(), "assignment_open": open_.assignments.get()})
-    world.rows["pair_series"] = [i.series for i in done.items.all()]
+    # investigator_a reads hospital B's series blind.
+    session = h.paired_session(a.data_manager, [a.investigator_a], [patient_b], name="open")
+    world.rows.update({"session": session, "assignment": session.assignments.get(),
+                       "pair_series": [i.series for i in session.items.all()]})
 
 
 def _new_session(w: World, actor: str) -> dict[str, Any]:
@@ -57,48 +61,50 @@ CASES = [
          universe=("sheet_a", "sheet_a2", "sheet_b", "draft_a"),
          visible={"coordinator_a": {"sheet_a", "sheet_a2"}, "investigator_a": {"sheet_a", "sheet_a2", "draft_a"},
                   "monitor_a": {"sheet_a", "sheet_a2"}, "coordinator_b": {"sheet_b"},
-                  "data_manager": {"sheet_a", "sheet_a2", "sheet_b"}, "nobody": set()}),
-    Case("reading sheet detail", "reading-sheet-detail", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: [w["sheet_a"].pk]),
+                  "data_manager": {"sheet_a", "sheet_a2", "sheet_b"}, "nobody": set(),
+                  "central_reader": {"sheet_a", "sheet_a2"}, "trial_monitor": {"sheet_a", "sheet_a2"}}),
+    Case("reading sheet detail", "reading-sheet-detail", statuses(ok={*SEE_A, *TRIAL_READERS}, hidden=NOT_A),
+         args=lambda w: [w["sheet_a"].pk]),
     Case("reading draft detail (its reader only)", "reading-sheet-detail",
          statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["draft_a"].pk]),
     Case("reading sheet start", "reading-sheet-list",
-         statuses(ok={"investigator_a", "data_manager"}, ok_status=201, forbidden={"coordinator_a", "coordinator_b", "monitor_a", "nobody"}),
+         statuses(ok={"investigator_a", "data_manager", "central_reader"}, ok_status=201,
+                  forbidden={"coordinator_a", "coordinator_b", "monitor_a", "nobody", "trial_monitor", "sponsor"}),
          method="post", data=lambda w, actor: {"study": w["study_a"].pk, "kind": "siopen", "values": {}}),
     Case("reading draft update", "reading-sheet-detail", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
          method="patch", args=lambda w: [w["draft_a"].pk], data=lambda w, actor: {"comment": "faint uptake"}),
     Case("reading submitted sheet update (author only, locked)", "reading-sheet-detail",
-         statuses(invalid={"investigator_a"}, forbidden={"coordinator_a", "monitor_a", "data_manager"}, hidden=NOT_A),
+         statuses(invalid={"investigator_a"}, forbidden={"coordinator_a", "monitor_a", "data_manager", *TRIAL_READERS},
+                  hidden=NOT_A),
          method="patch", args=lambda w: [w["sheet_a"].pk], data=lambda w, actor: {"comment": "x"}),
     Case("reading draft submit", "reading-sheet-submit", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
          method="post", args=lambda w: [w["draft_a"].pk]),
     Case("reading consensus", "reading-sheet-consensus",
-         statuses(ok={"data_manager"}, ok_status=201, invalid={"investigator_a"},
+         statuses(ok={"data_manager", "central_reader"}, ok_status=201, invalid={"investigator_a"},
                   forbidden={"coordinator_a", "coordinator_b", "monitor_a", "nobody"}),
          method="post", data=lambda w, actor: {"study": w["study_a"].pk, "kind": "curie", "values": h.values("curie", 1)}),
-    Case("reading study agreement", "reading-study-agreement", statuses(ok=SEE_A, hidden=NOT_A),
+    Case("reading study agreement", "reading-study-agreement", statuses(ok={*SEE_A, "central_reader"}, hidden=NOT_A),
          args=lambda w: [w["study_a"].pk], data=lambda w, actor: kind),
     Case("reading set agreement", "reading-agreement", statuses(ok=AUTHENTICATED), data=lambda w, actor: kind),
     Case("reading patient timeline", "reading-patient-timeline", statuses(ok=SEE_A, hidden=NOT_A),
          args=lambda w: [w["patient_a"].study_id], data=lambda w, actor: kind),
-    Case("reading session list", "reading-session-list", statuses(ok=AUTHENTICATED),
-         universe=("session_done", "session_open"),
-         visible={a: set() for a in EVERYONE_BUT_DM} | {"data_manager": {"session_done", "session_open"}}),
+    Case("reading session list", "reading-session-list", statuses(ok=AUTHENTICATED), universe=("session",),
+         visible={a: set() for a in EVERYONE_BUT_DM} | {"data_manager": {"session"}}),
     Case("reading session detail", "reading-session-detail", statuses(ok={"data_manager"}, hidden=EVERYONE_BUT_DM),
-         args=lambda w: [w["session_open"].pk]),
+         args=lambda w: [w["session"].pk]),
     Case("reading session create", "reading-session-list",
          statuses(ok={"data_manager"}, ok_status=201, forbidden=EVERYONE_BUT_DM), method="post", data=_new_session),
-    Case("reading session results", "reading-session-results", statuses(ok={"data_manager"}, hidden=EVERYONE_BUT_DM),
-         args=lambda w: [w["session_done"].pk]),
+    # Visible to the data manager, who is told that the reads are not all in (results: test_sessions.py).
+    Case("reading session results", "reading-session-results", statuses(invalid={"data_manager"}, hidden=EVERYONE_BUT_DM),
+         args=lambda w: [w["session"].pk]),
     Case("reading assignment list", "reading-assignment-list", statuses(ok=AUTHENTICATED),
-         universe=("assignment_done", "assignment_open"),
-         visible={a: set() for a in EVERYONE_BUT_INV_A} | {"investigator_a": {"assignment_done", "assignment_open"}}),
+         universe=("assignment",), visible={a: set() for a in EVERYONE_BUT_INV_A} | {"investigator_a": {"assignment"}}),
     Case("reading assignment detail", "reading-assignment-detail",
-         statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["assignment_open"].pk]),
+         statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["assignment"].pk]),
     Case("reading case", "reading-assignment-case", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
-         args=lambda w: [w["assignment_open"].pk, 1]),
+         args=lambda w: [w["assignment"].pk, 1]),
     Case("reading case image", "reading-assignment-case-image",
-         statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["assignment_open"].pk, 1, 0],
-         format="multipart"),
+         statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["assignment"].pk, 1, 0]),
     Case("reading case score", "reading-assignment-case", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
-         method="put", args=lambda w: [w["assignment_open"].pk, 1], data=lambda w, actor: _scores(None, None)),
+         method="put", args=lambda w: [w["assignment"].pk, 1], data=lambda w, actor: SCORES),
 ]

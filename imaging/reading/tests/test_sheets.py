@@ -14,6 +14,8 @@ from imaging.reading.services.sheets import (
 from imaging.reading.tests import helpers as h
 from registry.errors import ApplicationError
 from registry.models import AuditEvent
+from trials.services.setup import trial_membership_grant
+from trials.tests.builders import enrol, quick_trial
 
 CURIE_10 = [3, 0, 2, 0, 1, 0, 0, 2, 1, 1]  # total 10
 SIOPEN_12 = [6, 4, 5, 0, 1, 2, 0, 0, 3, 3, 0, 0]  # total 24
@@ -175,3 +177,21 @@ def test_sheet_list_query_count(actors, world, client_for, django_assert_max_num
     with django_assert_max_num_queries(10):  # session, user, scope (2), count, page
         response = client.get(reverse("reading-sheet-list"))
     assert response.json()["count"] == 12
+
+
+def test_central_readers_score_trial_studies_without_seeing_registry_ids(actors, client_for) -> None:  # type: ignore[no-untyped-def]
+    trial = quick_trial([actors.hospital_a], code="T-R", agent_code="I123_MIBG")
+    subject = enrol(actors.coordinator_a, trial, actors.hospital_a)
+    trial_membership_grant(actor=actors.data_manager, user=actors.central_reader, trial=trial, role="central_reader")
+    study = h.study_of(subject.patient)
+    other = h.study_of(h.patient_at(actors.coordinator_a, actors.hospital_a))  # not in the trial
+    client = client_for(actors.central_reader)
+    created = client.post(reverse("reading-sheet-list"), {"study": study.pk, "kind": "curie", "values": h.values("curie", 1)},
+                          format="json")
+    assert created.status_code == 201 and created.json()["patient"] is None
+    assert client.post(reverse("reading-sheet-submit", args=[created.json()["id"]])).json()["total"] == 10
+    refused = client.post(reverse("reading-sheet-list"), {"study": other.pk, "kind": "curie"}, format="json")
+    assert refused.status_code == 400 and "study" in refused.json()["fields"]
+    seen = client_for(actors.investigator_a).get(reverse("reading-sheet-detail", args=[created.json()["id"]])).json()
+    assert seen["patient"] == subject.patient.study_id and seen["reader"] == "central_reader"
+    assert client.get(reverse("reading-patient-timeline", args=[subject.patient.study_id]), {"kind": "curie"}).status_code == 404
