@@ -9,7 +9,7 @@ from typing import Any
 
 from imaging.models import Series
 from imaging.pipeline import pipeline_step, report_progress
-from imaging.services.dose import study_dose_compute
+from imaging.services.dose import study_dose_compute, study_dose_up_to_date
 from imaging.services.previews import PREVIEW_MODALITIES, series_previews_render
 from imaging.services.suv import series_suv_compute
 from imaging.volume import VolumeError, published_instances, series_volume
@@ -27,7 +27,8 @@ def suv_step(series: Series) -> dict[str, Any]:
 
 @pipeline_step("dose", order=30)
 def dose_step(series: Series) -> dict[str, Any]:
-    dose = study_dose_compute(study=series.study)
+    # The dose is the study's: when another series' step already computed it from every image received, it stands.
+    dose = study_dose_up_to_date(series.study) or study_dose_compute(study=series.study)
     return {"study_total_msv": dose.total_msv, "complete": dose.complete}
 
 

@@ -31,3 +31,20 @@ def put(data: bytes, sha256: str) -> str:
     if not default_storage.exists(key):
         key = default_storage.save(key, ContentFile(data))
     return key
+
+
+def overwrite(key: str, data: bytes) -> str:
+    """Write derived data (previews, cached volumes) under a fixed key, replacing what was there."""
+    if isinstance(default_storage, FileSystemStorage):
+        path = default_storage.path(key)
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        return key
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    return default_storage.save(key, ContentFile(data))

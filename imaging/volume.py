@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 import pydicom
-from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from pydicom.dataset import Dataset
 
+from imaging import storage
 from imaging.models import Instance, Series
 
 # Uncompressed transfer syntaxes whose PixelData numpy can view directly (little endian).
@@ -62,8 +62,9 @@ def open_bytes(key: str) -> bytes:
         return fh.read()
 
 
-def read_dataset(instance: Instance, *, pixels: bool = True) -> Dataset:
-    return pydicom.dcmread(io.BytesIO(open_bytes(instance.storage_key)), stop_before_pixels=not pixels)
+def read_dataset(instance: Instance, *, pixels: bool = True, tags: list[str] | None = None) -> Dataset:
+    """One stored instance; `tags` limits parsing to those keywords (a little faster when a few values are needed)."""
+    return pydicom.dcmread(io.BytesIO(open_bytes(instance.storage_key)), stop_before_pixels=not pixels, specific_tags=tags)
 
 
 def published_instances(series: Series) -> list[Instance]:
@@ -180,10 +181,8 @@ def _save(series: Series, digest: str, volume: Volume) -> None:
     np.save(buffer, volume.data, allow_pickle=False)
     meta = {"affine": volume.affine.tolist(), "positions_mm": volume.positions_mm, "pixel_spacing": list(volume.pixel_spacing),
             "slice_spacing": volume.slice_spacing, "instance_ids": volume.instance_ids}
-    for key, payload in ((npy_key, buffer.getvalue()), (meta_key, json.dumps(meta).encode())):
-        if default_storage.exists(key):
-            default_storage.delete(key)
-        default_storage.save(key, ContentFile(payload))
+    storage.overwrite(npy_key, buffer.getvalue())
+    storage.overwrite(meta_key, json.dumps(meta).encode())
     # Volumes of an earlier set of instances of this series are stale now.
     folder = f"analysis/volumes/{series.series_uid}"
     try:

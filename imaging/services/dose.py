@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from imaging.dicom import dose_headers
@@ -29,6 +30,7 @@ from registry.models.people import SYSTEM_USERNAME
 DEFAULT_DOSAGE_TABLE = dosage.DosageTable.EANM.value
 # A CT of at least this fraction of the child's height is taken as whole-trunk when nothing else names the region.
 TRUNK_FRACTION_OF_HEIGHT = 0.4
+CT_TAGS = ["ImageType", "CTDIvol", "CTDIPhantomTypeCodeSequence", "BodyPartExamined", "SliceThickness"]
 DOSE_FIELDS = ("tracer", "age_years", "weight_kg", "activity_source", "administered_at", "administered_activity_mbq",
                "recommended_activity_mbq", "recommendation_table", "activity_deviation_percent", "recommendation_not_available",
                "radiopharmaceutical_msv", "radiopharmaceutical_age_band", "radiopharmaceutical_coefficient",
@@ -158,7 +160,7 @@ def _ct_exposures(study: ImagingStudy, details: dict[str, Any]) -> list[dose_hea
         instances = list(series.instances.filter(quarantine_reason=""))
         if not instances:
             continue
-        headers = [read_dataset(inst, pixels=False) for inst in instances]
+        headers = [read_dataset(inst, pixels=False, tags=CT_TAGS) for inst in instances]
         image_type = [str(v).upper() for v in headers[0].get("ImageType") or []]
         if image_type and image_type[0] == "DERIVED":  # a reconstruction of an acquisition already counted
             continue
@@ -209,6 +211,14 @@ def _ct_dose(study: ImagingStudy, age: float | None, result: dict[str, Any], det
     else:
         result["ct_msv"] = round(ct.msv, 4)
     return True
+
+
+def study_dose_up_to_date(study: ImagingStudy) -> DoseResult | None:
+    """The exam's dose when it was computed after its newest instance arrived (the dose step of its other series
+    saw the same images), else None."""
+    dose = DoseResult.objects.filter(study=study).first()
+    newest = Instance.objects.filter(series__study=study).aggregate(newest=Max("created_at"))["newest"]
+    return dose if dose is not None and newest is not None and dose.computed_at > newest else None
 
 
 def study_dose_compute(*, study: ImagingStudy) -> DoseResult:

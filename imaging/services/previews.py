@@ -1,9 +1,7 @@
 """The preview step's writes: PNGs in storage and one Preview row per image."""
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 
-from imaging import previews
+from imaging import previews, storage
 from imaging.models import Preview, Series, SuvResult
 from imaging.volume import Volume
 
@@ -22,10 +20,7 @@ def series_previews_render(*, series: Series, volume: Volume) -> list[Preview]:
     rendered = previews.render(volume, values, display)
     rows = []
     for item in rendered:
-        key = _key(series, item)
-        if default_storage.exists(key):
-            default_storage.delete(key)
-        default_storage.save(key, ContentFile(item.png))
+        key = storage.overwrite(_key(series, item), item.png)
         rows.append(Preview(series=series, kind=item.kind, index=item.index, slice_position_mm=item.slice_position_mm,
                             storage_key=key, width=item.width, height=item.height, units=display.units,
                             window=list(display.window)))

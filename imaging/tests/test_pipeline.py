@@ -104,7 +104,7 @@ def test_long_step_reports_progress(eager, actors, patient, tmp_path, monkeypatc
     original = pipeline._set_step
 
     def spy(series_id: int, step: str, **state):  # type: ignore[no-untyped-def]
-        if "progress" in state and state.get("state") is None:
+        if state.get("state") == "running":
             seen.append((step, state["progress"]))
         return original(series_id, step, **state)
 
