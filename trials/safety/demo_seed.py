@@ -106,7 +106,6 @@ def seed_safety(actor: User, scale: float, write: Callable[[str], None]) -> None
     counts = {"events": 0, "serious": 0, "signatures": 0, "queries": 0}
     with transaction.atomic():
         signed: list[AdverseEvent] = []
-        used: set[int] = set()
         # Non-serious events on about a third of the subjects, in the first weeks after enrolment.
         for subject in subjects[::3]:
             reporter = _site_staff(subject.site.hospital_id, HospitalRole.COORDINATOR) or _data_manager()
@@ -117,17 +116,20 @@ def seed_safety(actor: User, scale: float, write: Callable[[str], None]) -> None
             counts["events"] += 1
             if rng.random() < 0.5 and _sign(_site_staff(subject.site.hospital_id, HospitalRole.INVESTIGATOR), event):
                 counts["signatures"] += 1
-        # SAEs on distinct subjects: historical ones (clocks long over) on subjects enrolled two weeks ago or more,
-        # live ones relative to now.
+        # SAEs, the live ones first (so even a small demo shows running clocks): historical ones (clocks long over) on
+        # subjects enrolled two weeks ago or more, live ones relative to now; spread over the subjects of staffed sites.
         staffed = [s for s in subjects if _site_staff(s.site.hospital_id, HospitalRole.COORDINATOR)]
         pools = {False: [s for s in staffed if s.enrolled_at <= now - timedelta(days=13)],
-                 True: [s for s in staffed if s.enrolled_at <= now - timedelta(days=4)]}
-        for (name, offset, delay, assessment, threatening), live in [(s, False) for s in HISTORICAL] + [(s, True) for s in LIVE]:
-            pool = [s for s in pools[live] if s.pk not in used]
+                 True: [s for s in staffed if s.enrolled_at <= now - timedelta(days=4) and s.trial.status == "recruiting"
+                        and s.status == "enrolled"]}
+        for pool in pools.values():
+            rng.shuffle(pool)
+        scenarios = [(s, True) for s in LIVE] + [(s, False) for s in HISTORICAL]
+        for n, ((name, offset, delay, assessment, threatening), live) in enumerate(scenarios):
+            pool = pools[live]
             if not pool:
                 continue
-            subject = pool[rng.randrange(len(pool))]
-            used.add(subject.pk)
+            subject = pool[n % len(pool)]
             reporter = _site_staff(subject.site.hospital_id, HospitalRole.COORDINATOR)
             assert reporter is not None
             aware = (now - timedelta(hours=offset) if live
@@ -150,7 +152,8 @@ def seed_safety(actor: User, scale: float, write: Callable[[str], None]) -> None
                     reporting_clock_record_report(actor=sponsor, clock=susar, reported_at=susar.due_at + timedelta(days=2))
             if _sign(_site_staff(subject.site.hospital_id, HospitalRole.INVESTIGATOR), event):
                 counts["signatures"] += 1
-                signed.append(event)
+                if not live:
+                    signed.append(event)
         # One signed assessment voided by a follow-up (visible in the signature list with its reason).
         if signed:
             event = signed[0]

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_demo_safety_data(actors: Actors) -> None:
     actors.investigator_a.set_password(DEMO_PASSWORD)
     actors.investigator_a.save()
-    trial = make_trial("DEMO-T")
+    trial = make_trial("DEMO-T", status="recruiting")
     grant(actors.sponsor, trial, "sponsor")
     now = timezone.now()
     for n in range(12):
