@@ -132,7 +132,7 @@ def test_csv_is_byte_identical_for_identical_inputs(actors, cohort, eager, djang
 
 def test_xlsx_and_pdf_open_with_their_headings(real_pdf, run) -> None:
     sheets, _ = xlsx_text(file_bytes(run, "cohort.xlsx"))
-    assert sheets == ["about", *run.row_counts.keys()]
+    assert sheets == ["about", *(s["key"] for s in run.result["sections"])]
     text = pdf_strings(file_bytes(run, "cohort.pdf"))
     assert file_bytes(run, "cohort.pdf").startswith(b"%PDF")
     for heading in ("Patients by hospital", "Kaplan-Meier OS by INRG risk group", "Follow-up completeness per hospital"):
