@@ -99,3 +99,23 @@ def test_api_raise_answer_and_texts_hidden_from_outsiders(actors: Actors, patien
     with django_assert_max_num_queries(10):
         listed = monitor.get(URL, {"status": "open", "hospital": "AAA"})
     assert listed.json()["count"] == 5
+
+
+def test_sponsors_get_counts_of_their_trials_queries_but_no_texts(actors: Actors, client_for) -> None:  # type: ignore[no-untyped-def]
+    from trials.safety.tests.helpers import grant, make_subject, make_trial
+
+    mine, other = make_trial("Q-MINE"), make_trial("Q-OTHER")
+    grant(actors.sponsor, mine, "sponsor")
+    grant(actors.trial_monitor, mine, "monitor")
+    for trial in (mine, mine, other):
+        subject = make_subject(actors.coordinator_a, actors.hospital_a, trial)
+        raise_on(actors.monitor_a, subject, field="status", text="Status per the visit log?")
+    trial_query = raise_on(actors.trial_monitor, make_subject(actors.coordinator_b, actors.hospital_b, mine), field="site")
+    assert trial_query.trial_id == mine.pk and trial_query.hospital_id == actors.hospital_b.pk
+    sponsor = client_for(actors.sponsor)
+    assert sponsor.get(URL).json()["count"] == 0
+    assert sponsor.get(f"{URL}{trial_query.pk}/").status_code == 404
+    summary = sponsor.get(f"{URL}summary/").json()
+    assert summary == [{"hospital_code": "AAA", "trial_id": mine.pk, "open": 2, "answered": 0},
+                       {"hospital_code": "BBB", "trial_id": mine.pk, "open": 1, "answered": 0}]
+    assert "Status per" not in str(summary)
