@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from imaging.models import ImagingStudy, Instance, Series, Upload
+from imaging.models import DoseResult, ImagingStudy, Instance, Series, SuvResult, Upload, VoiMeasurement
 from registry.admin import ReadOnlyAdmin
 
 
@@ -29,3 +29,22 @@ class UploadAdmin(ReadOnlyAdmin):
     list_display = ["id", "patient", "source", "files_received", "accepted", "duplicates", "rejected", "created_at"]
     list_filter = ["source"]
     list_select_related = ["patient"]
+
+
+@admin.register(DoseResult)
+class DoseResultAdmin(ReadOnlyAdmin):
+    list_display = ["study", "tracer", "administered_activity_mbq", "radiopharmaceutical_msv", "ct_msv", "total_msv", "complete"]
+    list_filter = ["tracer", "complete", "activity_source"]
+    list_select_related = ["study"]
+
+
+@admin.register(SuvResult)
+class SuvResultAdmin(ReadOnlyAdmin):
+    list_display = ["series", "quantifiable", "suv_bw_factor", "suv_max", "not_quantifiable_reason"]
+    list_filter = ["quantifiable", "units"]
+
+
+@admin.register(VoiMeasurement)
+class VoiMeasurementAdmin(ReadOnlyAdmin):
+    list_display = ["id", "series", "kind", "shape", "suv_max", "suv_mean", "mtv_ml", "created_by", "created_at"]
+    list_filter = ["kind", "shape"]

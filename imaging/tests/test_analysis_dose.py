@@ -112,3 +112,12 @@ def test_dose_results_api_is_scoped(actors, patient, tmp_path, django_capture_on
     assert api_client(actors.coordinator_b).get(f"/api/v1/imaging/dose-results/{dose.pk}/").status_code == 404
     listed = api_client(actors.coordinator_a).get("/api/v1/imaging/dose-results/", {"study__patient__study_id": patient.study_id})
     assert [row["id"] for row in listed.json()["results"]] == [dose.pk]
+
+
+def test_analysis_results_in_the_admin(client, actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    _pet(actors, patient, tmp_path, django_capture_on_commit_callbacks)
+    actors.data_manager.is_staff = True
+    actors.data_manager.save(update_fields=["is_staff"])
+    client.force_login(actors.data_manager)
+    for name in ("doseresult", "suvresult", "voimeasurement"):
+        assert client.get(f"/admin/imaging/{name}/").status_code == 200, name
