@@ -102,8 +102,8 @@ def outcome_frame(patients: pd.DataFrame, visit_events: pd.DataFrame, as_of: dat
 
 def _consent_states(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     state = pd.Series("consented", index=frame.index)
-    state[frame["adult_consent_due"]] = "adult_consent_due"
-    state[frame["reconsent_due"]] = "reconsent_due"
+    state[frame["adult_consent_due"].astype(bool)] = "adult_consent_due"
+    state[frame["reconsent_due"].astype(bool)] = "reconsent_due"
     state[~frame["has_registry_consent"].astype(bool)] = "no_valid_consent"
     withdrawn = pd.to_datetime(frame["contact_withdrawn_on"]) <= pd.Timestamp(as_of)
     table = pd.DataFrame({"consent_state": state, "contact_withdrawn": withdrawn})

@@ -210,7 +210,7 @@ def _safety(report: Report, subjects: pd.DataFrame, arms: list[str], as_of: date
         by_soc = events.groupby("soc").size().sort_values(ascending=False, kind="stable")
         report.figures.append(Figure("ae_soc", "Adverse events by system organ class",
                                      plots.bar_plot([str(s)[:60] for s in by_soc.index], by_soc.tolist(), xlabel="Events")))
-    serious = events[events["is_serious"]].sort_values(["subject_number", "number"])
+    serious = events[events["is_serious"].astype(bool)].sort_values(["subject_number", "number"])
     clocks = pd.DataFrame(list(ReportingClock.objects.filter(event_id__in=list(serious["pk"])).order_by("event_id", "kind")
                                .values_list("event_id", "kind", "due_at", "reported_at", "status")),
                           columns=["pk", "clock", "due_at", "reported_at", "clock_status"])

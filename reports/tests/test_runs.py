@@ -188,3 +188,14 @@ def test_real_worker_builds_a_run_and_records_a_failure(worker: str, actors, ref
     assert good.status == "succeeded" and good.progress == 100, good.error
     assert good.files.filter(format="pdf").exists() and good.files.filter(format="csv").count() == len(good.row_counts)
     assert bad.status == "failed" and "as_of" in bad.error and not bad.files.exists()
+
+
+def test_empty_cohort_and_trial_without_subjects_still_build(actors, eager, django_capture_on_commit_callbacks) -> None:
+    from trials.tests.builders import make_trial
+
+    cohort_run = generate(actors.data_manager, "cohort", {"as_of": "2000-01-01"}, django_capture_on_commit_callbacks)
+    assert cohort_run.row_counts["patients_by_hospital"] == 0 and cohort_run.row_counts["survival_at_months"] == 0
+    trial = make_trial(actors.data_manager, [actors.hospital_a], code="NB-E1", randomised=True, arms=(("LOW", 50), ("STD", 100)))
+    trial_run = generate(actors.data_manager, "trial", {"trial": trial.pk}, django_capture_on_commit_callbacks)
+    assert trial_run.row_counts["dosing_listing"] == 0 and trial_run.row_counts["sae_listing"] == 0
+    assert trial_run.row_counts["accrual_by_site"] == 2  # site 01 and the "all" row
