@@ -34,6 +34,9 @@ class Subject(ScopedModel):
     scope_hospital_path = "site__hospital"
     scope_trial_path = "trial"
     scope_trial_roles: ClassVar = READ_ALL_TRIAL_ROLES
+    # The audit trail is read by monitors: a blinded arm must not show there. The allocation event records it
+    # for open-label trials (randomisation.allocate).
+    audit_redact: ClassVar = frozenset({"arm"})
 
     class Meta:
         ordering = ["trial", "subject_number"]

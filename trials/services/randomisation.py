@@ -128,8 +128,12 @@ def allocate(*, actor: User, subject: Subject) -> Arm:
     slot.subject = subject
     slot.allocated_at = timezone.now()
     slot.save(update_fields=["subject", "allocated_at"])
-    audit_record(actor=actor, action="allocate", object_type="trials.subject", object_id=subject.pk,
-                 after={"stratum": subject.stratum, "slot_position": slot.position, "arm": slot.arm_id},
+    # The slot position lets the statistician check the allocation against the list; the arm itself is recorded only
+    # when the trial is open-label (the trail is read by monitors, who must stay blind).
+    after: dict[str, object] = {"stratum": subject.stratum, "slot_position": slot.position}
+    if not subject.trial.blinded:
+        after["arm"] = slot.arm_id
+    audit_record(actor=actor, action="allocate", object_type="trials.subject", object_id=subject.pk, after=after,
                  hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)
     return slot.arm
 

@@ -7,6 +7,7 @@ from conftest import Actors
 from registry.errors import ApplicationError
 from registry.models import AuditEvent
 from trials.models import AllocationSlot, RandomisationList, Trial, Unblinding
+from trials.services.enrolment import subject_status_change
 from trials.services.randomisation import generate_blocks, subject_unblind
 from trials.tests.builders import enrol, make_trial
 
@@ -116,3 +117,15 @@ def test_the_caller_cannot_choose_the_arm_of_a_randomised_trial(actors: Actors, 
     with pytest.raises(ApplicationError) as caught:
         enrol(actors.coordinator_a, randomised, actors.hospital_a, arm=randomised.arms.first())
     assert "allocated, not chosen" in caught.value.message
+
+
+def test_the_audit_trail_keeps_a_blinded_arm_hidden(actors: Actors, randomised: Trial) -> None:
+    subject = enrol(actors.coordinator_a, randomised, actors.hospital_a)
+    subject_status_change(actor=actors.coordinator_a, subject=subject, to="withdrawn", reason="family decision")
+    events = AuditEvent.objects.filter(trial_id=randomised.pk, object_type="trials.subject")
+    assert {e.action for e in events} == {"enrol", "allocate", "status"}
+    for event in events:
+        for snapshot in (event.before or {}, event.after or {}):
+            assert snapshot.get("arm", "[redacted]") == "[redacted]", event.action
+            assert "arm" not in snapshot or event.action != "allocate"
+    assert events.get(action="allocate").after["slot_position"] >= 1
