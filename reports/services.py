@@ -1,8 +1,10 @@
 """Requesting, running and downloading reports. Runs are built by the `reports.run_report` task."""
 import hashlib
 import logging
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -33,7 +35,7 @@ def report_run_request(*, actor: User, kind: str, params: dict[str, Any] | None 
     if params is not None and not isinstance(params, dict):
         raise ApplicationError("params must be an object.", code="invalid_parameter", fields={"params": ["An object."]})
     normalised = report.authorise(actor, dict(params or {}))
-    run = ReportRun(kind=kind, params=normalised, requested_by=actor, request_id=current().request_id,
+    run = ReportRun(kind=kind, params=normalised, requested_by=actor, request_id=current().request_id, queued_at=timezone.now(),
                     trial_id=normalised.get(report.trial_param) if report.trial_param else None)
     run.full_clean()
     run.save()
@@ -125,3 +127,18 @@ def report_file_download(*, actor: User, run: ReportRun, name: str) -> ReportFil
     audit_record(actor=actor, action="report_download", instance=file, trial_id=run.trial_id,
                  after={"run": run.pk, "kind": run.kind, "name": file.name, "sha256": file.sha256})
     return file
+
+
+def report_runs_requeue_stale() -> int:
+    """Re-queue runs still pending after JOB_STALE_AFTER_SECONDS (their message was lost, e.g. a broker outage).
+
+    A duplicate message is harmless: only a pending run is ever claimed.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    stale = list(ReportRun.objects.filter(status=ReportRun.Status.PENDING, queued_at__lt=cutoff).values_list("pk", flat=True))
+    for run_id in stale:
+        ReportRun.objects.filter(pk=run_id, status=ReportRun.Status.PENDING).update(queued_at=timezone.now())
+        _queue(run_id)
+    if stale:
+        logger.warning("re-queued %d stale report run(s)", len(stale))
+    return len(stale)

@@ -214,6 +214,7 @@ CELERY_BEAT_SCHEDULE = {
     "follow-up-daily": {"task": "registry.follow_up_daily", "schedule": crontab(hour=1, minute=0)},
     "requeue-stale-series": {"task": "imaging.requeue_stale_series", "schedule": 300.0},
     "sweep-reporting-clocks": {"task": "safety.sweep_reporting_clocks", "schedule": 900.0},
+    "requeue-stale-report-runs": {"task": "reports.requeue_stale_runs", "schedule": 300.0},
 }
 # A job still pending after this long is assumed lost (broker outage) and re-queued by the sweep.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=600)

@@ -199,3 +199,20 @@ def test_empty_cohort_and_trial_without_subjects_still_build(actors, eager, djan
     trial_run = generate(actors.data_manager, "trial", {"trial": trial.pk}, django_capture_on_commit_callbacks)
     assert trial_run.row_counts["dosing_listing"] == 0 and trial_run.row_counts["sae_listing"] == 0
     assert trial_run.row_counts["accrual_by_site"] == 2  # site 01 and the "all" row
+
+
+def test_stale_pending_runs_are_requeued_once_due(actors, eager, settings, django_capture_on_commit_callbacks) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reports.tasks import requeue_stale_runs
+
+    consented_patient(actors.coordinator_a, actors.hospital_a)
+    with django_capture_on_commit_callbacks(execute=False):  # the message is "lost"
+        run = report_run_request(actor=actors.data_manager, kind="cohort", params={})
+    assert requeue_stale_runs.delay().get() == 0  # not stale yet
+    ReportRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS + 1))
+    assert requeue_stale_runs.delay().get() == 1
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.files.exists()
