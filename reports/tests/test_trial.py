@@ -122,3 +122,24 @@ def test_csv_identical_for_identical_inputs(actors, world, eager, django_capture
     assert {f.name: f.sha256 for f in first.files.filter(format="csv")} == {f.name: f.sha256 for f in second.files.filter(format="csv")}
     sheets, _ = xlsx_text(file_bytes(first, "trial.xlsx"))
     assert sheets == ["about", *(s["key"] for s in first.result["sections"])]
+
+
+def test_query_count_does_not_grow_with_subjects(actors, world, django_assert_max_num_queries) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reports.builders.trial import build
+    from reports.tests.trial_helpers import _ae, _dose
+    from trials.tests.builders import enrol
+
+    params = {"trial": world.trial.pk, "trial_code": world.trial.code, "as_of": timezone.localdate().isoformat()}
+    build(actors.sponsor, params, lambda p: None)
+    with CaptureQueriesContext(connection) as small:
+        build(actors.sponsor, params, lambda p: None)
+    for n in range(4):
+        subject = enrol(actors.coordinator_b, world.trial, actors.hospital_b)
+        _dose(actors.coordinator_b, subject, "40")
+        _ae(subject, 1, term=f"Term {n}", soc="General disorders", grade=2, relatedness="possible", recorder=actors.coordinator_b)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        report = build(actors.sponsor, params, lambda p: None)
+    assert report.row_counts["dosing_listing"] == 6
