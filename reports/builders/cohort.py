@@ -90,7 +90,8 @@ def outcome_frame(patients: pd.DataFrame, visit_events: pd.DataFrame, as_of: dat
         return values.where(values <= cutoff)
 
     death = known("death_date")
-    contact = pd.to_datetime(frame["last_contact_date"]).fillna(dx).clip(upper=cutoff).combine(dx, max)
+    contact = pd.to_datetime(frame["last_contact_date"]).fillna(dx).clip(upper=cutoff)
+    contact = contact.where(contact >= dx, dx)
     os_end = death.fillna(contact)
     event = pd.concat([known("first_event"), known("first_event_visit"), death], axis=1).min(axis=1)
     out["os_days"] = (os_end - dx).dt.days
