@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('trials', '0002_deviation_visit'),
+        ('trials', '0001_initial'),  # Trial only; not tied to later trials migrations
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
