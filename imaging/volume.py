@@ -3,7 +3,7 @@
 The SUV, preview and VOI code all need the same thing: every published instance's pixels with its
 own RescaleSlope/Intercept applied (the slope differs per slice on GE and Siemens PET), stacked in
 patient order, plus the geometry that maps a voxel to patient millimetres. Reading 300 DICOM files is
-the expensive part, so the volume is cached in storage as a .npy (plus its geometry as JSON) under a
+the expensive part, so a PET volume is cached in storage as a .npy (plus its geometry as JSON) under a
 key derived from the SHA-256 of the instances it was built from: a series that gains instances gets a
 new key, an unchanged one is read back with one np.load.
 
@@ -206,12 +206,18 @@ def _load(series: Series, digest: str) -> Volume | None:
 
 
 def series_volume(series: Series, instances: list[Instance] | None = None, *, progress: Progress | None = None) -> Volume:
-    """The series' volume: from the cache when its instances have not changed, else read and cached."""
+    """The series' volume: from the cache when its instances have not changed, else read (and cached for PET).
+
+    Only PET volumes are cached: SUV, previews and every later VOI request read them. A CT (512x512 slices:
+    hundreds of MB as float32) or SPECT volume is needed once, by the preview step, and is not kept.
+    """
     instances = published_instances(series) if instances is None else instances
+    cache = series.modality == "PT"
     digest = _digest(instances)
-    cached = _load(series, digest)
+    cached = _load(series, digest) if cache else None
     if cached is not None:
         return cached
     volume = build_volume(instances, progress)
-    _save(series, digest, volume)
+    if cache:
+        _save(series, digest, volume)
     return volume

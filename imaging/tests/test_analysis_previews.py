@@ -4,6 +4,7 @@ import io
 import numpy as np
 import pydicom
 import pytest
+from django.core.files.storage import default_storage
 from PIL import Image
 
 from conftest import Actors, api_client
@@ -93,6 +94,9 @@ def test_spect_previews_in_counts(actors, patient, tmp_path, django_capture_on_c
     previews = Preview.objects.filter(series=nm_series)
     assert {p.units for p in previews} == {"counts"} and previews.filter(kind="coronal_mip").count() == 1
     assert not SuvResult.objects.filter(series=nm_series).exists()
+    # Only PET volumes are kept (SPECT and CT are read once, by the preview step).
+    for series in study.series.all():
+        assert not default_storage.exists(f"analysis/volumes/{series.series_uid}"), series.modality
     frames = pydicom.dcmread(volume.io.BytesIO(volume.open_bytes(nm_series.instances.get().storage_key))).pixel_array
     assert volume.series_volume(nm_series).data.shape == frames.shape
 
