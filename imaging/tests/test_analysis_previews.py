@@ -4,7 +4,6 @@ import io
 import numpy as np
 import pydicom
 import pytest
-from django.core.files.storage import default_storage
 from PIL import Image
 
 from conftest import Actors, api_client
@@ -86,7 +85,7 @@ def test_new_instances_give_a_new_volume(actors, patient, tmp_path, django_captu
     assert series.pipeline_state == "done" and Preview.objects.filter(series=series, kind="coronal_mip").get().height > 0
 
 
-def test_spect_previews_in_counts(actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_spect_previews_in_counts(actors, patient, tmp_path, django_capture_on_commit_callbacks, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     nm, ct = synthetic.spect_ct_study(patient=like(patient), seed=2, n_slices=8, rows=16, cols=16, ct_rows=16, ct_cols=16)
     study = ingest_datasets(actors.coordinator_a, patient, [*nm, *ct], tmp_path / "s", django_capture_on_commit_callbacks)
     pipeline_done(study)
@@ -95,8 +94,9 @@ def test_spect_previews_in_counts(actors, patient, tmp_path, django_capture_on_c
     assert {p.units for p in previews} == {"counts"} and previews.filter(kind="coronal_mip").count() == 1
     assert not SuvResult.objects.filter(series=nm_series).exists()
     # Only PET volumes are kept (SPECT and CT are read once, by the preview step).
+    monkeypatch.setattr(volume, "_save", lambda *args: pytest.fail("a SPECT/CT volume was cached"))
     for series in study.series.all():
-        assert not default_storage.exists(f"analysis/volumes/{series.series_uid}"), series.modality
+        volume.series_volume(series)
     frames = pydicom.dcmread(volume.io.BytesIO(volume.open_bytes(nm_series.instances.get().storage_key))).pixel_array
     assert volume.series_volume(nm_series).data.shape == frames.shape
 
