@@ -187,7 +187,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"GuardianRelationshipEnum": "registry.models.consent.ConsentRecord.Relationship"},
+    # Choice sets that share a field name across apps ("kind", "status", "role") or one set under several
+    # field names (the radiopharmaceutical catalogue) get a name of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "GuardianRelationshipEnum": "registry.models.consent.ConsentRecord.Relationship",
+        "HospitalRoleEnum": "registry.access.HospitalRole",
+        "JobStatusEnum": "registry.models.jobs.Job.Status",
+        "RadiopharmaceuticalEnum": "nucmed.radiopharmaceuticals.CHOICES",
+        "ScoreSheetKindEnum": "imaging.reading.models.sheets.ScoreSheet.Kind",
+        "PreviewKindEnum": "imaging.models.analysis.Preview.Kind",
+        "VoiKindEnum": "imaging.models.analysis.VoiMeasurement.Kind",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------

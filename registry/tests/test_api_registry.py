@@ -204,8 +204,8 @@ def test_patient_list_of_100_takes_a_fixed_number_of_queries(actors: Actors, doc
     register_more(actors, document)
     client = api_client(actors.coordinator_a)
     client.get("/api/v1/me/")
-    # session, user, scope, the in-force re-consent version, count, page (consent flags are subqueries of
-    # the page query), then the sliding session's save (savepoint, update, release): 9 for any page size.
-    with django_assert_max_num_queries(9):
+    # session, user, scope (hospital and trial memberships), the in-force re-consent version, count, page (consent
+    # flags are subqueries of the page query), then the sliding session's save (savepoint, update, release): 10.
+    with django_assert_max_num_queries(10):
         response = client.get("/api/v1/patients/", {"page_size": 100})
     assert len(response.json()["results"]) == 100
