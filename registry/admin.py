@@ -72,7 +72,7 @@ class ReasonForm(forms.ModelForm):
 @admin.register(Hospital)
 class HospitalAdmin(ScopedAdmin):
     form = ReasonForm
-    list_display = ["code", "name_en", "name_zh", "province", "city", "is_lead", "is_active"]
+    list_display = ["code", "name_en", "name_zh", "province", "city", "is_lead", "is_active", "dosage_table"]
     list_filter = ["province", "is_active"]
     search_fields = ["code", "name_en", "name_zh", "city"]
 

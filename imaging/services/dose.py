@@ -11,7 +11,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -47,9 +46,8 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def site_dosage_table(study: ImagingStudy) -> str:
-    """The site's chosen table: settings.IMAGING_SITE_DOSAGE_TABLES maps a hospital code to a table name."""
-    by_site: dict[str, str] = getattr(settings, "IMAGING_SITE_DOSAGE_TABLES", {})
-    return by_site.get(study.patient.hospital.code, getattr(settings, "IMAGING_DEFAULT_DOSAGE_TABLE", DEFAULT_DOSAGE_TABLE))
+    """The table the patient's hospital follows (Hospital.dosage_table, set by data managers)."""
+    return study.patient.hospital.dosage_table or DEFAULT_DOSAGE_TABLE
 
 
 def _trial_dosing(study: ImagingStudy) -> Any | None:

@@ -121,3 +121,15 @@ def test_analysis_results_in_the_admin(client, actors, patient, tmp_path, django
     client.force_login(actors.data_manager)
     for name in ("doseresult", "suvresult", "voimeasurement"):
         assert client.get(f"/admin/imaging/{name}/").status_code == 200, name
+
+
+def test_the_site_dosage_table_is_the_hospitals_choice(actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from registry.services.hospitals import hospital_update
+
+    hospital_update(actor=actors.data_manager, hospital=actors.hospital_a, data={"dosage_table": "north_america"},
+                    reason="site follows the SNMMI/SPR consensus")
+    study = _pet(actors, patient, tmp_path, django_capture_on_commit_callbacks)
+    dose = DoseResult.objects.get(study=study)
+    # North American: 18F-FDG 3.7 MBq/kg x 18 kg = 66.6 MBq, exactly what was given.
+    assert dose.recommendation_table.startswith("north_america")
+    assert dose.recommended_activity_mbq == pytest.approx(66.6) and dose.activity_deviation_percent == pytest.approx(0.0, abs=0.01)

@@ -6,7 +6,7 @@ from registry.models import AuditEvent, Hospital, HospitalMembership, Job, User
 class HospitalSerializer(serializers.ModelSerializer):
     class Meta:
         model = Hospital
-        fields = ["id", "code", "name_zh", "name_en", "province", "city", "is_lead", "is_active"]
+        fields = ["id", "code", "name_zh", "name_en", "province", "city", "is_lead", "is_active", "dosage_table"]
 
 
 class HospitalUpdateSerializer(serializers.Serializer):

@@ -3,7 +3,11 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nucmed.dosage import DosageTable
 from registry.access import Action, HospitalRole, ScopedModel
+
+DOSAGE_TABLE_CHOICES = [(DosageTable.EANM.value, _("EANM paediatric dosage card")),
+                        (DosageTable.NORTH_AMERICA.value, _("North American consensus (weight-based)"))]
 
 
 class Hospital(ScopedModel):
@@ -18,6 +22,10 @@ class Hospital(ScopedModel):
     city = models.CharField(_("city"), max_length=60)
     is_lead = models.BooleanField(_("lead hospital"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    # Which paediatric dosage table the site's nuclear-medicine department follows; a trial's own choice
+    # overrides it for the trial's doses.
+    dosage_table = models.CharField(_("dosage table"), max_length=20, choices=DOSAGE_TABLE_CHOICES,
+                                    default=DosageTable.EANM.value)
 
     scope_hospital_path = "pk"
     scope_hospital_roles: ClassVar = {

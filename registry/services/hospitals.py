@@ -8,7 +8,7 @@ from registry.errors import ApplicationError
 from registry.models import Hospital, HospitalMembership, User
 from registry.services.common import apply_changes, audited_save, require_reason, validate
 
-HOSPITAL_EDITABLE = frozenset({"name_zh", "name_en", "province", "city", "is_active"})
+HOSPITAL_EDITABLE = frozenset({"name_zh", "name_en", "province", "city", "is_active", "dosage_table"})
 
 
 @transaction.atomic
