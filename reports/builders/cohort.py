@@ -114,35 +114,37 @@ def _consent_states(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["consent_state", "contact_withdrawn", "patients"])
 
 
-def _follow_up(qs, as_of: date, hospitals: list[str]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Scheduled visits whose window closed by `as_of` (cancelled ones are not due), per hospital."""
-    in_window = Q(status=FollowUpVisit.Status.DONE, visit_date__gte=F("window_start"), visit_date__lte=F("window_end"))
-    rows = (FollowUpVisit.objects.filter(patient__in=qs.values("pk"), target_date__isnull=False, window_end__lte=as_of)
-            .exclude(status=FollowUpVisit.Status.CANCELLED)
-            .values("patient__hospital__code")
-            .annotate(due=Count("pk"), done_in_window=Count("pk", filter=in_window),
-                      done_outside_window=Count("pk", filter=Q(status=FollowUpVisit.Status.DONE, visit_date__lte=as_of) & ~in_window),
-                      missed=Count("pk", filter=Q(status=FollowUpVisit.Status.MISSED)))
-            .order_by("patient__hospital__code"))
-    found = {r["patient__hospital__code"]: r for r in rows}
+def _visit_summary(qs, as_of: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """One scan of the cohort's visits, per patient: follow-up completeness counts and the first EFS event.
+
+    Due: scheduled visits whose window closed by `as_of` (cancelled ones are not due).
+    """
+    status = FollowUpVisit.Status
+    due = Q(target_date__isnull=False, window_end__lte=as_of) & ~Q(status=status.CANCELLED)
+    in_window = Q(status=status.DONE, visit_date__gte=F("window_start"), visit_date__lte=F("window_end"))
+    columns = ["pk", "due", "done_in_window", "done_outside_window", "missed", "first_event", "first_event_visit"]
+    rows = (FollowUpVisit.objects.filter(patient__in=qs.values("pk")).values("patient_id")
+            .annotate(due=Count("pk", filter=due), done_in_window=Count("pk", filter=due & in_window),
+                      done_outside_window=Count("pk", filter=due & Q(status=status.DONE, visit_date__lte=as_of) & ~in_window),
+                      missed=Count("pk", filter=due & Q(status=status.MISSED)),
+                      first_event=Min("event_date", filter=Q(status=status.DONE, event_date__lte=as_of)),
+                      first_event_visit=Min("visit_date", filter=Q(disease_status__in=EFS_EVENT_STATUSES, visit_date__lte=as_of)))
+            .order_by("patient_id").values_list("patient_id", *columns[1:]))
+    return pd.DataFrame(list(rows), columns=columns)
+
+
+def _follow_up(visits: pd.DataFrame, patients: pd.DataFrame, hospitals: list[str]) -> pd.DataFrame:
+    counts = ["due", "done_in_window", "done_outside_window", "missed"]
+    sums = visits.merge(patients[["pk", "hospital"]], on="pk").groupby("hospital")[counts].sum()
     table = []
     for code in hospitals:
-        r = found.get(code, {"due": 0, "done_in_window": 0, "done_outside_window": 0, "missed": 0})
-        table.append({"hospital": code, "visits_due": r["due"], "done_in_window": r["done_in_window"],
-                      "done_outside_window": r["done_outside_window"], "missed": r["missed"],
-                      "completeness_percent": 100.0 * r["done_in_window"] / r["due"] if r["due"] else None})
+        r = sums.loc[code] if code in sums.index else dict.fromkeys(counts, 0)
+        due = int(r["due"])
+        table.append({"hospital": code, "visits_due": due, "done_in_window": int(r["done_in_window"]),
+                      "done_outside_window": int(r["done_outside_window"]), "missed": int(r["missed"]),
+                      "completeness_percent": 100.0 * int(r["done_in_window"]) / due if due else None})
     return pd.DataFrame(table, columns=["hospital", "visits_due", "done_in_window", "done_outside_window", "missed",
                                         "completeness_percent"])
-
-
-def _visit_events(qs, as_of: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    rows = (FollowUpVisit.objects.filter(patient__in=qs.values("pk"))
-            .values("patient_id")
-            .annotate(first_event=Min("event_date", filter=Q(status=FollowUpVisit.Status.DONE, event_date__lte=as_of)),
-                      first_event_visit=Min("visit_date", filter=Q(disease_status__in=EFS_EVENT_STATUSES, visit_date__lte=as_of)))
-            .filter(Q(first_event__isnull=False) | Q(first_event_visit__isnull=False))
-            .values_list("patient_id", "first_event", "first_event_visit"))
-    return pd.DataFrame(list(rows), columns=["pk", "first_event", "first_event_visit"])
 
 
 def _imaging_volume(qs, as_of: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -223,10 +225,11 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     report.add("consent_states", "Registry consent on the reference date", _consent_states(patients, as_of),
                "contact_withdrawn: the family asked for no further contact (data collected so far are kept).")
     progress(40)
-    report.add("follow_up_completeness", "Follow-up completeness per hospital", _follow_up(qs, as_of, params["hospitals"]),
+    visits = _visit_summary(qs, as_of)
+    report.add("follow_up_completeness", "Follow-up completeness per hospital", _follow_up(visits, patients, params["hospitals"]),
                "Due: scheduled visits whose window closed by the reference date (cancelled visits are not due).")
     progress(55)
-    outcomes = outcome_frame(patients, _visit_events(qs, as_of), as_of)
+    outcomes = outcome_frame(patients, visits[["pk", "first_event", "first_event_visit"]], as_of)
     risks = tuple(codes(cl.INRG_RISK))
     points, summary, curves = km_tables(outcomes, groups=risks, group_column="inrg_risk")
     report.add("survival_summary", "Overall and event-free survival: patients, events, median", summary,
