@@ -1,12 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from imaging.reading.api import sessions, sheets
+from imaging.reading.api import comparison, sessions, sheets
 
 router = SimpleRouter()
 router.register("sheets", sheets.ScoreSheetViewSet, basename="reading-sheet")
 router.register("sessions", sessions.SessionViewSet, basename="reading-session")
 router.register("assignments", sessions.AssignmentViewSet, basename="reading-assignment")
+router.register("comparisons", comparison.ComparisonViewSet, basename="reading-comparison")
+router.register("comparison-units", comparison.UnitViewSet, basename="reading-comparison-unit")
 
 urlpatterns = [
     path("scoring-systems/", sheets.ScoringSystemsView.as_view(), name="reading-scoring-systems"),

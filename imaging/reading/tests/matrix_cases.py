@@ -7,11 +7,12 @@ hospital B's series, which they cannot open through the imaging API).
 from datetime import date
 from typing import Any
 
+from imaging.reading.services.comparison import comparison_unit_create, reading_comparison_create
 from imaging.reading.services.sheets import score_sheet_create
 from imaging.reading.tests import helpers as h
 from registry.tests.matrix_cases import SEE_A
 from registry.tests.matrix_cases import arrange as arrange_registry
-from tests.matrix import AUTHENTICATED, Case, World, statuses
+from tests.matrix import AUTHENTICATED, HOSPITAL_MEMBERS, Case, World, statuses
 from trials.services.setup import trial_membership_grant
 from trials.tests.builders import enrol, quick_trial
 
@@ -47,6 +48,18 @@ def arrange(world: World) -> None:
     session = h.paired_session(a.data_manager, [a.investigator_a], [patient_b], name="open")
     world.rows.update({"session": session, "assignment": session.assignments.get(),
                        "pair_series": [i.series for i in session.items.all()]})
+    _arrange_comparison(world)
+
+
+def _arrange_comparison(world: World) -> None:
+    """A reading comparison (every hospital member sees it) with a unit at hospital A and one at hospital B."""
+    a = world.actors
+    comparison = reading_comparison_create(actor=a.data_manager, name="planar vs SPECT/CT", method_a="planar", method_b="SPECT/CT")
+    world.rows["comparison"] = comparison
+    world.rows["unit_a"] = comparison_unit_create(actor=a.investigator_a, comparison=comparison, patient=world["patient_a"],
+                                                  label="left adrenal bed", reference_positive=True, reference_source="histopathology")
+    world.rows["unit_b"] = comparison_unit_create(actor=a.data_manager, comparison=comparison, patient=world["study_b"].patient,
+                                                  label="para-aortic node", reference_positive=False, reference_source="follow_up")
 
 
 def _new_session(w: World, actor: str) -> dict[str, Any]:
@@ -107,4 +120,26 @@ CASES = [
          statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A), args=lambda w: [w["assignment"].pk, 1, 0]),
     Case("reading case score", "reading-assignment-case", statuses(ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A),
          method="put", args=lambda w: [w["assignment"].pk, 1], data=lambda w, actor: SCORES),
+    # Comparisons: the design is visible to every hospital member, defined by data managers; units and reads follow
+    # the patient's hospital and are entered by investigators there and by data managers.
+    Case("reading comparison list", "reading-comparison-list", statuses(ok=AUTHENTICATED), universe=("comparison",),
+         visible={a: {"comparison"} for a in HOSPITAL_MEMBERS} | {"nobody": set()}),
+    Case("reading comparison detail", "reading-comparison-detail", statuses(ok=HOSPITAL_MEMBERS, hidden={"nobody"}),
+         args=lambda w: [w["comparison"].pk]),
+    Case("reading comparison create", "reading-comparison-list",
+         statuses(ok={"data_manager"}, ok_status=201, forbidden=EVERYONE_BUT_DM), method="post",
+         data=lambda w, actor: {"name": f"low-dose vs standard ({actor})", "method_a": "standard", "method_b": "low-dose"}),
+    Case("reading comparison unit list", "reading-comparison-unit-list", statuses(ok=AUTHENTICATED), universe=("unit_a", "unit_b"),
+         visible={a: {"unit_a"} for a in SEE_A} | {"data_manager": {"unit_a", "unit_b"}, "coordinator_b": {"unit_b"}, "nobody": set()}),
+    Case("reading comparison unit detail", "reading-comparison-unit-detail", statuses(ok=SEE_A, hidden=NOT_A),
+         args=lambda w: [w["unit_a"].pk]),
+    Case("reading comparison unit create", "reading-comparison-unit-list",
+         statuses(ok={"investigator_a", "data_manager"}, ok_status=201,
+                  forbidden={"coordinator_a", "monitor_a", "coordinator_b", "nobody"}), method="post",
+         data=lambda w, actor: {"comparison": w["comparison"].pk, "patient": w["patient_a"].study_id, "label": f"node ({actor})",
+                                "reference_positive": True, "reference_source": "histopathology"}),
+    Case("reading comparison unit read", "reading-comparison-unit-reads",
+         statuses(ok={"investigator_a", "data_manager"}, ok_status=201, forbidden={"coordinator_a", "monitor_a"}, hidden=NOT_A),
+         method="post", args=lambda w: [w["unit_a"].pk],
+         data=lambda w, actor: {"method": "b" if actor == "data_manager" else "a", "positive": True}),
 ]
