@@ -17,6 +17,7 @@ from registry.errors import ApplicationError
 from registry.models import User
 from registry.services.common import apply_changes, require_reason, validate
 from trials.models import DosingRecord, ProtocolDeviation, Subject, SubjectVisit
+from trials.services.casebook import casebook_reason, casebook_void
 from trials.services.visits import anchor_on_first_dose
 
 ENTERED_FIELDS = frozenset({"visit", "lot_number", "calibrated_activity_mbq", "calibrated_at", "administered_activity_mbq",
@@ -124,6 +125,7 @@ def _finish(*, actor: User, record: DosingRecord, subject: Subject, action: str,
     ensure_in_scope(record, user=actor, action=Action.ADD if before is None else Action.CHANGE)
     audit_record(actor=actor, action=action, instance=record, before=before, after=snapshot(record), reason=reason,
                  hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)
+    casebook_void(actor=actor, subject=subject, reason=reason)
     _raise_dose_deviation(actor=actor, record=record, subject=subject)
     first = DosingRecord.objects.filter(subject=subject).order_by("administered_at", "id").first()
     if first is not None:
@@ -144,8 +146,10 @@ def dosing_record_create(*, actor: User, subject: Subject, lot_number: str, cali
                          calibrated_at: datetime, administered_activity_mbq: Decimal, administered_at: datetime,
                          weight_kg: Decimal, residual_activity_mbq: Decimal = Decimal(0),
                          residual_measured_at: datetime | None = None, route: str = DosingRecord.Route.INTRAVENOUS,
-                         visit: SubjectVisit | None = None, now: datetime | None = None) -> DosingRecord:
+                         visit: SubjectVisit | None = None, now: datetime | None = None, reason: str = "") -> DosingRecord:
+    """Record a dose; `reason` is needed only when the subject's casebook is signed (the signature is then voided)."""
     subject = _subject_for_write(actor, subject.pk)
+    reason = casebook_reason(subject, reason)
     if subject.status != Subject.Status.ENROLLED:
         raise ApplicationError(f"Subject {subject.subject_number} is {subject.get_status_display().lower()}: no new doses.",
                                code="subject_not_on_study")
@@ -156,7 +160,7 @@ def dosing_record_create(*, actor: User, subject: Subject, lot_number: str, cali
         weight_kg=weight_kg, recorded_by=actor,
     )
     _check_entered(record, subject, now or timezone.now())
-    return _finish(actor=actor, record=record, subject=subject, action="create", before=None)
+    return _finish(actor=actor, record=record, subject=subject, action="create", before=None, reason=reason)
 
 
 @transaction.atomic
@@ -173,7 +177,8 @@ def dosing_record_update(*, actor: User, record: DosingRecord, data: dict[str, A
 
 
 @transaction.atomic
-def protocol_deviation_review(*, actor: User, deviation: ProtocolDeviation, note: str) -> ProtocolDeviation:
+def protocol_deviation_review(*, actor: User, deviation: ProtocolDeviation, note: str, reason: str = "") -> ProtocolDeviation:
+    """Review a deviation; `reason` is needed only when the subject's casebook is signed (the signature is then voided)."""
     note = (note or "").strip()
     if not note:
         raise _fail("review_note", "Say what the review found.")
@@ -182,12 +187,14 @@ def protocol_deviation_review(*, actor: User, deviation: ProtocolDeviation, note
         raise ApplicationError("This deviation is not one you may review.", code="out_of_scope")
     if deviation.status == ProtocolDeviation.Status.REVIEWED:
         raise ApplicationError("This deviation has already been reviewed.", code="already_reviewed")
+    reason = casebook_reason(deviation.subject, reason)
     before = snapshot(deviation)
     deviation.status, deviation.review_note = ProtocolDeviation.Status.REVIEWED, note
     deviation.reviewed_by, deviation.reviewed_at = actor, timezone.now()
     deviation.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
     subject = deviation.subject
-    audit_record(actor=actor, action="review", instance=deviation, before=before, after=snapshot(deviation),
+    audit_record(actor=actor, action="review", instance=deviation, before=before, after=snapshot(deviation), reason=reason,
                  hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)
+    casebook_void(actor=actor, subject=subject, reason=reason)
     return deviation
 

@@ -13,6 +13,7 @@ from registry.models import ConsentRecord, ConsentScope, Patient, User
 from registry.services.common import require_reason, validate
 from trials.models import Arm, ScreeningRecord, Subject, Trial, TrialSite
 from trials.services import randomisation
+from trials.services.casebook import casebook_void
 from trials.services.visits import generate_visits
 
 
@@ -135,4 +136,5 @@ def subject_status_change(*, actor: User, subject: Subject, to: str, reason: str
     subject.refresh_from_db()
     audit_record(actor=actor, action="status", instance=subject, before=before, after=snapshot(subject), reason=reason,
                  hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)
+    casebook_void(actor=actor, subject=subject, reason=reason)
     return subject

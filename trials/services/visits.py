@@ -9,6 +9,7 @@ from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
 from trials.models import ProtocolDeviation, Subject, SubjectVisit, VisitDefinition
+from trials.services.casebook import casebook_reason, casebook_void
 
 
 def _dates(definition: VisitDefinition, anchor: date) -> dict[str, date]:
@@ -68,6 +69,7 @@ def subject_visit_record(*, actor: User, visit: SubjectVisit, status: str, done_
     if visit.status in (SubjectVisit.Status.DONE, SubjectVisit.Status.MISSED) and not reason.strip():
         raise ApplicationError("This visit was already recorded; a reason is required to change it.", code="reason_required",
                                fields={"reason": ["This field is required."]})
+    reason = casebook_reason(visit.subject, reason)
     if status == SubjectVisit.Status.DONE:
         if done_on is None:
             raise ApplicationError("A done visit needs its date.", code="invalid", fields={"done_on": ["Required."]})
@@ -84,8 +86,9 @@ def subject_visit_record(*, actor: User, visit: SubjectVisit, status: str, done_
     before = snapshot(visit)
     visit.status, visit.done_on = status, done_on
     visit.save(update_fields=["status", "done_on", "updated_at"])
-    audit_record(actor=actor, action="record", instance=visit, before=before, after=snapshot(visit), reason=reason.strip(),
+    audit_record(actor=actor, action="record", instance=visit, before=before, after=snapshot(visit), reason=reason,
                  hospital_id=visit.subject.site.hospital_id, trial_id=visit.subject.trial_id)
+    casebook_void(actor=actor, subject=visit.subject, reason=reason)
     if done_on is not None and visit.window_start and not (visit.window_start <= done_on <= visit.window_end):
         raise_visit_deviation(actor=actor, visit=visit)
     return visit
