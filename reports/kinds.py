@@ -56,4 +56,5 @@ def report_kinds() -> list[ReportKind]:
 def _load() -> None:
     # The kinds register themselves on import; importing here keeps models and the task free of import cycles.
     import reports.builders.cohort  # noqa: F401
+    import reports.builders.diagnostic  # noqa: F401
     import reports.builders.trial  # noqa: F401

@@ -177,3 +177,15 @@ def seed_reading(actor: User, scale: float, write: Callable[[str], None]) -> Non
     write(f"Demo reads: {sheets} score sheets (Curie, SIOPEN, consensus) and the reading session "
           f"'{session.name}' with {session.items.count()} series, in {time.perf_counter() - started:.1f} s "
           f"(readers {', '.join(READERS)}).")
+
+
+@register_demo_seeder("reading-comparison", order=35)
+def seed_reading_comparison(actor: User, scale: float, write: Callable[[str], None]) -> None:  # noqa: ARG001
+    """The headline planar vs SPECT/CT comparison over consented demo patients (imaging.reading.headline)."""
+    from imaging.reading.headline import seed_headline_comparison
+
+    # Consented, data use not withdrawn: the report would drop the others and the headline figures would shift.
+    patients = [p for p in _candidates(Q()) if p.data_use_withdrawn_on is None][:20]
+    if patients:
+        seed_headline_comparison(actor=actor, patients=patients)
+        write(f"  reading comparison: 81 lesions over {len(patients)} patients")
