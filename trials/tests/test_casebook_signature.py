@@ -14,6 +14,7 @@ from registry.models import AuditEvent
 from trials.models import ProtocolDeviation, Subject, SubjectVisit
 from trials.oversight.models import Signature
 from trials.oversight.services.signatures import signature_sign
+from trials.safety.services.events import adverse_event_report
 from trials.services.dosing import dosing_record_create, protocol_deviation_review
 from trials.services.enrolment import subject_status_change
 from trials.services.visits import subject_visit_record
@@ -102,3 +103,12 @@ def test_a_deviation_review_on_a_signed_casebook_needs_a_reason(actors: Actors, 
     assert refused.value.code == "reason_required"
     protocol_deviation_review(actor=actors.investigator_a, deviation=deviation, note="minor", reason="reviewed after signing")
     assert_voided(signature, "reviewed after signing")
+
+
+def test_an_adverse_event_report_is_not_held_up_but_voids_the_casebook_signature(actors: Actors, subject: Subject) -> None:
+    signature = sign_casebook(actors, subject)
+    with time_machine.travel(datetime(2026, 7, 2, 9, 0, tzinfo=SH), tick=False):
+        adverse_event_report(actor=actors.coordinator_a, subject=subject, data={
+            "meddra_code": "10002272", "onset_date": datetime(2026, 7, 1).date(), "grade": 2, "relatedness": "possible",
+            "expectedness": "expected", "action_taken": "not_applicable", "outcome": "recovering"})
+    assert_voided(signature, "adverse event reported after the casebook was signed")

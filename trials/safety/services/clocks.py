@@ -41,15 +41,44 @@ def is_fatal_or_life_threatening(event: AdverseEvent) -> bool:
     return bool(version and (version.serious_death or version.serious_life_threatening))
 
 
+UPGRADE_REASON = "Follow-up made the SUSAR fatal or life-threatening: the 7-day clock from the same day 0 replaces the 15-day clock."
+
+
 def start_susar_clock_if_needed(*, actor: User, event: AdverseEvent) -> ReportingClock | None:
     """A SUSAR without a regulators' clock gets one: 7 days if fatal or life-threatening, else 15, from day 0 =
-    the sponsor's awareness. An existing clock is kept (its day 0 does not move)."""
-    if not event.is_susar or event.clocks.filter(kind__in=SUSAR_KINDS).exists():
+    the sponsor's awareness. An existing clock keeps its day 0; a 15-day clock not yet reported is upgraded when
+    the event becomes fatal or life-threatening (see `_upgrade_to_seven_days`)."""
+    if not event.is_susar:
         return None
+    existing = {clock.kind: clock for clock in event.clocks.filter(kind__in=SUSAR_KINDS)}
+    if existing:
+        return _upgrade_to_seven_days(actor=actor, event=event, fifteen=existing.get(K.SUSAR_15D)) if K.SUSAR_7D not in existing else None
     assert event.sponsor_awareness_at is not None
     kind = K.SUSAR_7D if is_fatal_or_life_threatening(event) else K.SUSAR_15D
     due = deadlines.susar_report_due(event.sponsor_awareness_at, days=deadlines.SUSAR_DAYS[kind])
     return _create(actor=actor, event=event, kind=kind, started_at=event.sponsor_awareness_at, due_at=due)
+
+
+def _upgrade_to_seven_days(*, actor: User, event: AdverseEvent, fifteen: ReportingClock | None) -> ReportingClock | None:
+    """Fatal or life-threatening SUSARs are reported within 7 days of the sponsor's first awareness, however late the
+    information came: the 15-day clock (unreported) is cancelled with a reason and a 7-day clock counted from the
+    same day 0 starts (late from the start if day 7 has passed). Both steps audited. Nothing changes when the
+    15-day report was already sent or the 7-day deadline would not be earlier."""
+    if fifteen is None or fifteen.reported_at is not None or fifteen.status == S.CANCELLED:
+        return None
+    if not is_fatal_or_life_threatening(event):
+        return None
+    day0 = fifteen.started_at
+    due = deadlines.susar_report_due(day0, days=deadlines.SUSAR_DAYS[K.SUSAR_7D])
+    if due >= fifteen.due_at:
+        return None
+    before = snapshot(fifteen)
+    fifteen.status, fifteen.about_to_lapse = S.CANCELLED, False
+    fifteen.save(update_fields=["status", "about_to_lapse"])
+    hospital_id, trial_id = location(event)
+    audit_record(actor=actor, action="cancel_clock", instance=fifteen, before=before, after=snapshot(fifteen),
+                 reason=UPGRADE_REASON, hospital_id=hospital_id, trial_id=trial_id)
+    return _create(actor=actor, event=event, kind=K.SUSAR_7D, started_at=day0, due_at=due)
 
 
 def is_sponsor_of(actor: User, event: AdverseEvent) -> bool:

@@ -28,6 +28,7 @@ from trials.safety.models import AdverseEvent, AdverseEventVersion
 from trials.safety.models.events import SERIOUSNESS_CRITERIA, Outcome
 from trials.safety.services.clocks import start_site_clock, start_susar_clock_if_needed
 from trials.safety.services.common import fail, location
+from trials.services.casebook import casebook_void
 
 # What a report (initial or follow-up) may set; a follow-up starts from the previous version and changes some.
 REPORT_FIELDS = frozenset({
@@ -175,6 +176,8 @@ def adverse_event_report(*, actor: User, subject: Subject, data: dict[str, Any],
         start_site_clock(actor=actor, event=event)
     if version.grade == 5:
         _registry_death(actor=actor, event=event, version=version)
+    # A safety report is never held up by a signed casebook (its clocks run); the casebook signature is voided.
+    casebook_void(actor=actor, subject=subject, reason="adverse event reported after the casebook was signed")
     return event
 
 
@@ -215,4 +218,5 @@ def adverse_event_follow_up(*, actor: User, event: AdverseEvent, data: dict[str,
         start_susar_clock_if_needed(actor=actor, event=event)  # e.g. a follow-up that makes a SUSAR fatal
     if version.grade == 5 and previous.grade != 5:
         _registry_death(actor=actor, event=event, version=version)
+    casebook_void(actor=actor, subject=subject, reason=reason or "adverse event follow-up after the casebook was signed")
     return event
