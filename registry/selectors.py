@@ -1,10 +1,11 @@
 """Reads. Every function returns a queryset already restricted to the user (never .objects.all())."""
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 
+from registry import worklist_sources
 from registry.access import Action
 from registry.consent_rules import annotate_consent
 from registry.models import (
@@ -91,17 +92,24 @@ def outcomes(patients: QuerySet[Patient]) -> list[Outcome]:
 
 @dataclass(frozen=True)
 class WorkItem:
-    kind: str  # visit_due | visit_overdue | reconsent_due | adult_consent_due
-    patient_id: int
+    """One thing to do. Registry items (visit_due | visit_overdue | reconsent_due | adult_consent_due) name the
+    patient by study ID (their users are of the patient's hospital); items of other apps (registry/worklist_sources.py)
+    leave patient_id/study_id empty and say what to do in `title`, with `link` the API URL of the object."""
+    kind: str
+    patient_id: int | None
     study_id: str
     hospital_code: str
     due_date: date | None
     visit_id: int | None = None
     visit_number: int | None = None
+    title: str = ""
+    link: str = ""
+    due_at: datetime | None = None
 
 
 def worklist(*, user: User, on: date | None = None) -> list[WorkItem]:
-    """What a coordinator has to do today at their hospitals: overdue and due visits, consents to renew."""
+    """What this user has to do: at their hospitals, overdue and due visits and consents to renew; then the items of
+    every registered source (SAE clocks, trial tasks, imaging...), each limited to the user's scope and roles."""
     on = on or timezone.localdate()
     visits = (FollowUpVisit.objects.restrict(user, Action.CHANGE)
               .filter(status__in=[FollowUpVisit.Status.OVERDUE, FollowUpVisit.Status.DUE])
@@ -117,4 +125,6 @@ def worklist(*, user: User, on: date | None = None) -> list[WorkItem]:
             items.append(WorkItem("reconsent_due", p.pk, p.study_id, p.hospital.code, None))
         if p.adult_consent_due:
             items.append(WorkItem("adult_consent_due", p.pk, p.study_id, p.hospital.code, None))
+    for source in worklist_sources.sources().values():
+        items.extend(source(user, on))
     return items

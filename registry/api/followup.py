@@ -99,16 +99,21 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModel
 
 
 class WorkItemSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["visit_overdue", "visit_due", "reconsent_due", "adult_consent_due"])
-    study_id = serializers.CharField()
+    kind = serializers.CharField(help_text="visit_overdue, visit_due, reconsent_due, adult_consent_due, or a registered "
+                                           "source's kind (sae_clock_due, sae_clock_late, ...).")
+    title = serializers.CharField(help_text="What to do; no patient identifier.")
+    study_id = serializers.CharField(help_text="Registry items only (users of the patient's hospital); empty otherwise.")
     hospital_code = serializers.CharField()
     due_date = serializers.DateField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    link = serializers.CharField(help_text="API URL of the object to act on.")
     visit_id = serializers.IntegerField(allow_null=True)
     visit_number = serializers.IntegerField(allow_null=True)
 
 
 class WorklistView(ListAPIView):
-    """What to do today at your hospitals: overdue and due visits first, then consents to renew."""
+    """What to do: at your hospitals, overdue and due visits first, then consents to renew; then the items of the
+    other apps for your roles (SAE reporting clocks about to lapse or late, ...)."""
 
     serializer_class = WorkItemSerializer
     filter_backends: list[type] = []

@@ -1,0 +1,70 @@
+"""One worklist per user: the registry's items plus the registered sources' (SAE clocks), per role, bounded queries."""
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from conftest import Actors, api_client
+from trials.safety.services.assessment import adverse_event_sponsor_assess
+from trials.safety.services.clocks import reporting_clocks_sweep
+from trials.safety.services.events import adverse_event_report
+from trials.safety.tests.helpers import grant, make_subject, make_trial
+
+pytestmark = pytest.mark.django_db
+SH = ZoneInfo("Asia/Shanghai")
+AWARE = datetime(2026, 2, 27, 20, 0, tzinfo=SH)
+URL = "/api/v1/worklist/"
+
+
+def serious(actors: Actors, subject):  # type: ignore[no-untyped-def]
+    return adverse_event_report(actor=actors.coordinator_a, subject=subject, data={
+        "meddra_code": "10002272", "onset_date": date(2026, 2, 27), "grade": 3, "serious_hospitalisation": True,
+        "site_awareness_at": AWARE, "relatedness": "probable", "expectedness": "unexpected",
+        "action_taken": "not_applicable", "outcome": "recovering"})
+
+
+@pytest.fixture
+def clocks(actors: Actors):  # type: ignore[no-untyped-def]
+    """Three SAEs at hospital A whose 24-hour clocks lapse, and three SUSARs whose 15-day clocks are about to lapse."""
+    trial = make_trial()
+    grant(actors.sponsor, trial, "sponsor")
+    subjects = [make_subject(actors.coordinator_a, actors.hospital_a, trial) for _ in range(3)]
+    with time_machine.travel(AWARE + timedelta(hours=1), tick=False):
+        events = [serious(actors, s) for s in subjects]
+    with time_machine.travel(datetime(2026, 2, 28, 9, 0, tzinfo=SH), tick=False):
+        for event in events:
+            adverse_event_sponsor_assess(actor=actors.sponsor, event=event, expectedness="unexpected", causality="possible",
+                                         sponsor_awareness_at=datetime(2026, 2, 28, 8, 0, tzinfo=SH))
+    with time_machine.travel(datetime(2026, 3, 13, 9, 0, tzinfo=SH), tick=False):
+        reporting_clocks_sweep()
+    return subjects
+
+
+def items_of(client):  # type: ignore[no-untyped-def]
+    response = client.get(URL, {"page_size": 500})
+    assert response.status_code == 200
+    return response.json()["results"]
+
+
+def test_the_sponsor_sees_its_susar_clocks_and_no_study_ids(actors: Actors, clocks, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    client = api_client(actors.sponsor)
+    with django_assert_max_num_queries(10):
+        items = items_of(client)
+    assert len(items) == 3 and {i["kind"] for i in items} == {"sae_clock_due"}
+    numbers = {s.subject_number for s in clocks}
+    for item in items:
+        assert item["study_id"] == "" and any(n in item["title"] for n in numbers)
+        assert item["link"].startswith("/api/v1/") and item["due_at"]
+        assert all(s.patient.study_id not in item["title"] for s in clocks)
+
+
+def test_the_site_sees_its_late_24_hour_clocks_and_others_nothing(actors: Actors, clocks,
+                                                                   django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    client = api_client(actors.coordinator_a)
+    with django_assert_max_num_queries(12):
+        items = items_of(client)
+    clock_items = [i for i in items if i["kind"].startswith("sae_clock")]
+    assert len(clock_items) == 3 and {i["kind"] for i in clock_items} == {"sae_clock_late"}
+    assert not [i for i in items_of(api_client(actors.coordinator_b)) if i["kind"].startswith("sae_clock")]
+    assert items_of(api_client(actors.nobody)) == []
