@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from conftest import Actors, api_client
+from trials.models import ProtocolDeviation
 from trials.safety.services.assessment import adverse_event_sponsor_assess
 from trials.safety.services.clocks import reporting_clocks_sweep
 from trials.safety.services.events import adverse_event_report
@@ -68,3 +69,15 @@ def test_the_site_sees_its_late_24_hour_clocks_and_others_nothing(actors: Actors
     assert len(clock_items) == 3 and {i["kind"] for i in clock_items} == {"sae_clock_late"}
     assert not [i for i in items_of(api_client(actors.coordinator_b)) if i["kind"].startswith("sae_clock")]
     assert items_of(api_client(actors.nobody)) == []
+
+
+def test_open_protocol_deviations_are_listed_for_the_investigator_not_the_sponsor(actors: Actors, clocks,
+                                                                          django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    for subject in clocks:
+        ProtocolDeviation.objects.create(subject=subject, kind=ProtocolDeviation.Kind.OTHER, detected_at=AWARE, description="x")
+    client = api_client(actors.investigator_a)
+    with django_assert_max_num_queries(13):
+        items = [i for i in items_of(client) if i["kind"] == "deviation_to_review"]
+    assert len(items) == 3 and all(i["study_id"] == "" and "/api/v1/" in i["link"] for i in items)
+    assert not [i for i in items_of(api_client(actors.sponsor)) if i["kind"] == "deviation_to_review"]
+    assert not [i for i in items_of(api_client(actors.coordinator_b)) if i["kind"] == "deviation_to_review"]
