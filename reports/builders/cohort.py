@@ -17,12 +17,10 @@ from registry.consent_rules import annotate_consent
 from registry.errors import ApplicationError
 from registry.models import FollowUpVisit, Hospital, User
 from registry.selectors import EFS_EVENT_STATUSES, patients_for_research
-from reports import plots
 from reports.builders.common import AGE_BAND_LABELS, age_band, category_counts, codes, quantiles
 from reports.document import Figure, Progress, Report
 from reports.kinds import ReportKind, register_report_kind
 from reports.params import as_of_date, parse_date, refuse_unknown
-from reports.survival import km_tables
 
 # Who may run it: data managers over all hospitals, site investigators and coordinators over their own.
 COHORT_ROLES = frozenset({HospitalRole.DATA_MANAGER, HospitalRole.INVESTIGATOR, HospitalRole.COORDINATOR})
@@ -172,6 +170,9 @@ DOSE_UNAVAILABLE = "Not available: no effective dose has been computed for the i
 
 
 def _dose_sections(report: Report, doses: pd.DataFrame, patients: pd.DataFrame) -> None:
+    # matplotlib and lifelines cost ~0.6 s to import: loaded when a report is built, not at every start-up.
+    from reports import plots
+
     with_dose = doses[doses["total_msv"].notna()]
     note = ("Sum over the child's imaging exams with a computed effective dose (radiopharmaceutical + CT, of what "
             "is available); age band at diagnosis. Trial therapy administrations are not included.")
@@ -202,6 +203,10 @@ def _dose_sections(report: Report, doses: pd.DataFrame, patients: pd.DataFrame) 
 
 
 def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
+    # matplotlib and lifelines cost ~0.6 s to import: loaded when a report is built, not at every start-up.
+    from reports import plots
+    from reports.survival import km_tables
+
     as_of = date.fromisoformat(params["as_of"])
     report = Report("cohort", f"Registry cohort report as of {as_of.isoformat()}", params)
     report.notes.append("De-identified aggregates. Patients who withdrew the use of their data by the reference date "

@@ -17,7 +17,6 @@ from registry import codelists as cl
 from registry.access import HospitalRole, TrialRole, scope_for
 from registry.errors import ApplicationError
 from registry.models import User
-from reports import plots
 from reports.builders.common import AGE_BAND_LABELS, age_band, codes, quantiles
 from reports.document import Figure, Progress, Report
 from reports.kinds import ReportKind, register_report_kind
@@ -78,6 +77,9 @@ def arm_labels(trial, subjects: pd.DataFrame) -> list[str]:  # type: ignore[no-u
 
 
 def _accrual(report: Report, trial, subjects: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    # matplotlib and lifelines cost ~0.6 s to import: loaded when a report is built, not at every start-up.
+    from reports import plots
+
     sites = list(trial.sites.order_by("site_number").values("site_number", "hospital__code", "activated_on", "target_accrual"))
     summary = []
     for s in sites:
@@ -181,6 +183,7 @@ AE_COLUMNS = ["pk", "subject_id", "number", "current_version__term", "current_ve
 
 
 def _safety(report: Report, subjects: pd.DataFrame, arms: list[str], as_of: date) -> None:
+    from reports import plots  # loaded when a report is built (see _accrual)
     from trials.safety.models import AdverseEvent, ReportingClock
 
     events = pd.DataFrame(list(
