@@ -20,6 +20,7 @@ from imaging import synthetic
 from imaging.demo_seed import weight_for_age
 from imaging.models import ImagingStudy, Series, Upload
 from imaging.reading import rules
+from imaging.reading.headline import seed_headline_comparison
 from imaging.reading.models import ReadingSession, ScoreSheet
 from imaging.reading.services.sessions import ItemInput, assignment_case_score, reading_session_create
 from imaging.reading.services.sheets import (
@@ -182,10 +183,13 @@ def seed_reading(actor: User, scale: float, write: Callable[[str], None]) -> Non
 @register_demo_seeder("reading-comparison", order=35)
 def seed_reading_comparison(actor: User, scale: float, write: Callable[[str], None]) -> None:  # noqa: ARG001
     """The headline planar vs SPECT/CT comparison over consented demo patients (imaging.reading.headline)."""
-    from imaging.reading.headline import seed_headline_comparison
-
+    # The programme-wide data manager records the comparison (the seeding superuser holds no hospital role).
+    data_manager = User.objects.filter(memberships__hospital__isnull=True, memberships__role="data_manager").first()
     # Consented, data use not withdrawn: the report would drop the others and the headline figures would shift.
     patients = [p for p in _candidates(Q()) if p.data_use_withdrawn_on is None][:20]
-    if patients:
-        seed_headline_comparison(actor=actor, patients=patients)
-        write(f"  reading comparison: 81 lesions over {len(patients)} patients")
+    if data_manager is None or not patients:
+        write("Demo data manager or consented patients missing: reading comparison skipped.")
+        return
+    with transaction.atomic():
+        seed_headline_comparison(actor=data_manager, patients=patients)
+    write(f"Demo reading comparison: 81 lesions over {len(patients)} patients.")
