@@ -4,9 +4,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.contenttypes.models import ContentType
 
 from conftest import Actors, api_client
 from trials.models import ProtocolDeviation
+from trials.oversight.services.queries import data_query_answer, data_query_raise
 from trials.safety.services.assessment import adverse_event_sponsor_assess
 from trials.safety.services.clocks import reporting_clocks_sweep
 from trials.safety.services.events import adverse_event_report
@@ -81,3 +83,18 @@ def test_open_protocol_deviations_are_listed_for_the_investigator_not_the_sponso
     assert len(items) == 3 and all(i["study_id"] == "" and "/api/v1/" in i["link"] for i in items)
     assert not [i for i in items_of(api_client(actors.sponsor)) if i["kind"] == "deviation_to_review"]
     assert not [i for i in items_of(api_client(actors.coordinator_b)) if i["kind"] == "deviation_to_review"]
+
+
+def test_data_queries_open_for_the_site_answered_for_the_monitor(actors: Actors, clocks,
+                                                                 django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    subject_type = ContentType.objects.get_for_model(clocks[0])
+    queries = [data_query_raise(actor=actors.monitor_a, content_type=subject_type, object_id=s.pk, field_name="status",
+                                text="please check") for s in clocks]
+    data_query_answer(actor=actors.coordinator_a, query=queries[0], text="checked")
+    client = api_client(actors.coordinator_a)
+    with django_assert_max_num_queries(13):
+        site = [i for i in items_of(client) if i["kind"].startswith("query_")]
+    assert sorted(i["kind"] for i in site) == ["query_to_answer", "query_to_answer"]
+    assert all("please check" not in i["title"] for i in site)
+    monitor = [i for i in items_of(api_client(actors.monitor_a)) if i["kind"].startswith("query_")]
+    assert [i["kind"] for i in monitor] == ["query_to_close"]
