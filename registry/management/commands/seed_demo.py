@@ -1,13 +1,15 @@
 import time
+from collections import Counter
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from registry.access import scope_for
 from registry.demo import cohort
 from registry.demo.hooks import run_demo_seeders
 from registry.demo.people import DEMO_PASSWORD, seed_hospitals, seed_logins
 from registry.management.base import AuditedCommand
-from registry.models import Patient
+from registry.models import Hospital, Patient, User
 
 
 class Command(AuditedCommand):
@@ -40,6 +42,7 @@ class Command(AuditedCommand):
         versions = ", ".join(f"v{d.version} from {d.effective_from.isoformat()}" for d in documents)
         self.stdout.write(f"Registry consent documents: {versions} ({created} created)")
         if n == 0:
+            self._print_logins()
             return
         previous = cohort.existing_seed()
         if previous is not None:
@@ -51,6 +54,21 @@ class Command(AuditedCommand):
         if options["scale"] > 0:
             run_demo_seeders(actor=actor, scale=options["scale"], write=self.stdout.write)
         self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
+        self._print_logins()
+
+    def _print_logins(self) -> None:
+        """Every demo login with what it holds, printed last so the seeders' output does not bury it (the trials
+        and reading seeders add a sponsor and a second reader)."""
+        codes = dict(Hospital.objects.values_list("pk", "code"))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for user in User.objects.filter(is_active=True).order_by("username"):
+            scope = scope_for(user)
+            held = [f"{role} at all hospitals" for role in sorted(scope.everywhere_roles)]
+            held += sorted(f"{role} at {codes[h]}" for h, roles in scope.hospital_roles.items() for role in roles)
+            per_role = Counter(role for roles in scope.trial_roles.values() for role in roles)
+            held += [f"{role} in {n} trial{'s' if n > 1 else ''}" for role, n in sorted(per_role.items())]
+            if held:
+                self.stdout.write(f"  {user.username:<12} {'; '.join(held)}")
 
     def _seed_cohort(self, **kwargs: Any) -> None:
         n, seed = kwargs["n"], kwargs["seed"]
