@@ -44,6 +44,8 @@ class DosingInputSerializer(ScopedRelatedFields, serializers.Serializer):
     residual_measured_at = serializers.DateTimeField(required=False, allow_null=True)
     route = serializers.ChoiceField(choices=DosingRecord.Route.choices, required=False)
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=Decimal(0))
+    reason = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="Needed when the subject's casebook is signed: the signature is then voided.")
 
 
 class DosingUpdateSerializer(DosingInputSerializer):
@@ -97,6 +99,8 @@ class DeviationSerializer(serializers.ModelSerializer):
 
 class ReviewSerializer(serializers.Serializer):
     review_note = serializers.CharField(help_text="What the review found and what was done.")
+    reason = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="Needed when the subject's casebook is signed: the signature is then voided.")
 
 
 class DeviationFilter(filters.FilterSet):
@@ -120,5 +124,6 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedM
     def review(self, request: Request, pk: str | None = None) -> Response:
         """Close a deviation after review (investigators and data managers)."""
         deviation = self.get_object()
-        protocol_deviation_review(actor=request.user, deviation=deviation, note=self.validated(ReviewSerializer)["review_note"])
+        data = self.validated(ReviewSerializer)
+        protocol_deviation_review(actor=request.user, deviation=deviation, note=data["review_note"], reason=data.get("reason", ""))
         return Response(self.get_serializer(self.get_queryset().get(pk=deviation.pk)).data)

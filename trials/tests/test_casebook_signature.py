@@ -112,3 +112,15 @@ def test_an_adverse_event_report_is_not_held_up_but_voids_the_casebook_signature
             "meddra_code": "10002272", "onset_date": datetime(2026, 7, 1).date(), "grade": 2, "relatedness": "possible",
             "expectedness": "expected", "action_taken": "not_applicable", "outcome": "recovering"})
     assert_voided(signature, "adverse event reported after the casebook was signed")
+
+
+def test_a_deviation_review_through_the_api_takes_the_reason(actors: Actors, subject: Subject, client_for) -> None:  # type: ignore[no-untyped-def]
+    deviation = ProtocolDeviation.objects.create(subject=subject, kind=ProtocolDeviation.Kind.VISIT_OUT_OF_WINDOW,
+                                                 detected_at=ENROLLED, description="test")
+    signature = sign_casebook(actors, subject)
+    url = reverse("protocol-deviation-review", args=[deviation.pk])
+    refused = client_for(actors.investigator_a).post(url, {"review_note": "minor"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "reason_required"
+    done = client_for(actors.investigator_a).post(url, {"review_note": "minor", "reason": "reviewed after signing"}, format="json")
+    assert done.status_code == 200, done.content
+    assert_voided(signature, "reviewed after signing")
