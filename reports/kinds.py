@@ -1,8 +1,8 @@
 """The registry of report kinds: how each validates and authorises its parameters and builds its document.
 
 A kind is added by registering a ReportKind; the API, the ReportRun machinery and the formats need nothing
-else. The diagnostic-performance report (issue 7 item 4) is meant to register here once its source data
-(lesion-level reads of two methods against a reference standard) exists; it is not built yet.
+else. Three kinds register here: the registry cohort report, the sponsor trial report and the
+diagnostic-performance report over a reading comparison (imaging/reading).
 """
 from collections.abc import Callable
 from dataclasses import dataclass
