@@ -61,6 +61,6 @@ def test_hospital_change_in_admin_is_audited(client, staff_dm, actors: Actors) -
     h = actors.hospital_a
     response = client.post(f"/admin/registry/hospital/{h.pk}/change/", {
         "name_zh": h.name_zh, "name_en": h.name_en, "province": "Hebei", "city": h.city, "is_active": "on",
-        "reason": "province corrected"})
+        "dosage_table": h.dosage_table, "reason": "province corrected"})
     assert response.status_code == 302 and Hospital.objects.get(pk=h.pk).province == "Hebei"
     assert AuditEvent.objects.filter(object_type="registry.hospital", reason="province corrected").count() == 1
