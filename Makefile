@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo test lint clean messages
+.PHONY: install demo test lint clean messages browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,19 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Debian's Chromium for the browser tests and Noto CJK so pages and PDFs render Chinese (needs root and apt).
+browser:
+	command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
+
 lint: install
 	$(BIN)/ruff check .
 
-# Re-extract and compile translations (needs GNU gettext; the compiled .mo files are committed).
+# Re-extract and compile translations, one catalogue per app (needs GNU gettext; the .mo files are committed).
+APPS := registry trials imaging reports
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans --ignore '.venv/*' --ignore 'var/*'
-	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+	for app in $(APPS); do (cd $$app && mkdir -p locale && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore 'tests/*' \
+	  && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans) || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

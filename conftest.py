@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
@@ -22,8 +23,11 @@ from registry.access import HospitalRole
 from registry.models import Hospital, User
 from registry.tests.factories import HospitalFactory, MembershipFactory, UserFactory
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
 PASSWORD = "correct-horse-battery"
-SERVICE_MARKERS = ("postgres", "redis", "worker")
+SERVICE_MARKERS = ("postgres", "redis", "worker", "browser")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -159,3 +163,54 @@ def reference_rows() -> None:
     from registry.migrations import _reference_rows
 
     _reference_rows.restore()
+
+
+@pytest.fixture
+def pipeline_runner(request: pytest.FixtureRequest) -> str:
+    """Whatever runs Celery tasks for this test: in-process when eager (embedded defaults), else a real worker."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    return request.getfixturevalue("worker")
+
+
+# --- Browser tests (Playwright driving Debian's Chromium; `make browser` installs it) -------------------
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SCREENSHOTS = settings.BASE_DIR / "var" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator["Browser"]:
+    require(os.path.exists(CHROMIUM), f"needs Chromium at {CHROMIUM} (make browser)")
+    # Playwright's sync API keeps an event loop in this thread; Django would refuse ORM calls from the test body.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: "Browser", live_server, reference_rows) -> Iterator["Page"]:  # type: ignore[no-untyped-def]
+    """A fresh browser context (no cookies) on the live server, English, in the hospitals' time zone."""
+    context = chromium.new_context(base_url=live_server.url, locale="en-US", timezone_id="Asia/Shanghai",
+                                   viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def browser_login(page: "Page", username: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def screenshot(page: "Page", name: str) -> None:
+    """Key pages are kept as test artifacts under var/screenshots/ (ignored by git)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
