@@ -25,6 +25,11 @@ urlpatterns = [
     path("api/v1/reading/", include("imaging.reading.api.urls")),
     path("api/v1/reports/", include("reports.api.urls")),
     path("dicomweb/", include("imaging.dicomweb.urls")),
+    # Pages for hospital staff, sponsors and monitors (server-rendered; same services and selectors as the API).
+    path("patients/", include("registry.web.urls")),
+    path("imaging/", include("imaging.web.urls")),
+    path("trials/", include("trials.web.urls")),
+    path("reports/", include("reports.web.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

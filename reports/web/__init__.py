@@ -1,0 +1,1 @@
+"""Server-rendered pages (reports); they call the same services and selectors as the API."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages (trials); they call the same services and selectors as the API."""
