@@ -13,11 +13,11 @@ from django.db.models import Count, F, Min, Q
 
 from registry import codelists as cl
 from registry.access import ALL, HospitalRole, scope_for
-from registry.consent_rules import annotate_consent
 from registry.errors import ApplicationError
 from registry.models import FollowUpVisit, Hospital, User
 from registry.selectors import EFS_EVENT_STATUSES, patients_for_research
 from reports.builders.common import AGE_BAND_LABELS, age_band, category_counts, codes, quantiles
+from reports.builders.consent import STATE_COLUMNS, annotate_consent_inputs, consent_frame
 from reports.document import Figure, Progress, Report
 from reports.kinds import ReportKind, register_report_kind
 from reports.params import as_of_date, parse_date, refuse_unknown
@@ -53,8 +53,7 @@ def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
 
 
 PATIENT_COLUMNS = ["pk", "hospital__code", "hospital__province", "diagnosis_date", "age_at_diagnosis_months", "inrgss_stage",
-                   "inrg_risk", "cog_risk", "mycn", "death_date", "last_contact_date", "contact_withdrawn_on",
-                   "has_registry_consent", "reconsent_due", "adult_consent_due"]
+                   "inrg_risk", "cog_risk", "mycn", "death_date", "last_contact_date", "contact_withdrawn_on", "is_adult", "is_followed"]
 
 
 def cohort_patients(user: User, params: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -68,8 +67,12 @@ def cohort_patients(user: User, params: dict[str, Any]):  # type: ignore[no-unty
 
 
 def patient_frame(qs, as_of: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    rows = list(annotate_consent(qs, on=as_of).order_by("pk").values_list(*PATIENT_COLUMNS))
+    # The consent state comes from one plain query of consent records derived in pandas (reports/builders/consent.py):
+    # the per-patient correlated subqueries of registry.consent_rules.annotate_consent took 3-4 s at 100,000 patients.
+    rows = list(annotate_consent_inputs(qs, on=as_of).order_by("pk").values_list(*PATIENT_COLUMNS))
     frame = pd.DataFrame(rows, columns=PATIENT_COLUMNS)
+    frame[STATE_COLUMNS] = consent_frame(qs, frame, on=as_of)[STATE_COLUMNS].to_numpy()
+    frame = frame.drop(columns=["is_adult", "is_followed"])
     frame = frame.rename(columns={"hospital__code": "hospital", "hospital__province": "province"})
     frame["age_band"] = age_band(frame["age_at_diagnosis_months"]) if len(frame) else pd.Series(dtype=str)
     frame["diagnosis_year"] = frame["diagnosis_date"].map(lambda d: str(d.year))
