@@ -1,0 +1,151 @@
+"""Upload and study pages: the same ingest and review services and scoped reads as the imaging API."""
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from imaging.models import ImagingStudy, Preview, Series, Upload, VoiMeasurement
+from imaging.pipeline import step_states
+from imaging.selectors import patient_dose_history
+from imaging.services.ingest import IncomingFile, ingest
+from imaging.services.review import study_release
+from imaging.volume import open_bytes
+from imaging.web.forms import ReleaseForm, UploadForm
+from registry.access import Action
+from registry.errors import ApplicationError
+from registry.models import Patient
+from registry.web.forms import add_application_error
+
+FINAL_STATES = {Series.PipelineState.DONE, Series.PipelineState.FAILED, Series.PipelineState.HELD}
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    # The upload page's script sends one request per file and asks for JSON; the plain form gets a page.
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _path_of(uploaded: UploadedFile, workdir: Path) -> Path:
+    """Uploads stream to temporary files (settings.FILE_UPLOAD_HANDLERS); copy the rare in-memory one to disk."""
+    if hasattr(uploaded, "temporary_file_path"):
+        return Path(uploaded.temporary_file_path())
+    target = workdir / f"{len(list(workdir.iterdir()))}.bin"
+    with target.open("wb") as fh:
+        shutil.copyfileobj(uploaded, fh)
+    return target
+
+
+def _studies_of(request: HttpRequest, upload: Upload) -> list[dict[str, Any]]:
+    studies = (ImagingStudy.objects.restrict(request.user, Action.VIEW).filter(series__instances__upload=upload)
+               .distinct().order_by("id"))
+    return [{"id": s.pk, "url": reverse("web-study-detail", args=[s.pk]), "date": s.study_date, "status": s.status,
+             "status_label": s.get_status_display()} for s in studies]
+
+
+@login_required
+def upload_page(request: HttpRequest) -> HttpResponse:
+    patients = Patient.objects.restrict(request.user, Action.ADD).order_by("study_id")
+    initial = {"patient": request.GET.get("patient")} if request.GET.get("patient") else None
+    form = UploadForm(patients=patients, initial=initial)
+    result: dict[str, Any] | None = None
+    status = 200
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES, patients=patients)
+        if form.is_valid():
+            try:
+                with tempfile.TemporaryDirectory(prefix="nbnm-web-") as tmp:
+                    files = [IncomingFile(f.name, _path_of(f, Path(tmp))) for f in form.cleaned_data["files"]]
+                    # The web page is another client of the upload API's service; it records as an API upload.
+                    upload = ingest(actor=request.user, patient=form.cleaned_data["patient"], files=files,
+                                    source=Upload.Source.API, trial_visit_id=form.cleaned_data["trial_visit_id"])
+            except ApplicationError as exc:
+                add_application_error(form, exc)
+            else:
+                result = {"upload": upload.pk, "items": upload.items, "studies": _studies_of(request, upload)}
+        if result is None:
+            status = 400
+            if _wants_json(request):
+                errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+                return JsonResponse({"errors": errors}, status=400)
+        elif _wants_json(request):
+            return JsonResponse(result, status=201)
+    return render(request, "imaging/web/upload.html", {"form": form, "result": result, "has_patients": patients.exists()},
+                  status=status)
+
+
+def _study(request: HttpRequest, pk: int) -> ImagingStudy:
+    return get_object_or_404(ImagingStudy.objects.restrict(request.user, Action.VIEW).select_related("patient", "dose"), pk=pk)
+
+
+def _live_context(request: HttpRequest, study: ImagingStudy) -> dict[str, Any]:
+    """What the polled part of the study page shows: series with steps, previews, SUV, image quality, dose."""
+    series = list(
+        Series.objects.restrict(request.user, Action.VIEW).filter(study=study).select_related("suv")
+        .prefetch_related(Prefetch("previews", queryset=Preview.objects.order_by("kind", "index")),
+                          Prefetch("vois", queryset=VoiMeasurement.objects.order_by("id")))
+        .order_by("series_number", "id"))
+    rows = []
+    for s in series:
+        previews = sorted(s.previews.all(), key=lambda p: (p.kind != Preview.Kind.CORONAL_MIP, p.index))
+        rows.append({"series": s, "steps": step_states(s), "final": s.pipeline_state in FINAL_STATES,
+                     "suv": getattr(s, "suv", None), "mips": [p for p in previews if p.kind == Preview.Kind.CORONAL_MIP],
+                     "slices": [p for p in previews if p.kind == Preview.Kind.AXIAL], "vois": list(s.vois.all())})
+    all_final = bool(rows) and all(r["final"] for r in rows)
+    history = patient_dose_history(user=request.user, patient=study.patient) if all_final else None
+    return {"study": study, "rows": rows, "all_final": all_final, "dose": getattr(study, "dose", None), "history": history}
+
+
+@login_required
+@require_GET
+def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    study = _study(request, pk)
+    return _render_detail(request, study, ReleaseForm())
+
+
+def _render_detail(request: HttpRequest, study: ImagingStudy, release_form: ReleaseForm, status: int = 200) -> HttpResponse:
+    can_release = (study.status == ImagingStudy.Status.ON_HOLD
+                   and ImagingStudy.objects.restrict(request.user, Action.CHANGE).filter(pk=study.pk).exists())
+    context = {**_live_context(request, study), "release_form": release_form, "can_release": can_release}
+    return render(request, "imaging/web/study_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def study_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The polled fragment: it carries its own polling trigger only while some step can still change."""
+    study = _study(request, pk)
+    return render(request, "imaging/web/_study_live.html", _live_context(request, study))
+
+
+@login_required
+@require_POST
+def study_release_page(request: HttpRequest, pk: int) -> HttpResponse:
+    study = _study(request, pk)
+    form = ReleaseForm(request.POST)
+    if form.is_valid():
+        try:
+            study_release(actor=request.user, study=study, reason=form.cleaned_data["reason"])
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, _("The study was released; its pipeline runs now."))
+            return redirect("web-study-detail", pk=study.pk)
+    return _render_detail(request, _study(request, pk), form, status=400)
+
+
+@login_required
+@require_GET
+def preview_image(request: HttpRequest, pk: int) -> HttpResponse:
+    preview = get_object_or_404(Preview.objects.restrict(request.user, Action.VIEW), pk=pk)
+    response = HttpResponse(open_bytes(preview.storage_key), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
