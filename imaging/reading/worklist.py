@@ -1,0 +1,83 @@
+"""Reading work on the worklist (registry/worklist_sources.py), for investigators and central readers:
+
+- `mibg_to_score`: MIBG studies ready and not yet scored: at the investigator's hospital, studies nobody has
+  submitted a score for; in the trials a user reads centrally, studies that reader has not submitted;
+- `sheet_draft`: the user's own draft score sheets, to finish and submit;
+- `reading_cases`: blinded image-quality reading sessions with cases left to read in the user's assignment.
+
+Titles name the study by its number and date, the session by its number: never a patient, and never an arm (a
+session's name is free text written by the data manager, so it is left out too).
+"""
+from datetime import date
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from imaging.models import ImagingStudy
+from imaging.reading.models import ReadingAssignment, ReadingSession, ScoreSheet
+from imaging.reading.models.sheets import READER_ROLES
+from imaging.reading.rules import TRACERS
+from registry.access import ALL, Action, HospitalRole, TrialRole, scope_for
+from registry.models import User
+from registry.selectors import WorkItem
+from registry.worklist_sources import register_worklist_source
+
+MIBG = TRACERS["curie"]
+
+
+def _may_read(user: User) -> bool:
+    """Reads are physicians' work (READER_ROLES at a hospital, or central readers): nobody else queries anything."""
+    scope = scope_for(user)
+    return any(scope.has_role(role) for role in READER_ROLES) or bool(scope.trials_with(frozenset({TrialRole.CENTRAL_READER})))
+
+
+@register_worklist_source("mibg_to_score")
+def mibg_to_score(user: User, on: date) -> list[WorkItem]:
+    scope = scope_for(user)
+    hospitals = scope.hospitals_with(frozenset({HospitalRole.INVESTIGATOR}))
+    central = scope.trials_with(frozenset({TrialRole.CENTRAL_READER}))
+    if not hospitals and not central:
+        return []
+    submitted = ScoreSheet.objects.filter(study=OuterRef("pk"), status=ScoreSheet.Status.SUBMITTED, kind__in=("curie", "siopen"))
+    mine = Q()
+    if hospitals is ALL:
+        mine = ~Q(Exists(submitted))
+    elif hospitals:
+        mine = Q(patient__hospital__in=hospitals) & ~Q(Exists(submitted))
+    if central:
+        central_q = Q(patient__trial_subjects__trial__in=central) & ~Q(Exists(submitted.filter(reader_id=user.pk)))
+        mine = (mine | central_q) if hospitals else central_q
+    studies = (ImagingStudy.objects.filter(mine, status=ImagingStudy.Status.READY, tracer__in=MIBG)
+               .select_related("patient__hospital").distinct().order_by("study_date", "id"))
+    return [WorkItem("mibg_to_score", None, "", s.patient.hospital.code, s.study_date,
+                     title=_("MIBG study %(study)s of %(date)s awaiting scoring (Curie / SIOPEN)") % {
+                         "study": s.pk, "date": s.study_date.isoformat() if s.study_date else "?"},
+                     link=reverse("imaging-study-detail", args=[s.pk])) for s in studies]
+
+
+@register_worklist_source("score_sheet_drafts")
+def score_sheet_drafts(user: User, on: date) -> list[WorkItem]:
+    if not _may_read(user):
+        return []
+    drafts = (ScoreSheet.objects.restrict(user, Action.CHANGE).filter(reader_id=user.pk, status=ScoreSheet.Status.DRAFT)
+              .select_related("study__patient__hospital").order_by("created_at", "id"))
+    return [WorkItem("sheet_draft", None, "", d.study.patient.hospital.code, timezone.localdate(d.created_at),
+                     title=_("Draft %(kind)s score sheet of study %(study)s to submit") % {
+                         "kind": d.get_kind_display(), "study": d.study_id},
+                     link=reverse("reading-sheet-detail", args=[d.pk])) for d in drafts]
+
+
+@register_worklist_source("reading_cases")
+def reading_cases(user: User, on: date) -> list[WorkItem]:
+    if not _may_read(user):
+        return []
+    assignments = (ReadingAssignment.objects.restrict(user, Action.VIEW)
+                   .filter(completed_at__isnull=True, session__status=ReadingSession.Status.OPEN)
+                   .annotate(to_read=Count("cases", filter=Q(cases__scored_at__isnull=True)))
+                   .filter(to_read__gt=0).order_by("created_at", "id"))
+    return [WorkItem("reading_cases", None, "", "", timezone.localdate(a.created_at),
+                     title=_("Blinded reading session %(session)s: %(count)s case(s) to read") % {
+                         "session": a.session_id, "count": a.to_read},
+                     link=reverse("reading-assignment-detail", args=[a.pk])) for a in assignments]
