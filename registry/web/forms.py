@@ -11,13 +11,21 @@ class BootstrapFormMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-        for name, field in self.fields.items():  # type: ignore[attr-defined]
+        for field in self.fields.values():  # type: ignore[attr-defined]
             widget = field.widget
             css = "form-check-input" if getattr(widget, "input_type", "") == "checkbox" else (
                 "form-select" if isinstance(widget, forms.Select) else "form-control")
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-            if self.is_bound and name in self.errors:  # type: ignore[attr-defined]
-                widget.attrs["class"] += " is-invalid"
+
+    def full_clean(self) -> None:
+        # Invalid fields are marked after validation, not in __init__: reading self.errors there would validate before
+        # a subclass's __init__ has set its choices or querysets, and cache that wrong result.
+        super().full_clean()  # type: ignore[misc]
+        for name in self.errors:  # type: ignore[attr-defined]
+            if name in self.fields:  # type: ignore[attr-defined]
+                widget = self.fields[name].widget  # type: ignore[attr-defined]
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
                 widget.attrs["aria-describedby"] = f"id_{name}_error"
 
 

@@ -1,0 +1,208 @@
+"""Patient pages: list, registration, the patient page, and its consent and follow-up actions.
+
+Reads go through registry.selectors (scoped to the user: out of scope is a 404), writes through the registry
+services, whose ApplicationError is shown next to the fields with status 400 and the typed input kept.
+"""
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from registry import codelists as cl
+from registry.access import ALL, Action, scope_for
+from registry.consent_rules import consent_state
+from registry.errors import ApplicationError
+from registry.models import ConsentScope, FollowUpVisit, Hospital, Patient, PatientIdentity
+from registry.selectors import consent_document_list, consent_record_list, hospital_list, outcomes, patient_list, visit_list
+from registry.services.consent import consent_record_create, consent_withdraw
+from registry.services.followup import followup_visit_record
+from registry.services.patients import identity_read, patient_register
+from registry.web.forms import add_application_error
+from registry.web.panels import patient_panels
+from registry.web.patient_forms import (
+    ConsentRecordForm,
+    PatientFilterForm,
+    PatientRegisterForm,
+    VisitForm,
+    WithdrawForm,
+    code_label,
+)
+
+PAGE_SIZE = 25
+CONSENT_FILTERS = {
+    "valid": Q(has_registry_consent=True),
+    "missing": Q(has_registry_consent=False, contact_withdrawn_on__isnull=True),
+    "withdrawn": Q(contact_withdrawn_on__isnull=False),
+    "reconsent_due": Q(reconsent_due=True),
+    "adult_consent_due": Q(adult_consent_due=True),
+}
+TEMPLATES = "registry/web/"
+
+
+def _visible_patient(request: HttpRequest, study_id: str) -> Patient:
+    return get_object_or_404(patient_list(user=request.user), study_id=study_id)
+
+
+def _may(user: Any, patient: Patient, action: Action) -> bool:
+    return Patient.objects.restrict(user, action).filter(pk=patient.pk).exists()
+
+
+def _writable_patient(request: HttpRequest, study_id: str) -> Patient:
+    """404 outside the user's scope; 403 for a role that may see the patient but not write (e.g. a monitor)."""
+    patient = _visible_patient(request, study_id)
+    if not _may(request.user, patient, Action.CHANGE):
+        raise PermissionDenied(_("Your role does not allow changes to this patient."))
+    return patient
+
+
+def _registration_hospitals(user: Any) -> QuerySet[Hospital]:
+    """The hospitals where this user's role may register patients (the service checks again)."""
+    allowed = scope_for(user).hospitals_with(Patient.scope_hospital_roles.get(Action.ADD, frozenset()))
+    hospitals = hospital_list(user=user)
+    return hospitals if allowed is ALL else hospitals.filter(pk__in=allowed)  # type: ignore[arg-type]
+
+
+@login_required
+def patient_list_page(request: HttpRequest) -> HttpResponse:
+    form = PatientFilterForm(request.GET or None)
+    patients = patient_list(user=request.user).order_by("study_id")
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            patients = patients.filter(study_id__icontains=data["q"].strip())
+        if data["stage"]:
+            patients = patients.filter(inrgss_stage=data["stage"])
+        if data["risk"]:
+            patients = patients.filter(inrg_risk=data["risk"])
+        if data["consent"]:
+            patients = patients.filter(CONSENT_FILTERS[data["consent"]])
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    rows = [{"patient": p, "stage": code_label(cl.INRGSS, p.inrgss_stage), "risk": code_label(cl.INRG_RISK, p.inrg_risk)}
+            for p in page]
+    return render(request, TEMPLATES + "patient_list.html", {
+        "form": form, "page": page, "rows": rows, "query": query.urlencode(),
+        "can_register": _registration_hospitals(request.user).exists(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_register_page(request: HttpRequest) -> HttpResponse:
+    hospitals = _registration_hospitals(request.user)
+    if not hospitals.exists():
+        raise PermissionDenied(_("Your role does not allow registering patients."))
+    form = PatientRegisterForm(request.POST or None, hospitals=hospitals)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = patient_register(actor=request.user, **form.service_arguments())
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            messages.success(request, _("Patient %(study_id)s registered.") % {"study_id": patient.study_id})
+            return redirect("web-patient-detail", study_id=patient.study_id)
+    status = 400 if form.is_bound else 200
+    return render(request, TEMPLATES + "patient_register.html", {"form": form}, status=status)
+
+
+def _timeline(visits: list[FollowUpVisit], today: date) -> list[dict[str, Any]]:
+    return [{"visit": v, "open": v.status in FollowUpVisit.OPEN_STATUSES,
+             "in_window": bool(v.window_start and v.window_end and v.window_start <= today <= v.window_end)}
+            for v in visits]
+
+
+@login_required
+def patient_detail_page(request: HttpRequest, study_id: str) -> HttpResponse:
+    patient = _visible_patient(request, study_id)
+    today = timezone.localdate()
+    # Same rule as the API's /identity/: staff of the patient's own hospital only; every read is audited.
+    identity = None
+    if PatientIdentity.objects.restrict(request.user, Action.VIEW).filter(patient=patient).exists():
+        identity = identity_read(actor=request.user, patient=patient)
+    visits = list(visit_list(user=request.user).filter(patient=patient).order_by("number"))
+    [outcome] = outcomes(Patient.objects.filter(pk=patient.pk))
+    clinical = {name: code_label(codes, getattr(patient, field)) if getattr(patient, field) else ""
+                for name, codes, field in (
+                    ("sex", cl.SEX, "sex"), ("primary_site", cl.PRIMARY_SITE, "primary_site"),
+                    ("inrgss", cl.INRGSS, "inrgss_stage"), ("inss", cl.INSS, "inss_stage"),
+                    ("inrg_risk", cl.INRG_RISK, "inrg_risk"), ("cog_risk", cl.COG_RISK, "cog_risk"),
+                    ("mycn", cl.MYCN, "mycn"), ("q11", cl.ABERRATION_11Q, "aberration_11q"),
+                    ("ploidy", cl.PLOIDY, "ploidy"), ("histology", cl.HISTOLOGY, "histology"))}
+    return render(request, TEMPLATES + "patient_detail.html", {
+        "patient": patient, "identity": identity, "clinical": clinical, "today": today,
+        "consent": consent_state(patient, on=today),
+        "consents": consent_record_list(user=request.user).filter(patient=patient).order_by("-signed_date", "-id"),
+        "timeline": _timeline(visits, today), "outcome": outcome,
+        "can_change": _may(request.user, patient, Action.CHANGE),
+        "panels": patient_panels(request, patient),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_record_page(request: HttpRequest, study_id: str) -> HttpResponse:
+    patient = _writable_patient(request, study_id)
+    documents = consent_document_list(user=request.user).filter(scope=ConsentScope.REGISTRY).order_by("-effective_from")
+    form = ConsentRecordForm(request.POST or None, request.FILES or None, documents=documents,
+                             initial={"signed_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            consent_record_create(actor=request.user, patient=patient, **{
+                k: v for k, v in form.cleaned_data.items() if not (k == "signature_page" and v is None)})
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            messages.success(request, _("Consent recorded."))
+            return redirect("web-patient-detail", study_id=patient.study_id)
+    return render(request, TEMPLATES + "consent_form.html", {"patient": patient, "form": form},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_withdraw_page(request: HttpRequest, study_id: str, pk: int) -> HttpResponse:
+    patient = _writable_patient(request, study_id)
+    record = get_object_or_404(consent_record_list(user=request.user).filter(patient=patient), pk=pk)
+    form = WithdrawForm(request.POST or None, initial={"withdrawn_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            consent_withdraw(actor=request.user, consent=record, **form.cleaned_data)
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            messages.success(request, _("Withdrawal recorded."))
+            return redirect("web-patient-detail", study_id=patient.study_id)
+    return render(request, TEMPLATES + "consent_withdraw.html", {"patient": patient, "record": record, "form": form},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_enter_page(request: HttpRequest, study_id: str) -> HttpResponse:
+    patient = _writable_patient(request, study_id)
+    open_visits = list(visit_list(user=request.user).filter(patient=patient, status__in=FollowUpVisit.OPEN_STATUSES)
+                       .order_by("number"))
+    initial = {"visit": request.GET.get("visit", ""), "visit_date": timezone.localdate(),
+               "vital_status": FollowUpVisit.VitalStatus.ALIVE}
+    form = VisitForm(request.POST or None, visits=open_visits, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = followup_visit_record(actor=request.user, patient=patient, visit=form.chosen_visit(),
+                                          data=form.visit_data())
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            messages.success(request, _("Visit %(number)s recorded.") % {"number": visit.number})
+            return redirect("web-patient-detail", study_id=patient.study_id)
+    return render(request, TEMPLATES + "visit_form.html", {"patient": patient, "form": form},
+                  status=400 if form.is_bound else 200)
