@@ -124,3 +124,13 @@ def test_monitor_sees_the_hold_but_cannot_release(client, actors: Actors, patien
     client.force_login(actors.monitor_a)
     page = client.get(reverse("web-study-detail", args=[study.pk])).content.decode()
     assert "differs" in page and reverse("web-study-release", args=[study.pk]) not in page
+
+
+def test_pages_in_chinese(client, actors: Actors, patient, settings) -> None:
+    study = h.study_of(patient)
+    client.force_login(actors.investigator_a)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert "上传图像" in client.get(reverse("web-upload")).content.decode()
+    assert "序列与处理流程" in client.get(reverse("web-study-detail", args=[study.pk])).content.decode()
+    sheet = client.get(reverse("web-score-sheet", args=[study.pk, "curie"])).content.decode()
+    assert "软组织" in sheet and "保存草稿" in sheet  # segment labels from nucmed's Chinese labels
