@@ -171,6 +171,7 @@ def test_patient_page_shows_identity_demographics_disease_consent_and_timeline(a
     assert "Li Xiaohong" in body and "MRN-A1" in body
     assert "Adrenal" in body and "High" in body and "Amplified" in body
     assert "Valid consent" in body and "Registry consent v1.0" in body
+    assert "window closed" in body  # visit 2's window (2021) closed long ago, before any daily sweep
     assert "Done" in body and f"?visit={visit(patient, 2).pk}" in body  # the next open visit can be entered
     assert 'data-testid="outcome"' in body
 

@@ -117,7 +117,10 @@ def patient_register_page(request: HttpRequest) -> HttpResponse:
 
 def _timeline(visits: list[FollowUpVisit], today: date) -> list[dict[str, Any]]:
     return [{"visit": v, "open": v.status in FollowUpVisit.OPEN_STATUSES,
-             "in_window": bool(v.window_start and v.window_end and v.window_start <= today <= v.window_end)}
+             "in_window": bool(v.window_start and v.window_end and v.window_start <= today <= v.window_end),
+             # The daily sweep marks overdue visits; until it has run, a closed window still says so here.
+             "window_passed": v.status in FollowUpVisit.OPEN_STATUSES and v.status != FollowUpVisit.Status.OVERDUE
+             and bool(v.window_end and v.window_end < today)}
             for v in visits]
 
 
