@@ -1,8 +1,9 @@
 """The registry of report kinds: how each validates and authorises its parameters and builds its document.
 
 A kind is added by registering a ReportKind; the API, the ReportRun machinery and the formats need nothing
-else. Three kinds register here: the registry cohort report, the sponsor trial report and the
-diagnostic-performance report over a reading comparison (imaging/reading).
+else. Four kinds register here: the registry cohort report, the sponsor trial report, the
+diagnostic-performance report over a reading comparison (imaging/reading), and the data managers' de-identified
+extract (reports/exports/), which streams its files to storage itself (`write_files`) instead of building a document.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,30 @@ Build = Callable[[User, dict[str, Any], Progress], Report]
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """A file a kind wrote to storage itself: name, format, storage key, size, SHA-256 and rows."""
+
+    name: str
+    format: str
+    storage_key: str
+    size: int
+    sha256: str
+    rows: int | None
+
+
+@dataclass(frozen=True)
+class Written:
+    files: list[StoredFile]
+    row_counts: dict[str, int]
+    result: dict[str, Any]
+
+
+# (requester, normalised parameters, progress, storage key for `file_name`) -> what was stored. For kinds whose output
+# is too large to build as a document in memory (the data extract).
+WriteFiles = Callable[[User, dict[str, Any], Progress, str], Written]
+
+
+@dataclass(frozen=True)
 class ReportKind:
     name: str
     title: str
@@ -29,6 +54,9 @@ class ReportKind:
     build: Build
     # The normalised parameter naming the trial the run belongs to (its sponsors see the run), if any.
     trial_param: str | None = None
+    # Set for kinds that stream their own files (then `build` is not called).
+    write_files: WriteFiles | None = None
+    file_name: str = ""
 
 
 _kinds: dict[str, ReportKind] = {}
@@ -58,3 +86,4 @@ def _load() -> None:
     import reports.builders.cohort  # noqa: F401
     import reports.builders.diagnostic  # noqa: F401
     import reports.builders.trial  # noqa: F401
+    import reports.exports.extract  # noqa: F401

@@ -16,7 +16,7 @@ from registry.errors import ApplicationError
 from registry.models import User
 from reports import renderers
 from reports.document import Report
-from reports.kinds import report_kind
+from reports.kinds import WriteFiles, report_kind
 from reports.models import ReportFile, ReportRun
 
 logger = logging.getLogger(__name__)
@@ -86,6 +86,10 @@ def report_run_execute(*, run_id: int) -> ReportRun | None:
     stored: list[str] = []
     with work_context(source="task", request_id=run.request_id):
         try:
+            if kind.write_files is not None:
+                _store_written(run, kind.write_files, kind.file_name, stored)
+                run.refresh_from_db()
+                return run
             report = kind.build(run.requested_by, run.params, lambda p: _set_progress(run_id, p))
             rendered = render_files(report)
             _set_progress(run_id, 95)
@@ -113,6 +117,25 @@ def report_run_execute(*, run_id: int) -> ReportRun | None:
                                                        generated_at=None)
     run.refresh_from_db()
     return run
+
+
+def _store_written(run: ReportRun, write_files: WriteFiles, file_name: str, stored: list[str]) -> None:
+    """A kind that streams its files: stored by the kind, then recorded (and the run succeeded) in one transaction."""
+    key = storage_key(run.pk, file_name)
+    if default_storage.exists(key):  # left by an earlier attempt that failed before cleaning up
+        default_storage.delete(key)
+    stored.append(key)
+    written = write_files(run.requested_by, run.params, lambda p: _set_progress(run.pk, p), key)
+    stored[:] = [f.storage_key for f in written.files]
+    _set_progress(run.pk, 95)
+    rows = [ReportFile(run_id=run.pk, name=f.name, format=f.format, storage_key=f.storage_key, size=f.size, sha256=f.sha256,
+                       rows=f.rows) for f in written.files]
+    with transaction.atomic():
+        ReportFile.objects.bulk_create(rows)
+        ReportRun.objects.filter(pk=run.pk).update(status=ReportRun.Status.SUCCEEDED, progress=100, row_counts=written.row_counts,
+                                                   result=written.result, generated_at=timezone.now(), error="")
+        audit_record(actor=run.requested_by, action="report_generate", instance=run, trial_id=run.trial_id,
+                     after={"files": {r.name: r.sha256 for r in rows}})
 
 
 @transaction.atomic

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from reports.api import views
@@ -5,4 +6,5 @@ from reports.api import views
 router = SimpleRouter()
 router.register("runs", views.ReportRunViewSet, basename="report-run")
 
-urlpatterns = router.urls
+urlpatterns = [path("extract/dictionary/", views.ExtractDictionaryView.as_view(), name="report-extract-dictionary"),
+               *router.urls]

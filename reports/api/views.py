@@ -7,9 +7,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.views import APIView
 
 from registry.api.base import ScopedModelViewSet
 from registry.errors import ApplicationError
@@ -22,6 +24,7 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
+    "zip": "application/zip",
 }
 
 
@@ -50,7 +53,8 @@ class ReportRequestSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[(k.name, k.title) for k in report_kinds()])
     params = serializers.JSONField(required=False, help_text=(
         "cohort: as_of (YYYY-MM-DD, default today), hospitals (codes; default every hospital you may report on), "
-        "diagnosis_from, diagnosis_to. trial: trial (id or code), as_of."))
+        "diagnosis_from, diagnosis_to. trial: trial (id or code), as_of. diagnostic: comparison (id), as_of. "
+        "extract (data managers): as_of."))
 
 
 class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
@@ -87,3 +91,17 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedM
                                 content_type=CONTENT_TYPES.get(file.format, "application/octet-stream"))
         response["X-Content-SHA256"] = file.sha256
         return response
+
+
+class ExtractDictionaryView(APIView):
+    """The data dictionary of the de-identified extract (table, column, type, description, code list): data managers only."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        from reports.exports.definitions import TABLES
+        from reports.exports.extract import authorise, dictionary
+
+        authorise(request.user, {})  # 403 for anyone but a data manager, as a request for the extract
+        return Response({"tables": [{"name": t.name, "description": t.description} for t in TABLES], "columns": dictionary()})

@@ -98,4 +98,8 @@ CASES = [
          statuses(ok={"data_manager"}, ok_status=202, hidden={"coordinator_a", "investigator_a", "monitor_a", *TRIAL_ACTORS},
                   forbidden={"coordinator_b", "nobody"}),
          method="post", data=_trial("trial_b")),
+    Case("request the de-identified extract", "report-run-list",
+         statuses(ok={"data_manager"}, ok_status=202, forbidden=EVERYONE - {"data_manager"}), method="post",
+         data=lambda w, actor: {"kind": "extract", "params": {"as_of": "2024-01-01"}}),
+    Case("extract data dictionary", "report-extract-dictionary", statuses(ok={"data_manager"}, forbidden=EVERYONE - {"data_manager"})),
 ]
