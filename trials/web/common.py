@@ -1,0 +1,30 @@
+"""What the trial pages share: who may see a patient's identity, who may write, and refused writes re-rendered."""
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from registry.access import Action
+from registry.errors import ApplicationError
+from registry.web.forms import add_application_error
+from trials import selectors
+from trials.models import Subject
+
+TEMPLATES = "trials/web/"
+
+
+def may(user: Any, model: Any, obj: Any, action: Action) -> bool:
+    """Whether `user` may `action` this row (the model's own access rule; the service checks again)."""
+    return model.objects.restrict(user, action).filter(pk=obj.pk).exists()
+
+
+def study_id_for(user: Any, subject: Subject) -> str | None:
+    """The registry study ID, for staff of the subject's hospital only; sponsors and trial monitors get None."""
+    return subject.patient.study_id if selectors.sees_patient(user, subject.site.hospital_id) else None
+
+
+def refused(request: HttpRequest, template: str, context: dict[str, Any], form: forms.Form, error: ApplicationError) -> HttpResponse:
+    """A service refusal: the API's message next to the fields, everything typed kept, status 400."""
+    add_application_error(form, error)
+    return render(request, TEMPLATES + template, context, status=400)

@@ -1,0 +1,137 @@
+"""Forms of the trial pages. They only collect input: every rule is the services' (their refusals are shown
+next to these fields by `add_application_error`)."""
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from registry.web.forms import BootstrapForm, BootstrapFormMixin
+from trials.models import Arm, DosingRecord, EligibilityCriterion, SubjectVisit, TrialSite
+from trials.oversight.models import Signature
+from trials.safety import ctcae
+from trials.safety.models import AdverseEventVersion
+
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+MET_CHOICES = [("", "---------"), ("yes", _("Met")), ("no", _("Not met"))]
+REASON_HELP = _("Required when the casebook is signed: the signature is then voided (audited).")
+
+
+class SiteChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: TrialSite) -> str:
+        return f"{obj.site_number} · {obj.hospital.code}"
+
+
+class ScreeningForm(BootstrapForm):
+    """The site, the patient (study ID), the date, and one "met / not met" answer per criterion of the protocol version."""
+
+    site = SiteChoiceField(label=_("Site"), queryset=TrialSite.objects.none())
+    patient = forms.CharField(label=_("Patient study ID"), max_length=16)
+    screened_on = forms.DateField(label=_("Screening date"), widget=DATE)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, sites: Any, criteria: list[EligibilityCriterion], language: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        self.criteria = criteria
+        for criterion in criteria:
+            text = criterion.text_zh if language.startswith("zh") else criterion.text_en
+            kind = _("Inclusion") if criterion.kind == EligibilityCriterion.Kind.INCLUSION else _("Exclusion")
+            field = forms.ChoiceField(label=f"{criterion.label} ({kind}): {text}", choices=MET_CHOICES)
+            field.widget.attrs["class"] = "form-select"
+            self.fields[f"criterion_{criterion.pk}"] = field
+
+    def answers(self) -> dict[int, bool]:
+        return {c.pk: self.cleaned_data[f"criterion_{c.pk}"] == "yes" for c in self.criteria}
+
+
+class EnrolForm(BootstrapForm):
+    site = SiteChoiceField(label=_("Site"), queryset=TrialSite.objects.none())
+    patient = forms.CharField(label=_("Patient study ID"), max_length=16)
+    arm = forms.ModelChoiceField(label=_("Arm (cohort)"), queryset=Arm.objects.none(), required=False,
+                                 help_text=_("Only for a non-randomised trial with several arms; a randomised trial allocates the arm."))
+
+    def __init__(self, *args: Any, sites: Any, arms: Any, randomised: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        if randomised:
+            del self.fields["arm"]
+        else:
+            self.fields["arm"].queryset = arms
+
+
+class DosingForm(BootstrapFormMixin, forms.ModelForm):
+    reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=500, help_text=REASON_HELP)
+
+    class Meta:
+        model = DosingRecord
+        fields = ["visit", "lot_number", "calibrated_activity_mbq", "calibrated_at", "administered_activity_mbq", "administered_at",
+                  "residual_activity_mbq", "residual_measured_at", "route", "weight_kg"]
+        widgets = {"calibrated_at": DATETIME, "administered_at": DATETIME, "residual_measured_at": DATETIME}
+
+    def __init__(self, *args: Any, visits: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["visit"].queryset = visits
+        self.fields["visit"].label = _("Visit")
+        for name in ("calibrated_at", "administered_at", "residual_measured_at"):
+            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class VisitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: SubjectVisit) -> str:
+        return obj.definition.code
+
+
+class AdverseEventForm(BootstrapFormMixin, forms.ModelForm):
+    """An initial AE report. The term is chosen by the CTCAE search (it fills `meddra_code`); the grade's help
+    text is the term's own grade descriptions."""
+
+    class Meta:
+        model = AdverseEventVersion
+        fields = ["meddra_code", "other_specify", "onset_date", "resolution_date", "grade", "serious_death", "serious_life_threatening",
+                  "serious_hospitalisation", "serious_disability", "serious_congenital_anomaly", "serious_other_important",
+                  "relatedness", "expectedness", "action_taken", "outcome", "death_date", "site_awareness_at"]
+        widgets = {"meddra_code": forms.HiddenInput, "onset_date": DATE, "resolution_date": DATE, "death_date": DATE,
+                   "site_awareness_at": DATETIME}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        grade_choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in ctcae.GRADES)]
+        self.fields["grade"] = forms.TypedChoiceField(label=_("CTCAE grade"), choices=grade_choices, coerce=int,
+                                                      widget=forms.Select(attrs={"class": "form-select"}))
+        if self.is_bound and "grade" in self.errors:
+            self.fields["grade"].widget.attrs["class"] += " is-invalid"
+        self.fields["site_awareness_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.term = self.chosen_term()
+        if self.term is not None:
+            self.fields["grade"].choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in self.term.grades)]
+        for name in self.fields:
+            if name != "grade":
+                self.fields[name].required = False  # the service says what is missing, as the API does
+
+    def chosen_term(self) -> ctcae.Term | None:
+        code = (self.data.get("meddra_code") if self.is_bound else self.initial.get("meddra_code")) or ""
+        return ctcae.terms().get(str(code).strip())
+
+    def report_data(self) -> dict[str, Any]:
+        # Empty optional fields stay in: the service reports each missing required one by name, like the API.
+        return {**self.cleaned_data, "other_specify": self.cleaned_data.get("other_specify") or ""}
+
+
+class SignForm(BootstrapForm):
+    meaning = forms.ChoiceField(label=_("Meaning of the signature"), choices=Signature.Meaning.choices, widget=forms.HiddenInput)
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+                               strip=False, required=False)
+
+
+class QueryRaiseForm(BootstrapForm):
+    field_name = forms.ChoiceField(label=_("Field queried"), choices=[])
+    text = forms.CharField(label=_("Question"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args: Any, field_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["field_name"].choices = field_choices
+
+
+class QueryReplyForm(BootstrapForm):
+    text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
