@@ -191,7 +191,8 @@ def test_investigator_of_the_hospital_sees_identifiers(actors: Actors, patient: 
 def test_patient_page_in_chinese_uses_the_code_lists_chinese_labels(actors: Actors, patient: Patient) -> None:
     client = client_of(actors.coordinator_a)
     body = text(client.get(detail(patient), headers={"accept-language": "zh-hans"}))
-    assert "肾上腺" in body and "高危" in body
+    assert "肾上腺" in body and "高危" in body  # code lists
+    assert "知情同意记录" in body and "录入随访" in body  # the page's own strings, from the registry catalogue
 
 
 def test_patient_page_queries_do_not_grow_with_visits_and_consents(actors: Actors, patient: Patient,
