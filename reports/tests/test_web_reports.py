@@ -115,3 +115,9 @@ def test_list_queries_do_not_grow_with_runs(client, actors) -> None:  # type: ig
     with CaptureQueriesContext(connection) as many:
         assert len(client.get(reverse("web-report-list")).context["page"].object_list) == 22
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_report_pages_speak_chinese(client, actors) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(actors.investigator_a)
+    assert "申请报告" in client.get(reverse("web-report-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "截至日期" in client.get(reverse("web-report-new", args=["cohort"]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
