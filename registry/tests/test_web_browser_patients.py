@@ -65,5 +65,13 @@ def test_coordinator_registers_consents_and_enters_a_visit(page, actors: Actors)
     assert "Done" in first_row.inner_text() and "Partial response" in first_row.inner_text()
     screenshot(page, "patient-detail")
 
+    # The list filters in place (htmx) and keeps the filter in the address for the back button and bookmarks.
+    page.get_by_role("link", name="Patients").first.click()
+    field(page, "INRGSS stage").select_option("L1")
+    page.get_by_text("No patients match.").wait_for()
+    assert "stage=L1" in page.url
+    field(page, "INRGSS stage").select_option("M")
+    page.get_by_role("link", name=patient.study_id).wait_for()
+
     assert ConsentRecord.objects.get(patient=patient).witnessed_by == "Nurse Chen"
     assert FollowUpVisit.objects.get(patient=patient, number=1).status == FollowUpVisit.Status.DONE

@@ -103,6 +103,15 @@ def test_list_is_paginated_and_its_queries_do_not_grow(actors: Actors, document,
     assert text(second).count('href="/patients/AAA-') == 5
 
 
+def test_htmx_filter_request_gets_only_the_results(actors: Actors, patient: Patient, document) -> None:  # type: ignore[no-untyped-def]
+    other = make_patient(actors.coordinator_a, actors.hospital_a, inrgss_stage="L1")
+    response = client_of(actors.coordinator_a).get(reverse("web-patient-list"), {"stage": "M"}, headers={"hx-request": "true"})
+    body = text(response)
+    assert "<html" not in body and 'data-testid="patient-table"' in body
+    assert patient.study_id in body and other.study_id not in body
+    assert "HX-Request" in response["Vary"]
+
+
 def test_anonymous_is_sent_to_login(actors: Actors, patient: Patient) -> None:
     for url in (reverse("web-patient-list"), reverse("web-patient-register"), detail(patient)):
         response = Client().get(url)

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -90,10 +91,14 @@ def patient_list_page(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     rows = [{"patient": p, "stage": code_label(cl.INRGSS, p.inrgss_stage), "risk": code_label(cl.INRG_RISK, p.inrg_risk)}
             for p in page]
-    return render(request, TEMPLATES + "patient_list.html", {
-        "form": form, "page": page, "rows": rows, "query": query.urlencode(),
-        "can_register": _registration_hospitals(request.user).exists(),
-    })
+    context = {"form": form, "page": page, "rows": rows, "query": query.urlencode()}
+    if request.htmx and not request.htmx.history_restore_request:  # type: ignore[attr-defined]
+        response = render(request, TEMPLATES + "patient_list_results.html", context)
+    else:
+        context["can_register"] = _registration_hospitals(request.user).exists()
+        response = render(request, TEMPLATES + "patient_list.html", context)
+    patch_vary_headers(response, ("HX-Request",))  # the same URL answers a page or a fragment
+    return response
 
 
 @login_required
