@@ -36,6 +36,8 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The language of the PDF's headings: "en" or "zh-hans" (the data, the CSV and the XLSX are the same in both).
+    language: str = "en"
 
     def add(self, key: str, title: str, frame: pd.DataFrame, note: str = "") -> None:
         self.sections.append(Section(key, title, frame.reset_index(drop=True), note))

@@ -114,6 +114,44 @@ table { border-collapse: collapse; margin-bottom: 6pt; } th, td { border: 0.4pt 
 th { background: #eee; } td.n { text-align: right; } p.note { color: #444; font-style: italic; }
 img { max-width: 100%; max-height: 150mm; }
 """
+# Chinese: Noto Sans CJK (Debian fonts-noto-cjk, installed by `make browser` and in the image); DejaVu keeps the Latin.
+ZH_CSS = """
+@page { @bottom-right { content: "第 " counter(page) " 页，共 " counter(pages) " 页"; font-family: "Noto Sans CJK SC", sans-serif; } }
+body { font-family: "Noto Sans CJK SC", "DejaVu Sans", sans-serif; }
+"""
+
+
+LANGUAGES = ("en", "zh-hans")
+# Chinese headings of the PDF, by report kind, section key and figure key. Kept here rather than in the gettext
+# catalogue: the headings are chosen by the run's `language` parameter, not by the language of whoever is logged in,
+# and a run is rendered in a worker with no request. Column names stay as in the CSV (they are the data's keys).
+ZH_TITLES = {
+    "cohort": "登记队列报告", "trial": "试验报告", "diagnostic": "诊断效能报告",
+    "patients_by_hospital": "按医院统计的患者", "patients_by_province": "按省份统计的患者",
+    "patients_by_diagnosis_year": "按诊断年份统计的患者", "patients_by_inrgss_stage": "按 INRGSS 分期统计的患者",
+    "patients_by_inrg_risk": "按 INRG 危险度分组统计的患者", "patients_by_cog_risk": "按 COG 危险度分组统计的患者",
+    "patients_by_mycn": "按 MYCN 状态统计的患者", "patients_by_age_band": "按诊断时年龄（月）统计的患者",
+    "consent_states": "参考日期的登记知情同意状态", "follow_up_completeness": "各医院随访完成情况",
+    "survival_summary": "总生存与无事件生存：患者数、事件数、中位数", "survival_at_months": "Kaplan-Meier 估计值、风险人数及 95% 置信区间",
+    "imaging_volume": "按年份、示踪剂和医院统计的影像检查", "dose_per_child": "每名患儿的累积有效剂量（mSv）",
+    "dose_per_exam_type": "按检查类型统计的有效剂量（mSv）",
+    "units": "单位及其参考标准与判读", "two_by_two": "相对参考标准的四格表", "accuracy": "灵敏度与特异度（Wilson 95% 置信区间）",
+    "mcnemar": "两种方法之间的 McNemar 检验（配对单位）",
+    "accrual_by_site": "各中心入组与目标", "accrual_by_month": "各中心每月入组", "consort_flow": "CONSORT 流程",
+    "baseline_by_arm": "各组人口学与基线疾病特征", "age_by_arm": "各组入组时年龄（月）", "dosing_listing": "给药活度与推荐活度对照",
+    "dosing_compliance_by_arm": "各组给药依从性", "ae_by_soc_term": "按系统器官分类和术语统计的不良事件",
+    "ae_max_grade": "按术语统计的受试者最高 CTCAE 分级", "ae_by_relatedness": "按相关性（研究者判断）统计的不良事件",
+    "sae_listing": "严重不良事件及其报告时限", "open_queries_by_site": "各中心未关闭的数据质疑", "image_quality_by_arm": "各组盲法图像质量判读",
+    "dose_hist": "每名患儿的累积有效剂量",
+    "km_os": "按 INRG 危险度分组的 Kaplan-Meier 总生存", "km_efs": "按 INRG 危险度分组的 Kaplan-Meier 无事件生存",
+    "accrual": "累计入组与目标", "ae_soc": "按系统器官分类统计的不良事件",
+}
+ZH_WORDS = {"no_rows": "无数据。", "more_rows": "其余 {n} 行见 CSV 和 XLSX 文件。"}
+
+
+def _heading(report: Report, key: str, english: str) -> str:
+    """The heading in the report's language; the English one when no Chinese title is known (never an empty heading)."""
+    return ZH_TITLES.get(key, english) if report.language == "zh-hans" else english
 
 
 def _html_table(section: Section) -> str:
@@ -132,22 +170,44 @@ def _html_table(section: Section) -> str:
 
 
 def to_html(report: Report) -> str:
-    parts = [f"<h1>{escape(report.title)}</h1>",
+    zh = report.language == "zh-hans"
+    title = f"{ZH_TITLES[report.kind]}（{report.title}）" if zh and report.kind in ZH_TITLES else report.title
+    parts = [f"<h1>{escape(title)}</h1>",
              "<p>" + "; ".join(f"{escape(k)}: {escape(str(v))}" for k, v in sorted(report.params.items())) + "</p>"]
     parts += [f"<p class='note'>{escape(n)}</p>" for n in report.notes]
     for section in report.sections:
-        parts.append(f"<h2>{escape(section.title)}</h2>")
+        parts.append(f"<h2>{escape(_heading(report, section.key, section.title))}</h2>")
         if section.note:
             parts.append(f"<p class='note'>{escape(section.note)}</p>")
-        parts.append(_html_table(section) if len(section.frame) else "<p class='note'>No rows.</p>")
+        table = _html_table(section)
+        if zh:
+            more = len(section.frame) - PDF_MAX_ROWS
+            table = table.replace(f"{more} more rows in the CSV and XLSX files.", ZH_WORDS["more_rows"].format(n=more))
+        no_rows = ZH_WORDS["no_rows"] if zh else "No rows."
+        parts.append(table if len(section.frame) else f"<p class='note'>{no_rows}</p>")
     for figure in report.figures:
         data = base64.b64encode(figure.png).decode("ascii")
-        parts.append(f"<h2>{escape(figure.title)}</h2><img src='data:image/png;base64,{data}'/>")
-    return f"<html><head><meta charset='utf-8'><style>{PDF_CSS}</style></head><body>{''.join(parts)}</body></html>"
+        parts.append(f"<h2>{escape(_heading(report, figure.key, figure.title))}</h2><img src='data:image/png;base64,{data}'/>")
+    css = PDF_CSS + (ZH_CSS if zh else "")
+    lang = "zh-Hans" if zh else "en"
+    return f"<html lang='{lang}'><head><meta charset='utf-8'><style>{css}</style></head><body>{''.join(parts)}</body></html>"
+
+
+def cjk_font_installed() -> bool:
+    """Whether fontconfig knows a Chinese font (without one, Chinese headings would print as empty boxes)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-list"):
+        return False
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False, timeout=30)
+    return "Noto Sans CJK" in found.stdout
 
 
 def to_pdf(report: Report) -> bytes:
-    # English only: no CJK font is installed where reports are rendered, so Chinese text would print as boxes.
+    # Chinese headings need a CJK font (fonts-noto-cjk): without one they would print as empty boxes.
+    if report.language == "zh-hans" and not cjk_font_installed():
+        logging.getLogger(__name__).warning("no CJK font installed: the Chinese headings of the PDF will not render")
     from weasyprint import HTML
 
     # Both log every page and every font subset at INFO: noise in the worker's log, nothing to act on.

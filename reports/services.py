@@ -34,7 +34,11 @@ def report_run_request(*, actor: User, kind: str, params: dict[str, Any] | None 
     report = report_kind(kind)
     if params is not None and not isinstance(params, dict):
         raise ApplicationError("params must be an object.", code="invalid_parameter", fields={"params": ["An object."]})
-    normalised = report.authorise(actor, dict(params or {}))
+    params = dict(params or {})
+    language = _language(params.pop("language", None), documents=report.write_files is None)
+    normalised = report.authorise(actor, params)
+    if language != "en":  # English is the default and is not stored, so existing requests keep their parameters
+        normalised["language"] = language
     run = ReportRun(kind=kind, params=normalised, requested_by=actor, request_id=current().request_id, queued_at=timezone.now(),
                     trial_id=normalised.get(report.trial_param) if report.trial_param else None)
     run.full_clean()
@@ -43,6 +47,16 @@ def report_run_request(*, actor: User, kind: str, params: dict[str, Any] | None 
                  trial_id=run.trial_id)
     transaction.on_commit(lambda: _queue(run.pk))
     return run
+
+
+def _language(raw: Any, *, documents: bool) -> str:
+    """The language of the PDF's headings, a parameter of every kind that renders a document: en (default) or zh-hans."""
+    if raw in (None, ""):
+        return "en"
+    if not documents or raw not in renderers.LANGUAGES:
+        allowed = ", ".join(renderers.LANGUAGES) if documents else "none (this kind has no PDF)"
+        raise ApplicationError("Unknown report language.", code="invalid_parameter", fields={"language": [f"One of: {allowed}."]})
+    return str(raw)
 
 
 def _set_progress(run_id: int, percent: int) -> None:
@@ -91,6 +105,7 @@ def report_run_execute(*, run_id: int) -> ReportRun | None:
                 run.refresh_from_db()
                 return run
             report = kind.build(run.requested_by, run.params, lambda p: _set_progress(run_id, p))
+            report.language = run.params.get("language", "en")
             rendered = render_files(report)
             _set_progress(run_id, 95)
             rows = []

@@ -104,7 +104,7 @@ def pdf_strings(pdf: bytes) -> str:
             continue
     text = b"\n".join(chunks).decode("latin-1")
     decoded = []
-    for hexed in re.findall(r"<FEFF([0-9A-Fa-f]+)>", text):
+    for hexed in re.findall(r"<[Ff][Ee][Ff][Ff]([0-9A-Fa-f]+)>", text):  # pydyf writes the BOM in lower case
         try:
             decoded.append(bytes.fromhex(hexed).decode("utf-16-be"))
         except ValueError:
