@@ -11,7 +11,7 @@ from trials.models import DosingRecord, ScreeningRecord, Subject
 from trials.oversight.models import Signature
 from trials.oversight.services.signatures import signature_sign
 from trials.tests.builders import make_trial, make_trial_consent, ready_patient
-from trials.tests.web_fixtures import World, world  # noqa: F401 (fixture)
+from trials.tests.test_web_fixtures import World, world  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -99,8 +99,6 @@ class AdverseEventForm(BootstrapFormMixin, forms.ModelForm):
         grade_choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in ctcae.GRADES)]
         self.fields["grade"] = forms.TypedChoiceField(label=_("CTCAE grade"), choices=grade_choices, coerce=int,
                                                       widget=forms.Select(attrs={"class": "form-select"}))
-        if self.is_bound and "grade" in self.errors:
-            self.fields["grade"].widget.attrs["class"] += " is-invalid"
         self.fields["site_awareness_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.term = self.chosen_term()
         if self.term is not None:

@@ -1,5 +1,5 @@
-"""Arrangements for the trial page tests: a recruiting trial at hospitals A and B with one subject at each,
-its sponsor and trial monitor, and an adverse event at A."""
+"""Arrangements (no tests) for the trial page tests: a recruiting trial at hospitals A and B with one subject at each,
+its sponsor and trial monitor, and an adverse event at each."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
