@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import Actors
-from imaging.models import DoseResult, ImagingStudy
+from imaging.models import DoseResult, ImagingStudy, Preview, Series
 from registry.models import ConsentRecord, FollowUpVisit, Patient
 from registry.tests.builders import (
     consented_patient,
@@ -232,11 +232,16 @@ def test_imaging_panel_lists_exams_with_the_cumulative_dose_chart(actors: Actors
         study = ImagingStudy.objects.create(patient=patient, study_uid=f"2.25.{n}", study_date=day, tracer="MIBG_I123")
         DoseResult.objects.create(study=study, radiopharmaceutical_msv=msv, total_msv=msv, complete=True)
     ImagingStudy.objects.create(patient=patient, study_uid="2.25.3", study_date=date(2021, 6, 1))  # dose pending
+    series = Series.objects.create(study=study, series_uid="2.25.2.1", modality="NM")
+    mip = Preview.objects.create(series=series, kind=Preview.Kind.CORONAL_MIP, storage_key="x.png", width=10, height=20,
+                                 units="counts", window=[0, 1])
     body = text(client_of(actors.coordinator_a).get(detail(patient)))
     assert 'data-testid="dose-chart"' in body
     assert "7.75 mSv" in body  # the running total of what is known
     assert "incomplete" in body and "The dose has not been computed yet" in body
     assert body.count("<circle") == 3
+    assert reverse("web-study-detail", args=[study.pk]) in body
+    assert reverse("web-preview-image", args=[mip.pk]) in body and body.count("<img") == 1
 
 
 def test_trial_panel_shows_subject_number_and_trial_code(actors: Actors) -> None:
@@ -255,7 +260,8 @@ def test_other_hospitals_get_404_on_every_patient_url(actors: Actors, patient: P
     before = counts()
     urls = [detail(patient), reverse("web-patient-consent-record", args=[patient.study_id]),
             reverse("web-patient-consent-withdraw", args=[patient.study_id, record.pk]),
-            reverse("web-patient-visit-enter", args=[patient.study_id])]
+            reverse("web-patient-visit-enter", args=[patient.study_id]),
+            reverse("web-patient-visit-missed", args=[patient.study_id, visit(patient, 1).pk])]
     for url in urls:
         assert client.get(url).status_code == 404, url
         assert client.post(url, {"reason": "x", "visit_date": "2021-01-01", "vital_status": "alive",
@@ -375,3 +381,17 @@ def test_consent_for_trial_enrolment_makes_no_registry_consent(actors: Actors) -
     assert "No valid consent" in body
     make_registry_consent(actors.coordinator_a, subject.patient, today=TODAY)
     assert "Valid consent" in text(client_of(actors.coordinator_a).get(detail(subject.patient)))
+
+
+def test_mark_a_visit_missed_needs_a_reason_and_only_an_open_visit(actors: Actors, patient: Patient) -> None:
+    target = visit(patient, 1)
+    url = reverse("web-patient-visit-missed", args=[patient.study_id, target.pk])
+    client = client_of(actors.coordinator_a)
+    assert url in text(client.get(detail(patient)))
+    blank = client.post(url, {"reason": " "})
+    assert blank.status_code == 400 and 'id="id_reason_error"' in text(blank)
+    assert client.post(url, {"reason": "family unreachable"}).status_code == 302
+    target.refresh_from_db()
+    assert (target.status, target.missed_reason) == (FollowUpVisit.Status.MISSED, "family unreachable")
+    again = client.post(url, {"reason": "twice"})
+    assert again.status_code == 400 and "Only an open visit can be marked missed" in text(again)

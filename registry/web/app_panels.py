@@ -18,9 +18,19 @@ def imaging_panel(request: HttpRequest, patient: Patient) -> Panel | None:
     """Every exam of the child with its doses, and the cumulative effective dose (the API's dose-history selector)."""
     if not apps.is_installed("imaging"):
         return None
+    from imaging.models import Preview
     from imaging.selectors import patient_dose_history
+    from registry.access import Action
 
     history = patient_dose_history(user=request.user, patient=patient)
+    # One coronal MIP per study as a thumbnail (the first series' first), in one query whatever the number of studies.
+    mips: dict[int, Preview] = {}
+    for preview in (Preview.objects.restrict(request.user, Action.VIEW)
+                    .filter(series__study__in=[e["study"] for e in history.exams], kind=Preview.Kind.CORONAL_MIP)
+                    .select_related("series").order_by("series__study_id", "series_id", "index")):
+        mips.setdefault(preview.series.study_id, preview)
+    for exam in history.exams:
+        exam["mip"] = mips.get(exam["study"])
     return Panel("registry/web/panels/imaging.html", {"history": history, "chart": dose_chart(history.exams)}, order=10)
 
 

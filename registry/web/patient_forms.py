@@ -160,3 +160,8 @@ class VisitForm(BootstrapForm):
 
     def visit_data(self) -> dict[str, Any]:
         return {k: self.cleaned_data[k] for k in self.DATA}
+
+
+class MissedForm(BootstrapForm):
+    reason = forms.CharField(label=_("Why the visit was missed"), widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("Kept in the audit trail."))

@@ -23,4 +23,5 @@ urlpatterns: list[URLPattern] = [
     path("<study_id:study_id>/consents/new/", views.consent_record_page, name="web-patient-consent-record"),
     path("<study_id:study_id>/consents/<int:pk>/withdraw/", views.consent_withdraw_page, name="web-patient-consent-withdraw"),
     path("<study_id:study_id>/visits/new/", views.visit_enter_page, name="web-patient-visit-enter"),
+    path("<study_id:study_id>/visits/<int:pk>/missed/", views.visit_missed_page, name="web-patient-visit-missed"),
 ]

@@ -25,12 +25,13 @@ from registry.errors import ApplicationError
 from registry.models import ConsentScope, FollowUpVisit, Hospital, Patient, PatientIdentity
 from registry.selectors import consent_document_list, consent_record_list, hospital_list, outcomes, patient_list, visit_list
 from registry.services.consent import consent_record_create, consent_withdraw
-from registry.services.followup import followup_visit_record
+from registry.services.followup import followup_visit_mark_missed, followup_visit_record
 from registry.services.patients import identity_read, patient_register
 from registry.web.forms import add_application_error
 from registry.web.panels import patient_panels
 from registry.web.patient_forms import (
     ConsentRecordForm,
+    MissedForm,
     PatientFilterForm,
     PatientRegisterForm,
     VisitForm,
@@ -125,7 +126,9 @@ def _timeline(visits: list[FollowUpVisit], today: date) -> list[dict[str, Any]]:
              "in_window": bool(v.window_start and v.window_end and v.window_start <= today <= v.window_end),
              # The daily sweep marks overdue visits; until it has run, a closed window still says so here.
              "window_passed": v.status in FollowUpVisit.OPEN_STATUSES and v.status != FollowUpVisit.Status.OVERDUE
-             and bool(v.window_end and v.window_end < today)}
+             and bool(v.window_end and v.window_end < today),
+             # Only a visit whose window has opened can have been missed.
+             "can_miss": v.status in FollowUpVisit.OPEN_STATUSES and bool(v.window_start and v.window_start <= today)}
             for v in visits]
 
 
@@ -213,4 +216,22 @@ def visit_enter_page(request: HttpRequest, study_id: str) -> HttpResponse:
             messages.success(request, _("Visit %(number)s recorded.") % {"number": visit.number})
             return redirect("web-patient-detail", study_id=patient.study_id)
     return render(request, TEMPLATES + "visit_form.html", {"patient": patient, "form": form},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_missed_page(request: HttpRequest, study_id: str, pk: int) -> HttpResponse:
+    patient = _writable_patient(request, study_id)
+    visit = get_object_or_404(visit_list(user=request.user).filter(patient=patient), pk=pk)
+    form = MissedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            followup_visit_mark_missed(actor=request.user, visit=visit, reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            messages.success(request, _("Visit %(number)s marked missed.") % {"number": visit.number})
+            return redirect("web-patient-detail", study_id=patient.study_id)
+    return render(request, TEMPLATES + "visit_missed.html", {"patient": patient, "visit": visit, "form": form},
                   status=400 if form.is_bound else 200)
