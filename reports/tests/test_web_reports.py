@@ -30,8 +30,9 @@ def test_sponsor_requests_a_trial_report_watches_it_downloads_and_sees_plots(cli
     choices = form.context["form"].fields["trial"].choices
     assert [c[0] for c in choices] == [mine.trial.pk]  # the other trial is not even offered
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("web-report-new", args=["trial"]), {"trial": mine.trial.pk, "as_of": ""})
+        response = client.post(reverse("web-report-new", args=["trial"]), {"trial": mine.trial.pk, "as_of": "", "language": "zh-hans"})
     run = ReportRun.objects.get()
+    assert run.params["language"] == "zh-hans" and run.params["trial"] == mine.trial.pk
     assert response.status_code == 302 and response["Location"] == reverse("web-report-detail", args=[run.pk])
     page = client.get(response["Location"])
     html = page.content.decode()

@@ -17,15 +17,23 @@ class _ReportForm(BootstrapForm):
     as_of = forms.DateField(label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
                             help_text=_("The reference date of the report; today when left empty."))
 
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+    language = forms.ChoiceField(label=_("Language of the PDF"), required=False,
+                                 choices=[("en", "English"), ("zh-hans", "简体中文")],
+                                 help_text=_("Headings of the PDF; the CSV and XLSX columns are the same in both."))
+
+    def __init__(self, *args: Any, user: User, documents: bool = True, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
+        if not documents:  # a kind that writes its own files (the extract) has no PDF, hence no language
+            del self.fields["language"]
+        elif not self.is_bound:
+            self.initial.setdefault("language", "zh-hans" if (get_language() or "").startswith("zh") else "en")
 
     def params(self) -> dict[str, Any]:
         """The cleaned form as the service's JSON parameters (dates as ISO strings, empty values left out)."""
         out: dict[str, Any] = {}
         for name, value in self.cleaned_data.items():
-            if value in (None, "", []):
+            if value in (None, "", []) or (name == "language" and value == "en"):  # English is the service's default
                 continue
             out[name] = value.isoformat() if hasattr(value, "isoformat") else value
         return out

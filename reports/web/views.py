@@ -46,9 +46,10 @@ def report_new(request: HttpRequest, kind: str) -> HttpResponse:
         raise Http404("No such report kind.")
     report = report_kind(kind)
     form_class = form_for(kind)
+    documents = report.write_files is None
     status = 200
     if request.method == "POST":
-        form = form_class(request.POST, user=request.user)
+        form = form_class(request.POST, user=request.user, documents=documents)
         if form.is_valid():
             try:
                 run = report_run_request(actor=request.user, kind=kind, params=form.params())
@@ -63,7 +64,7 @@ def report_new(request: HttpRequest, kind: str) -> HttpResponse:
         else:
             status = 400
     else:
-        form = form_class(user=request.user)
+        form = form_class(user=request.user, documents=documents)
     return render(request, "reports/web/new.html", {"form": form, "kind": report}, status=status)
 
 
