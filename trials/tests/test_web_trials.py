@@ -182,3 +182,10 @@ def test_monitor_may_read_but_not_dose(client, actors: Actors, world: World) -> 
     response = client.post(reverse("web-dosing-create", args=[world.subject_a.pk]), dose())
     assert response.status_code == 400 and "This subject is not one you may record doses for." in response.content.decode()
     assert date.today() and not DosingRecord.objects.exists()
+
+
+def test_pages_in_chinese(client, actors: Actors, world: World) -> None:  # noqa: F811
+    client.force_login(actors.coordinator_a)
+    client.cookies["django_language"] = "zh-hans"
+    text = client.get(reverse("web-trial-detail", args=[world.trial.pk])).content.decode()
+    assert "入组进度" in text and "筛选日志" in text and "Screening log" not in text
