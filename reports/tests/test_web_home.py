@@ -70,7 +70,7 @@ def test_sponsor_sees_accrual_clocks_and_runs_never_a_study_id(client, actors, e
     assert panels == ["accrual", "sae_clocks", "report_runs"]
     accrual = response.context["panels"][0]["context"]["rows"]
     assert [(r["trial"].code, r["target"]) for r in accrual] == [("NB-A", 10)] and accrual[0]["enrolled"] >= 4
-    assert reverse("web-report-detail", args=[run.pk]) in html
+    assert reverse("web-report-detail", args=[run.pk]) in html and reverse("web-trial-detail", args=[world.trial.pk]) in html
     assert all(s.patient.study_id not in html for s in world.subjects)
 
 

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from registry.access import ALL, HospitalRole, TrialRole, scope_for
 from registry.views import register_home_panel
+from reports.kinds import report_kinds
 from reports.selectors import report_run_list
 from trials.models import Trial
 from trials.oversight.selectors import open_query_counts
@@ -54,7 +55,7 @@ def report_runs(request: HttpRequest) -> Rendered:
     if not (scope.trials_with(SPONSOR) or scope.hospitals_with(REPORT_READERS)):
         return None
     runs = list(report_run_list(user=request.user).prefetch_related(None).order_by("-created_at", "-id")[:5])
-    return "reports/web/panel_runs.html", {"runs": runs}
+    return "reports/web/panel_runs.html", {"runs": runs, "titles": {k.name: k.title for k in report_kinds()}}
 
 
 @register_home_panel("queries_by_site", order=40)
