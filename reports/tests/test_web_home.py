@@ -89,3 +89,12 @@ def test_no_role_says_so(client, actors) -> None:  # type: ignore[no-untyped-def
     assert "You have no role at any hospital yet" in html
     client.logout()
     assert client.get(reverse("home")).status_code == 302
+
+
+@pytest.mark.parametrize("name", ["coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "data_manager", "nobody",
+                                  "sponsor", "trial_monitor", "central_reader"])
+def test_every_actor_gets_a_home_page_and_the_report_list(client, actors, name: str) -> None:  # type: ignore[no-untyped-def]
+    make_trial_world(actors, code="NB-A")
+    user = getattr(actors, name)
+    assert home(client, user).status_code == 200
+    assert client.get(reverse("web-report-list")).status_code == 200

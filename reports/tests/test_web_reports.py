@@ -122,3 +122,11 @@ def test_the_report_pages_speak_chinese(client, actors) -> None:  # type: ignore
     client.force_login(actors.investigator_a)
     assert "申请报告" in client.get(reverse("web-report-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "截至日期" in client.get(reverse("web-report-new", args=["cohort"]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+
+def test_a_kind_not_for_the_users_role_says_so_and_records_nothing(client, actors, worlds) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(actors.investigator_a)  # sees the trial at its hospital, but trial reports are the sponsor's
+    mine, _other = worlds
+    response = client.post(reverse("web-report-new", args=["trial"]), {"trial": mine.trial.pk})
+    assert response.status_code == 403 and "sponsors and data managers" in response.content.decode()
+    assert not ReportRun.objects.exists()
