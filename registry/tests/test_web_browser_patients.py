@@ -71,7 +71,11 @@ def test_coordinator_registers_consents_and_enters_a_visit(page, actors: Actors)
     page.get_by_text("No patients match.").wait_for()
     assert "stage=L1" in page.url
     field(page, "INRGSS stage").select_option("M")
-    page.get_by_role("link", name=patient.study_id).wait_for()
+    page.get_by_role("link", name=patient.study_id).click()
+    page.get_by_test_id("language-switch").click()  # the patient page in Chinese: the page's and the code lists' labels
+    page.get_by_role("heading", name="知情同意记录").wait_for()
+    assert "部分缓解" in page.get_by_test_id("timeline").inner_text()
+    screenshot(page, "patient-detail-zh-hans")
 
     assert ConsentRecord.objects.get(patient=patient).witnessed_by == "Nurse Chen"
     assert FollowUpVisit.objects.get(patient=patient, number=1).status == FollowUpVisit.Status.DONE

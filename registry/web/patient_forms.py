@@ -91,6 +91,12 @@ class PatientRegisterForm(BootstrapForm):
         for name, codes in self.CODES.items():
             self.fields[name].choices = code_choices(codes, blank="---------")
 
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Identity and diagnosis side by side on wide screens (the page is long otherwise)."""
+        identity = ["hospital", *self.IDENTITY]
+        return [(str(_("Identity")), [self[name] for name in identity]),
+                (str(_("Diagnosis")), [self[name] for name in self.fields if name not in identity])]
+
     def service_arguments(self) -> dict[str, Any]:
         """What patient_register takes: hospital, identity, and the clinical fields (blank optional codes left out)."""
         data = dict(self.cleaned_data)

@@ -123,6 +123,7 @@ def patient_register_page(request: HttpRequest) -> HttpResponse:
 
 def _timeline(visits: list[FollowUpVisit], today: date) -> list[dict[str, Any]]:
     return [{"visit": v, "open": v.status in FollowUpVisit.OPEN_STATUSES,
+             "disease": code_label(cl.RESPONSE, v.disease_status) if v.disease_status else "",
              "in_window": bool(v.window_start and v.window_end and v.window_start <= today <= v.window_end),
              # The daily sweep marks overdue visits; until it has run, a closed window still says so here.
              "window_passed": v.status in FollowUpVisit.OPEN_STATUSES and v.status != FollowUpVisit.Status.OVERDUE
