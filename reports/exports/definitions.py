@@ -1,4 +1,5 @@
 """The extract's tables, in the order they are written. See tables.py for what never leaves."""
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from trials.safety.models.events import AdverseEvent
 BLINDED = "blinded"
 
 
+@lru_cache(maxsize=65536)  # a patient's key is written in several tables; bounded, so memory stays flat
 def pseudonym(kind: str, pk: int) -> str:
     """A stable pseudonymous key: a keyed hash of the row id (the key is derived from SECRET_KEY and never leaves).
 
