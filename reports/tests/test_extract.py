@@ -136,3 +136,18 @@ def test_download_is_audited_and_sponsors_cannot_see_it(actors, world, eager, dj
     assert AuditEvent.objects.filter(action="report_download", after__name="extract.zip").count() == 1
     for actor in ("sponsor", "coordinator_a"):
         assert api_client(getattr(actors, actor)).get(url).status_code == 404
+
+
+def test_progress_moves_on_after_each_table(actors, world, eager, django_capture_on_commit_callbacks, monkeypatch) -> None:
+    import reports.services
+
+    seen: list[int] = []
+    real = reports.services._set_progress
+
+    def record(run_id: int, percent: int) -> None:
+        real(run_id, percent)
+        seen.append(ReportRun.objects.get(pk=run_id).progress)  # what a client polling the run reads
+
+    monkeypatch.setattr(reports.services, "_set_progress", record)
+    run = _run(actors, django_capture_on_commit_callbacks)
+    assert len(seen) == len(TABLES) + 1 and seen == sorted(seen) and seen[-1] == 95 and run.progress == 100
