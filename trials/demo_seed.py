@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from nucmed import dosage
 from nucmed.decay import decay_factor
@@ -201,7 +202,8 @@ class Seeder:
             shift = self.rng.randint(visit.definition.window_after_days + 1, visit.definition.window_after_days + 6) if roll > 0.92 else \
                 self.rng.randint(-visit.definition.window_before_days, visit.definition.window_after_days)
             done = min(visit.target_date + timedelta(days=shift), DEMO_TODAY)
-            subject_visit_record(actor=self.dm, visit=visit, status="done", done_on=max(done, subject.enrolled_at.date()), today=DEMO_TODAY)
+            done = max(done, timezone.localdate(subject.enrolled_at))
+            subject_visit_record(actor=self.dm, visit=visit, status="done", done_on=done, today=DEMO_TODAY)
 
     def enrol_site(self, trial: Trial, spec: Spec, site: TrialSite, wanted: int, failures: int) -> list[Subject]:
         days = (min(spec.enrol_to, DEMO_TODAY) - max(spec.enrol_from, site.activated_on)).days

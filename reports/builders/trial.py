@@ -12,6 +12,7 @@ import pandas as pd
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
+from django.utils import timezone
 
 from registry import codelists as cl
 from registry.access import HospitalRole, TrialRole, scope_for
@@ -63,7 +64,7 @@ def subject_frame(trial, as_of: date) -> pd.DataFrame:  # type: ignore[no-untype
         "patient__inrg_risk": "inrg_risk", "patient__mycn": "mycn"})
     hidden = trial.blinded & frame["unblinding"].isna()
     frame["arm"] = frame["arm__code"].fillna("not_randomised").where(~hidden, BLINDED)
-    frame["enrolled_on"] = frame["enrolled_at"].map(lambda t: t.date())
+    frame["enrolled_on"] = frame["enrolled_at"].map(timezone.localdate)
     frame["age_band"] = age_band(frame["patient__age_at_diagnosis_months"]) if len(frame) else pd.Series(dtype=str)
     frame["age_at_enrolment_months"] = [
         (e.year - b.year) * 12 + e.month - b.month - (1 if e.day < b.day else 0)
@@ -155,7 +156,7 @@ def _dosing(report: Report, trial, subjects: pd.DataFrame, arms: list[str], as_o
     doses = doses.merge(subjects[["pk", "subject_number", "arm"]].rename(columns={"pk": "subject_id"}), on="subject_id")
     doses = doses.sort_values(["subject_number", "administered_at", "pk"])
     doses["dose_number"] = doses.groupby("subject_id").cumcount() + 1
-    doses["administered_on"] = doses["administered_at"].map(lambda t: t.date())
+    doses["administered_on"] = doses["administered_at"].map(timezone.localdate)
     for column in ("net_activity_mbq", "recommended_activity_mbq", "deviation_percent", "effective_dose_msv"):
         doses[column] = doses[column].map(lambda v: None if v is None else float(v))
     doses["above_threshold"] = doses["deviation_percent"].map(lambda v: v is not None and v > threshold)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from registry.models import User
 
@@ -67,5 +68,6 @@ def field_type(f: models.Field) -> str:  # type: ignore[type-arg]
 
 
 def as_date(value: date | datetime | None) -> date | None:
-    """Times of day are not needed for analysis and narrow a record down: datetimes leave as their date (UTC)."""
-    return value.date() if isinstance(value, datetime) else value
+    """Times of day are not needed for analysis and narrow a record down: datetimes leave as their date,
+    the hospital's calendar day (TIME_ZONE), so a dose given at 07:00 in Beijing is not dated the day before."""
+    return timezone.localdate(value) if isinstance(value, datetime) else value

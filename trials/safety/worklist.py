@@ -26,7 +26,7 @@ def sae_clocks(user: User, on: date) -> list[WorkItem]:
             "clock": clock.get_kind_display(), "state": state, "subject": clock.event.subject.subject_number,
             "number": clock.event.number}
         items.append(WorkItem(f"sae_clock_{'late' if clock.status == ReportingClock.Status.LATE else 'due'}", None, "",
-                              clock.event.subject.site.hospital.code, clock.due_at.date(), title=title,
+                              clock.event.subject.site.hospital.code, timezone.localdate(clock.due_at), title=title,
                               link=reverse("reporting-clock-detail", args=[clock.pk]), due_at=clock.due_at))
     return items
 
