@@ -14,7 +14,7 @@ from registry.errors import ApplicationError
 from trials.models import Subject, Trial
 from trials.oversight.models import DataQuery
 from trials.oversight.selectors import data_query_list, open_query_counts
-from trials.oversight.services.queries import _is_monitor, _is_site, data_query_answer, data_query_close, data_query_raise, data_query_reopen
+from trials.oversight.services.queries import data_query_answer, data_query_close, data_query_raise, data_query_reopen, is_monitor_user, is_site_user
 from trials.safety.models import AdverseEvent
 from trials.web.common import TEMPLATES, refused
 from trials.web.forms import QueryRaiseForm, QueryReplyForm
@@ -64,9 +64,9 @@ def _thread_context(request: HttpRequest, query: DataQuery, **extra: Any) -> dic
     user = request.user
     context = {"query": query, "label": record_labels([query])[query.pk],
                "thread": list(query.messages.select_related("author").order_by("created_at", "id")),
-               "may_answer": query.status == DataQuery.Status.OPEN and _is_site(user, query),
-               "may_close": query.status != DataQuery.Status.CLOSED and _is_monitor(user, query),
-               "may_reopen": query.status != DataQuery.Status.OPEN and _is_monitor(user, query),
+               "may_answer": query.status == DataQuery.Status.OPEN and is_site_user(user, query),
+               "may_close": query.status != DataQuery.Status.CLOSED and is_monitor_user(user, query),
+               "may_reopen": query.status != DataQuery.Status.OPEN and is_monitor_user(user, query),
                "form": QueryReplyForm()}
     context.update(extra)
     return context

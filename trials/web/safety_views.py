@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from registry.access import Action, HospitalRole, scope_for
+from registry.access import HospitalRole, scope_for
 from registry.errors import ApplicationError
 from trials.oversight.models import Signature
 from trials.oversight.selectors import data_query_list
+from trials.oversight.services.queries import may_raise_query
 from trials.oversight.services.signatures import all_signatures, signature_sign
 from trials.safety import ctcae
 from trials.safety.models import AdverseEvent
@@ -89,13 +90,7 @@ def ae_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> dict[
 
 
 def _may_raise(user: Any, event: AdverseEvent) -> bool:
-    from trials.oversight.models import DataQuery
-    from trials.oversight.models.queries import MONITOR_HOSPITAL_ROLES
-
-    scope = scope_for(user)
-    roles = scope.hospital_roles.get(event.subject.site.hospital_id, frozenset()) | scope.everywhere_roles
-    return bool(roles & MONITOR_HOSPITAL_ROLES) or bool(scope.trial_roles.get(event.subject.trial_id, frozenset())
-                                                        & DataQuery.scope_trial_roles.get(Action.ADD, frozenset()))
+    return may_raise_query(user, hospital_id=event.subject.site.hospital_id, trial_id=event.subject.trial_id)
 
 
 def visible_event(request: HttpRequest, pk: int) -> AdverseEvent:

@@ -23,18 +23,31 @@ def _text(text: str, field: str = "text") -> str:
     return text
 
 
-def _is_site(actor: User, query: DataQuery) -> bool:
+def is_site_user(actor: User, query: DataQuery) -> bool:
+    """Whether the actor answers this query: the site's coordinators and investigators, or a data manager."""
     scope = scope_for(actor)
     return (bool(scope.hospital_roles.get(query.hospital_id, frozenset()) & SITE_ROLES)
             or HospitalRole.DATA_MANAGER in scope.everywhere_roles
             or HospitalRole.DATA_MANAGER in scope.hospital_roles.get(query.hospital_id, frozenset()))
 
 
-def _is_monitor(actor: User, query: DataQuery) -> bool:
+def is_monitor_user(actor: User, query: DataQuery) -> bool:
+    """Whether the actor closes and re-opens this query: a monitor of the hospital or of the trial, or a data manager."""
     scope = scope_for(actor)
     if scope.everywhere_roles & MONITOR_HOSPITAL_ROLES or scope.hospital_roles.get(query.hospital_id, frozenset()) & MONITOR_HOSPITAL_ROLES:
         return True
     return query.trial_id is not None and TrialRole.MONITOR in scope.trial_roles.get(query.trial_id, frozenset())
+
+
+def may_raise_query(actor: User, *, hospital_id: int, trial_id: int | None) -> bool:
+    """Whether the actor may raise a query on a record of this hospital (and trial): the ADD map of DataQuery
+    (monitors and data managers of the hospital, monitors of the trial). For showing the form; the service checks again."""
+    scope = scope_for(actor)
+    hospital_roles = scope.hospital_roles.get(hospital_id, frozenset()) | scope.everywhere_roles
+    if hospital_roles & DataQuery.scope_hospital_roles.get(Action.ADD, frozenset()):
+        return True
+    trial_roles = scope.trial_roles.get(trial_id, frozenset()) if trial_id is not None else frozenset()
+    return bool(trial_roles & DataQuery.scope_trial_roles.get(Action.ADD, frozenset()))
 
 
 def _message(query: DataQuery, *, actor: User, kind: str, text: str) -> QueryMessage:
@@ -89,7 +102,7 @@ def _locked(actor: User, query: DataQuery) -> DataQuery:
 @transaction.atomic
 def data_query_answer(*, actor: User, query: DataQuery, text: str) -> DataQuery:
     query = _locked(actor, query)
-    if not _is_site(actor, query):
+    if not is_site_user(actor, query):
         raise ApplicationError("Only the site (its coordinators and investigators) answers a query.", code="not_allowed")
     if query.status != Q_.OPEN:
         raise ApplicationError(f"Only an open query can be answered (this one is {query.status}).", code="invalid_transition")
@@ -104,7 +117,7 @@ def data_query_answer(*, actor: User, query: DataQuery, text: str) -> DataQuery:
 @transaction.atomic
 def data_query_close(*, actor: User, query: DataQuery, text: str = "") -> DataQuery:
     query = _locked(actor, query)
-    if not _is_monitor(actor, query):
+    if not is_monitor_user(actor, query):
         raise ApplicationError("Only a monitor or a data manager closes a query.", code="not_allowed")
     if query.status == Q_.CLOSED:
         raise ApplicationError("This query is already closed.", code="invalid_transition")
@@ -120,7 +133,7 @@ def data_query_close(*, actor: User, query: DataQuery, text: str = "") -> DataQu
 def data_query_reopen(*, actor: User, query: DataQuery, text: str) -> DataQuery:
     """Back to the site: the answer did not resolve it (from answered) or a closed query needs more (from closed)."""
     query = _locked(actor, query)
-    if not _is_monitor(actor, query):
+    if not is_monitor_user(actor, query):
         raise ApplicationError("Only a monitor or a data manager re-opens a query.", code="not_allowed")
     if query.status == Q_.OPEN:
         raise ApplicationError("This query is already open.", code="invalid_transition")
