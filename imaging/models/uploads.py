@@ -5,13 +5,14 @@ from registry.access import ScopedModel
 
 
 class Upload(ScopedModel):
-    """One upload request (API, DICOMweb STOW-RS or the import command) and what became of each file."""
+    """One upload request (API, web page, DICOMweb STOW-RS or the import command) and what became of each file."""
 
     class Source(models.TextChoices):
         API = "api", _("Upload API")
         STOW = "stow", "DICOMweb STOW-RS"
         COMMAND = "command", _("import_dicom command")
         SEED = "seed", _("Demo seed")
+        WEB = "web", _("Web page")
 
     patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="uploads")
     uploaded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")

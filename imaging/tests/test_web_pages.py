@@ -33,6 +33,7 @@ def test_plain_form_upload_lists_each_file_with_its_outcome(client, actors: Acto
     assert 'data-outcome="accepted"' in body and 'data-outcome="rejected"' in body and "MR" in body
     upload = Upload.objects.get()
     assert (upload.accepted, upload.rejected, upload.uploaded_by) == (1, 1, actors.coordinator_a)
+    assert upload.source == Upload.Source.WEB == "web"
     study = ImagingStudy.objects.get()
     assert reverse("web-study-detail", args=[study.pk]) in body
 
@@ -46,6 +47,7 @@ def test_xhr_upload_answers_json_per_file(client, actors: Actors, patient, eager
     assert [i["outcome"] for i in first.json()["items"]] == ["accepted"]
     assert [i["outcome"] for i in again.json()["items"]] == ["duplicate"]
     assert first.json()["studies"][0]["url"] == reverse("web-study-detail", args=[ImagingStudy.objects.get().pk])
+    assert set(Upload.objects.values_list("source", flat=True)) == {"web"}
 
 
 def test_refused_upload_shows_the_service_message_and_keeps_the_choice(client, actors: Actors) -> None:

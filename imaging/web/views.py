@@ -64,9 +64,9 @@ def upload_page(request: HttpRequest) -> HttpResponse:
             try:
                 with tempfile.TemporaryDirectory(prefix="nbnm-web-") as tmp:
                     files = [IncomingFile(f.name, _path_of(f, Path(tmp))) for f in form.cleaned_data["files"]]
-                    # The web page is another client of the upload API's service; it records as an API upload.
+                    # The web page is another client of the upload API's service, recorded as a web upload.
                     upload = ingest(actor=request.user, patient=form.cleaned_data["patient"], files=files,
-                                    source=Upload.Source.API, trial_visit_id=form.cleaned_data["trial_visit_id"])
+                                    source=Upload.Source.WEB, trial_visit_id=form.cleaned_data["trial_visit_id"])
             except ApplicationError as exc:
                 add_application_error(form, exc)
             else:
