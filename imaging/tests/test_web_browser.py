@@ -7,6 +7,7 @@ from imaging.reading import rules
 from imaging.reading.models import ScoreSheet
 from imaging.reading.tests import helpers as h
 from imaging.tests.helpers import child, sample
+from imaging.web import body_diagram
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,10 +49,16 @@ def test_investigator_scores_an_mibg_study_and_sees_the_saved_total(page, actors
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reading").click()
     page.get_by_test_id("studies-to-score").get_by_role("link", name="Curie (123I-MIBG)").click()
     scores = dict(zip(rules.segment_codes("curie"), [2, 1, 0, 0, 1, 0, 0, 0, 0, 3], strict=True))
+    head = page.locator('#body-diagram g.region[data-segment="head"]')
+    assert head.get_attribute("data-score") == "" and head.get_attribute("fill") == body_diagram.UNSCORED_FILL
     for n, (code, score) in enumerate(scores.items()):
         page.locator(f"#seg_{code}").select_option(str(score))
         if n == 1:
             assert page.locator("#live-total").inner_text() == "3"  # live, before anything is saved
+    # The body diagram follows the table: the head region took the colour of the score chosen for it.
+    assert head.get_attribute("data-score") == "2" and head.get_attribute("fill") == body_diagram.palette(3)["2"]
+    assert head.locator("title").text_content() == "Head: 2"
+    assert page.locator('#body-diagram g.region[data-segment="soft_tissue"]').get_attribute("data-score") == "3"
     assert page.locator("#live-total").inner_text() == "7"
     page.get_by_label("Time point").select_option("post_induction")
     assert page.locator("#live-flag").is_visible()  # 7 > 2 after induction

@@ -23,6 +23,7 @@ from imaging.reading.models import AssignmentCase, ReadingAssignment, ScoreSheet
 from imaging.reading.services.sessions import assignment_case_score
 from imaging.reading.services.sheets import score_sheet_create, score_sheet_submit, score_sheet_update
 from imaging.volume import open_bytes
+from imaging.web import body_diagram
 from imaging.web.forms import CaseScoreForm
 from nucmed import scoring
 from nucmed.tables import score_sheets
@@ -130,6 +131,7 @@ def _sheet_context(request: HttpRequest, study: ImagingStudy, kind: str, sheet: 
         "krenning_rows": _krenning_rows(typed) if kind == rules.KRENNING else [], "krenning_levels": krenning_levels,
         "max_total": system.max_total if system else scoring.KRENNING_MAX, "cutoff": system.cutoff if system else None,
         "meta": meta, "can_score": _can_score(request), "previews": previews,
+        "diagram": body_diagram.diagram(kind, segments) if segments else None,
         "submitted": sheet is not None and sheet.status == ScoreSheet.Status.SUBMITTED,
     }
 
