@@ -133,3 +133,25 @@ class QueryRaiseForm(BootstrapForm):
 
 class QueryReplyForm(BootstrapForm):
     text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class VisitRecordForm(BootstrapForm):
+    """A visit done on a date, or missed. Whether a reason is needed (the visit was already recorded, or the casebook
+    is signed) and whether the date is allowed are the visit service's rules."""
+
+    status = forms.ChoiceField(label=_("Outcome"), choices=[(SubjectVisit.Status.DONE, _("Done")), (SubjectVisit.Status.MISSED, _("Missed"))])
+    done_on = forms.DateField(label=_("Done on"), widget=DATE, required=False,
+                              help_text=_("For a done visit. A date outside the visit window raises a protocol deviation for review."))
+    reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=500,
+                             help_text=_("Required when the visit was already recorded, or when the casebook is signed (the signature "
+                                         "is then voided)."))
+
+
+class DeviationReviewForm(BootstrapForm):
+    review_note = forms.CharField(label=_("Review: what was found and what was done"), widget=forms.Textarea(attrs={"rows": 2}),
+                                  required=False)
+    reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=500, help_text=REASON_HELP)
+
+    def __init__(self, *args: Any, deviation_id: int, **kwargs: Any) -> None:
+        # One form per open deviation on the subject page: the prefix keeps the fields' ids apart.
+        super().__init__(*args, prefix=f"deviation-{deviation_id}", **kwargs)

@@ -1,22 +1,35 @@
 """Data queries: the list (site staff: their hospitals; monitors: their trials' sites), a query's thread with
-answer / close / re-open, and raising a query on an adverse event or a subject. Sponsors see open counts only."""
+answer / close / re-open, and raising a query on an adverse event, a visit or a dose. Sponsors see open counts only."""
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from registry.errors import ApplicationError
-from trials.models import Subject, Trial
+from trials.models import DosingRecord, Subject, SubjectVisit, Trial
 from trials.oversight.models import DataQuery
 from trials.oversight.selectors import data_query_list, open_query_counts
-from trials.oversight.services.queries import data_query_answer, data_query_close, data_query_raise, data_query_reopen, is_monitor_user, is_site_user
+from trials.oversight.services.queries import (
+    data_query_answer,
+    data_query_close,
+    data_query_raise,
+    data_query_reopen,
+    is_monitor_user,
+    is_site_user,
+    may_raise_query,
+)
 from trials.safety.models import AdverseEvent
-from trials.web.common import TEMPLATES, refused
+from trials.selectors import dosing_list, subject_visit_list
+from trials.web.common import TEMPLATES, refused, study_id_for
 from trials.web.forms import QueryRaiseForm, QueryReplyForm
 from trials.web.safety_views import ae_context, query_field_choices, visible_event
 
@@ -24,23 +37,30 @@ STATUSES = {s.value for s in DataQuery.Status}
 
 
 def record_labels(queries: list[DataQuery]) -> dict[int, str]:
-    """Query id -> what it is about ("AE 2 of NB-T1-01-003"), by subject number: two queries per record type."""
-    ae_type = ContentType.objects.get_for_model(AdverseEvent)
-    subject_type = ContentType.objects.get_for_model(Subject)
-    ae_ids = {q.object_id for q in queries if q.content_type_id == ae_type.pk}
-    subject_ids = {q.object_id for q in queries if q.content_type_id == subject_type.pk}
-    events = {e.pk: e for e in AdverseEvent.objects.filter(pk__in=ae_ids).select_related("subject")}
-    subjects = dict(Subject.objects.filter(pk__in=subject_ids).values_list("pk", "subject_number"))
-    labels = {}
-    for q in queries:
-        if q.content_type_id == ae_type.pk and q.object_id in events:
-            event = events[q.object_id]
-            labels[q.pk] = _("AE %(number)s of %(subject)s") % {"number": event.number, "subject": event.subject.subject_number}
-        elif q.content_type_id == subject_type.pk and q.object_id in subjects:
-            labels[q.pk] = subjects[q.object_id]
-        else:
-            labels[q.pk] = f"{q.content_type.model} {q.object_id}"
-    return labels
+    """Query id -> what it is about ("AE 2 of NB-T1-01-003", "Visit W4 of NB-T1-01-003"), by subject number: one
+    database query per record type."""
+    types = ContentType.objects.get_for_models(AdverseEvent, Subject, SubjectVisit, DosingRecord)
+    ids = {model: {q.object_id for q in queries if q.content_type_id == ct.pk} for model, ct in types.items()}
+    found: dict[tuple[int, int], str] = {}
+    for event in AdverseEvent.objects.filter(pk__in=ids[AdverseEvent]).select_related("subject"):
+        found[types[AdverseEvent].pk, event.pk] = _("AE %(number)s of %(subject)s") % {"number": event.number,
+                                                                                      "subject": event.subject.subject_number}
+    for pk, number in Subject.objects.filter(pk__in=ids[Subject]).values_list("pk", "subject_number"):
+        found[types[Subject].pk, pk] = number
+    for visit in SubjectVisit.objects.filter(pk__in=ids[SubjectVisit]).select_related("subject", "definition"):
+        found[types[SubjectVisit].pk, visit.pk] = visit_label(visit)
+    for dose in DosingRecord.objects.filter(pk__in=ids[DosingRecord]).select_related("subject"):
+        found[types[DosingRecord].pk, dose.pk] = dose_label(dose)
+    return {q.pk: found.get((q.content_type_id, q.object_id)) or f"{q.content_type.model} {q.object_id}" for q in queries}
+
+
+def visit_label(visit: SubjectVisit) -> str:
+    return _("Visit %(code)s of %(subject)s") % {"code": visit.definition.code, "subject": visit.subject.subject_number}
+
+
+def dose_label(dose: DosingRecord) -> str:
+    return _("Dose of %(date)s, %(subject)s") % {"date": date_format(timezone.localtime(dose.administered_at), "SHORT_DATETIME_FORMAT"),
+                                                 "subject": dose.subject.subject_number}
 
 
 @login_required
@@ -113,3 +133,53 @@ def query_raise_on_event(request: HttpRequest, pk: int) -> HttpResponse:
         return refused(request, "ae_detail.html", context, form, error)
     messages.success(request, _("Query raised."))
     return redirect("web-query-detail", pk=query.pk)
+
+
+# The fields a monitor may query on a visit or a dose: what the site entered (computed values follow from them).
+RECORD_QUERY_FIELDS: dict[type, tuple[str, ...]] = {
+    SubjectVisit: ("status", "done_on"),
+    DosingRecord: ("visit", "lot_number", "calibrated_activity_mbq", "calibrated_at", "administered_activity_mbq", "administered_at",
+                   "residual_activity_mbq", "residual_measured_at", "route", "weight_kg"),
+}
+
+
+def record_field_choices(model: type) -> list[tuple[str, str]]:
+    return [(name, str(model._meta.get_field(name).verbose_name)) for name in RECORD_QUERY_FIELDS[model]]
+
+
+def _raise_on_record(request: HttpRequest, record: SubjectVisit | DosingRecord, label: str, action_url: str) -> HttpResponse:
+    """The query form for a visit or a dose (GET), and raising it (POST): monitors of the hospital or trial and data
+    managers; a role that may read the record but not query it (the site, sponsors) gets a 403."""
+    subject = record.subject
+    if not may_raise_query(request.user, hospital_id=subject.site.hospital_id, trial_id=subject.trial_id):
+        raise PermissionDenied(_("Your role does not raise data queries."))
+    model = type(record)
+    content_type = ContentType.objects.get_for_model(model)
+    form = QueryRaiseForm(request.POST or None, field_choices=record_field_choices(model))
+    context = {"subject": subject, "study_id": study_id_for(request.user, subject), "label": label, "form": form, "action_url": action_url,
+               "queries": list(data_query_list(user=request.user).filter(content_type=content_type, object_id=record.pk))}
+    if request.method == "GET":
+        return render(request, TEMPLATES + "query_raise.html", context)
+    if not form.is_valid():
+        return render(request, TEMPLATES + "query_raise.html", context, status=400)
+    try:
+        query = data_query_raise(actor=request.user, content_type=content_type, object_id=record.pk,
+                                 field_name=form.cleaned_data["field_name"], text=form.cleaned_data["text"])
+    except ApplicationError as error:
+        return refused(request, "query_raise.html", context, form, error)
+    messages.success(request, _("Query raised."))
+    return redirect("web-query-detail", pk=query.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def query_raise_on_visit(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = get_object_or_404(subject_visit_list(user=request.user).select_related("subject__trial"), pk=pk)
+    return _raise_on_record(request, visit, visit_label(visit), reverse("web-visit-query-raise", args=[visit.pk]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def query_raise_on_dose(request: HttpRequest, pk: int) -> HttpResponse:
+    dose = get_object_or_404(dosing_list(user=request.user).select_related("subject__trial"), pk=pk)
+    return _raise_on_record(request, dose, dose_label(dose), reverse("web-dose-query-raise", args=[dose.pk]))

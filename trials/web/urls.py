@@ -1,7 +1,7 @@
 """Trial pages (issue 8, item 5). Every URL name starts with "web-"."""
 from django.urls import URLPattern, path
 
-from trials.web import query_views, safety_views, subject_views, trial_views
+from trials.web import query_views, safety_views, subject_views, trial_views, visit_views
 
 urlpatterns: list[URLPattern] = [
     path("", trial_views.trial_list_page, name="web-trial-list"),
@@ -12,6 +12,10 @@ urlpatterns: list[URLPattern] = [
     path("subjects/<int:pk>/", subject_views.subject_detail_page, name="web-subject-detail"),
     path("subjects/<int:pk>/dose/", subject_views.dosing_create, name="web-dosing-create"),
     path("subjects/<int:pk>/dose/preview/", subject_views.dosing_preview, name="web-dosing-preview"),
+    path("visits/<int:pk>/record/", visit_views.visit_record, name="web-visit-record"),
+    path("visits/<int:pk>/query/", query_views.query_raise_on_visit, name="web-visit-query-raise"),
+    path("doses/<int:pk>/query/", query_views.query_raise_on_dose, name="web-dose-query-raise"),
+    path("deviations/<int:pk>/review/", visit_views.deviation_review, name="web-deviation-review"),
     path("subjects/<int:pk>/adverse-events/new/", safety_views.adverse_event_create, name="web-ae-create"),
     path("adverse-events/<int:pk>/", safety_views.adverse_event_detail, name="web-ae-detail"),
     path("adverse-events/<int:pk>/sign/", safety_views.adverse_event_sign, name="web-ae-sign"),
