@@ -6,8 +6,9 @@ measured in the same run (ANCHORS.md: a ratio holds on a shared machine, an abso
 
     .venv/bin/python bench/ingest.py [--n 2000] [--batch 100] [--path upload|stow]
 
-It makes its own throw-away database and media folder under a temporary directory (SQLite unless
-DATABASE_URL is set), starts gunicorn on a free loopback port, and stops it at the end.
+It makes its own throw-away database (a SQLite file under a temporary directory, or, when DATABASE_URL names a
+PostgreSQL server, a fresh database on that server, dropped at the end) and media folder, starts gunicorn on a
+free loopback port, and stops it at the end.
 """
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pydicom
 import requests
 
@@ -35,6 +40,27 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def _throwaway_database() -> Iterator[None]:
+    """Point DATABASE_URL at a new PostgreSQL database for this run (a second run must not meet the first's rows)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        os.environ.pop("DATABASE_URL", None)  # SQLite under NBNM_VAR_DIR
+        yield
+        return
+    parts = urlsplit(url)
+    name = f"nbnm_bench_ingest_{uuid.uuid4().hex[:8]}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        yield
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _setup(groups: dict[str, list[Path]]) -> tuple[str, dict[str, str]]:
@@ -112,6 +138,11 @@ def main() -> int:
     groups: dict[str, list[Path]] = defaultdict(list)
     for p in paths:
         groups[str(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).SeriesInstanceUID)].append(p)
+    with _throwaway_database():
+        return _run(args, groups, raw, size_mb, len(paths))
+
+
+def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str, float], size_mb: float, total: int) -> int:
     token, patients = _setup(groups)
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -121,10 +152,10 @@ def main() -> int:
     try:
         for _ in range(100):
             try:
-                requests.get(f"{base}/healthz", timeout=1)
+                requests.get(f"{base}/healthz", timeout=5)
                 break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+            except requests.RequestException:  # not listening yet, or still importing Django
+                time.sleep(0.2)
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
         accepted, started = 0, time.perf_counter()
@@ -142,7 +173,7 @@ def main() -> int:
           f"(anchor {ANCHOR})")
     print(f"ratio platform / pydicom limit: {rate / raw['instances_per_s']:.2f} (target >= 0.5); "
           "Orthanc 1.10.1 REST on this machine kind: 454-480/s (ANCHORS.md)")
-    return 0 if accepted == len(paths) else 1
+    return 0 if accepted == total else 1
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ class VoiMeasurement(ScopedModel):
         BOX = "box", _("Box")
 
     class Threshold(models.TextChoices):
-        PERCENT_41 = "41pct", _("41 % of SUVmax")
+        # xgettext:no-python-format
+        PERCENT_41 = "41pct", _("41 % of SUVmax")  # "% o" is not a placeholder: the comment keeps makemessages from flagging it
         SUV_2_5 = "suv2.5", _("SUV >= 2.5")
 
     series = models.ForeignKey("imaging.Series", on_delete=models.PROTECT, related_name="vois")
