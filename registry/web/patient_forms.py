@@ -52,17 +52,9 @@ class PatientFilterForm(BootstrapForm):
         self.fields["risk"].choices = code_choices(cl.INRG_RISK, blank=str(_("Any risk group")))
 
 
-class PatientRegisterForm(BootstrapForm):
-    """Identity (encrypted by the service) and the clinical data at diagnosis."""
+class ClinicalForm(BootstrapForm):
+    """The clinical data at diagnosis (code lists in the page's language): registration and its correction."""
 
-    hospital = forms.ModelChoiceField(label=_("Hospital"), queryset=Hospital.objects.none(), to_field_name="code")
-    name = forms.CharField(label=_("Name"), max_length=120)
-    record_number = forms.CharField(label=_("Hospital record number"), max_length=40)
-    national_id = forms.CharField(label=_("National ID"), max_length=40, required=False)
-    guardian1_name = forms.CharField(label=_("Guardian 1 name"), max_length=120, required=False)
-    guardian1_phone = forms.CharField(label=_("Guardian 1 phone"), max_length=40, required=False)
-    guardian2_name = forms.CharField(label=_("Guardian 2 name"), max_length=120, required=False)
-    guardian2_phone = forms.CharField(label=_("Guardian 2 phone"), max_length=40, required=False)
     sex = forms.ChoiceField(label=_("Sex"))
     birth_date = forms.DateField(label=_("Date of birth"), widget=DateInput())
     birth_date_precision = forms.ChoiceField(label=_("Date of birth known to"), choices=Patient.BirthDatePrecision.choices,
@@ -78,18 +70,38 @@ class PatientRegisterForm(BootstrapForm):
     ploidy = forms.ChoiceField(label=_("Ploidy"))
     histology = forms.ChoiceField(label=_("Histology (INPC)"))
 
-    IDENTITY = ("name", "record_number", "national_id", "guardian1_name", "guardian1_phone", "guardian2_name", "guardian2_phone")
+    CLINICAL = ("sex", "birth_date", "birth_date_precision", "diagnosis_date", "primary_site", "inrgss_stage",
+                "inss_stage", "inrg_risk", "cog_risk", "mycn", "aberration_11q", "ploidy", "histology")
     CODES = {"sex": cl.SEX, "primary_site": cl.PRIMARY_SITE, "inrgss_stage": cl.INRGSS, "inss_stage": cl.INSS,
              "inrg_risk": cl.INRG_RISK, "cog_risk": cl.COG_RISK, "mycn": cl.MYCN, "aberration_11q": cl.ABERRATION_11Q,
              "ploidy": cl.PLOIDY, "histology": cl.HISTOLOGY}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, codes in self.CODES.items():
+            self.fields[name].choices = code_choices(codes, blank="---------")
+
+
+class PatientRegisterForm(ClinicalForm):
+    """Identity (encrypted by the service) and the clinical data at diagnosis."""
+
+    hospital = forms.ModelChoiceField(label=_("Hospital"), queryset=Hospital.objects.none(), to_field_name="code")
+    name = forms.CharField(label=_("Name"), max_length=120)
+    record_number = forms.CharField(label=_("Hospital record number"), max_length=40)
+    national_id = forms.CharField(label=_("National ID"), max_length=40, required=False)
+    guardian1_name = forms.CharField(label=_("Guardian 1 name"), max_length=120, required=False)
+    guardian1_phone = forms.CharField(label=_("Guardian 1 phone"), max_length=40, required=False)
+    guardian2_name = forms.CharField(label=_("Guardian 2 name"), max_length=120, required=False)
+    guardian2_phone = forms.CharField(label=_("Guardian 2 phone"), max_length=40, required=False)
+
+    IDENTITY = ("name", "record_number", "national_id", "guardian1_name", "guardian1_phone", "guardian2_name", "guardian2_phone")
+    field_order = ["hospital", *IDENTITY]
 
     def __init__(self, *args: Any, hospitals: QuerySet[Hospital], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["hospital"].queryset = hospitals
         if len(hospitals) == 1:
             self.fields["hospital"].initial = hospitals[0].code
-        for name, codes in self.CODES.items():
-            self.fields[name].choices = code_choices(codes, blank="---------")
 
     def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
         """Identity and diagnosis side by side on wide screens (the page is long otherwise)."""
@@ -103,6 +115,21 @@ class PatientRegisterForm(BootstrapForm):
         identity = {k: data.pop(k) for k in self.IDENTITY}
         clinical = {k: v for k, v in data.items() if k != "hospital" and v not in ("", None)}
         return {"hospital": data["hospital"], "identity": identity, **clinical}
+
+
+class PatientEditForm(ClinicalForm):
+    """Correct the clinical data (patient_update, as the API's PATCH): prefilled with what is recorded."""
+
+    reason = forms.CharField(label=_("Reason for the change"), widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("Kept in the audit trail."))
+
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {name: getattr(patient, name) for name in self.CLINICAL})
+        super().__init__(*args, **kwargs)
+
+    def clinical_data(self) -> dict[str, Any]:
+        """Every clinical field (a blank optional code clears it); the service keeps only what changed."""
+        return {name: self.cleaned_data[name] for name in self.CLINICAL}
 
 
 class ConsentRecordForm(BootstrapForm):
@@ -131,13 +158,9 @@ class WithdrawForm(BootstrapForm):
                              help_text=_("Kept in the audit trail."))
 
 
-class VisitForm(BootstrapForm):
-    """Enter a follow-up visit: an open one of the schedule, or an unscheduled one (empty choice).
+class VisitDataForm(BootstrapForm):
+    """What a follow-up visit records (followup_visit_record's fields)."""
 
-    Correcting a visit already recorded (which needs a reason) stays in the API and the admin for now.
-    """
-
-    visit = forms.ChoiceField(label=_("Visit"), required=False)
     visit_date = forms.DateField(label=_("Visit date"), widget=DateInput())
     vital_status = forms.ChoiceField(label=_("Vital status"), choices=FollowUpVisit.VitalStatus.choices)
     disease_status = forms.ChoiceField(label=_("Disease status"), required=False)
@@ -151,6 +174,20 @@ class VisitForm(BootstrapForm):
     DATA = ("visit_date", "vital_status", "disease_status", "event_date", "event_site", "treatment_phase",
             "last_contact_date", "death_date", "death_cause")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["disease_status"].choices = code_choices(cl.RESPONSE, blank="---------")
+
+    def visit_data(self) -> dict[str, Any]:
+        return {k: self.cleaned_data[k] for k in self.DATA}
+
+
+class VisitForm(VisitDataForm):
+    """Enter a follow-up visit: an open one of the schedule, or an unscheduled one (empty choice)."""
+
+    visit = forms.ChoiceField(label=_("Visit"), required=False)
+    field_order = ["visit"]
+
     def __init__(self, *args: Any, visits: list[FollowUpVisit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.visits = {str(v.pk): v for v in visits}
@@ -159,13 +196,21 @@ class VisitForm(BootstrapForm):
                 "number": v.number, "date": v.target_date.isoformat() if v.target_date else "-",
                 "status": v.get_status_display()})
             for v in visits]]
-        self.fields["disease_status"].choices = code_choices(cl.RESPONSE, blank="---------")
 
     def chosen_visit(self) -> FollowUpVisit | None:
         return self.visits.get(self.cleaned_data.get("visit") or "")
 
-    def visit_data(self) -> dict[str, Any]:
-        return {k: self.cleaned_data[k] for k in self.DATA}
+
+class VisitCorrectForm(VisitDataForm):
+    """Correct a recorded visit (followup_visit_record on a done visit, as the API's record action): prefilled with
+    what is recorded; the reason is required and kept in the audit trail."""
+
+    reason = forms.CharField(label=_("Reason for the correction"), widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("Kept in the audit trail."))
+
+    def __init__(self, *args: Any, visit: FollowUpVisit, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {name: getattr(visit, name) for name in self.DATA})
+        super().__init__(*args, **kwargs)
 
 
 class MissedForm(BootstrapForm):

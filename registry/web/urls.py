@@ -20,8 +20,10 @@ urlpatterns: list[URLPattern] = [
     path("", views.patient_list_page, name="web-patient-list"),
     path("register/", views.patient_register_page, name="web-patient-register"),
     path("<study_id:study_id>/", views.patient_detail_page, name="web-patient-detail"),
+    path("<study_id:study_id>/edit/", views.patient_edit_page, name="web-patient-edit"),
     path("<study_id:study_id>/consents/new/", views.consent_record_page, name="web-patient-consent-record"),
     path("<study_id:study_id>/consents/<int:pk>/withdraw/", views.consent_withdraw_page, name="web-patient-consent-withdraw"),
     path("<study_id:study_id>/visits/new/", views.visit_enter_page, name="web-patient-visit-enter"),
     path("<study_id:study_id>/visits/<int:pk>/missed/", views.visit_missed_page, name="web-patient-visit-missed"),
+    path("<study_id:study_id>/visits/<int:pk>/correct/", views.visit_correct_page, name="web-patient-visit-correct"),
 ]

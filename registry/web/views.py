@@ -11,8 +11,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -20,20 +21,22 @@ from django.views.decorators.http import require_http_methods
 
 from registry import codelists as cl
 from registry.access import ALL, Action, scope_for
-from registry.consent_rules import consent_state
+from registry.consent_rules import ConsentState, consent_state
 from registry.errors import ApplicationError
-from registry.models import ConsentScope, FollowUpVisit, Hospital, Patient, PatientIdentity
+from registry.models import ConsentDocument, ConsentRecord, ConsentScope, FollowUpVisit, Hospital, Patient, PatientIdentity
 from registry.selectors import consent_document_list, consent_record_list, hospital_list, outcomes, patient_list, visit_list
 from registry.services.consent import consent_record_create, consent_withdraw
 from registry.services.followup import followup_visit_mark_missed, followup_visit_record
-from registry.services.patients import identity_read, patient_register
+from registry.services.patients import identity_read, patient_register, patient_update
 from registry.web.forms import add_application_error
 from registry.web.panels import patient_panels
 from registry.web.patient_forms import (
     ConsentRecordForm,
     MissedForm,
+    PatientEditForm,
     PatientFilterForm,
     PatientRegisterForm,
+    VisitCorrectForm,
     VisitForm,
     WithdrawForm,
     code_label,
@@ -129,8 +132,38 @@ def _timeline(visits: list[FollowUpVisit], today: date) -> list[dict[str, Any]]:
              "window_passed": v.status in FollowUpVisit.OPEN_STATUSES and v.status != FollowUpVisit.Status.OVERDUE
              and bool(v.window_end and v.window_end < today),
              # Only a visit whose window has opened can have been missed.
-             "can_miss": v.status in FollowUpVisit.OPEN_STATUSES and bool(v.window_start and v.window_start <= today)}
+             "can_miss": v.status in FollowUpVisit.OPEN_STATUSES and bool(v.window_start and v.window_start <= today),
+             "can_correct": v.status == FollowUpVisit.Status.DONE}
             for v in visits]
+
+
+def _document_in_force(user: Any, today: date, language: str) -> ConsentDocument | None:
+    """The newest registry consent version in force today (in the language last signed, when there is a choice)."""
+    documents = list(consent_document_list(user=user).filter(scope=ConsentScope.REGISTRY, effective_from__lte=today)
+                     .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=today)).order_by("-effective_from", "-id"))
+    if not documents:
+        return None
+    newest = [d for d in documents if d.effective_from == documents[0].effective_from]
+    return next((d for d in newest if d.language == language), newest[0])
+
+
+def _renewal(user: Any, patient: Patient, state: ConsentState, today: date) -> dict[str, Any] | None:
+    """The consent form's URL with the new version (and, for an adult, the participant as signer) preselected.
+
+    An adult must sign themselves, so when both are due one signature of the participant on the newest version
+    answers both: the page offers "Record adult consent" only.
+    """
+    if not (state.reconsent_due or state.adult_consent_due):
+        return None
+    document = _document_in_force(user, today, state.record.document.language if state.record else "")
+    query = QueryDict(mutable=True)
+    if document is not None:
+        query["document"] = str(document.pk)
+    if state.adult_consent_due:
+        query["signer"] = ConsentRecord.Signer.PARTICIPANT
+    url = reverse("web-patient-consent-record", args=[patient.study_id])
+    return {"url": f"{url}?{query.urlencode()}", "adult": state.adult_consent_due,
+            "version": document.version if document else ""}
 
 
 @login_required
@@ -150,12 +183,14 @@ def patient_detail_page(request: HttpRequest, study_id: str) -> HttpResponse:
                     ("inrg_risk", cl.INRG_RISK, "inrg_risk"), ("cog_risk", cl.COG_RISK, "cog_risk"),
                     ("mycn", cl.MYCN, "mycn"), ("q11", cl.ABERRATION_11Q, "aberration_11q"),
                     ("ploidy", cl.PLOIDY, "ploidy"), ("histology", cl.HISTOLOGY, "histology"))}
+    consent = consent_state(patient, on=today)
+    can_change = _may(request.user, patient, Action.CHANGE)
     return render(request, TEMPLATES + "patient_detail.html", {
         "patient": patient, "identity": identity, "clinical": clinical, "today": today,
-        "consent": consent_state(patient, on=today),
+        "consent": consent, "renewal": _renewal(request.user, patient, consent, today) if can_change else None,
         "consents": consent_record_list(user=request.user).filter(patient=patient).order_by("-signed_date", "-id"),
         "timeline": _timeline(visits, today), "outcome": outcome,
-        "can_change": _may(request.user, patient, Action.CHANGE),
+        "can_change": can_change,
         "panels": patient_panels(request, patient),
     })
 
@@ -165,8 +200,13 @@ def patient_detail_page(request: HttpRequest, study_id: str) -> HttpResponse:
 def consent_record_page(request: HttpRequest, study_id: str) -> HttpResponse:
     patient = _writable_patient(request, study_id)
     documents = consent_document_list(user=request.user).filter(scope=ConsentScope.REGISTRY).order_by("-effective_from")
-    form = ConsentRecordForm(request.POST or None, request.FILES or None, documents=documents,
-                             initial={"signed_date": timezone.localdate()})
+    # ?document=<pk>&signer=participant: the patient page's "Record re-consent" / "Record adult consent" buttons.
+    initial: dict[str, Any] = {"signed_date": timezone.localdate()}
+    if request.GET.get("document", "").isdigit():
+        initial["document"] = documents.filter(pk=int(request.GET["document"])).first()
+    if request.GET.get("signer") in ConsentRecord.Signer.values:
+        initial["signer"] = request.GET["signer"]
+    form = ConsentRecordForm(request.POST or None, request.FILES or None, documents=documents, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             consent_record_create(actor=request.user, patient=patient, **{
@@ -235,4 +275,47 @@ def visit_missed_page(request: HttpRequest, study_id: str, pk: int) -> HttpRespo
             messages.success(request, _("Visit %(number)s marked missed.") % {"number": visit.number})
             return redirect("web-patient-detail", study_id=patient.study_id)
     return render(request, TEMPLATES + "visit_missed.html", {"patient": patient, "visit": visit, "form": form},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_correct_page(request: HttpRequest, study_id: str, pk: int) -> HttpResponse:
+    """Correct a recorded visit with the service the API's record action uses; the reason goes into the audit trail."""
+    patient = _writable_patient(request, study_id)
+    visit = get_object_or_404(visit_list(user=request.user).filter(patient=patient, status=FollowUpVisit.Status.DONE),
+                              pk=pk)
+    form = VisitCorrectForm(request.POST or None, visit=visit)
+    if request.method == "POST" and form.is_valid():
+        try:
+            followup_visit_record(actor=request.user, patient=patient, visit=visit, data=form.visit_data(),
+                                  reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            messages.success(request, _("Visit %(number)s corrected.") % {"number": visit.number})
+            return redirect("web-patient-detail", study_id=patient.study_id)
+    return render(request, TEMPLATES + "visit_correct.html", {"patient": patient, "visit": visit, "form": form},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_edit_page(request: HttpRequest, study_id: str) -> HttpResponse:
+    """Correct the clinical data with patient_update (the API's PATCH); the reason goes into the audit trail."""
+    patient = _writable_patient(request, study_id)
+    form = PatientEditForm(request.POST or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_update(actor=request.user, patient=patient, data=form.clinical_data(),
+                           reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            if set(form.changed_data) <= {"reason"}:
+                messages.info(request, _("Nothing was changed."))
+            else:
+                messages.success(request, _("Clinical data of %(study_id)s corrected.") % {"study_id": patient.study_id})
+            return redirect("web-patient-detail", study_id=patient.study_id)
+    return render(request, TEMPLATES + "patient_edit.html", {"patient": patient, "form": form},
                   status=400 if form.is_bound else 200)
