@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from django.http import HttpResponse
+from django.test import Client
+
 from registry.dates import age_years
 from registry.models import (
     AuditEvent,
@@ -136,3 +139,14 @@ def counts() -> dict[str, int]:
         "withdrawals": ConsentWithdrawal.objects.count(), "events": AuditEvent.objects.count(),
         "numbers": sum(StudyIdCounter.objects.values_list("last_number", flat=True)),
     }
+
+
+def client_of(user: User) -> Client:
+    """A test client signed in as `user` (the page tests' way in)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def text(response: HttpResponse) -> str:
+    return response.content.decode()

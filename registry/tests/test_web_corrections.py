@@ -9,12 +9,12 @@ gets a 403.
 from datetime import date
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from conftest import Actors
 from registry.models import ConsentRecord, FollowUpVisit, Patient
 from registry.tests.builders import (
+    client_of,
     consented_patient,
     counts,
     default_document,
@@ -24,20 +24,11 @@ from registry.tests.builders import (
     make_document,
     record_visit,
     refresh,
+    text,
     visit,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def client_of(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def text(response) -> str:  # type: ignore[no-untyped-def]
-    return response.content.decode()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from conftest import Actors
 from imaging.models import DoseResult, ImagingStudy, Preview, Series
 from registry.models import ConsentRecord, FollowUpVisit, Patient
 from registry.tests.builders import (
+    client_of,
     consented_patient,
     counts,
     default_document,
@@ -22,21 +23,12 @@ from registry.tests.builders import (
     make_registry_consent,
     record_visit,
     refresh,
+    text,
     visit,
 )
 from trials.tests.builders import TODAY, enrol, make_trial
 
 pytestmark = pytest.mark.django_db
-
-
-def client_of(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def text(response) -> str:  # type: ignore[no-untyped-def]
-    return response.content.decode()
 
 
 @pytest.fixture
