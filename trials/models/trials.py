@@ -96,6 +96,7 @@ class Arm(TrialSetupModel):
     name_en = models.CharField(_("name (English)"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     # The dose the arm prescribes, as a share of the trial's dosage table (e.g. 50 for a low-dose arm).
+    # xgettext:no-python-format
     activity_percent = models.PositiveSmallIntegerField(_("activity (% of the table)"), default=100,
                                                         validators=[MinValueValidator(1), MaxValueValidator(200)])
     ratio = models.PositiveSmallIntegerField(_("allocation ratio"), default=1, validators=[MinValueValidator(1)])
