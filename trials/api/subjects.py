@@ -6,6 +6,7 @@ the registry study ID (the `patient` field is null for them) and no free-text no
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
@@ -185,7 +186,7 @@ class SubjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
         """Enrol a screened, consented patient; a refusal answers 400 with the reason's code (site_not_active,
         trial_not_recruiting, no_eligible_screening, consent_missing, assent_missing, already_enrolled, ...)."""
         if Subject.scope_q(scope_for(request.user), Action.ADD) is None:
-            raise exceptions.PermissionDenied("Your role does not allow enrolling subjects.")
+            raise exceptions.PermissionDenied(_("Your role does not allow enrolling subjects."))
         subject = subject_enrol(actor=request.user, **self.validated(EnrolSerializer))
         return Response(self.get_serializer(self.get_queryset().get(pk=subject.pk)).data, status=status.HTTP_201_CREATED)
 
@@ -206,7 +207,7 @@ class SubjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
         """Disclose a blinded subject's arm: data managers only, with a reason; audited."""
         subject = self.get_object()
         if not scope_for(request.user).has_role(UNBLINDING_ROLE):
-            raise exceptions.PermissionDenied("Only data managers unblind an allocation.")
+            raise exceptions.PermissionDenied(_("Only data managers unblind an allocation."))
         unblinding = subject_unblind(actor=request.user, subject=subject, **self.validated(UnblindSerializer))
         return Response({"subject_number": subject.subject_number, "arm": subject.arm.code,
                          "unblinded_at": unblinding.unblinded_at})

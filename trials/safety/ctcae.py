@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from registry.errors import ApplicationError
@@ -41,7 +42,7 @@ class Term:
 def terms(version: str = CURRENT_VERSION) -> dict[str, Term]:
     """All terms of a CTCAE version, by MedDRA code."""
     if version not in VERSIONS:
-        raise ApplicationError(f"CTCAE version {version} is not available.", code="invalid")
+        raise ApplicationError(gettext("CTCAE version %(version)s is not available.") % {"version": version}, code="invalid")
     with (DATA_DIR / VERSIONS[version]["file"]).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     return {row["meddra_code"]: Term(meddra_code=row["meddra_code"], soc=row["meddra_soc"], term=row["term"],
@@ -53,15 +54,17 @@ def terms(version: str = CURRENT_VERSION) -> dict[str, Term]:
 def term_for(meddra_code: str, version: str = CURRENT_VERSION) -> Term:
     term = terms(version).get(str(meddra_code))
     if term is None:
-        raise ApplicationError(f"MedDRA code {meddra_code} is not a CTCAE v{version} term.", code="invalid",
-                               fields={"meddra_code": ["Not a CTCAE term."]})
+        raise ApplicationError(gettext("MedDRA code %(code)s is not a CTCAE v%(version)s term.")
+                               % {"code": meddra_code, "version": version}, code="invalid",
+                               fields={"meddra_code": [gettext("Not a CTCAE term.")]})
     return term
 
 
 def check_grade(term: Term, grade: int) -> None:
     if grade not in term.grades:
         allowed = ", ".join(str(g) for g in sorted(term.grades))
-        message = f"{term.term} has no grade {grade} in CTCAE v{CURRENT_VERSION} (its grades: {allowed})."
+        message = gettext("%(term)s has no grade %(grade)s in CTCAE v%(version)s (its grades: %(allowed)s).") % {
+            "term": term.term, "grade": grade, "version": CURRENT_VERSION, "allowed": allowed}
         raise ApplicationError(message, code="invalid", fields={"grade": [message]})
 
 

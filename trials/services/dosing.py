@@ -7,6 +7,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from nucmed import decay, dosage, effective_dose
 from nucmed.radiopharmaceuticals import BY_CODE, CATALOGUE_VERSION
@@ -37,20 +38,20 @@ def _check_entered(record: DosingRecord, subject: Subject, now: datetime) -> Non
     for name in ("calibrated_at", "administered_at", "residual_measured_at"):
         value = getattr(record, name)
         if value is not None and timezone.is_naive(value):
-            raise _fail(name, "Give the time with its time zone.")
+            raise _fail(name, _("Give the time with its time zone."))
     if record.administered_at > now:
-        raise _fail("administered_at", "The administration time is in the future.")
+        raise _fail("administered_at", _("The administration time is in the future."))
     if record.administered_at < subject.enrolled_at:
-        raise _fail("administered_at", "The administration is before the subject's enrolment.")
+        raise _fail("administered_at", _("The administration is before the subject's enrolment."))
     if record.residual_measured_at is not None and record.residual_measured_at < record.administered_at:
-        raise _fail("residual_measured_at", "The residual is measured after the administration.")
+        raise _fail("residual_measured_at", _("The residual is measured after the administration."))
     for name in ("calibrated_activity_mbq", "administered_activity_mbq", "residual_activity_mbq"):
         if getattr(record, name) is None or getattr(record, name) < 0:
-            raise _fail(name, "An activity is a number of MBq, zero or more.")
+            raise _fail(name, _("An activity is a number of MBq, zero or more."))
     if record.weight_kg is None or record.weight_kg < Decimal("0.5"):
-        raise _fail("weight_kg", "The weight at dosing must be at least 0.5 kg.")
+        raise _fail("weight_kg", _("The weight at dosing must be at least 0.5 kg."))
     if record.visit is not None and record.visit.subject_id != subject.pk:
-        raise _fail("visit", "This visit belongs to another subject.")
+        raise _fail("visit", _("This visit belongs to another subject."))
 
 
 def compute(record: DosingRecord, subject: Subject) -> None:
@@ -119,7 +120,7 @@ def _finish(*, actor: User, record: DosingRecord, subject: Subject, action: str,
     try:
         compute(record, subject)
     except ValueError as exc:  # nucmed refuses impossible inputs (e.g. residual above the syringe activity)
-        raise ApplicationError(f"Cannot compute this dose: {exc}.", code="invalid") from exc
+        raise ApplicationError(_("Cannot compute this dose: %(problem)s.") % {"problem": exc}, code="invalid") from exc
     validate(record, exclude=["subject", "recorded_by"])
     record.save()
     ensure_in_scope(record, user=actor, action=Action.ADD if before is None else Action.CHANGE)
@@ -137,7 +138,7 @@ def _subject_for_write(actor: User, subject_id: int) -> Subject:
     subject = (Subject.objects.restrict(actor, Action.CHANGE).select_related("trial", "site", "patient", "arm")
                .filter(pk=subject_id).first())
     if subject is None:
-        raise ApplicationError("This subject is not one you may record doses for.", code="out_of_scope")
+        raise ApplicationError(_("This subject is not one you may record doses for."), code="out_of_scope")
     return subject
 
 
@@ -151,7 +152,8 @@ def dosing_record_create(*, actor: User, subject: Subject, lot_number: str, cali
     subject = _subject_for_write(actor, subject.pk)
     reason = casebook_reason(subject, reason)
     if subject.status != Subject.Status.ENROLLED:
-        raise ApplicationError(f"Subject {subject.subject_number} is {subject.get_status_display().lower()}: no new doses.",
+        raise ApplicationError(_("Subject %(subject)s is %(status)s: no new doses.")
+                               % {"subject": subject.subject_number, "status": subject.get_status_display().lower()},
                                code="subject_not_on_study")
     record = DosingRecord(
         subject=subject, visit=visit, lot_number=lot_number, calibrated_activity_mbq=calibrated_activity_mbq,
@@ -181,12 +183,12 @@ def protocol_deviation_review(*, actor: User, deviation: ProtocolDeviation, note
     """Review a deviation; `reason` is needed only when the subject's casebook is signed (the signature is then voided)."""
     note = (note or "").strip()
     if not note:
-        raise _fail("review_note", "Say what the review found.")
+        raise _fail("review_note", _("Say what the review found."))
     deviation = ProtocolDeviation.objects.restrict(actor, Action.CHANGE).select_for_update(of=("self",)).filter(pk=deviation.pk).first()
     if deviation is None:
-        raise ApplicationError("This deviation is not one you may review.", code="out_of_scope")
+        raise ApplicationError(_("This deviation is not one you may review."), code="out_of_scope")
     if deviation.status == ProtocolDeviation.Status.REVIEWED:
-        raise ApplicationError("This deviation has already been reviewed.", code="already_reviewed")
+        raise ApplicationError(_("This deviation has already been reviewed."), code="already_reviewed")
     reason = casebook_reason(deviation.subject, reason)
     before = snapshot(deviation)
     deviation.status, deviation.review_note = ProtocolDeviation.Status.REVIEWED, note

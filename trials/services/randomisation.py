@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import ALL as ALL_HOSPITALS
 from registry.access import Action, HospitalRole, scope_for
@@ -42,20 +43,22 @@ def check_settings(trial: Trial, *, arm_count: int | None) -> None:
         return
     sizes = trial.block_sizes
     if not sizes or not all(isinstance(s, int) and s > 0 for s in sizes):
-        raise ApplicationError("A randomised trial needs block sizes (positive whole numbers).", code="invalid",
-                               fields={"block_sizes": ["e.g. [2, 4]"]})
+        raise ApplicationError(_("A randomised trial needs block sizes (positive whole numbers)."), code="invalid",
+                               fields={"block_sizes": [_("e.g. [2, 4]")]})
     unknown = [f for f in trial.stratify_by if f not in STRATIFICATION_FACTORS]
     if unknown:
-        raise ApplicationError(f"Unknown stratification factors: {', '.join(map(str, unknown))}.", code="invalid",
-                               fields={"stratify_by": [f"Choose from {', '.join(STRATIFICATION_FACTORS)}."]})
+        raise ApplicationError(_("Unknown stratification factors: %(factors)s.") % {"factors": ", ".join(map(str, unknown))},
+                               code="invalid",
+                               fields={"stratify_by": [_("Choose from %(factors)s.") % {"factors": ", ".join(STRATIFICATION_FACTORS)}]})
     if arm_count is not None:
         ratio_total = sum(trial.arms.values_list("ratio", flat=True)) if trial.pk else arm_count
         if arm_count < 2:
-            raise ApplicationError("A randomised trial needs at least two arms.", code="invalid")
+            raise ApplicationError(_("A randomised trial needs at least two arms."), code="invalid")
         bad = [s for s in sizes if s % ratio_total]
         if bad:
-            raise ApplicationError(f"Block sizes {bad} are not multiples of the allocation ratio total {ratio_total}.",
-                                   code="invalid", fields={"block_sizes": ["Multiples of the ratio total."]})
+            raise ApplicationError(_("Block sizes %(sizes)s are not multiples of the allocation ratio total %(total)s.")
+                                   % {"sizes": bad, "total": ratio_total},
+                                   code="invalid", fields={"block_sizes": [_("Multiples of the ratio total.")]})
 
 
 def generate_blocks(*, seed: int, stratum: str, arms: Sequence[tuple[int, int]], block_sizes: Sequence[int],
@@ -147,18 +150,19 @@ UNBLINDING_ROLE = HospitalRole.DATA_MANAGER
 def subject_unblind(*, actor: User, subject: Subject, reason: str) -> Unblinding:
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("Unblinding needs a reason.", code="reason_required", fields={"reason": ["This field is required."]})
+        raise ApplicationError(_("Unblinding needs a reason."), code="reason_required",
+                               fields={"reason": [_("This field is required.")]})
     hospitals = scope_for(actor).hospitals_with(frozenset({UNBLINDING_ROLE}))
     visible = Subject.objects.restrict(actor, Action.VIEW).filter(pk=subject.pk).select_related("trial", "site").first()
     if visible is None or not hospitals or (hospitals is not ALL_HOSPITALS and visible.site.hospital_id not in hospitals):
-        raise ApplicationError("Only a data manager of the subject's hospital may unblind.", code="not_allowed")
+        raise ApplicationError(_("Only a data manager of the subject's hospital may unblind."), code="not_allowed")
     subject = visible
     if not subject.trial.blinded:
-        raise ApplicationError("This trial is not blinded: the arm is already shown.", code="not_blinded")
+        raise ApplicationError(_("This trial is not blinded: the arm is already shown."), code="not_blinded")
     if subject.arm_id is None:
-        raise ApplicationError("This subject has no allocation to unblind.", code="not_allocated")
+        raise ApplicationError(_("This subject has no allocation to unblind."), code="not_allocated")
     if Unblinding.objects.filter(subject=subject).exists():
-        raise ApplicationError("This subject has already been unblinded.", code="already_unblinded")
+        raise ApplicationError(_("This subject has already been unblinded."), code="already_unblinded")
     unblinding = Unblinding.objects.create(subject=subject, unblinded_by=actor, reason=reason, unblinded_at=timezone.now())
     audit_record(actor=actor, action="unblind", instance=unblinding, after={"subject": subject.pk, "arm": subject.arm_id},
                  reason=reason, hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)

@@ -4,6 +4,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
@@ -16,7 +17,8 @@ from trials.models import EligibilityCriterion, ProtocolVersion, ScreeningAnswer
 def current_protocol(trial: Trial, on: date) -> ProtocolVersion:
     version = trial.protocol_versions.filter(effective_from__lte=on).order_by("-effective_from", "-id").first()
     if version is None:
-        raise ApplicationError(f"Trial {trial.code} has no protocol version in force on {on.isoformat()}.", code="no_protocol")
+        raise ApplicationError(_("Trial %(trial)s has no protocol version in force on %(date)s.")
+                               % {"trial": trial.code, "date": on.isoformat()}, code="no_protocol")
     return version
 
 
@@ -30,21 +32,26 @@ def screening_record_create(*, actor: User, trial: Trial, site: TrialSite, patie
     """
     today = today or timezone.localdate()
     if site.trial_id != trial.pk:
-        raise ApplicationError("This site does not belong to the trial.", code="invalid", fields={"site": ["Not a site of this trial."]})
+        raise ApplicationError(_("This site does not belong to the trial."), code="invalid",
+                               fields={"site": [_("Not a site of this trial.")]})
     if patient.hospital_id != site.hospital_id:
-        raise ApplicationError("The patient is registered at another hospital than this site.", code="invalid",
-                               fields={"patient": ["Not a patient of this site's hospital."]})
+        raise ApplicationError(_("The patient is registered at another hospital than this site."), code="invalid",
+                               fields={"patient": [_("Not a patient of this site's hospital.")]})
     if screened_on > today:
-        raise ApplicationError("The screening date is in the future.", code="invalid", fields={"screened_on": ["In the future."]})
+        raise ApplicationError(_("The screening date is in the future."), code="invalid",
+                               fields={"screened_on": [_("In the future.")]})
     version = current_protocol(trial, screened_on)
     criteria = list(EligibilityCriterion.objects.filter(protocol_version=version))
     by_id = {c.pk: c for c in criteria}
     missing = sorted(c.label for c in criteria if c.pk not in answers)
     unknown = sorted(str(k) for k in answers if k not in by_id)
     if missing or unknown:
-        detail = (f"Answer every criterion of protocol version {version.number}"
-                  + (f"; missing: {', '.join(missing)}" if missing else "")
-                  + (f"; not criteria of this version: {', '.join(unknown)}" if unknown else "") + ".")
+        parts = [_("Answer every criterion of protocol version %(version)s") % {"version": version.number}]
+        if missing:
+            parts.append(_("missing: %(criteria)s") % {"criteria": ", ".join(missing)})
+        if unknown:
+            parts.append(_("not criteria of this version: %(ids)s") % {"ids": ", ".join(unknown)})
+        detail = "; ".join(parts) + "."
         raise ApplicationError(detail, code="incomplete_screening", fields={"answers": [detail]})
     answer_rows = [ScreeningAnswer(criterion=by_id[cid], met=bool(met)) for cid, met in answers.items()]
     failed = sorted((a.criterion.label for a in answer_rows if not a.passes), key=lambda label: (label[0] != "I", int(label[1:])))

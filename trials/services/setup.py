@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action, HospitalRole, TrialRole, ensure_in_scope, forget_scope, scope_for
 from registry.audit import audit_record, snapshot
@@ -29,7 +30,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 def _require_data_manager(actor: User) -> None:
     if not scope_for(actor).has_role(HospitalRole.DATA_MANAGER):
-        raise ApplicationError("Only data managers set up trials.", code="not_allowed")
+        raise ApplicationError(_("Only data managers set up trials."), code="not_allowed")
 
 
 def _save(instance: models.Model, *, actor: User, trial_id: int, before: dict[str, Any] | None = None,
@@ -57,8 +58,8 @@ def trial_update(*, actor: User, trial: Trial, data: dict[str, Any], reason: str
     trial = Trial.objects.select_for_update().get(pk=trial.pk)
     locked = sorted(LOCKED_AFTER_DRAFT & set(data))
     if locked and trial.status != Trial.Status.DRAFT and any(getattr(trial, k) != data[k] for k in locked):
-        raise ApplicationError("Allocation settings cannot change once the trial has left draft: " + ", ".join(locked),
-                               code="allocation_locked")
+        raise ApplicationError(_("Allocation settings cannot change once the trial has left draft: %(fields)s")
+                               % {"fields": ", ".join(locked)}, code="allocation_locked")
     before = snapshot(trial)
     if not apply_changes(trial, data, allowed=TRIAL_EDITABLE):
         return trial
@@ -69,10 +70,10 @@ def trial_update(*, actor: User, trial: Trial, data: dict[str, Any], reason: str
 
 def _check_ready_to_recruit(trial: Trial) -> None:
     if not trial.protocol_versions.exists():
-        raise ApplicationError("A trial needs an approved protocol version before it recruits.", code="no_protocol")
+        raise ApplicationError(_("A trial needs an approved protocol version before it recruits."), code="no_protocol")
     arms = trial.arms.count()
     if arms == 0:
-        raise ApplicationError("A trial needs at least one arm before it recruits.", code="no_arms")
+        raise ApplicationError(_("A trial needs at least one arm before it recruits."), code="no_arms")
     if trial.randomised:
         randomisation.check_settings(trial, arm_count=arms)
 
@@ -87,16 +88,17 @@ def trial_transition(*, actor: User, trial: Trial, to: str, reason: str) -> Tria
     _require_data_manager(actor)
     trial = Trial.objects.restrict(actor, Action.CHANGE).filter(pk=trial.pk).first()
     if trial is None:
-        raise ApplicationError("This trial is not one you may change.", code="out_of_scope")
+        raise ApplicationError(_("This trial is not one you may change."), code="out_of_scope")
     if to not in TRANSITIONS.get(trial.status, frozenset()):
-        raise ApplicationError(f"A trial cannot go from {trial.get_status_display().lower()} to {to}.",
-                               code="invalid_transition", fields={"status": [f"Not allowed from {trial.status}."]})
+        raise ApplicationError(_("A trial cannot go from %(current)s to %(to)s.")
+                               % {"current": trial.get_status_display().lower(), "to": to}, code="invalid_transition",
+                               fields={"status": [_("Not allowed from %(current)s.") % {"current": trial.status}]})
     if to == Trial.Status.RECRUITING and trial.status == Trial.Status.DRAFT:
         _check_ready_to_recruit(trial)
     before = snapshot(trial)
     changed = Trial.objects.filter(pk=trial.pk, status=trial.status).update(status=to, updated_at=timezone.now())
     if changed != 1:
-        raise ApplicationError("The trial's status was changed by someone else; reload and try again.", code="conflict")
+        raise ApplicationError(_("The trial's status was changed by someone else; reload and try again."), code="conflict")
     trial.refresh_from_db()
     if trial.randomised and to == Trial.Status.RECRUITING:
         randomisation.ensure_list(actor=actor, trial=trial)
@@ -117,7 +119,7 @@ def protocol_version_create(*, actor: User, trial: Trial, **fields: Any) -> Prot
 def arm_create(*, actor: User, trial: Trial, **fields: Any) -> Arm:
     _require_data_manager(actor)
     if trial.status != Trial.Status.DRAFT and trial.randomised:
-        raise ApplicationError("Arms of a randomised trial are fixed once it recruits.", code="allocation_locked")
+        raise ApplicationError(_("Arms of a randomised trial are fixed once it recruits."), code="allocation_locked")
     arm = Arm(trial=trial, **fields)
     _save(arm, actor=actor, trial_id=trial.pk)
     return arm
@@ -164,9 +166,10 @@ def visit_definition_create(*, actor: User, protocol_version: ProtocolVersion, *
 def trial_membership_grant(*, actor: User, user: User, trial: Trial, role: str, reason: str = "") -> TrialMembership:
     """Give a user a role in one trial (sponsor, trial monitor, central reader); data managers of every hospital do."""
     if role not in TrialRole.values:
-        raise ApplicationError(f"Unknown trial role {role!r}.", code="invalid", fields={"role": ["Unknown role."]})
+        raise ApplicationError(_("Unknown trial role %(role)s.") % {"role": repr(role)}, code="invalid",
+                               fields={"role": [_("Unknown role.")]})
     if TrialMembership.objects.filter(user=user, trial=trial, role=role).exists():
-        raise ApplicationError("This user already has this role in this trial.", code="duplicate")
+        raise ApplicationError(_("This user already has this role in this trial."), code="duplicate")
     membership = TrialMembership(user=user, trial=trial, role=role)
     _save(membership, actor=actor, trial_id=trial.pk, reason=reason, action="grant")
     forget_scope(user)
@@ -178,7 +181,7 @@ def trial_membership_revoke(*, actor: User, membership: TrialMembership, reason:
     reason = require_reason(reason)
     membership = TrialMembership.objects.restrict(actor, Action.DELETE).filter(pk=membership.pk).first()
     if membership is None:
-        raise ApplicationError("This trial role is not one you may revoke.", code="out_of_scope")
+        raise ApplicationError(_("This trial role is not one you may revoke."), code="out_of_scope")
     before = snapshot(membership)
     membership.delete()
     audit_record(actor=actor, action="revoke", object_type="trials.trialmembership", object_id=before["id"],

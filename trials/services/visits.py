@@ -3,6 +3,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action
 from registry.audit import audit_record, snapshot
@@ -65,24 +66,28 @@ def subject_visit_record(*, actor: User, visit: SubjectVisit, status: str, done_
     visit = (SubjectVisit.objects.restrict(actor, Action.CHANGE).select_for_update(of=("self",))
              .select_related("subject__site", "definition").filter(pk=visit.pk).first())
     if visit is None:
-        raise ApplicationError("This visit is not one you may record.", code="out_of_scope")
+        raise ApplicationError(_("This visit is not one you may record."), code="out_of_scope")
     if visit.status in (SubjectVisit.Status.DONE, SubjectVisit.Status.MISSED) and not reason.strip():
-        raise ApplicationError("This visit was already recorded; a reason is required to change it.", code="reason_required",
-                               fields={"reason": ["This field is required."]})
+        raise ApplicationError(_("This visit was already recorded; a reason is required to change it."),
+                               code="reason_required", fields={"reason": [_("This field is required.")]})
     reason = casebook_reason(visit.subject, reason)
     if status == SubjectVisit.Status.DONE:
         if done_on is None:
-            raise ApplicationError("A done visit needs its date.", code="invalid", fields={"done_on": ["Required."]})
+            raise ApplicationError(_("A done visit needs its date."), code="invalid", fields={"done_on": [_("Required.")]})
         if done_on > today:
-            raise ApplicationError("The visit date is in the future.", code="invalid", fields={"done_on": ["In the future."]})
+            raise ApplicationError(_("The visit date is in the future."), code="invalid",
+                                   fields={"done_on": [_("In the future.")]})
         if done_on < timezone.localdate(visit.subject.enrolled_at):
-            raise ApplicationError("The visit date is before enrolment.", code="invalid", fields={"done_on": ["Before enrolment."]})
+            raise ApplicationError(_("The visit date is before enrolment."), code="invalid",
+                                   fields={"done_on": [_("Before enrolment.")]})
     elif status == SubjectVisit.Status.MISSED:
         done_on = None
     else:
-        raise ApplicationError("A visit is recorded as done or missed.", code="invalid", fields={"status": ["done or missed"]})
+        raise ApplicationError(_("A visit is recorded as done or missed."), code="invalid",
+                               fields={"status": [_("done or missed")]})
     if visit.target_date is None and status == SubjectVisit.Status.DONE:
-        raise ApplicationError("This visit is counted from the first dose, which has not been recorded.", code="awaiting_dosing")
+        raise ApplicationError(_("This visit is counted from the first dose, which has not been recorded."),
+                               code="awaiting_dosing")
     before = snapshot(visit)
     visit.status, visit.done_on = status, done_on
     visit.save(update_fields=["status", "done_on", "updated_at"])

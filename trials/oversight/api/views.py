@@ -3,6 +3,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
@@ -51,7 +52,7 @@ class DetailActionsChangeMixin:
             super().check_object_permissions(request, obj)  # type: ignore[misc]
             return
         if not type(obj)._default_manager.restrict(request.user, Action.CHANGE).filter(pk=obj.pk).exists():
-            raise exceptions.PermissionDenied("Your role does not allow this change.")
+            raise exceptions.PermissionDenied(gettext("Your role does not allow this change."))
 
 
 class RecordTypeField(serializers.CharField):

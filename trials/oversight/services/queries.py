@@ -4,6 +4,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action, HospitalRole, TrialRole, ensure_in_scope, scope_for
 from registry.audit import audit_record, snapshot
@@ -19,7 +20,7 @@ Q_ = DataQuery.Status
 def _text(text: str, field: str = "text") -> str:
     text = (text or "").strip()
     if not text:
-        raise ApplicationError("The text is required.", code="invalid", fields={field: ["This field is required."]})
+        raise ApplicationError(_("The text is required."), code="invalid", fields={field: [_("This field is required.")]})
     return text
 
 
@@ -70,8 +71,9 @@ def _check_field(model: type[Model], field_name: str) -> str:
     except FieldDoesNotExist:
         field = None
     if field is None or not getattr(field, "concrete", False):
-        raise ApplicationError(f"{model._meta.verbose_name} has no field {field_name!r}.", code="invalid",
-                               fields={"field_name": ["No such field on this record."]})
+        raise ApplicationError(_("%(record)s has no field %(field)s.")
+                               % {"record": model._meta.verbose_name, "field": repr(field_name)}, code="invalid",
+                               fields={"field_name": [_("No such field on this record.")]})
     return field.name
 
 
@@ -95,7 +97,7 @@ def data_query_raise(*, actor: User, content_type: ContentType, object_id: int, 
 def _locked(actor: User, query: DataQuery) -> DataQuery:
     locked = DataQuery.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=query.pk).first()
     if locked is None:
-        raise ApplicationError("This query is not in your hospitals and trials.", code="out_of_scope")
+        raise ApplicationError(_("This query is not in your hospitals and trials."), code="out_of_scope")
     return locked
 
 
@@ -103,9 +105,10 @@ def _locked(actor: User, query: DataQuery) -> DataQuery:
 def data_query_answer(*, actor: User, query: DataQuery, text: str) -> DataQuery:
     query = _locked(actor, query)
     if not is_site_user(actor, query):
-        raise ApplicationError("Only the site (its coordinators and investigators) answers a query.", code="not_allowed")
+        raise ApplicationError(_("Only the site (its coordinators and investigators) answers a query."), code="not_allowed")
     if query.status != Q_.OPEN:
-        raise ApplicationError(f"Only an open query can be answered (this one is {query.status}).", code="invalid_transition")
+        raise ApplicationError(_("Only an open query can be answered (this one is %(status)s).")
+                               % {"status": query.get_status_display().lower()}, code="invalid_transition")
     before = snapshot(query)
     query.status = Q_.ANSWERED
     query.save(update_fields=["status", "updated_at"])
@@ -118,9 +121,9 @@ def data_query_answer(*, actor: User, query: DataQuery, text: str) -> DataQuery:
 def data_query_close(*, actor: User, query: DataQuery, text: str = "") -> DataQuery:
     query = _locked(actor, query)
     if not is_monitor_user(actor, query):
-        raise ApplicationError("Only a monitor or a data manager closes a query.", code="not_allowed")
+        raise ApplicationError(_("Only a monitor or a data manager closes a query."), code="not_allowed")
     if query.status == Q_.CLOSED:
-        raise ApplicationError("This query is already closed.", code="invalid_transition")
+        raise ApplicationError(_("This query is already closed."), code="invalid_transition")
     before = snapshot(query)
     query.status, query.closed_at = Q_.CLOSED, timezone.now()
     query.save(update_fields=["status", "closed_at", "updated_at"])
@@ -134,9 +137,9 @@ def data_query_reopen(*, actor: User, query: DataQuery, text: str) -> DataQuery:
     """Back to the site: the answer did not resolve it (from answered) or a closed query needs more (from closed)."""
     query = _locked(actor, query)
     if not is_monitor_user(actor, query):
-        raise ApplicationError("Only a monitor or a data manager re-opens a query.", code="not_allowed")
+        raise ApplicationError(_("Only a monitor or a data manager re-opens a query."), code="not_allowed")
     if query.status == Q_.OPEN:
-        raise ApplicationError("This query is already open.", code="invalid_transition")
+        raise ApplicationError(_("This query is already open."), code="invalid_transition")
     reason = _text(text)
     before = snapshot(query)
     query.status, query.closed_at = Q_.OPEN, None

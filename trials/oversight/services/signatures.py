@@ -19,6 +19,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action, HospitalRole, ensure_in_scope, scope_for
 from registry.audit import audit_record, canonical_json, snapshot, to_json_value
@@ -54,8 +55,8 @@ def require_reason_if_signed(record: models.Model, reason: str) -> str:
     """The stripped reason; refused (reason_required) when the record carries a valid signature and no reason is given."""
     reason = (reason or "").strip()
     if not reason and record.pk is not None and valid_signatures(record).exists():
-        raise ApplicationError("This record is signed: a reason is required to change it (the signature will be voided).",
-                               code="reason_required", fields={"reason": ["Required: the record is signed."]})
+        raise ApplicationError(_("This record is signed: a reason is required to change it (the signature will be voided)."),
+                               code="reason_required", fields={"reason": [_("Required: the record is signed.")]})
     return reason
 
 
@@ -91,19 +92,20 @@ def signature_sign(*, actor: User, content_type: ContentType, object_id: int, me
     record = visible_record(actor=actor, content_type=content_type, object_id=object_id)
     hospital_id, trial_id = record_location(record)
     if HospitalRole.INVESTIGATOR not in scope_for(actor).hospital_roles.get(hospital_id, frozenset()):
-        raise ApplicationError("Only an investigator of this record's hospital can sign it.", code="not_allowed")
+        raise ApplicationError(_("Only an investigator of this record's hospital can sign it."), code="not_allowed")
     if meaning not in Signature.Meaning.values:
-        raise ApplicationError("Unknown signature meaning.", code="invalid", fields={"meaning": ["Unknown meaning."]})
+        raise ApplicationError(_("Unknown signature meaning."), code="invalid", fields={"meaning": [_("Unknown meaning.")]})
     if not password or not _password_ok(actor, password, request):
         locked = bool(request is not None and getattr(request, "axes_locked_out", False))
+        # The audit event stores fixed English words ("why"), never the refusal's message in the user's language.
         with transaction.atomic():
             audit_record(actor=actor, action="signature_refused", object_type=content_type.app_label + "." + content_type.model,
                          object_id=object_id, after={"meaning": meaning, "why": "locked out" if locked else "wrong password"},
                          hospital_id=hospital_id, trial_id=trial_id)
         if locked:
-            raise ApplicationError("Too many failed attempts: signing is locked for a while.", code="locked_out")
-        raise ApplicationError("The password is not correct: the record was not signed.", code="signature_refused",
-                               fields={"password": ["Incorrect password."]})
+            raise ApplicationError(_("Too many failed attempts: signing is locked for a while."), code="locked_out")
+        raise ApplicationError(_("The password is not correct: the record was not signed."), code="signature_refused",
+                               fields={"password": [_("Incorrect password.")]})
     return _sign(actor=actor, record=record, content_type=content_type, meaning=meaning, hospital_id=hospital_id,
                  trial_id=trial_id)
 

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action
 from registry.audit import audit_record, snapshot
@@ -26,23 +27,23 @@ def adverse_event_sponsor_assess(*, actor: User, event: AdverseEvent, expectedne
     now = timezone.now()
     event = AdverseEvent.objects.restrict(actor, Action.VIEW).select_for_update().filter(pk=event.pk).first()
     if event is None:
-        raise ApplicationError("This adverse event is not in your trials.", code="out_of_scope")
+        raise ApplicationError(_("This adverse event is not in your trials."), code="out_of_scope")
     if not is_sponsor_of(actor, event):
-        raise ApplicationError("Only the trial's sponsor makes the sponsor's assessment.", code="not_allowed")
+        raise ApplicationError(_("Only the trial's sponsor makes the sponsor's assessment."), code="not_allowed")
     if not event.is_serious:
-        raise ApplicationError("The sponsor assesses serious adverse events only.", code="not_serious")
+        raise ApplicationError(_("The sponsor assesses serious adverse events only."), code="not_serious")
     reason = (reason or "").strip()
     if event.sponsor_assessed_at is not None and not reason:
-        raise fail("reason", "This event was already assessed: a reason is required to change the assessment.")
+        raise fail("reason", _("This event was already assessed: a reason is required to change the assessment."))
     has_clock = event.clocks.filter(kind__in=SUSAR_KINDS).exists()
     if sponsor_awareness_at is not None and sponsor_awareness_at != event.sponsor_awareness_at:
         if has_clock:
-            raise fail("sponsor_awareness_at", "Day 0 of the running SUSAR clock cannot move.")
+            raise fail("sponsor_awareness_at", _("Day 0 of the running SUSAR clock cannot move."))
         if sponsor_awareness_at > now:
-            raise fail("sponsor_awareness_at", "The awareness time is in the future.")
+            raise fail("sponsor_awareness_at", _("The awareness time is in the future."))
         assert event.site_awareness_at is not None
         if sponsor_awareness_at < event.site_awareness_at:
-            raise fail("sponsor_awareness_at", "The sponsor cannot have known before the site.")
+            raise fail("sponsor_awareness_at", _("The sponsor cannot have known before the site."))
         event.sponsor_awareness_at = sponsor_awareness_at
     elif event.sponsor_awareness_at is None:
         event.sponsor_awareness_at = now

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action, TrialRole, scope_for
 from registry.audit import audit_record, snapshot
@@ -103,16 +104,16 @@ def reporting_clock_record_report(*, actor: User, clock: ReportingClock, reporte
     reported_at = reported_at or now
     clock = ReportingClock.objects.restrict(actor, Action.VIEW).select_for_update().filter(pk=clock.pk).first()
     if clock is None:
-        raise ApplicationError("This clock is not in your hospitals and trials.", code="out_of_scope")
+        raise ApplicationError(_("This clock is not in your hospitals and trials."), code="out_of_scope")
     if not may_report(actor, clock):
-        raise ApplicationError("The site records its SAE reports; the sponsor records SUSAR reports.", code="not_allowed")
+        raise ApplicationError(_("The site records its SAE reports; the sponsor records SUSAR reports."), code="not_allowed")
     if clock.status == S.CANCELLED or clock.reported_at is not None:
-        raise ApplicationError(f"This clock is {clock.status} and its report is already recorded or not required.",
-                               code="invalid_transition")
+        raise ApplicationError(_("This clock is %(status)s and its report is already recorded or not required.")
+                               % {"status": clock.get_status_display().lower()}, code="invalid_transition")
     if reported_at > now:
-        raise fail("reported_at", "The report time is in the future.")
+        raise fail("reported_at", _("The report time is in the future."))
     if reported_at < clock.started_at:
-        raise fail("reported_at", "The report time is before the awareness that started the clock.")
+        raise fail("reported_at", _("The report time is before the awareness that started the clock."))
     before = snapshot(clock)
     clock.reported_at, clock.reported_by = reported_at, actor
     clock.status = S.MET if reported_at <= clock.due_at else S.LATE

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
@@ -43,62 +44,62 @@ def _check(version: AdverseEventVersion, subject: Subject, *, today: date, now: 
     """Every rule a report must satisfy; the first broken one is refused with its field named."""
     missing = [name for name in REQUIRED_FIELDS if getattr(version, name) in (None, "")]
     if missing:
-        raise ApplicationError("Required: " + ", ".join(missing) + ".", code="invalid",
-                               fields={name: ["This field is required."] for name in missing})
+        raise ApplicationError(_("Required: %(fields)s.") % {"fields": ", ".join(missing)}, code="invalid",
+                               fields={name: [_("This field is required.")] for name in missing})
     term = ctcae.term_for(version.meddra_code, version.ctcae_version)
     version.term, version.soc = term.term, term.soc
     version.other_specify = (version.other_specify or "").strip()
     if term.needs_specify and not version.other_specify:
-        raise fail("other_specify", f"\"{term.term}\" needs the event named in the specify text.")
+        raise fail("other_specify", _("\"%(term)s\" needs the event named in the specify text.") % {"term": term.term})
     if not term.needs_specify and version.other_specify:
-        raise fail("other_specify", "Only an \"Other, specify\" term takes a specify text.")
+        raise fail("other_specify", _("Only an \"Other, specify\" term takes a specify text."))
     ctcae.check_grade(term, version.grade)
     patient = subject.patient
     onset = version.onset_date
     if onset > today:
-        raise fail("onset_date", "The onset date is in the future.")
+        raise fail("onset_date", _("The onset date is in the future."))
     if onset < patient.birth_date:
-        raise fail("onset_date", "The onset date is before the date of birth.")
+        raise fail("onset_date", _("The onset date is before the date of birth."))
     if onset < subject.consent.signed_date:
-        raise fail("onset_date", "The onset date is before the trial consent was signed (AEs are collected from consent).")
+        raise fail("onset_date", _("The onset date is before the trial consent was signed (AEs are collected from consent)."))
     if version.resolution_date is not None:
         if version.resolution_date < onset:
-            raise fail("resolution_date", "The resolution date is before the onset date.")
+            raise fail("resolution_date", _("The resolution date is before the onset date."))
         if version.resolution_date > today:
-            raise fail("resolution_date", "The resolution date is in the future.")
+            raise fail("resolution_date", _("The resolution date is in the future."))
     fatal = version.outcome == Outcome.FATAL
     if version.grade == 5 and not fatal:
-        raise fail("outcome", "Grade 5 (death related to the AE) requires the outcome \"fatal\".")
+        raise fail("outcome", _("Grade 5 (death related to the AE) requires the outcome \"fatal\"."))
     if fatal and version.grade != 5:
-        raise fail("grade", "A fatal outcome is grade 5 in CTCAE.")
+        raise fail("grade", _("A fatal outcome is grade 5 in CTCAE."))
     if fatal != version.serious_death:
-        raise fail("serious_death", "The criterion \"results in death\" goes with a fatal outcome, and only with it.")
+        raise fail("serious_death", _("The criterion \"results in death\" goes with a fatal outcome, and only with it."))
     if fatal:
         if version.death_date is None:
-            raise fail("death_date", "A grade 5 event requires the date of death.")
+            raise fail("death_date", _("A grade 5 event requires the date of death."))
         if version.death_date < onset:
-            raise fail("death_date", "The date of death is before the onset date.")
+            raise fail("death_date", _("The date of death is before the onset date."))
         if version.death_date > today:
-            raise fail("death_date", "The date of death is in the future.")
+            raise fail("death_date", _("The date of death is in the future."))
         if version.resolution_date not in (None, version.death_date):
-            raise fail("resolution_date", "A fatal event ends on the date of death.")
+            raise fail("resolution_date", _("A fatal event ends on the date of death."))
     elif version.death_date is not None:
-        raise fail("death_date", "A date of death goes only with a fatal outcome.")
+        raise fail("death_date", _("A date of death goes only with a fatal outcome."))
     elif version.outcome in RESOLVED and version.resolution_date is None:
-        raise fail("resolution_date", "A resolved event needs its resolution date.")
+        raise fail("resolution_date", _("A resolved event needs its resolution date."))
     elif version.outcome not in RESOLVED and version.resolution_date is not None:
-        raise fail("outcome", "An event with a resolution date is resolved (with or without sequelae).")
+        raise fail("outcome", _("An event with a resolution date is resolved (with or without sequelae)."))
     version.is_serious = any(getattr(version, name) for name, _ in SERIOUSNESS_CRITERIA)
     if version.is_serious:
         aware = version.site_awareness_at
         if aware is None:
-            raise fail("site_awareness_at", "A serious event needs the date and time the site became aware of it.")
+            raise fail("site_awareness_at", _("A serious event needs the date and time the site became aware of it."))
         if aware > now:
-            raise fail("site_awareness_at", "The awareness time is in the future.")
+            raise fail("site_awareness_at", _("The awareness time is in the future."))
         if timezone.localdate(aware) < onset:
-            raise fail("site_awareness_at", "The site cannot have been aware before the onset date.")
+            raise fail("site_awareness_at", _("The site cannot have been aware before the onset date."))
     elif version.site_awareness_at is not None:
-        raise fail("site_awareness_at", "An awareness time is recorded for serious events only.")
+        raise fail("site_awareness_at", _("An awareness time is recorded for serious events only."))
 
 
 def _registry_death(*, actor: User, event: AdverseEvent, version: AdverseEventVersion) -> None:
@@ -118,8 +119,8 @@ def _registry_death(*, actor: User, event: AdverseEvent, version: AdverseEventVe
             followup_visit_record(actor=actor, patient=patient, data=data, today=timezone.localdate())
     except ApplicationError as exc:
         if exc.code != "consent_missing":
-            raise ApplicationError(f"The registry refused the death date: {exc.message}", code=exc.code,
-                                   fields={"death_date": [exc.message]}) from exc
+            raise ApplicationError(_("The registry refused the death date: %(problem)s") % {"problem": exc.message},
+                                   code=exc.code, fields={"death_date": [exc.message]}) from exc
         hospital_id, trial_id = location(event)
         audit_record(actor=actor, action="registry_death_not_recorded", instance=event,
                      after={"why": "no registry consent for follow-up entry"}, hospital_id=hospital_id, trial_id=trial_id)
@@ -143,8 +144,8 @@ def _save_version(*, actor: User, event: AdverseEvent, version: AdverseEventVers
 def _unknown(data: dict[str, Any]) -> None:
     unknown = sorted(set(data) - REPORT_FIELDS)
     if unknown:
-        raise ApplicationError("Unknown fields: " + ", ".join(unknown), code="invalid",
-                               fields={k: ["Unknown field."] for k in unknown})
+        raise ApplicationError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(unknown)}, code="invalid",
+                               fields={k: [_("Unknown field.")] for k in unknown})
 
 
 @transaction.atomic
@@ -159,7 +160,7 @@ def adverse_event_report(*, actor: User, subject: Subject, data: dict[str, Any],
     subject = Subject.objects.restrict(actor, Action.CHANGE).select_for_update().select_related("patient", "consent") \
         .filter(pk=subject.pk).first()
     if subject is None:
-        raise ApplicationError("This subject is not in your hospitals and trials.", code="out_of_scope")
+        raise ApplicationError(_("This subject is not in your hospitals and trials."), code="out_of_scope")
     last = AdverseEvent.objects.filter(subject=subject).order_by("-number").values_list("number", flat=True).first()
     event = AdverseEvent(subject=subject, number=(last or 0) + 1, created_by=actor)
     version = AdverseEventVersion(version_number=1, recorded_by=actor, recorded_at=now, reason="initial report", **data)
@@ -191,7 +192,7 @@ def adverse_event_follow_up(*, actor: User, event: AdverseEvent, data: dict[str,
     _unknown(data)
     event = AdverseEvent.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=event.pk).first()
     if event is None:
-        raise ApplicationError("This adverse event is not one you may report on.", code="out_of_scope")
+        raise ApplicationError(_("This adverse event is not one you may report on."), code="out_of_scope")
     reason = require_reason_if_signed(event, reason)
     previous = event.current_version
     assert previous is not None
@@ -206,9 +207,9 @@ def adverse_event_follow_up(*, actor: User, event: AdverseEvent, data: dict[str,
     subject = Subject.objects.select_related("patient", "consent").get(pk=event.subject_id)
     _check(version, subject, today=today, now=now)
     if previous.is_serious and not version.is_serious:
-        raise fail("serious_other_important", "An event reported serious stays serious: its reporting clocks have run.")
+        raise fail("serious_other_important", _("An event reported serious stays serious: its reporting clocks have run."))
     if previous.is_serious and version.site_awareness_at != previous.site_awareness_at:
-        raise fail("site_awareness_at", "The site's awareness time is fixed once reported: it started the 24-hour clock.")
+        raise fail("site_awareness_at", _("The site's awareness time is fixed once reported: it started the 24-hour clock."))
     void_for_edit(event, actor=actor, reason=reason or "follow-up report")
     _save_version(actor=actor, event=event, version=version, reason=reason, action="follow_up",
                   before=snapshot(previous))
