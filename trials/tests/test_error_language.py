@@ -124,6 +124,10 @@ def test_data_query_state_error(actors: Actors, world: World) -> None:  # noqa: 
     assert english["code"] == chinese["code"] == "invalid_transition"
     assert english["detail"] == "This query is already closed."
     assert chinese["detail"] == "此质疑已关闭。"
+    english, chinese = both(api_client(actors.coordinator_a), reverse("data-query-answer", args=[query.pk]), {"text": "Done."})
+    assert english["code"] == chinese["code"] == "invalid_transition"
+    assert english["detail"] == "Only an open query can be answered (status: Closed)."
+    assert chinese["detail"] == "只有未解决的质疑可以回复（状态：已关闭）。"
 
 
 def test_the_sign_dialog_shows_the_wrong_password_in_chinese(client, actors: Actors, world: World) -> None:  # noqa: F811

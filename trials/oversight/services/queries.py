@@ -107,8 +107,8 @@ def data_query_answer(*, actor: User, query: DataQuery, text: str) -> DataQuery:
     if not is_site_user(actor, query):
         raise ApplicationError(_("Only the site (its coordinators and investigators) answers a query."), code="not_allowed")
     if query.status != Q_.OPEN:
-        raise ApplicationError(_("Only an open query can be answered (this one is %(status)s).")
-                               % {"status": query.get_status_display().lower()}, code="invalid_transition")
+        raise ApplicationError(_("Only an open query can be answered (status: %(status)s).")
+                               % {"status": query.get_status_display()}, code="invalid_transition")
     before = snapshot(query)
     query.status = Q_.ANSWERED
     query.save(update_fields=["status", "updated_at"])

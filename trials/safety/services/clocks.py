@@ -108,8 +108,8 @@ def reporting_clock_record_report(*, actor: User, clock: ReportingClock, reporte
     if not may_report(actor, clock):
         raise ApplicationError(_("The site records its SAE reports; the sponsor records SUSAR reports."), code="not_allowed")
     if clock.status == S.CANCELLED or clock.reported_at is not None:
-        raise ApplicationError(_("This clock is %(status)s and its report is already recorded or not required.")
-                               % {"status": clock.get_status_display().lower()}, code="invalid_transition")
+        raise ApplicationError(_("This clock's report is already recorded or not required (status: %(status)s).")
+                               % {"status": clock.get_status_display()}, code="invalid_transition")
     if reported_at > now:
         raise fail("reported_at", _("The report time is in the future."))
     if reported_at < clock.started_at:
