@@ -592,6 +592,44 @@ def _write_level(ds: Dataset, out: bytearray, implicit: bool, parent_encoding: o
             out += _delegate_element(elem, implicit, encodings)
 
 
+_META_REQUIRED = (0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012)
+
+
+def _meta_bytes(meta: FileMetaDataset) -> bytes | None:
+    """File Meta Information as pydicom's write_file_meta_info(enforce_standard=True) writes it, for the usual
+    case (what _rebuild_file_meta leaves: raw explicit VR little endian elements, every required one present).
+
+    None when anything is out of the ordinary: the caller then lets pydicom write (and validate) it.
+    """
+    elements = []
+    for tag, elem in meta._dict.items():
+        tag = int(tag)
+        if tag == 0x00020000:
+            continue  # the group length is recomputed, as pydicom does
+        if not isinstance(elem, RawDataElement) or elem.is_implicit_VR or not elem.is_little_endian \
+                or not isinstance(elem.value, bytes) or not elem.VR or len(elem.VR) != 2 or tag >> 16 != 2:
+            return None
+        elements.append((tag, elem))
+    present = {tag for tag, _ in elements}
+    if any(tag not in present for tag in _META_REQUIRED):
+        return None
+    out = bytearray()
+    for tag, elem in sorted(elements, key=lambda te: te[0]):
+        value, vr = elem.value, elem.VR
+        if not value and tag in _META_REQUIRED:
+            return None  # pydicom refuses an empty required element: let it say so
+        if len(value) % 2:
+            return None
+        if vr in _LONG_LENGTH_VRS:
+            out += struct.pack("<HH", 2, tag & 0xFFFF) + vr.encode() + struct.pack("<HI", 0, len(value))
+        elif len(value) <= 0xFFFF:
+            out += struct.pack("<HH", 2, tag & 0xFFFF) + vr.encode() + struct.pack("<H", len(value))
+        else:
+            return None
+        out += value
+    return struct.pack("<HH", 2, 0) + b"UL" + struct.pack("<HI", 4, len(out)) + bytes(out)
+
+
 def to_bytes(ds: Dataset) -> bytes:
     """The dataset as a DICOM Part 10 file: the same bytes as ``ds.save_as(f, enforce_file_format=True)``.
 
@@ -615,12 +653,14 @@ def to_bytes(ds: Dataset) -> bytes:
         value = _text_of(ds, tag)
         if value and _text_of(file_meta, meta_tag) != value:
             file_meta[meta_tag] = DataElement(meta_tag, "UI", value)
-    head = DicomBytesIO()
-    head.is_little_endian, head.is_implicit_VR = True, False
     preamble = getattr(ds, "preamble", None)
-    head.write(preamble if preamble and len(preamble) == 128 else b"\x00" * 128)
-    head.write(b"DICM")
-    write_file_meta_info(head, file_meta, enforce_standard=True)
+    meta_bytes = _meta_bytes(file_meta)
+    if meta_bytes is None:
+        head = DicomBytesIO()
+        head.is_little_endian, head.is_implicit_VR = True, False
+        write_file_meta_info(head, file_meta, enforce_standard=True)
+        meta_bytes = head.getvalue()
+    head_bytes = (preamble if preamble and len(preamble) == 128 else b"\x00" * 128) + b"DICM" + meta_bytes
     body = bytearray()
     _write_level(ds, body, implicit, "iso8859")
     if ts.is_deflated:
@@ -628,4 +668,4 @@ def to_bytes(ds: Dataset) -> bytes:
         body = bytearray(compressor.compress(bytes(body)) + compressor.flush())
         if len(body) % 2:
             body += b"\x00"
-    return head.getvalue() + bytes(body)
+    return head_bytes + bytes(body)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pydicom
 from django.conf import settings
+from pydicom.dataelem import RawDataElement
 
 from imaging import storage
 from imaging.dicom import deid, validate
@@ -99,6 +100,19 @@ def _header(ds: pydicom.Dataset) -> dict[str, Any]:
     }
 
 
+def _restore_raw(ds: pydicom.Dataset, as_read: dict[Any, Any]) -> None:
+    """Put back the elements as read that the checks above converted by reading them (they only read).
+
+    pydicom replaces a raw element by its decoded value on first access; the de-identifier and its writer
+    copy raw elements as read but must re-encode decoded ones, so handing them the dataset as read saves
+    that work for every attribute the validation looked at. The bytes written are the same.
+    """
+    current = ds._dict
+    for tag, elem in as_read.items():
+        if current.get(tag) is not elem and isinstance(elem, RawDataElement):
+            current[tag] = elem
+
+
 def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: bytes) -> Prepared | dict[str, Any]:
     """Validate and de-identify one file and store its de-identified bytes; return the record or the rejection.
 
@@ -112,12 +126,14 @@ def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: b
         ds = validate.read_dataset(incoming.path)
     except validate.DicomRejected as exc:
         return {"file": incoming.name, "outcome": "rejected", "code": exc.code, "reason": exc.reason}
+    as_read = dict(ds._dict)
     result = validate.check(ds, size_bytes=size, max_bytes=max_bytes)
     if not result.accepted:
         return {"file": incoming.name, "outcome": "rejected", "code": result.code, "reason": result.reason}
     characteristics = validate.patient_characteristics(ds)
     tracer = _tracer(ds)
     header = _header(ds)
+    _restore_raw(ds, as_read)
     deid.deidentify(ds, study_id=study_id, uid_key=uid_key)
     data = deid.to_bytes(ds)
     sha = hashlib.sha256(data).hexdigest()
