@@ -61,11 +61,13 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
                 fail(path, dj.PROCESSING_FAILURE)
             continue
         by_name = {item["file"]: item for item in upload.items}
+        located = _locate_all([item["sop_instance_uid"] for item in upload.items
+                               if item["outcome"] in ("accepted", "duplicate", "quarantined")])
         for path in paths:
             item = by_name.get(path.name, {"outcome": "rejected", "code": "not_dicom"})
             if item["outcome"] in ("accepted", "duplicate", "quarantined"):
                 uid = item["sop_instance_uid"]
-                study, series = _locate(uid)
+                study, series = located[uid]
                 study_urls.add(f"{base}/studies/{study}")
                 referenced.append({
                     "00081150": dj.attr("UI", peeks[path].get("class") or None),
@@ -89,6 +91,8 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
     return StowResult(body, status, headers)
 
 
-def _locate(sop_uid: str) -> tuple[str, str]:
-    inst = Instance.objects.select_related("series__study").get(sop_instance_uid=sop_uid)
-    return inst.series.study.study_uid, inst.series.series_uid
+def _locate_all(sop_uids: list[str]) -> dict[str, tuple[str, str]]:
+    """SOP instance UID -> (study UID, series UID) of the stored instances, in one query for the whole upload."""
+    rows = Instance.objects.filter(sop_instance_uid__in=sop_uids).values_list(
+        "sop_instance_uid", "series__study__study_uid", "series__series_uid")
+    return {sop: (study, series) for sop, study, series in rows}
