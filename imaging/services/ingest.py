@@ -191,7 +191,18 @@ def _series_rows(accepted: list[Prepared], studies: dict[str, ImagingStudy]) -> 
 
 
 def _queue_pipelines(series_ids: list[int]) -> None:
+    """Index each new or grown series here, then queue its chain (the analysis steps: SUV, dose, previews).
+
+    The index step is cheap (one aggregate over the rows just written) and is part of the intake: an
+    upload's answer comes back with its series indexed whatever the Celery set-up. The chain skips it as
+    done. Should it fail here, the chain runs it again (a failed step is not done).
+    """
+    from imaging.pipeline import series_step_run
     from imaging.tasks import run_pipeline
 
     for series_id in series_ids:
+        try:
+            series_step_run(series_id=series_id, step="index")
+        except Exception:  # the rows are committed; the queued chain indexes the series instead
+            logger.exception("index step of series %s failed at ingest; left to the pipeline", series_id)
         run_pipeline.delay(series_id)
