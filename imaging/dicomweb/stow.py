@@ -37,13 +37,21 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
     referenced: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     warnings: list[str] = []
-    peeks = {p: _peek(p) for p in parts}
+    # A part is read ahead of the ingest only when needed: for its PatientID when no patient is named, and
+    # for a failure report's own UIDs. A stored part's class and UID come from its row.
+    peeks: dict[Path, dict[str, str]] = {}
+
+    def peek_of(path: Path) -> dict[str, str]:
+        if path not in peeks:
+            peeks[path] = _peek(path)
+        return peeks[path]
+
     groups: dict[str, list[Path]] = defaultdict(list)
     for path in parts:
-        groups[patient_hint or peeks[path].get("patient", "")].append(path)
+        groups[patient_hint or peek_of(path).get("patient", "")].append(path)
 
     def fail(path: Path, code: int) -> None:
-        peek = peeks[path]
+        peek = peek_of(path)
         failed.append({"00081150": dj.attr("UI", peek.get("class") or None),
                        "00081155": dj.attr("UI", peek.get("uid") or None), "00081197": dj.attr("US", code)})
 
@@ -67,10 +75,10 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
             item = by_name.get(path.name, {"outcome": "rejected", "code": "not_dicom"})
             if item["outcome"] in ("accepted", "duplicate", "quarantined"):
                 uid = item["sop_instance_uid"]
-                study, series = located[uid]
+                study, series, sop_class = located[uid]
                 study_urls.add(f"{base}/studies/{study}")
                 referenced.append({
-                    "00081150": dj.attr("UI", peeks[path].get("class") or None),
+                    "00081150": dj.attr("UI", sop_class or None),
                     "00081155": dj.attr("UI", uid),
                     "00081190": dj.attr("UR", f"{base}/studies/{study}/series/{series}/instances/{uid}"),
                     "00081196": dj.attr("US", dj.COERCION_OF_DATA_ELEMENTS),
@@ -91,8 +99,9 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
     return StowResult(body, status, headers)
 
 
-def _locate_all(sop_uids: list[str]) -> dict[str, tuple[str, str]]:
-    """SOP instance UID -> (study UID, series UID) of the stored instances, in one query for the whole upload."""
+def _locate_all(sop_uids: list[str]) -> dict[str, tuple[str, str, str]]:
+    """SOP instance UID -> (study UID, series UID, SOP class UID) of the stored instances, in one query for the
+    whole upload (the SOP class is kept by de-identification: the row's is the part's)."""
     rows = Instance.objects.filter(sop_instance_uid__in=sop_uids).values_list(
-        "sop_instance_uid", "series__study__study_uid", "series__series_uid")
-    return {sop: (study, series) for sop, study, series in rows}
+        "sop_instance_uid", "series__study__study_uid", "series__series_uid", "sop_class_uid")
+    return {sop: (study, series, sop_class) for sop, study, series, sop_class in rows}
