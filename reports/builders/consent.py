@@ -48,7 +48,7 @@ def consent_frame(patients: QuerySet[Patient], flags: pd.DataFrame, *, on: date)
 
     out = flags[["pk"]].copy()
     pk = out["pk"]
-    valid = pk.map(latest["active"]).fillna(False).astype(bool)
+    valid = pk.map(latest["active"]).eq(True)  # no consent record: NaN, which is not True
     followed = flags["is_followed"].astype(bool)
     newer = reconsent_document(on)
     if newer is not None:
