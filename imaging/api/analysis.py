@@ -1,5 +1,6 @@
 """Imaging analysis API: dose per exam and the child's dose history, SUV results, previews, VOI measurements."""
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, serializers, status
@@ -103,11 +104,11 @@ class VoiCreateSerializer(ScopedRelatedFields, serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if attrs["shape"] == VoiMeasurement.Shape.SPHERE:
             if attrs.get("centre_mm") is None:
-                raise serializers.ValidationError({"centre_mm": ["A sphere needs centre_mm."]})
+                raise serializers.ValidationError({"centre_mm": [_("A sphere needs centre_mm.")]})
             if attrs.get("radius_mm") is None and attrs["kind"] != VoiMeasurement.Kind.LIVER:  # liver: 3 cm sphere by default
-                raise serializers.ValidationError({"radius_mm": ["A sphere needs radius_mm."]})
+                raise serializers.ValidationError({"radius_mm": [_("A sphere needs radius_mm.")]})
         if attrs["shape"] == VoiMeasurement.Shape.BOX and (attrs.get("box_min_mm") is None or attrs.get("box_max_mm") is None):
-            raise serializers.ValidationError({"box_min_mm": ["A box needs box_min_mm and box_max_mm."]})
+            raise serializers.ValidationError({"box_min_mm": [_("A box needs box_min_mm and box_max_mm.")]})
         return attrs
 
 
@@ -126,7 +127,7 @@ class PatientDoseHistoryView(APIView):
     def get(self, request: Request, study_id: str) -> Response:
         patient = Patient.objects.restrict(request.user, Action.VIEW).filter(study_id=study_id).first()
         if patient is None:
-            raise exceptions.NotFound("No such patient.")
+            raise exceptions.NotFound(_("No such patient."))
         return Response(DoseHistorySerializer(patient_dose_history(user=request.user, patient=patient)).data)
 
 

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -140,7 +141,8 @@ class SeriesViewSet(ScopedReadOnlyViewSet):
         """Run the failed and remaining pipeline steps again."""
         series = self.get_object()
         if series.pipeline_state != Series.PipelineState.FAILED:
-            raise exceptions.ValidationError({"pipeline_state": [f"Only a failed pipeline is retried (this one is {series.pipeline_state})."]})
+            raise exceptions.ValidationError({"pipeline_state": [_("Only a failed pipeline is retried (this one is %(state)s).")
+                                                                 % {"state": str(series.get_pipeline_state_display()).lower()}]})
         series = series_retry(series=series)
         transaction.on_commit(lambda: run_pipeline.delay(series.pk))
         return Response(SeriesSerializer(series).data, status=status.HTTP_202_ACCEPTED)

@@ -6,6 +6,9 @@ maps a sheet's JSON to those functions and their ValueErrors to ApplicationError
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from nucmed import scoring
 from nucmed.tables import score_sheets
 from registry.errors import ApplicationError
@@ -15,6 +18,8 @@ POST_INDUCTION = "post_induction"
 KRENNING = "krenning"
 # Which tracers each system scores (codes of nucmed.radiopharmaceuticals).
 TRACERS = {"curie": ("I123_MIBG", "I131_MIBG"), "siopen": ("I123_MIBG", "I131_MIBG"), "krenning": ("GA68_DOTATATE",)}
+# The systems' names in refusals (nucmed's names, translated when the message is made).
+SYSTEM_NAMES = {"curie": gettext_noop("Curie score"), "siopen": gettext_noop("SIOPEN score")}
 VALUES_HELP = ('Curie/SIOPEN: {segment code: score}, codes from /api/v1/reading/scoring-systems/. '
                'Krenning: {"lesions": [{"site": "liver segment 7", "score": 0-4}, ...]}.')
 
@@ -23,10 +28,17 @@ def _invalid(message: str, field: str = "values") -> ApplicationError:
     return ApplicationError(message, code="invalid", fields={field: [message]})
 
 
+def _either(codes: tuple[str, ...]) -> str:
+    text = codes[0]
+    for code in codes[1:]:
+        text = _("%(first)s or %(second)s") % {"first": text, "second": code}
+    return text
+
+
 def check_tracer(kind: str, tracer: str) -> None:
     if tracer not in TRACERS[kind]:
-        raise _invalid(f"A {kind} score is for {' or '.join(TRACERS[kind])} studies; this study's tracer is "
-                       f"{tracer or 'unknown'}.", field="kind")
+        raise _invalid(_("A %(kind)s score is for %(tracers)s studies; this study's tracer is %(tracer)s.")
+                       % {"kind": kind, "tracers": _either(TRACERS[kind]), "tracer": tracer or _("unknown")}, field="kind")
 
 
 def system(kind: str) -> scoring.ScoringSystem:
@@ -41,8 +53,34 @@ def max_segment_score(kind: str) -> int:
     return system(kind).max_per_segment
 
 
+def _check_score(value: Any, maximum: int, where: str) -> None:
+    """nucmed's score check (scoring._check_score), its refusal in the request's language."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid(_("%(where)s: score must be an integer 0-%(maximum)s, got %(value)s")
+                       % {"where": where, "maximum": maximum, "value": repr(value)})
+    if not 0 <= value <= maximum:
+        raise _invalid(_("%(where)s: score %(value)s is out of range 0-%(maximum)s")
+                       % {"where": where, "value": value, "maximum": maximum})
+
+
+def _check_segments(kind: str, given: Mapping[str, Any], complete: bool) -> None:
+    """What nucmed.scoring.validate_scores checks, refused here in the request's language (nucmed's text is English)."""
+    name = _(SYSTEM_NAMES[kind]) if kind in SYSTEM_NAMES else system(kind).name
+    unknown = sorted(set(given) - set(segment_codes(kind)))
+    if unknown:
+        raise _invalid(_("%(system)s: unknown segment(s) %(segments)s") % {"system": name, "segments": ", ".join(unknown)})
+    missing = [code for code in segment_codes(kind) if code not in given]
+    if complete and missing:
+        raise _invalid(_("%(system)s: missing segment(s) %(segments)s") % {"system": name, "segments": ", ".join(missing)})
+    for code in segment_codes(kind):
+        if code in given:
+            _check_score(given[code], max_segment_score(kind),
+                         _("%(system)s, segment %(segment)s") % {"system": name, "segment": code})
+
+
 def _clean_segments(kind: str, values: Mapping[str, Any], complete: bool) -> dict[str, int]:
     given = {code: value for code, value in values.items() if value is not None}
+    _check_segments(kind, given, complete)
     try:
         if complete:
             return scoring.validate_scores(system(kind), given)
@@ -57,13 +95,15 @@ def _clean_lesions(values: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(values) - {"lesions"})
     lesions = values.get("lesions", [])
     if unknown or not isinstance(lesions, list) or not all(isinstance(x, Mapping) for x in lesions):
-        raise _invalid('A Krenning sheet holds {"lesions": [{"site": ..., "score": 0-4}, ...]}.')
+        raise _invalid(_('A Krenning sheet holds {"lesions": [{"site": ..., "score": 0-4}, ...]}.'))
     cleaned = []
     for n, lesion in enumerate(lesions, start=1):
         site = str(lesion.get("site") or "").strip()
         if not site or len(site) > 80 or set(lesion) - {"site", "score"}:
-            raise _invalid(f"Lesion {n}: give its site (up to 80 characters) and its score, nothing else.")
+            raise _invalid(_("Lesion %(n)s: give its site (up to 80 characters) and its score, nothing else.") % {"n": n})
         cleaned.append({"site": site, "score": lesion.get("score")})
+    for n, lesion in enumerate(cleaned, start=1):
+        _check_score(lesion["score"], scoring.KRENNING_MAX, _("Krenning, lesion %(n)s") % {"n": n})
     try:
         scoring.krenning_summary([lesion["score"] for lesion in cleaned])
     except ValueError as exc:
@@ -74,7 +114,7 @@ def _clean_lesions(values: Mapping[str, Any]) -> dict[str, Any]:
 def clean_values(kind: str, values: Any, *, complete: bool) -> dict[str, Any]:
     """The sheet's values checked against the system's definition; `complete` demands every segment (submit)."""
     if not isinstance(values, Mapping):
-        raise _invalid("Values must be an object.")
+        raise _invalid(_("Values must be an object."))
     if kind == KRENNING:
         return _clean_lesions(values)
     return _clean_segments(kind, values, complete)

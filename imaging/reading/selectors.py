@@ -4,6 +4,7 @@ from statistics import mean, median
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy, Preview, Series
 from imaging.reading import agreement, rules
@@ -136,8 +137,8 @@ def require_blinding(*, user: User, assignment: ReadingAssignment) -> None:
     """Refuse to serve cases to a reader who has since gained access to the session's series elsewhere."""
     series = assignment.session.items.values("series_id")
     if Series.objects.restrict(user, Action.VIEW).filter(pk__in=series).exists():
-        raise ApplicationError("You can now open these series through the imaging pages, so your reads would not be "
-                               "blind; ask the data manager to reassign your cases.", code="reader_not_blind")
+        raise ApplicationError(_("You can now open these series through the imaging pages, so your reads would not be "
+                                 "blind; ask the data manager to reassign your cases."), code="reader_not_blind")
 
 
 def session_results(*, session: ReadingSession) -> dict[str, Any]:
@@ -146,8 +147,8 @@ def session_results(*, session: ReadingSession) -> dict[str, Any]:
     cases = list(AssignmentCase.objects.filter(assignment__session=session).select_related("item", "assignment"))
     scored = sum(1 for c in cases if c.scored_at is not None)
     if session.status != ReadingSession.Status.COMPLETE:
-        raise ApplicationError(f"Results are shown once every read is in: {scored} of {len(cases)} cases are scored.",
-                               code="reads_incomplete")
+        raise ApplicationError(_("Results are shown once every read is in: %(scored)s of %(total)s cases are scored.")
+                               % {"scored": scored, "total": len(cases)}, code="reads_incomplete")
     arms = sorted({c.item.arm for c in cases})
     per_patient: dict[str, dict[str, dict[int, list[int]]]] = {s: defaultdict(lambda: defaultdict(list)) for s in SCALES}
     for case in cases:

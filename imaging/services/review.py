@@ -1,6 +1,7 @@
 """Review of studies held by the wrong-patient guard."""
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy, Series
 from imaging.tasks import run_pipeline
@@ -17,7 +18,8 @@ def study_release(*, actor: User, study: ImagingStudy, reason: str) -> ImagingSt
     reason = require_reason(reason)
     study = ImagingStudy.objects.select_for_update().get(pk=study.pk)
     if study.status != ImagingStudy.Status.ON_HOLD:
-        raise ApplicationError(f"Only a study on hold can be released (this one is {study.status}).", code="invalid_transition")
+        raise ApplicationError(_("Only a study on hold can be released (this one is %(status)s).")
+                               % {"status": str(study.get_status_display()).lower()}, code="invalid_transition")
     before = snapshot(study)
     study.status = ImagingStudy.Status.READY
     study.save(update_fields=["status", "updated_at"])

@@ -6,9 +6,11 @@ nucmed's statistics over it. A liver VOI is the image-quality measure (SNR, CoV 
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from imaging.models import Series, SuvResult, VoiMeasurement
 from imaging.volume import VolumeError, series_volume
@@ -27,22 +29,42 @@ def _round(value: float | None, digits: int = 5) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+def _finite_point(point: list[float] | None) -> bool:
+    return point is not None and len(point) == 3 and all(isinstance(c, int | float) and math.isfinite(c) for c in point)
+
+
+def _check_shape(shape: str, centre_mm: list[float] | None, radius_mm: float | None, box_min_mm: list[float] | None,
+                 box_max_mm: list[float] | None) -> None:
+    """The shape checks of nucmed.voi (sphere_mask, box_mask), refused here in the request's language."""
+    if shape == VoiMeasurement.Shape.SPHERE:
+        if radius_mm is None or not (math.isfinite(radius_mm) and radius_mm > 0):
+            raise _fail(_("The radius must be a positive number of mm."), field="radius_mm")
+        if not _finite_point(centre_mm):
+            raise _fail(_("The centre must be three finite patient coordinates in mm."), field="centre_mm")
+    elif not (_finite_point(box_min_mm) and _finite_point(box_max_mm)):
+        raise _fail(_("The box corners must be three finite patient coordinates in mm each."), field="box_min_mm")
+
+
 @transaction.atomic
 def voi_measure(*, actor: User, series: Series, shape: str, kind: str = VoiMeasurement.Kind.LESION, label: str = "",
                 centre_mm: list[float] | None = None, radius_mm: float | None = None, box_min_mm: list[float] | None = None,
                 box_max_mm: list[float] | None = None, threshold: str = VoiMeasurement.Threshold.PERCENT_41) -> VoiMeasurement:
     """Measure a VOI on a quantified PET series and store it with its statistics (audited)."""
     if not Series.objects.restrict(actor, Action.ADD).filter(pk=series.pk).exists():
-        raise _fail("No such series.", code="not_found", field="series")
+        raise _fail(_("No such series."), code="not_found", field="series")
     suv = SuvResult.objects.filter(series=series).first()
     if series.modality != "PT" or suv is None:
-        raise _fail("VOIs are measured on quantified PET series; this series has no SUV result.", code="not_quantifiable", field="series")
+        raise _fail(_("VOIs are measured on quantified PET series; this series has no SUV result."), code="not_quantifiable",
+                    field="series")
     if not suv.quantifiable or not suv.suv_bw_factor:
-        raise _fail(f"This series cannot be quantified: {suv.not_quantifiable_reason}", code="not_quantifiable", field="series")
+        # The reason is the stored SUV result's (English, as recorded): only the sentence around it is translated.
+        raise _fail(_("This series cannot be quantified: %(reason)s") % {"reason": suv.not_quantifiable_reason},
+                    code="not_quantifiable", field="series")
     if kind == VoiMeasurement.Kind.LIVER:
         if shape != VoiMeasurement.Shape.SPHERE:
-            raise _fail("The liver image-quality VOI is a sphere.", field="shape")
+            raise _fail(_("The liver image-quality VOI is a sphere."), field="shape")
         radius_mm = radius_mm or nucmed_voi.LIVER_SPHERE_RADIUS_MM
+    _check_shape(shape, centre_mm, radius_mm, box_min_mm, box_max_mm)
     try:
         volume = series_volume(series)
     except VolumeError as exc:
@@ -56,7 +78,7 @@ def voi_measure(*, actor: User, series: Series, shape: str, kind: str = VoiMeasu
     except ValueError as exc:
         raise _fail(str(exc), field="centre_mm" if shape == VoiMeasurement.Shape.SPHERE else "box_min_mm") from exc
     if not mask.any():
-        raise _fail("The VOI contains no voxel of the image: check its position against the series' extent.", field="centre_mm")
+        raise _fail(_("The VOI contains no voxel of the image: check its position against the series' extent."), field="centre_mm")
 
     row = VoiMeasurement(series=series, created_by=actor, label=label, kind=kind, shape=shape, centre_mm=centre_mm,
                          radius_mm=radius_mm, box_min_mm=box_min_mm, box_max_mm=box_max_mm, threshold=threshold,

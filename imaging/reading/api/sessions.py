@@ -2,6 +2,7 @@
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
@@ -173,7 +174,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         """A preview image of the case (coronal MIP first, then axial slices): pixels only, no header data."""
         previews = selectors.case_previews(self._case(int(position)))
         if int(number) >= len(previews):
-            raise exceptions.NotFound("No such image.")
+            raise exceptions.NotFound(_("No such image."))
         response = HttpResponse(open_bytes(previews[int(number)].storage_key), content_type="image/png")
         response["Cache-Control"] = "private, no-store"
         return response

@@ -1,6 +1,7 @@
 """Score sheets (Curie, SIOPEN, Krenning), consensus reads, inter-reader agreement and patient timelines."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
@@ -83,7 +84,7 @@ class ScoreSheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     def consensus(self, request: Request) -> Response:
         """Adjudicate: the consensus read of a study with at least two submitted reads."""
         if ScoreSheet.scope_q(scope_for(request.user), Action.ADD) is None:
-            raise exceptions.PermissionDenied("Your role does not allow scoring studies.")
+            raise exceptions.PermissionDenied(_("Your role does not allow scoring studies."))
         data = self.validated(SheetCreateSerializer)
         sheet = consensus_sheet_create(actor=request.user, **data)
         return Response(ScoreSheetSerializer(sheet, context={"request": request}).data, status=status.HTTP_201_CREATED)
@@ -108,7 +109,7 @@ KIND_PARAM = OpenApiParameter("kind", str, enum=ScoreSheet.Kind.values, required
 def _kind(request: Request) -> str:
     kind = request.query_params.get("kind", "")
     if kind not in ScoreSheet.Kind.values:
-        raise exceptions.ValidationError({"kind": [f"Choose one of {', '.join(ScoreSheet.Kind.values)}."]})
+        raise exceptions.ValidationError({"kind": [_("Choose one of %(kinds)s.") % {"kinds": ", ".join(ScoreSheet.Kind.values)}]})
     return kind
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from imaging.models import Series
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, SessionItem
@@ -37,17 +38,18 @@ def reader_seed(base: int, reader_id: int) -> int:
 
 def _check_items(items: Sequence[ItemInput]) -> dict[str, list[ItemInput]]:
     if not items:
-        raise _fail("items", "A session needs series to read.")
+        raise _fail("items", _("A session needs series to read."))
     if len({i.series.pk for i in items}) != len(items):
-        raise _fail("items", "A series appears twice in the session.")
+        raise _fail("items", _("A series appears twice in the session."))
     by_arm: dict[str, list[ItemInput]] = {}
     for item in items:
         arm = item.arm.strip()
         if not arm:
-            raise _fail("items", "Every series needs an arm label.")
+            raise _fail("items", _("Every series needs an arm label."))
         by_arm.setdefault(arm, []).append(ItemInput(item.series, arm))
     if len(by_arm) != ARMS_PER_SESSION:
-        raise _fail("items", f"A session compares exactly two arms (got {len(by_arm)}: {', '.join(sorted(by_arm))}).")
+        raise _fail("items", _("A session compares exactly two arms (got %(count)s: %(arms)s).")
+                     % {"count": len(by_arm), "arms": ", ".join(sorted(by_arm))})
     # Paired design: every patient contributes one series to each arm.
     arms_of: dict[int, list[str]] = {}
     for arm, arm_items in by_arm.items():
@@ -55,24 +57,25 @@ def _check_items(items: Sequence[ItemInput]) -> dict[str, list[ItemInput]]:
             arms_of.setdefault(item.series.study.patient_id, []).append(arm)
     unpaired = [item.series.pk for item in items if sorted(arms_of[item.series.study.patient_id]) != sorted(by_arm)]
     if unpaired:
-        raise _fail("items", "Each patient must have exactly one series in each arm (the test is paired by patient); "
-                             f"series {', '.join(map(str, unpaired))} are not paired that way.")
+        raise _fail("items", _("Each patient must have exactly one series in each arm (the test is paired by patient); "
+                               "series %(series)s are not paired that way.") % {"series": ", ".join(map(str, unpaired))})
     return by_arm
 
 
 def _check_readers(readers: Sequence[User], series_ids: list[int]) -> None:
     if not readers:
-        raise _fail("readers", "A session needs at least one reader.")
+        raise _fail("readers", _("A session needs at least one reader."))
     if len({r.pk for r in readers}) != len(readers):
-        raise _fail("readers", "A reader is listed twice.")
+        raise _fail("readers", _("A reader is listed twice."))
     for reader in readers:
         if not reader.is_active or scope_for(reader).is_empty:
-            raise _fail("readers", f"{reader.get_username()} holds no role on the platform and cannot sign in to read.")
+            raise _fail("readers", _("%(reader)s holds no role on the platform and cannot sign in to read.")
+                        % {"reader": reader.get_username()})
         # Blinding: a reader who can open these series through the imaging API would see the series
         # description, the DICOM dose attributes and the arm they imply.
         if Series.objects.restrict(reader, Action.VIEW).filter(pk__in=series_ids).exists():
-            raise _fail("readers", f"{reader.get_username()} can open some of these series at their own hospital, where "
-                                   "the dose level is visible; choose a reader from another hospital.",
+            raise _fail("readers", _("%(reader)s can open some of these series at their own hospital, where the dose level "
+                                     "is visible; choose a reader from another hospital.") % {"reader": reader.get_username()},
                         code="reader_not_blind")
 
 
@@ -84,17 +87,17 @@ def reading_session_create(*, actor: User, name: str, items: Sequence[ItemInput]
     `seed` makes the orders reproducible (demo); otherwise a random seed per reader is drawn and stored.
     """
     if ReadingSession.scope_q(scope_for(actor), Action.ADD) is None:
-        raise ApplicationError("Only data managers of the whole programme create reading sessions.", code="not_allowed")
+        raise ApplicationError(_("Only data managers of the whole programme create reading sessions."), code="not_allowed")
     visible = set(Series.objects.restrict(actor, Action.VIEW).filter(pk__in=[i.series.pk for i in items])
                   .values_list("pk", flat=True))
     if any(i.series.pk not in visible for i in items):
-        raise _fail("items", "Some series do not exist.")
+        raise _fail("items", _("Some series do not exist."))
     by_arm = _check_items(items)
     series_ids = [i.series.pk for i in items]
     _check_readers(readers, series_ids)
     lowered = instructions.lower()
     if any(arm.lower() in lowered for arm in by_arm):
-        raise _fail("instructions", "The instructions shown to readers must not name an arm.")
+        raise _fail("instructions", _("The instructions shown to readers must not name an arm."))
     session = ReadingSession(name=name.strip(), instructions=instructions.strip(), created_by=actor)
     validate(session, exclude=["created_by"])
     session.save()
@@ -122,16 +125,16 @@ def assignment_case_score(*, actor: User, case: AssignmentCase, scores: Mapping[
     """A reader scores (or re-scores, until every read is in) one case on the four 5-point scales."""
     case = AssignmentCase.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=case.pk).first()
     if case is None:
-        raise ApplicationError("This case is not in your reading list.", code="out_of_scope")
+        raise ApplicationError(_("This case is not in your reading list."), code="out_of_scope")
     session = ReadingSession.objects.select_for_update().get(pk=case.assignment.session_id)
     if session.status == ReadingSession.Status.COMPLETE:
-        raise ApplicationError("Every read of this session is in; scores can no longer change.", code="session_complete")
+        raise ApplicationError(_("Every read of this session is in; scores can no longer change."), code="session_complete")
     missing = [s for s in SCALES if scores.get(s) is None]
     unknown = sorted(set(scores) - set(SCALES))
     if missing or unknown:
-        raise ApplicationError("Score all four scales, 1 to 5.", code="invalid",
-                               fields={**{s: ["This field is required."] for s in missing},
-                                       **{s: ["Unknown scale."] for s in unknown}})
+        raise ApplicationError(_("Score all four scales, 1 to 5."), code="invalid",
+                               fields={**{s: [_("This field is required.")] for s in missing},
+                                       **{s: [_("Unknown scale.")] for s in unknown}})
     before = {s: getattr(case, s) for s in SCALES} if case.scored_at else None
     for scale in SCALES:
         setattr(case, scale, scores[scale])

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy
 from imaging.reading import rules, selectors
@@ -21,9 +22,9 @@ def _visible_study(actor: User, study: ImagingStudy) -> ImagingStudy:
     """The study, if the actor sees it at its hospital or reads centrally for a trial its patient is in."""
     found = selectors.scorable_studies(user=actor).filter(pk=study.pk).first()
     if found is None:
-        raise ApplicationError("No such imaging study.", code="out_of_scope", fields={"study": ["Does not exist."]})
+        raise ApplicationError(_("No such imaging study."), code="out_of_scope", fields={"study": [_("Does not exist.")]})
     if ScoreSheet.scope_q(scope_for(actor), Action.ADD) is None:
-        raise ApplicationError("Your role does not allow scoring studies.", code="not_allowed")
+        raise ApplicationError(_("Your role does not allow scoring studies."), code="not_allowed")
     return found
 
 
@@ -37,8 +38,11 @@ def _create(*, actor: User, study: ImagingStudy, kind: str, role: str, values: M
         with transaction.atomic():
             sheet.save()
     except IntegrityError:
-        what = "a consensus read" if role == ScoreSheet.Role.CONSENSUS else "your read"
-        raise ApplicationError(f"This study already has {what} under {sheet.get_kind_display()}.", code="duplicate") from None
+        if role == ScoreSheet.Role.CONSENSUS:
+            message = _("This study already has a consensus read under %(kind)s.")
+        else:
+            message = _("This study already has your read under %(kind)s.")
+        raise ApplicationError(message % {"kind": sheet.get_kind_display()}, code="duplicate") from None
     ensure_in_scope(sheet, user=actor, action=Action.ADD)
     audit_record(actor=actor, action="create", instance=sheet, after=snapshot(sheet), hospital_id=study.patient.hospital_id)
     return sheet
@@ -65,11 +69,11 @@ def consensus_sheet_create(*, actor: User, study: ImagingStudy, kind: str, value
     reads = ScoreSheet.objects.filter(study=study, kind=kind, role=ScoreSheet.Role.READ)
     submitted = reads.filter(status=ScoreSheet.Status.SUBMITTED).count()
     if submitted < MIN_READS_FOR_CONSENSUS:
-        raise ApplicationError(f"A consensus read needs at least {MIN_READS_FOR_CONSENSUS} submitted reads "
-                               f"(this study has {submitted}).", code="too_few_reads")
+        raise ApplicationError(_("A consensus read needs at least %(needed)s submitted reads (this study has %(submitted)s).")
+                               % {"needed": MIN_READS_FOR_CONSENSUS, "submitted": submitted}, code="too_few_reads")
     if not scope_for(actor).has_role(HospitalRole.DATA_MANAGER) and reads.filter(reader=actor).exists():
-        raise ApplicationError("You read this study yourself; the consensus read is made by another investigator "
-                               "or a data manager.", code="not_independent")
+        raise ApplicationError(_("You read this study yourself; the consensus read is made by another investigator "
+                                 "or a data manager."), code="not_independent")
     return _create(actor=actor, study=study, kind=kind, role=ScoreSheet.Role.CONSENSUS, values=values,
                    timepoint=timepoint, comment=comment)
 
@@ -77,9 +81,9 @@ def consensus_sheet_create(*, actor: User, study: ImagingStudy, kind: str, value
 def _own_draft(actor: User, sheet: ScoreSheet) -> ScoreSheet:
     found = ScoreSheet.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=sheet.pk).first()
     if found is None:
-        raise ApplicationError("Only the reader who wrote this sheet can change it.", code="not_allowed")
+        raise ApplicationError(_("Only the reader who wrote this sheet can change it."), code="not_allowed")
     if found.status != ScoreSheet.Status.DRAFT:
-        raise ApplicationError("This sheet is submitted and can no longer change.", code="already_submitted")
+        raise ApplicationError(_("This sheet is submitted and can no longer change."), code="already_submitted")
     return found
 
 
