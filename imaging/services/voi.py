@@ -68,7 +68,8 @@ def voi_measure(*, actor: User, series: Series, shape: str, kind: str = VoiMeasu
     try:
         volume = series_volume(series)
     except VolumeError as exc:
-        raise _fail(str(exc), code="not_quantifiable", field="series") from exc
+        raise _fail(_("This series cannot be quantified: %(reason)s") % {"reason": exc}, code="not_quantifiable",
+                    field="series") from exc
     values = volume.data * float(suv.suv_bw_factor)
     try:
         if shape == VoiMeasurement.Shape.SPHERE:
