@@ -3,6 +3,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from registry.dates import adult_on, latest_adult_birth
 from registry.errors import ApplicationError
@@ -13,7 +15,7 @@ from registry.models import ConsentDocument, ConsentRecord, ConsentScope, Consen
 class ConsentState:
     valid: bool
     record: ConsentRecord | None
-    problem: str  # empty when valid; otherwise what is missing, in words for the user
+    problem: str  # empty when valid; otherwise what is missing, in words for the user (never the patient's study ID)
     reconsent_due: bool
     adult_consent_due: bool
 
@@ -31,17 +33,20 @@ def reconsent_document(on: date, scope: str = ConsentScope.REGISTRY, trial_id: i
 
 def consent_state(patient: Patient, *, on: date, scope: str = ConsentScope.REGISTRY,
                   trial_id: int | None = None) -> ConsentState:
-    what = "registry" if scope == ConsentScope.REGISTRY else "trial"
+    registry = scope == ConsentScope.REGISTRY
     latest = _records(patient, scope, trial_id).filter(signed_date__lte=on).first()
     if latest is None:
-        return ConsentState(False, None, f"no {what} consent has been recorded for {patient.study_id}", False, False)
+        problem = (_("no registry consent has been recorded for this patient") if registry
+                   else _("no trial consent has been recorded for this patient"))
+        return ConsentState(False, None, problem, False, False)
     withdrawal: ConsentWithdrawal | None = getattr(latest, "withdrawal", None)
     if withdrawal is not None and withdrawal.withdrawn_on <= on:
-        return ConsentState(
-            False, latest,
-            f"the {what} consent of {patient.study_id} (version {latest.document.version}) was withdrawn on "
-            f"{withdrawal.withdrawn_on.isoformat()} ({withdrawal.get_scope_display().lower()})", False, False,
-        )
+        words = {"version": latest.document.version, "date": withdrawal.withdrawn_on.isoformat(),
+                 "scope": withdrawal.get_scope_display().lower()}
+        problem = (_("the registry consent of this patient (version %(version)s) was withdrawn on %(date)s (%(scope)s)")
+                   if registry else
+                   _("the trial consent of this patient (version %(version)s) was withdrawn on %(date)s (%(scope)s)"))
+        return ConsentState(False, latest, problem % words, False, False)
     newer = reconsent_document(on, scope, trial_id)
     reconsent = bool(newer and newer.effective_from > latest.document.effective_from and patient.is_followed)
     # Only a participant's own signature given by `on` (and not withdrawn by then) answers adulthood.
@@ -52,12 +57,17 @@ def consent_state(patient: Patient, *, on: date, scope: str = ConsentScope.REGIS
     return ConsentState(True, latest, "", reconsent, adult)
 
 
+# The actions callers name (here and in imaging), so that the refusal can name them in the request's language.
+ACTIONS = (gettext_noop("follow-up entry"), gettext_noop("image upload"))
+
+
 def require_consent(patient: Patient, *, on: date, action: str, scope: str = ConsentScope.REGISTRY,
                     trial_id: int | None = None) -> ConsentRecord:
     """Refuse `action` (e.g. "follow-up entry") unless a consent of the right scope is valid on `on`."""
     state = consent_state(patient, on=on, scope=scope, trial_id=trial_id)
     if not state.valid:
-        raise ApplicationError(f"Cannot accept {action}: {state.problem}.", code="consent_missing")
+        raise ApplicationError(_("Cannot accept %(action)s: %(problem)s.") % {"action": _(action), "problem": state.problem},
+                               code="consent_missing")
     assert state.record is not None
     return state.record
 

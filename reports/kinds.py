@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from registry.errors import ApplicationError
 from registry.models import User
@@ -73,7 +73,7 @@ def report_kind(name: str) -> ReportKind:
         return _kinds[name]
     except KeyError:
         raise ApplicationError(_("Unknown report kind."), code="unknown_report_kind",
-                               fields={"kind": [f"One of: {', '.join(sorted(_kinds))}."]}) from None
+                               fields={"kind": [_("One of: %(choices)s.") % {"choices": ", ".join(sorted(_kinds))}]}) from None
 
 
 def report_kinds() -> list[ReportKind]:

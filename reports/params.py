@@ -3,6 +3,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.errors import ApplicationError
 
@@ -14,8 +15,8 @@ def parse_date(params: dict[str, Any], name: str, *, default: date | None = None
     try:
         return date.fromisoformat(str(raw))
     except ValueError:
-        raise ApplicationError(f"{name} must be a date (YYYY-MM-DD).", code="invalid_parameter",
-                               fields={name: ["Enter a date as YYYY-MM-DD."]}) from None
+        raise ApplicationError(_("%(name)s must be a date (YYYY-MM-DD).") % {"name": name}, code="invalid_parameter",
+                               fields={name: [_("Enter a date as YYYY-MM-DD.")]}) from None
 
 
 def as_of_date(params: dict[str, Any]) -> date:
@@ -24,12 +25,12 @@ def as_of_date(params: dict[str, Any]) -> date:
     as_of = parse_date(params, "as_of", default=today)
     assert as_of is not None
     if as_of > today:
-        raise ApplicationError("as_of cannot be in the future.", code="invalid_parameter", fields={"as_of": ["In the future."]})
+        raise ApplicationError(_("as_of cannot be in the future."), code="invalid_parameter", fields={"as_of": [_("In the future.")]})
     return as_of
 
 
 def refuse_unknown(params: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise ApplicationError(f"Unknown parameter(s): {', '.join(unknown)}.", code="invalid_parameter",
-                               fields={k: ["Unknown parameter."] for k in unknown})
+        raise ApplicationError(_("Unknown parameter(s): %(names)s.") % {"names": ", ".join(unknown)}, code="invalid_parameter",
+                               fields={k: [_("Unknown parameter.")] for k in unknown})

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from registry.audit import audit_record
 from registry.context import current, work_context
@@ -33,7 +34,7 @@ def report_run_request(*, actor: User, kind: str, params: dict[str, Any] | None 
     """Check the parameters against the requester's access, record the run and queue it once committed."""
     report = report_kind(kind)
     if params is not None and not isinstance(params, dict):
-        raise ApplicationError("params must be an object.", code="invalid_parameter", fields={"params": ["An object."]})
+        raise ApplicationError(_("params must be an object."), code="invalid_parameter", fields={"params": [_("An object.")]})
     params = dict(params or {})
     language = _language(params.pop("language", None), documents=report.write_files is None)
     normalised = report.authorise(actor, params)
@@ -54,8 +55,9 @@ def _language(raw: Any, *, documents: bool) -> str:
     if raw in (None, ""):
         return "en"
     if not documents or raw not in renderers.LANGUAGES:
-        allowed = ", ".join(renderers.LANGUAGES) if documents else "none (this kind has no PDF)"
-        raise ApplicationError("Unknown report language.", code="invalid_parameter", fields={"language": [f"One of: {allowed}."]})
+        allowed = ", ".join(renderers.LANGUAGES) if documents else _("none (this kind has no PDF)")
+        raise ApplicationError(_("Unknown report language."), code="invalid_parameter",
+                               fields={"language": [_("One of: %(choices)s.") % {"choices": allowed}]})
     return str(raw)
 
 
@@ -98,7 +100,8 @@ def report_run_execute(*, run_id: int) -> ReportRun | None:
     ReportRun.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
     kind = report_kind(run.kind)
     stored: list[str] = []
-    with work_context(source="task", request_id=run.request_id):
+    # English whoever's request queued it (an eager run inherits the request's language): the error is stored.
+    with translation.override("en"), work_context(source="task", request_id=run.request_id):
         try:
             if kind.write_files is not None:
                 _store_written(run, kind.write_files, kind.file_name, stored)
@@ -157,11 +160,11 @@ def _store_written(run: ReportRun, write_files: WriteFiles, file_name: str, stor
 def report_file_download(*, actor: User, run: ReportRun, name: str) -> ReportFile:
     """The file to send, after recording who pulled which file of which run (with its SHA-256) in the audit trail."""
     if run.status != ReportRun.Status.SUCCEEDED:
-        raise ApplicationError("The report is not ready.", code="report_not_ready")
+        raise ApplicationError(_("The report is not ready."), code="report_not_ready")
     file = ReportFile.objects.filter(run=run, name=name).first()
     if file is None:
-        raise ApplicationError("This report has no file of that name.", code="unknown_file",
-                               fields={"name": [f"One of: {', '.join(run.files.values_list('name', flat=True))}."]})
+        raise ApplicationError(_("This report has no file of that name."), code="unknown_file",
+                               fields={"name": [_("One of: %(choices)s.") % {"choices": ", ".join(run.files.values_list("name", flat=True))}]})
     audit_record(actor=actor, action="report_download", instance=file, trial_id=run.trial_id,
                  after={"run": run.pk, "kind": run.kind, "name": file.name, "sha256": file.sha256})
     return file

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
@@ -13,7 +14,7 @@ from registry.models import User
 
 def validation_error(exc: ValidationError) -> ApplicationError:
     fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-    first = next(iter(fields.values()))[0] if fields else "Invalid input."
+    first = next(iter(fields.values()))[0] if fields else _("Invalid input.")
     return ApplicationError(first, code="invalid", fields=fields)
 
 
@@ -28,9 +29,9 @@ def require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(
-            "A reason is required to change data that was already recorded.",
+            _("A reason is required to change data that was already recorded."),
             code="reason_required",
-            fields={"reason": ["This field is required."]},
+            fields={"reason": [_("This field is required.")]},
         )
     return reason
 
@@ -39,9 +40,9 @@ def apply_changes(instance: models.Model, data: Mapping[str, Any], *, allowed: f
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ApplicationError(
-            "These fields cannot be changed here: " + ", ".join(unknown),
+            _("These fields cannot be changed here: %(fields)s") % {"fields": ", ".join(unknown)},
             code="field_not_editable",
-            fields={name: ["This field cannot be changed."] for name in unknown},
+            fields={name: [_("This field cannot be changed.")] for name in unknown},
         )
     changed = [k for k, v in data.items() if getattr(instance, k) != v]
     for key in changed:

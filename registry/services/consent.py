@@ -5,6 +5,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action, HospitalRole, ensure_in_scope, scope_for
 from registry.audit import audit_record, snapshot
@@ -17,7 +18,7 @@ from registry.services.common import validate
 @transaction.atomic
 def consent_document_create(*, actor: User, pdf: UploadedFile | None = None, **fields: Any) -> ConsentDocument:
     if not scope_for(actor).has_role(HospitalRole.DATA_MANAGER) and actor.username != "system":
-        raise ApplicationError("Only data managers publish consent documents.", code="not_allowed")
+        raise ApplicationError(_("Only data managers publish consent documents."), code="not_allowed")
     document = ConsentDocument(**fields)
     if pdf is not None:
         document.pdf.save(pdf.name, pdf, save=False)
@@ -84,15 +85,15 @@ def consent_withdraw(*, actor: User, consent: ConsentRecord, withdrawn_on: date,
     # said about this consent (the messages below name the patient).
     patient = Patient.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=consent.patient_id).first()
     if patient is None:
-        raise ApplicationError("This consent is not at one of your hospitals.", code="out_of_scope")
+        raise ApplicationError(_("This consent is not at one of your hospitals."), code="out_of_scope")
     if not reason.strip():
-        raise _fail("reason", "A reason for the withdrawal is required.")
+        raise _fail("reason", _("A reason for the withdrawal is required."))
     if withdrawn_on > today:
-        raise _fail("withdrawn_on", "The withdrawal date is in the future.")
+        raise _fail("withdrawn_on", _("The withdrawal date is in the future."))
     if withdrawn_on < consent.signed_date:
-        raise _fail("withdrawn_on", "The withdrawal date is before the consent was signed.")
+        raise _fail("withdrawn_on", _("The withdrawal date is before the consent was signed."))
     if ConsentWithdrawal.objects.filter(consent=consent).exists():
-        raise ApplicationError("This consent has already been withdrawn.", code="already_withdrawn")
+        raise ApplicationError(_("This consent has already been withdrawn."), code="already_withdrawn")
     if consent.document.scope == ConsentScope.REGISTRY:
         # A registry withdrawal is the patient's, whichever signed version it is recorded against: a second one
         # (against another version) would move the dates set by the first and reopen follow-up in between.
@@ -100,16 +101,16 @@ def consent_withdraw(*, actor: User, consent: ConsentRecord, withdrawn_on: date,
                    .filter(consent__patient=patient, consent__document__scope=ConsentScope.REGISTRY)
                    .order_by("withdrawn_on").first())
         if earlier is not None:
-            raise ApplicationError(f"{patient.study_id} already withdrew from the registry on "
-                                   f"{earlier.withdrawn_on.isoformat()}.", code="already_withdrawn")
+            raise ApplicationError(_("This patient already withdrew from the registry on %(date)s.")
+                                   % {"date": earlier.withdrawn_on.isoformat()}, code="already_withdrawn")
     # Consent is judged on the latest signed version (consent_rules.consent_state): withdrawing an older one would
     # leave the patient "consented" there while the patient's own dates say withdrawn.
     latest = (ConsentRecord.objects.filter(patient=patient, document__scope=consent.document.scope,
                                            document__trial_id=consent.document.trial_id)
               .select_related("document").order_by("-signed_date", "-id").first())
     if latest is not None and latest.pk != consent.pk:
-        message = (f"Version {latest.document.version}, signed on {latest.signed_date.isoformat()}, replaces this "
-                   "consent: record the withdrawal against it.")
+        message = (_("Version %(version)s, signed on %(date)s, replaces this consent: record the withdrawal against it.")
+                   % {"version": latest.document.version, "date": latest.signed_date.isoformat()})
         raise ApplicationError(message, code="superseded", fields={"consent": [message]})
     withdrawal = ConsentWithdrawal(consent=consent, withdrawn_on=withdrawn_on, scope=scope, reason=reason.strip(),
                                    recorded_by=actor)

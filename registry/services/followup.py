@@ -5,6 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
@@ -25,8 +26,8 @@ def schedule_offsets(plan: FollowUpPlan) -> list[int]:
     for rule in plan.rules:
         if not isinstance(rule.get("every_months"), int) or rule["every_months"] < 1:
             # A plan edited outside followup_plan_update (admin, SQL) must not hang every registration.
-            raise ApplicationError(f"Follow-up plan {plan.name!r} has a rule without a positive every_months.",
-                                   code="invalid", fields={"rules": ["every_months must be a whole number >= 1."]})
+            raise ApplicationError(_("Follow-up plan %(plan)s has a rule without a positive every_months.") % {"plan": repr(plan.name)},
+                                   code="invalid", fields={"rules": [_("every_months must be a whole number >= 1.")]})
         until = rule["until_month"] if rule["until_month"] is not None else horizon
         while month + rule["every_months"] <= min(until, horizon):
             month += rule["every_months"]
@@ -61,25 +62,25 @@ VISIT_FIELDS = frozenset({"visit_date", "vital_status", "disease_status", "event
 def _check_visit(patient: Patient, visit: FollowUpVisit, today: date) -> None:
     errors: dict[str, str] = {}
     if visit.visit_date is None:
-        errors["visit_date"] = "The visit date is required."
+        errors["visit_date"] = _("The visit date is required.")
     else:
         if visit.visit_date > today:
-            errors["visit_date"] = "The visit date is in the future."
+            errors["visit_date"] = _("The visit date is in the future.")
         elif visit.visit_date < patient.birth_date:
-            errors["visit_date"] = "The visit date is before the date of birth."
+            errors["visit_date"] = _("The visit date is before the date of birth.")
         elif visit.visit_date < patient.diagnosis_date:
-            errors["visit_date"] = "The visit date is before the diagnosis."
+            errors["visit_date"] = _("The visit date is before the diagnosis.")
     if not visit.vital_status:
-        errors["vital_status"] = "The vital status is required."
+        errors["vital_status"] = _("The vital status is required.")
     if visit.vital_status == FollowUpVisit.VitalStatus.DEAD:
         if not visit.death_date:
-            errors["death_date"] = "A death date is required when the patient has died."
+            errors["death_date"] = _("A death date is required when the patient has died.")
         elif visit.visit_date and visit.death_date > visit.visit_date:
-            errors["death_date"] = "The death date is after the visit date."
+            errors["death_date"] = _("The death date is after the visit date.")
         elif visit.death_date < patient.diagnosis_date:
-            errors["death_date"] = "The death date is before the diagnosis."
+            errors["death_date"] = _("The death date is before the diagnosis.")
     elif visit.death_date:
-        errors["death_date"] = "A death date was given for a patient recorded alive."
+        errors["death_date"] = _("A death date was given for a patient recorded alive.")
     # Compare with the patient's other recorded visits, not with the patient's derived fields: when the visit
     # being corrected is the one that recorded the death, its own old death date must not block the correction.
     others = FollowUpVisit.objects.filter(patient=patient, status=V.DONE).exclude(pk=visit.pk)
@@ -89,18 +90,18 @@ def _check_visit(patient: Patient, visit: FollowUpVisit, today: date) -> None:
     this_alive = max((d for d in (visit.visit_date, visit.last_contact_date) if d), default=None)
     if recorded_death and visit.vital_status == FollowUpVisit.VitalStatus.ALIVE and this_alive \
             and this_alive > recorded_death:
-        errors["vital_status"] = (f"The patient's death was recorded on {recorded_death.isoformat()}; "
-                                  "a later visit cannot record them alive.")
+        errors["vital_status"] = (_("The patient's death was recorded on %(date)s; a later visit cannot record them alive.")
+                                  % {"date": recorded_death.isoformat()})
     if recorded_death and visit.death_date and visit.death_date != recorded_death:
-        errors["death_date"] = f"A different death date ({recorded_death.isoformat()}) is already recorded."
+        errors["death_date"] = _("A different death date (%(date)s) is already recorded.") % {"date": recorded_death.isoformat()}
     elif visit.death_date and seen_alive and visit.death_date < seen_alive:
-        errors["death_date"] = f"The patient was in contact alive on {seen_alive.isoformat()}, after this death date."
+        errors["death_date"] = _("The patient was in contact alive on %(date)s, after this death date.") % {"date": seen_alive.isoformat()}
     if visit.event_date and (visit.event_date < patient.diagnosis_date or (visit.visit_date and visit.event_date > visit.visit_date)):
-        errors["event_date"] = "The relapse/progression date must fall between the diagnosis and the visit."
+        errors["event_date"] = _("The relapse/progression date must fall between the diagnosis and the visit.")
     if visit.last_contact_date and visit.visit_date and visit.last_contact_date < visit.visit_date:
-        errors["last_contact_date"] = "The last contact cannot be before the visit itself."
+        errors["last_contact_date"] = _("The last contact cannot be before the visit itself.")
     elif visit.last_contact_date and visit.last_contact_date > today:
-        errors["last_contact_date"] = "The last contact date is in the future."
+        errors["last_contact_date"] = _("The last contact date is in the future.")
     if errors:
         raise ApplicationError(next(iter(errors.values())), code="invalid", fields={k: [v] for k, v in errors.items()})
 
@@ -142,11 +143,11 @@ def followup_visit_record(*, actor: User, patient: Patient, data: dict[str, Any]
     today = today or timezone.localdate()
     unknown = set(data) - VISIT_FIELDS
     if unknown:
-        raise ApplicationError("Unknown fields.", code="invalid", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise ApplicationError(_("Unknown fields."), code="invalid", fields={k: [_("Unknown field.")] for k in sorted(unknown)})
     # In scope first: the checks below would otherwise tell an outsider about the patient (e.g. a death date).
     patient = Patient.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=patient.pk).first()
     if patient is None:
-        raise ApplicationError("This patient is not at one of your hospitals.", code="out_of_scope")
+        raise ApplicationError(_("This patient is not at one of your hospitals."), code="out_of_scope")
     if visit is None:
         last = FollowUpVisit.objects.filter(patient=patient).order_by("-number").values_list("number", flat=True).first()
         visit = FollowUpVisit(patient=patient, number=(last or 0) + 1)
@@ -156,15 +157,15 @@ def followup_visit_record(*, actor: User, patient: Patient, data: dict[str, Any]
     if correcting:
         reason = require_reason(reason)
     elif visit.status == V.CANCELLED:
-        raise ApplicationError("This visit was cancelled and cannot be recorded.", code="visit_cancelled")
+        raise ApplicationError(_("This visit was cancelled and cannot be recorded."), code="visit_cancelled")
     before = snapshot(visit) if visit.pk else None
     for key, value in data.items():
         setattr(visit, key, value)
     _check_visit(patient, visit, today)
     require_consent(patient, on=visit.visit_date, action="follow-up entry")
     if patient.contact_withdrawn_on and visit.visit_date >= patient.contact_withdrawn_on:
-        raise ApplicationError(f"Cannot accept follow-up entry: {patient.study_id} withdrew from further contact on "
-                               f"{patient.contact_withdrawn_on.isoformat()}.", code="consent_missing")
+        raise ApplicationError(_("Cannot accept follow-up entry: this patient withdrew from further contact on %(date)s.")
+                               % {"date": patient.contact_withdrawn_on.isoformat()}, code="consent_missing")
     visit.status = V.DONE
     visit.recorded_by = actor
     visit.recorded_at = timezone.now()
@@ -182,9 +183,10 @@ def followup_visit_mark_missed(*, actor: User, visit: FollowUpVisit, reason: str
     reason = require_reason(reason)
     visit = FollowUpVisit.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=visit.pk).first()
     if visit is None:
-        raise ApplicationError("This visit is not at one of your hospitals.", code="out_of_scope")
+        raise ApplicationError(_("This visit is not at one of your hospitals."), code="out_of_scope")
     if visit.status not in FollowUpVisit.OPEN_STATUSES:
-        raise ApplicationError(f"Only an open visit can be marked missed (this one is {visit.status}).",
+        raise ApplicationError(_("Only an open visit can be marked missed (this one is %(status)s).")
+                               % {"status": visit.get_status_display().lower()},
                                code="invalid_transition")
     before = snapshot(visit)
     visit.status, visit.missed_reason = V.MISSED, reason

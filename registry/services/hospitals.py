@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from registry.access import Action, HospitalRole, ensure_in_scope, forget_scope
 from registry.audit import audit_record, snapshot
@@ -41,10 +42,10 @@ def membership_grant(
     """Give a user a role at a hospital (or, for a data manager, at every hospital)."""
     if hospital is None and role != HospitalRole.DATA_MANAGER:
         raise ApplicationError(
-            "Only a data manager can be given every hospital.", code="invalid", fields={"hospital": ["Required."]}
+            _("Only a data manager can be given every hospital."), code="invalid", fields={"hospital": [_("Required.")]}
         )
     if HospitalMembership.objects.filter(user=user, hospital=hospital, role=role).exists():
-        raise ApplicationError("This user already has this role here.", code="duplicate")
+        raise ApplicationError(_("This user already has this role here."), code="duplicate")
     membership = HospitalMembership(user=user, hospital=hospital, role=role)
     validate(membership, exclude=["user", "hospital"])
     membership.save()

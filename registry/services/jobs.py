@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.audit import audit_record, verify_chain
 from registry.context import current, work_context
@@ -39,7 +40,7 @@ def _queue(job_id: int) -> None:
 def job_enqueue(*, actor: User, kind: str, params: dict[str, Any] | None = None) -> Job:
     """Create the job row and queue its task once the row is committed (never before: the worker must find it)."""
     if kind not in _handlers:
-        raise ApplicationError(f"Unknown job kind: {kind}", code="unknown_job_kind", fields={"kind": ["Unknown."]})
+        raise ApplicationError(_("Unknown job kind: %(kind)s") % {"kind": kind}, code="unknown_job_kind", fields={"kind": [_("Unknown.")]})
     job = Job.objects.create(
         kind=kind, params=params or {}, requested_by=actor, request_id=current().request_id, queued_at=timezone.now()
     )

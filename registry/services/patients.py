@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry import identity_crypto
 from registry.access import ALL, Action, ensure_in_scope, scope_for
@@ -28,18 +29,18 @@ def require_hospital_scope(*, actor: User, hospital: Hospital, action: Action, m
     allowed = scope_for(actor).hospitals_with(model.scope_hospital_roles.get(action, frozenset()))
     if allowed is ALL or hospital.pk in allowed:  # type: ignore[operator]
         return
-    raise ApplicationError("Your role does not allow this at this hospital.", code="out_of_scope",
-                           fields={"hospital": ["Not one of your hospitals for this action."]})
+    raise ApplicationError(_("Your role does not allow this at this hospital."), code="out_of_scope",
+                           fields={"hospital": [_("Not one of your hospitals for this action.")]})
 
 
 def _check_dates(*, birth_date: date, diagnosis_date: date, today: date) -> None:
     errors: dict[str, list[str]] = {}
     if birth_date > today:
-        errors["birth_date"] = ["The date of birth is in the future."]
+        errors["birth_date"] = [_("The date of birth is in the future.")]
     if diagnosis_date > today:
-        errors["diagnosis_date"] = ["The diagnosis date is in the future."]
+        errors["diagnosis_date"] = [_("The diagnosis date is in the future.")]
     if diagnosis_date < birth_date:
-        errors["diagnosis_date"] = ["The diagnosis date is before the date of birth."]
+        errors["diagnosis_date"] = [_("The diagnosis date is before the date of birth.")]
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], code="invalid", fields=errors)
 
@@ -57,13 +58,13 @@ def _first_of_month_if_month_precision(patient: Patient) -> None:
 def _clean_identity(identity: Mapping[str, Any]) -> dict[str, str]:
     unknown = set(identity) - set(IDENTITY_FIELDS)
     if unknown:
-        raise ApplicationError("Unknown identity fields.", code="invalid",
-                               fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise ApplicationError(_("Unknown identity fields."), code="invalid",
+                               fields={k: [_("Unknown field.")] for k in sorted(unknown)})
     cleaned = {k: str(identity.get(k) or "").strip() for k in IDENTITY_FIELDS}
     missing = [k for k in ("name", "record_number") if not cleaned[k]]
     if missing:
-        raise ApplicationError("The name and hospital record number are required.", code="invalid",
-                               fields={k: ["This field is required."] for k in missing})
+        raise ApplicationError(_("The name and hospital record number are required."), code="invalid",
+                               fields={k: [_("This field is required.")] for k in missing})
     return cleaned
 
 
@@ -71,8 +72,9 @@ def _refuse_duplicate(hospital: Hospital, record_hash: str, *, exclude_pk: int |
     existing = Patient.objects.filter(hospital=hospital, record_number_hash=record_hash).exclude(pk=exclude_pk).first()
     if existing is not None:
         raise ApplicationError(
-            f"This hospital record number is already registered at this hospital as {existing.study_id}.",
-            code="duplicate_patient", fields={"record_number": [f"Already registered as {existing.study_id}."]},
+            _("This hospital record number is already registered at this hospital as %(study_id)s.")
+            % {"study_id": existing.study_id},
+            code="duplicate_patient", fields={"record_number": [_("Already registered as %(study_id)s.") % {"study_id": existing.study_id}]},
         )
 
 
@@ -91,14 +93,14 @@ def patient_register(
     today = today or timezone.localdate()
     unknown = set(clinical) - CLINICAL_FIELDS
     if unknown:
-        raise ApplicationError("Unknown fields.", code="invalid", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise ApplicationError(_("Unknown fields."), code="invalid", fields={k: [_("Unknown field.")] for k in sorted(unknown)})
     require_hospital_scope(actor=actor, hospital=hospital, action=Action.ADD, model=Patient)
     ident = _clean_identity(identity)
     record_hash = identity_crypto.record_number_hash(hospital.code, ident["record_number"])
     _refuse_duplicate(hospital, record_hash)
     if not (clinical.get("birth_date") and clinical.get("diagnosis_date")):
-        raise ApplicationError("The date of birth and the diagnosis date are required.", code="invalid",
-                               fields={k: ["This field is required."] for k in ("birth_date", "diagnosis_date")
+        raise ApplicationError(_("The date of birth and the diagnosis date are required."), code="invalid",
+                               fields={k: [_("This field is required.")] for k in ("birth_date", "diagnosis_date")
                                        if not clinical.get(k)})
     patient = Patient(hospital=hospital, record_number_hash=record_hash, **clinical)
     _first_of_month_if_month_precision(patient)
@@ -111,8 +113,8 @@ def patient_register(
         with transaction.atomic():
             patient.save()
     except IntegrityError as exc:  # a concurrent registration of the same record number
-        raise ApplicationError("This hospital record number is already registered at this hospital.",
-                               code="duplicate_patient", fields={"record_number": ["Already registered."]}) from exc
+        raise ApplicationError(_("This hospital record number is already registered at this hospital."),
+                               code="duplicate_patient", fields={"record_number": [_("Already registered.")]}) from exc
     ensure_in_scope(patient, user=actor, action=Action.ADD)
     audit_record(actor=actor, action="create", instance=patient, after=snapshot(patient), hospital_id=hospital.pk)
     stored = PatientIdentity.objects.create(patient=patient, ciphertext=identity_crypto.encrypt(ident))
@@ -144,7 +146,7 @@ def identity_update(*, actor: User, patient: Patient, changes: Mapping[str, Any]
     reason = require_reason(reason)
     stored = PatientIdentity.objects.restrict(actor, Action.CHANGE).select_for_update().filter(patient=patient).first()
     if stored is None:
-        raise ApplicationError("You cannot change this patient's identity.", code="out_of_scope")
+        raise ApplicationError(_("You cannot change this patient's identity."), code="out_of_scope")
     current = identity_crypto.decrypt(stored.ciphertext)
     merged = _clean_identity({**current, **changes})
     changed = sorted(k for k in IDENTITY_FIELDS if merged[k] != current.get(k, ""))
@@ -158,8 +160,8 @@ def identity_update(*, actor: User, patient: Patient, changes: Mapping[str, Any]
             with transaction.atomic():
                 Patient.objects.filter(pk=patient.pk).update(record_number_hash=new_hash)
         except IntegrityError as exc:  # the same number registered concurrently
-            raise ApplicationError("This hospital record number is already registered at this hospital.",
-                                   code="duplicate_patient", fields={"record_number": ["Already registered."]}) from exc
+            raise ApplicationError(_("This hospital record number is already registered at this hospital."),
+                                   code="duplicate_patient", fields={"record_number": [_("Already registered.")]}) from exc
     stored.ciphertext = identity_crypto.encrypt(merged)
     stored.save(update_fields=["ciphertext", "updated_at"])
     audit_record(actor=actor, action="update", instance=stored, before={"fields": changed},
@@ -171,6 +173,6 @@ def identity_read(*, actor: User, patient: Patient) -> dict[str, str]:
     """Decrypt an identity for own-hospital staff; every read is recorded (who looked at whom, not what)."""
     stored = PatientIdentity.objects.restrict(actor, Action.VIEW).filter(patient=patient).first()
     if stored is None:
-        raise ApplicationError("Identity not available to you.", code="not_found")
+        raise ApplicationError(_("Identity not available to you."), code="not_found")
     audit_record(actor=actor, action="view_identity", instance=stored, hospital_id=patient.hospital_id)
     return identity_crypto.decrypt(stored.ciphertext)

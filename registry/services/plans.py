@@ -2,6 +2,7 @@
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from registry.access import Action
 from registry.audit import snapshot
@@ -13,17 +14,17 @@ from registry.services.common import apply_changes, audited_save, require_reason
 def _check_rules(rules: Any) -> None:
     problem = None
     if not isinstance(rules, list) or not rules:
-        problem = "Give at least one rule."
+        problem = _("Give at least one rule.")
     else:
         last = 0
         for i, rule in enumerate(rules):
             every, until = (rule.get("every_months"), rule.get("until_month")) if isinstance(rule, dict) else (None, None)
             if not isinstance(every, int) or every < 1:
-                problem = f"Rule {i + 1}: every_months must be a whole number of months >= 1."
+                problem = _("Rule %(number)s: every_months must be a whole number of months >= 1.") % {"number": i + 1}
             elif until is None and i != len(rules) - 1:
-                problem = f"Rule {i + 1}: only the last rule may be open-ended (until_month null)."
+                problem = _("Rule %(number)s: only the last rule may be open-ended (until_month null).") % {"number": i + 1}
             elif until is not None and (not isinstance(until, int) or until <= last):
-                problem = f"Rule {i + 1}: until_month must increase from rule to rule."
+                problem = _("Rule %(number)s: until_month must increase from rule to rule.") % {"number": i + 1}
             if problem:
                 break
             last = until or last

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Min, Q
+from django.utils.translation import gettext as _
 
 from registry import codelists as cl
 from registry.access import ALL, HospitalRole, scope_for
@@ -32,22 +33,22 @@ def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
     refuse_unknown(params, PARAMS)
     allowed_ids = scope_for(user).hospitals_with(COHORT_ROLES)
     if not allowed_ids:
-        raise PermissionDenied("Cohort reports are for data managers, investigators and coordinators.")
+        raise PermissionDenied(_("Cohort reports are for data managers, investigators and coordinators."))
     hospitals = Hospital.objects.all() if allowed_ids is ALL else Hospital.objects.filter(pk__in=allowed_ids)
     allowed = set(hospitals.values_list("code", flat=True))
     requested = params.get("hospitals") or sorted(allowed)
     if not isinstance(requested, list) or not all(isinstance(c, str) for c in requested):
-        raise ApplicationError("hospitals must be a list of hospital codes.", code="invalid_parameter",
-                               fields={"hospitals": ["A list of hospital codes."]})
+        raise ApplicationError(_("hospitals must be a list of hospital codes."), code="invalid_parameter",
+                               fields={"hospitals": [_("A list of hospital codes.")]})
     outside = sorted(set(requested) - allowed)
     if outside:
-        raise ApplicationError("The report names hospitals you cannot report on.", code="invalid_parameter",
-                               fields={"hospitals": [f"Not a hospital you may report on: {c}." for c in outside]})
+        raise ApplicationError(_("The report names hospitals you cannot report on."), code="invalid_parameter",
+                               fields={"hospitals": [_("Not a hospital you may report on: %(code)s.") % {"code": c} for c in outside]})
     as_of = as_of_date(params)
     dx_from, dx_to = parse_date(params, "diagnosis_from"), parse_date(params, "diagnosis_to")
     if dx_from and dx_to and dx_from > dx_to:
-        raise ApplicationError("diagnosis_from is after diagnosis_to.", code="invalid_parameter",
-                               fields={"diagnosis_from": ["After diagnosis_to."]})
+        raise ApplicationError(_("diagnosis_from is after diagnosis_to."), code="invalid_parameter",
+                               fields={"diagnosis_from": [_("After diagnosis_to.")]})
     return {"as_of": as_of.isoformat(), "hospitals": sorted(set(requested)),
             "diagnosis_from": dx_from.isoformat() if dx_from else None, "diagnosis_to": dx_to.isoformat() if dx_to else None}
 

@@ -13,6 +13,7 @@ import pandas as pd
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from imaging.reading.models import ComparisonUnit, ReadingComparison, UnitRead
 from registry.access import ALL, Action, HospitalRole, scope_for
@@ -31,11 +32,11 @@ def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
     """Data managers, investigators and coordinators; a comparison the user cannot see reads as not found."""
     refuse_unknown(params, {"comparison", "as_of"})
     if not scope_for(user).hospitals_with(REPORT_ROLES):
-        raise PermissionDenied("Diagnostic reports are for data managers, investigators and coordinators.")
+        raise PermissionDenied(_("Diagnostic reports are for data managers, investigators and coordinators."))
     raw = params.get("comparison")
     if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
-        raise ApplicationError("comparison must be a comparison id.", code="invalid_parameter",
-                               fields={"comparison": ["A reading comparison id."]})
+        raise ApplicationError(_("comparison must be a comparison id."), code="invalid_parameter",
+                               fields={"comparison": [_("A reading comparison id.")]})
     if not ReadingComparison.objects.restrict(user, Action.VIEW).filter(pk=int(raw)).exists():
         raise Http404("No such comparison.")
     return {"comparison": int(raw), "as_of": as_of_date(params).isoformat()}

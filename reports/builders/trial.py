@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry import codelists as cl
 from registry.access import HospitalRole, TrialRole, scope_for
@@ -33,15 +34,15 @@ def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
     refuse_unknown(params, {"trial", "as_of"})
     raw = params.get("trial")
     if isinstance(raw, bool) or not isinstance(raw, int | str) or raw == "":
-        raise ApplicationError("trial is required: the trial's id or code.", code="invalid_parameter",
-                               fields={"trial": ["The trial's id or code."]})
+        raise ApplicationError(_("trial is required: the trial's id or code."), code="invalid_parameter",
+                               fields={"trial": [_("The trial's id or code.")]})
     lookup = Q(pk=raw) if isinstance(raw, int) or str(raw).isdigit() else Q(code=raw)
     scope = scope_for(user)
     trial = Trial.objects.restrict(user).filter(lookup).first()
     if trial is None:
         raise Http404("No such trial.")
     if not (HospitalRole.DATA_MANAGER in scope.everywhere_roles or trial.pk in scope.trials_with(frozenset({TrialRole.SPONSOR}))):
-        raise PermissionDenied("Trial reports are for the trial's sponsors and data managers.")
+        raise PermissionDenied(_("Trial reports are for the trial's sponsors and data managers."))
     return {"trial": trial.pk, "trial_code": trial.code, "as_of": as_of_date(params).isoformat()}
 
 
