@@ -77,6 +77,25 @@ class DosingForm(BootstrapFormMixin, forms.ModelForm):
             self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
+class DoseCorrectionForm(DosingForm):
+    """A recorded dose, prefilled, with a required reason. Times keep their seconds so that an untouched time is not
+    a change (the recording form's minute precision would otherwise move it)."""
+
+    reason = forms.CharField(label=_("Reason for the correction"), max_length=500,
+                             help_text=_("Recorded in the audit trail with the values before and after."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("calibrated_at", "administered_at", "residual_measured_at"):
+            # A widget per form: refusals mark widgets invalid, which must not leak into the next request's form.
+            self.fields[name].widget = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1", "class": "form-control"},
+                                                           format="%Y-%m-%dT%H:%M:%S")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields whose value differs from the record's, as the service's `data`."""
+        return {name: self.cleaned_data[name] for name in self.changed_data if name != "reason"}
+
+
 class VisitChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: SubjectVisit) -> str:
         return obj.definition.code

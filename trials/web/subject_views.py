@@ -1,5 +1,5 @@
 """The subject page (visit schedule with "Record" links, doses, deviations with their review form, adverse events, data
-queries on visits and doses) and the dosing form with its live preview.
+queries on visits and doses), the dosing form with its live preview, and the correction of a recorded dose.
 
 The preview runs the dosing service's own computation (`trials.services.dosing.compute`: net activity, the arm's
 recommended activity, deviation, effective dose) on an unsaved record: nothing is written until "Save".
@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -24,9 +25,9 @@ from trials.oversight.selectors import data_query_list
 from trials.oversight.services.queries import may_raise_query
 from trials.oversight.services.signatures import valid_signatures
 from trials.safety.selectors import adverse_event_list
-from trials.services.dosing import compute, dosing_record_create
+from trials.services.dosing import compute, dosing_record_create, dosing_record_update
 from trials.web.common import TEMPLATES, may, refused, study_id_for
-from trials.web.forms import DeviationReviewForm, DosingForm
+from trials.web.forms import DeviationReviewForm, DoseCorrectionForm, DosingForm
 from trials.web.trial_views import _arm_shown
 
 
@@ -132,3 +133,34 @@ def dosing_preview(request: HttpRequest, pk: int) -> HttpResponse:
     context["record"] = record
     context["above"] = record.deviation_percent is not None and record.deviation_percent > subject.trial.deviation_threshold_percent
     return render(request, TEMPLATES + "_dose_preview.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dosing_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a recorded dose (`dosing_record_update`): every computed value is recomputed, the same deviation is
+    updated, the reason and before/after values are audited. 404 outside scope, 403 for a role that only reads."""
+    record = get_object_or_404(selectors.dosing_list(user=request.user), pk=pk)
+    if not may(request.user, DosingRecord, record, Action.CHANGE):
+        raise PermissionDenied(_("Your role does not record doses."))
+    subject = visible_subject(request, record.subject_id)
+    visits = selectors.subject_visit_list(user=request.user).filter(subject=subject)
+    form = DoseCorrectionForm(request.POST or None, instance=record, visits=visits)
+    context = {"subject": subject, "study_id": study_id_for(request.user, subject), "record": record, "form": form,
+               "casebook_signed": valid_signatures(subject).exists()}
+    if request.method == "GET":
+        return render(request, TEMPLATES + "dose_correct.html", context)
+    if not form.is_valid():
+        return render(request, TEMPLATES + "dose_correct.html", context, status=400)
+    changes = form.changes()
+    if not changes:
+        messages.info(request, _("Nothing was changed."))
+        return redirect("web-subject-detail", pk=subject.pk)
+    try:
+        # The form's instance was filled in by validation: the service reads the stored row again itself.
+        saved = dosing_record_update(actor=request.user, record=DosingRecord(pk=record.pk), data=changes,
+                                     reason=form.cleaned_data["reason"])
+    except ApplicationError as error:
+        return refused(request, "dose_correct.html", context, form, error)
+    messages.success(request, _("Dose corrected: %(net)s MBq net.") % {"net": saved.net_activity_mbq})
+    return redirect("web-subject-detail", pk=subject.pk)

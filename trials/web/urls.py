@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("subjects/<int:pk>/dose/preview/", subject_views.dosing_preview, name="web-dosing-preview"),
     path("visits/<int:pk>/record/", visit_views.visit_record, name="web-visit-record"),
     path("visits/<int:pk>/query/", query_views.query_raise_on_visit, name="web-visit-query-raise"),
+    path("doses/<int:pk>/correct/", subject_views.dosing_correct, name="web-dose-correct"),
     path("doses/<int:pk>/query/", query_views.query_raise_on_dose, name="web-dose-query-raise"),
     path("deviations/<int:pk>/review/", visit_views.deviation_review, name="web-deviation-review"),
     path("subjects/<int:pk>/adverse-events/new/", safety_views.adverse_event_create, name="web-ae-create"),
