@@ -12,6 +12,8 @@ from trials.safety import ctcae
 from trials.safety.models import AdverseEventVersion
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+# What the browser's datetime-local sends, with or without seconds; the time zone is the active one (Asia/Shanghai).
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MET_CHOICES = [("", "---------"), ("yes", _("Met")), ("no", _("Not met"))]
 REASON_HELP = _("Required when the casebook is signed: the signature is then voided (audited).")
@@ -74,7 +76,13 @@ class DosingForm(BootstrapFormMixin, forms.ModelForm):
         self.fields["visit"].queryset = visits
         self.fields["visit"].label = _("Visit")
         for name in ("calibrated_at", "administered_at", "residual_measured_at"):
-            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+            self.fields[name].input_formats = DATETIME_FORMATS
+
+
+def datetime_to_the_second() -> forms.DateTimeInput:
+    """A datetime-local input showing seconds, for forms that correct a recorded time: an untouched time then comes
+    back unchanged. A new widget per call: refusals mark widgets invalid, which must not leak into another form."""
+    return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1", "class": "form-control"}, format="%Y-%m-%dT%H:%M:%S")
 
 
 class DoseCorrectionForm(DosingForm):
@@ -87,9 +95,7 @@ class DoseCorrectionForm(DosingForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("calibrated_at", "administered_at", "residual_measured_at"):
-            # A widget per form: refusals mark widgets invalid, which must not leak into the next request's form.
-            self.fields[name].widget = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1", "class": "form-control"},
-                                                           format="%Y-%m-%dT%H:%M:%S")
+            self.fields[name].widget = datetime_to_the_second()
 
     def changes(self) -> dict[str, Any]:
         """The fields whose value differs from the record's, as the service's `data`."""
@@ -118,7 +124,7 @@ class AdverseEventForm(BootstrapFormMixin, forms.ModelForm):
         grade_choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in ctcae.GRADES)]
         self.fields["grade"] = forms.TypedChoiceField(label=_("CTCAE grade"), choices=grade_choices, coerce=int,
                                                       widget=forms.Select(attrs={"class": "form-select"}))
-        self.fields["site_awareness_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.fields["site_awareness_at"].input_formats = DATETIME_FORMATS
         self.term = self.chosen_term()
         if self.term is not None:
             self.fields["grade"].choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in self.term.grades)]

@@ -10,9 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from registry.web.forms import BootstrapForm
 from trials.safety.models import AdverseEventVersion
 from trials.safety.models.events import Expectedness, Relatedness
-from trials.web.forms import DATETIME, AdverseEventForm
-
-LOCAL_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+from trials.web.forms import DATETIME, DATETIME_FORMATS, AdverseEventForm, datetime_to_the_second
 
 
 def version_initial(version: AdverseEventVersion) -> dict[str, Any]:
@@ -29,10 +27,7 @@ class AdverseEventFollowUpForm(AdverseEventForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # A widget per form: refusals mark widgets invalid, which must not leak into the next request's form.
-        self.fields["site_awareness_at"].widget = forms.DateTimeInput(
-            attrs={"type": "datetime-local", "step": "1", "class": "form-control"}, format="%Y-%m-%dT%H:%M:%S")
-        self.fields["site_awareness_at"].input_formats = LOCAL_INPUT_FORMATS
+        self.fields["site_awareness_at"].widget = datetime_to_the_second()
 
     def changes(self) -> dict[str, Any]:
         """The fields whose value differs from the current version, as the service's `data`."""
@@ -46,7 +41,7 @@ class SponsorAssessmentForm(BootstrapForm):
     expectedness = forms.ChoiceField(label=_("Expectedness (sponsor)"), choices=[("", "---------"), *Expectedness.choices])
     causality = forms.ChoiceField(label=_("Causality (sponsor)"), choices=[("", "---------"), *Relatedness.choices])
     sponsor_awareness_at = forms.DateTimeField(
-        label=_("Sponsor's awareness"), required=False, widget=DATETIME, input_formats=LOCAL_INPUT_FORMATS,
+        label=_("Sponsor's awareness"), required=False, widget=DATETIME, input_formats=DATETIME_FORMATS,
         help_text=_("When the sponsor first knew of the SAE (day 0 of a SUSAR clock), Asia/Shanghai time. Leave empty to keep "
                     "the recorded time (when the site's report was recorded, otherwise now)."))
     reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=500,
@@ -56,7 +51,7 @@ class SponsorAssessmentForm(BootstrapForm):
 class ClockReportForm(BootstrapForm):
     """When the report was sent; empty means now."""
 
-    reported_at = forms.DateTimeField(label=_("Reported at"), required=False, widget=DATETIME, input_formats=LOCAL_INPUT_FORMATS,
+    reported_at = forms.DateTimeField(label=_("Reported at"), required=False, widget=DATETIME, input_formats=DATETIME_FORMATS,
                                       initial=timezone.now, help_text=_("Asia/Shanghai time; empty means now."))
 
     def __init__(self, *args: Any, clock_id: int, **kwargs: Any) -> None:
