@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from config.celery_app import app as celery_app
@@ -102,6 +103,17 @@ def actors(db) -> Actors:  # type: ignore[no-untyped-def]
         trial_monitor=UserFactory(username="trial_monitor"),
         central_reader=UserFactory(username="central_reader"),
     )
+
+
+# Request headers that ask for the Chinese interface and messages.
+ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+
+
+@pytest.fixture(autouse=True)
+def _default_language_afterwards() -> Iterator[None]:
+    """A zh-Hans request leaves its language active in the test's thread: every test starts from the default."""
+    yield
+    translation.deactivate()
 
 
 def api_client(user: User | None) -> APIClient:

@@ -1,14 +1,13 @@
 """Imaging and reading refusals speak the request's language: the same code, the message in Chinese for a zh-Hans
 request and in English otherwise (the API's detail and field messages). What is stored (a SUV result's reason, a
 release reason) stays English whoever triggered it."""
-from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from conftest import Actors, api_client
+from conftest import ZH, Actors, api_client
 from imaging.models import ImagingStudy, Series, SuvResult, VoiMeasurement
 from imaging.reading import rules
 from imaging.reading.models.sessions import SCALES
@@ -21,16 +20,8 @@ from registry.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 GOOD = dict.fromkeys(SCALES, 4)
 VOI_URL = "/api/v1/imaging/vois/"
-
-
-@pytest.fixture(autouse=True)
-def _english_afterwards() -> Iterator[None]:
-    """A zh-Hans request leaves its language active in this thread: later tests start from the default again."""
-    yield
-    translation.deactivate()
 
 
 def both(client: APIClient, method: str, url: str, body: dict | None = None) -> tuple[dict, dict]:

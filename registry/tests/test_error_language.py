@@ -1,25 +1,14 @@
 """Registry refusals speak the request's language: the same code, the message in Chinese for a zh-Hans request and in
 English otherwise; a consent refusal names no patient in either language."""
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.utils import translation
 from rest_framework.test import APIClient
 
-from conftest import Actors, api_client
+from conftest import ZH, Actors, api_client
 from registry.tests.test_api_registry import RECORD, document, payload, register  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
-
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
-
-
-@pytest.fixture(autouse=True)
-def _english_afterwards() -> Iterator[None]:
-    """A zh-Hans request leaves its language active in this thread: later tests start from the default again."""
-    yield
-    translation.deactivate()
 
 
 def both(client: APIClient, url: str, body: dict[str, Any]) -> tuple[dict, dict]:

@@ -1,27 +1,18 @@
 """Report parameter refusals speak the request's language: the same code, the message in Chinese for a zh-Hans
 request and in English otherwise."""
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.utils import translation
 
-from conftest import Actors, api_client
+from conftest import ZH, Actors, api_client
 from registry.errors import ApplicationError
 from reports.kinds import report_kind
 from reports.models import ReportRun
 
 pytestmark = pytest.mark.django_db
 
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 URL = "/api/v1/reports/runs/"
-
-
-@pytest.fixture(autouse=True)
-def _english_afterwards() -> Iterator[None]:
-    """A zh-Hans request leaves its language active in this thread: later tests start from the default again."""
-    yield
-    translation.deactivate()
 
 
 def both(actors: Actors, body: dict[str, Any]) -> tuple[dict, dict]:

@@ -1,16 +1,14 @@
 """Service refusals speak the request's language: the same code, the message in Chinese for a zh-Hans request and in
 English otherwise (the API's detail and field messages, and the message next to the field on a page). What is stored
 (the audited refused signature) stays English whoever triggered it."""
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
-from django.utils import translation
 from rest_framework.test import APIClient
 
-from conftest import Actors, api_client
+from conftest import ZH, Actors, api_client
 from registry.models import AuditEvent
 from registry.tests.builders import make_patient
 from trials.models import Trial
@@ -21,15 +19,6 @@ from trials.tests.builders import make_trial, make_trial_consent, ready_patient,
 from trials.tests.test_web_fixtures import World, ae_data, world  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
-
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
-
-
-@pytest.fixture(autouse=True)
-def _english_afterwards() -> Iterator[None]:
-    """A zh-Hans request leaves its language active in this thread: later tests start from the default again."""
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture
