@@ -146,15 +146,20 @@ def allocate(*, actor: User, subject: Subject) -> Arm:
 UNBLINDING_ROLE = HospitalRole.DATA_MANAGER
 
 
+def may_unblind(actor: User, subject: Subject) -> bool:
+    """Whether `actor` is a data manager of the subject's hospital (or of every hospital)."""
+    hospitals = scope_for(actor).hospitals_with(frozenset({UNBLINDING_ROLE}))
+    return bool(hospitals) and (hospitals is ALL_HOSPITALS or subject.site.hospital_id in hospitals)
+
+
 @transaction.atomic
 def subject_unblind(*, actor: User, subject: Subject, reason: str) -> Unblinding:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Unblinding needs a reason."), code="reason_required",
                                fields={"reason": [_("This field is required.")]})
-    hospitals = scope_for(actor).hospitals_with(frozenset({UNBLINDING_ROLE}))
     visible = Subject.objects.restrict(actor, Action.VIEW).filter(pk=subject.pk).select_related("trial", "site").first()
-    if visible is None or not hospitals or (hospitals is not ALL_HOSPITALS and visible.site.hospital_id not in hospitals):
+    if visible is None or not may_unblind(actor, visible):
         raise ApplicationError(_("Only a data manager of the subject's hospital may unblind."), code="not_allowed")
     subject = visible
     if not subject.trial.blinded:

@@ -180,3 +180,9 @@ class DeviationReviewForm(BootstrapForm):
     def __init__(self, *args: Any, deviation_id: int, **kwargs: Any) -> None:
         # One form per open deviation on the subject page: the prefix keeps the fields' ids apart.
         super().__init__(*args, prefix=f"deviation-{deviation_id}", **kwargs)
+
+
+class UnblindForm(BootstrapForm):
+    reason = forms.CharField(label=_("Reason for unblinding"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("Why this subject's arm must be known (e.g. managing a serious adverse event). "
+                                         "Audited; the arm is then shown to everyone who may see the subject."))

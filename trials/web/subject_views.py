@@ -26,8 +26,9 @@ from trials.oversight.services.queries import may_raise_query
 from trials.oversight.services.signatures import valid_signatures
 from trials.safety.selectors import adverse_event_list
 from trials.services.dosing import compute, dosing_record_create, dosing_record_update
+from trials.services.randomisation import may_unblind, subject_unblind
 from trials.web.common import TEMPLATES, may, refused, study_id_for
-from trials.web.forms import DeviationReviewForm, DoseCorrectionForm, DosingForm
+from trials.web.forms import DeviationReviewForm, DoseCorrectionForm, DosingForm, UnblindForm
 from trials.web.trial_views import _arm_shown
 
 
@@ -47,6 +48,12 @@ def _record_queries(user: Any, model: type, ids: list[int]) -> dict[int, list[Da
     for query in data_query_list(user=user).filter(content_type=content_type, object_id__in=ids).order_by("raised_at", "id"):
         found.setdefault(query.object_id, []).append(query)
     return found
+
+
+def _may_unblind(user: Any, subject: Subject) -> bool:
+    """A blinded allocation that a data manager of the subject's hospital may reveal (the service checks again)."""
+    return (subject.trial.blinded and subject.arm_id is not None and not hasattr(subject, "unblinding")
+            and may_unblind(user, subject))
 
 
 def subject_context(request: HttpRequest, subject: Subject, **extra: Any) -> dict[str, Any]:
@@ -81,6 +88,8 @@ def subject_context(request: HttpRequest, subject: Subject, **extra: Any) -> dic
         "casebook_signed": valid_signatures(subject).exists(),
         "may_write": may_write, "may_report_ae": may_write, "may_raise": may_raise,
     }
+    if _may_unblind(user, subject):
+        context["unblind_form"] = UnblindForm()
     if may_write and "dosing_form" not in extra:
         context["dosing_form"] = DosingForm(visits=selectors.subject_visit_list(user=user).filter(subject=subject))
     context.update(extra)
@@ -163,4 +172,24 @@ def dosing_correct(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as error:
         return refused(request, "dose_correct.html", context, form, error)
     messages.success(request, _("Dose corrected: %(net)s MBq net.") % {"net": saved.net_activity_mbq})
+    return redirect("web-subject-detail", pk=subject.pk)
+
+
+@login_required
+@require_POST
+def subject_unblind_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Emergency unblinding by a data manager of the subject's hospital (`subject_unblind`: reason required,
+    audited, once); the refusals of the service (not allowed, not blinded, already unblinded) re-render the page."""
+    subject = visible_subject(request, pk)
+    form = UnblindForm(request.POST)
+    context = subject_context(request, subject, unblind_form=form, unblind_open=True)
+    if not form.is_valid():
+        return render(request, TEMPLATES + "subject_detail.html", context, status=400)
+    try:
+        subject_unblind(actor=request.user, subject=subject, reason=form.cleaned_data["reason"])
+    except ApplicationError as error:
+        return refused(request, "subject_detail.html", context, form, error)
+    subject.refresh_from_db()
+    messages.warning(request, _("Subject %(number)s unblinded: arm %(arm)s.") % {"number": subject.subject_number,
+                                                                                 "arm": subject.arm.code})
     return redirect("web-subject-detail", pk=subject.pk)

@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern] = [
     path("<int:pk>/screening-log/", trial_views.screening_log_page, name="web-screening-log"),
     path("<int:pk>/enrol/", trial_views.enrol_page, name="web-enrol"),
     path("subjects/<int:pk>/", subject_views.subject_detail_page, name="web-subject-detail"),
+    path("subjects/<int:pk>/unblind/", subject_views.subject_unblind_page, name="web-subject-unblind"),
     path("subjects/<int:pk>/dose/", subject_views.dosing_create, name="web-dosing-create"),
     path("subjects/<int:pk>/dose/preview/", subject_views.dosing_preview, name="web-dosing-preview"),
     path("visits/<int:pk>/record/", visit_views.visit_record, name="web-visit-record"),
