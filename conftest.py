@@ -116,6 +116,19 @@ def _default_language_afterwards() -> Iterator[None]:
     translation.deactivate()
 
 
+def refused_in_both_languages(client: APIClient, url: str, body: dict | None = None, *,
+                              method: str = "post") -> tuple[dict, dict]:
+    """The same refused API request without a language header (English) and in zh-Hans: both 400, with the same code
+    and the same fields. Returns both bodies for the messages to be checked."""
+    send = getattr(client, method)
+    english = send(url, body, format="json")
+    chinese = send(url, body, format="json", **ZH)
+    assert english.status_code == chinese.status_code == 400, (english.content, chinese.content)
+    assert english.json()["code"] == chinese.json()["code"]
+    assert english.json()["fields"].keys() == chinese.json()["fields"].keys()
+    return english.json(), chinese.json()
+
+
 def api_client(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:

@@ -5,9 +5,8 @@ release reason) stays English whoever triggered it."""
 import pytest
 from django.urls import reverse
 from django.utils import translation
-from rest_framework.test import APIClient
 
-from conftest import ZH, Actors, api_client
+from conftest import ZH, Actors, api_client, refused_in_both_languages
 from imaging.models import ImagingStudy, Series, SuvResult, VoiMeasurement
 from imaging.reading import rules
 from imaging.reading.models.sessions import SCALES
@@ -24,16 +23,6 @@ GOOD = dict.fromkeys(SCALES, 4)
 VOI_URL = "/api/v1/imaging/vois/"
 
 
-def both(client: APIClient, method: str, url: str, body: dict | None = None) -> tuple[dict, dict]:
-    """The same refused request without a language header (English) and in zh-Hans: both 400, same code and fields."""
-    send = getattr(client, method)
-    english = send(url, body, format="json")
-    chinese = send(url, body, format="json", **ZH)
-    assert english.status_code == chinese.status_code == 400, (english.content, chinese.content)
-    assert english.json()["code"] == chinese.json()["code"]
-    assert english.json()["fields"].keys() == chinese.json()["fields"].keys()
-    return english.json(), chinese.json()
-
 
 @pytest.fixture
 def study(actors: Actors) -> ImagingStudy:
@@ -45,7 +34,7 @@ def test_submitting_an_incomplete_score_sheet(actors: Actors, study: ImagingStud
     created = client.post(reverse("reading-sheet-list"), {"study": study.pk, "kind": "curie", "values": {"head": 2}},
                           format="json")
     assert created.status_code == 201
-    english, chinese = both(client, "post", reverse("reading-sheet-submit", args=[created.json()["id"]]))
+    english, chinese = refused_in_both_languages(client, reverse("reading-sheet-submit", args=[created.json()["id"]]))
     missing = ", ".join(code for code in rules.segment_codes("curie") if code != "head")
     assert english["code"] == chinese["code"] == "invalid"
     assert english["detail"] == f"Curie score: missing segment(s) {missing}"
@@ -55,24 +44,24 @@ def test_submitting_an_incomplete_score_sheet(actors: Actors, study: ImagingStud
 
 
 def test_an_out_of_range_segment_score(actors: Actors, study: ImagingStudy) -> None:
-    english, chinese = both(api_client(actors.investigator_a), "post", reverse("reading-sheet-list"),
-                            {"study": study.pk, "kind": "curie", "values": {"head": 4}})
+    english, chinese = refused_in_both_languages(api_client(actors.investigator_a), reverse("reading-sheet-list"),
+                                                 {"study": study.pk, "kind": "curie", "values": {"head": 4}})
     assert english["detail"] == "Curie score, segment head: score 4 is out of range 0-3"
     assert chinese["detail"] == "Curie 评分，节段 head：评分 4 超出范围 0-3"
 
 
 def test_a_reader_scoring_a_study_twice(actors: Actors, study: ImagingStudy) -> None:
     score_sheet_create(actor=actors.investigator_a, study=study, kind="curie")
-    english, chinese = both(api_client(actors.investigator_a), "post", reverse("reading-sheet-list"),
-                            {"study": study.pk, "kind": "curie"})
+    english, chinese = refused_in_both_languages(api_client(actors.investigator_a), reverse("reading-sheet-list"),
+                                                 {"study": study.pk, "kind": "curie"})
     assert english["code"] == chinese["code"] == "duplicate"
     assert english["detail"] == "This study already has your read under Curie (123I-MIBG)."
     assert chinese["detail"] == "Curie 评分（123I-MIBG）：您已阅过该检查。"
 
 
 def test_a_consensus_read_needs_two_submitted_reads(actors: Actors, study: ImagingStudy) -> None:
-    english, chinese = both(api_client(actors.data_manager), "post", reverse("reading-sheet-consensus"),
-                            {"study": study.pk, "kind": "curie"})
+    english, chinese = refused_in_both_languages(api_client(actors.data_manager), reverse("reading-sheet-consensus"),
+                                                 {"study": study.pk, "kind": "curie"})
     assert english["code"] == chinese["code"] == "too_few_reads"
     assert english["detail"] == "A consensus read needs at least 2 submitted reads (this study has 0)."
     assert chinese["detail"] == "共识阅片至少需要 2 份已提交的阅片（该检查有 0 份）。"
@@ -100,8 +89,8 @@ def test_a_reader_scoring_a_case_outside_their_reading_list(actors: Actors, sess
 def test_a_reader_who_can_now_see_the_series_is_no_longer_blind(actors: Actors, session) -> None:  # type: ignore[no-untyped-def]
     assignment = session.assignments.get(reader=actors.investigator_a)
     MembershipFactory(user=actors.investigator_a, hospital=actors.hospital_b, role="investigator")
-    english, chinese = both(api_client(actors.investigator_a), "put",
-                            reverse("reading-assignment-case", args=[assignment.pk, 1]), GOOD)
+    english, chinese = refused_in_both_languages(api_client(actors.investigator_a),
+                                                 reverse("reading-assignment-case", args=[assignment.pk, 1]), GOOD, method="put")
     assert english["code"] == chinese["code"] == "reader_not_blind"
     assert english["detail"].startswith("You can now open these series through the imaging pages")
     assert chinese["detail"] == ("您现在可以通过影像页面打开这些序列，您的阅片将不再是盲法阅片；"
@@ -111,8 +100,8 @@ def test_a_reader_who_can_now_see_the_series_is_no_longer_blind(actors: Actors, 
 def test_scores_after_every_read_is_in(actors: Actors, session) -> None:  # type: ignore[no-untyped-def]
     h.score_all(session, lambda reader, item: GOOD)
     assignment = session.assignments.get(reader=actors.investigator_a)
-    english, chinese = both(api_client(actors.investigator_a), "put",
-                            reverse("reading-assignment-case", args=[assignment.pk, 1]), GOOD)
+    english, chinese = refused_in_both_languages(api_client(actors.investigator_a),
+                                                 reverse("reading-assignment-case", args=[assignment.pk, 1]), GOOD, method="put")
     assert english["code"] == chinese["code"] == "session_complete"
     assert english["detail"] == "Every read of this session is in; scores can no longer change."
     assert chinese["detail"] == "本会话的阅片已全部完成，评分不能再更改。"
@@ -130,10 +119,10 @@ def pet_series(actors: Actors) -> Series:
 def test_a_voi_with_an_invalid_radius(actors: Actors, pet_series: Series) -> None:
     client = api_client(actors.coordinator_a)
     body = {"series": pet_series.pk, "shape": "sphere", "centre_mm": [0, 0, 0]}
-    english, chinese = both(client, "post", VOI_URL, body)
+    english, chinese = refused_in_both_languages(client, VOI_URL, body)
     assert english["fields"] == {"radius_mm": ["A sphere needs radius_mm."]}
     assert chinese["fields"] == {"radius_mm": ["球形需要 radius_mm。"]}
-    english, chinese = both(client, "post", VOI_URL, {**body, "radius_mm": 0})  # the serializer's bound (DRF's catalogue)
+    english, chinese = refused_in_both_languages(client, VOI_URL, {**body, "radius_mm": 0})  # the serializer's bound (DRF's catalogue)
     assert english["fields"] == {"radius_mm": ["Ensure this value is greater than or equal to 0.5."]}
     assert chinese["fields"]["radius_mm"] != english["fields"]["radius_mm"]
     # The service's own check (callers other than the API): a radius that is not a positive number of mm.
@@ -151,8 +140,8 @@ def test_a_voi_with_an_invalid_radius(actors: Actors, pet_series: Series) -> Non
 def test_a_voi_on_an_unquantifiable_series_keeps_the_stored_reason_english(actors: Actors, pet_series: Series) -> None:
     SuvResult.objects.filter(series=pet_series).update(quantifiable=False, suv_bw_factor=None,
                                                        not_quantifiable_reason="The series has no published images.")
-    english, chinese = both(api_client(actors.coordinator_a), "post", VOI_URL,
-                            {"series": pet_series.pk, "shape": "sphere", "centre_mm": [0, 0, 0], "radius_mm": 10})
+    english, chinese = refused_in_both_languages(api_client(actors.coordinator_a), VOI_URL,
+                                                 {"series": pet_series.pk, "shape": "sphere", "centre_mm": [0, 0, 0], "radius_mm": 10})
     assert english["code"] == chinese["code"] == "not_quantifiable"
     assert english["detail"] == "This series cannot be quantified: The series has no published images."
     assert chinese["detail"] == "该序列无法定量：The series has no published images."
@@ -160,8 +149,8 @@ def test_a_voi_on_an_unquantifiable_series_keeps_the_stored_reason_english(actor
 
 
 def test_releasing_a_study_that_is_not_on_hold(actors: Actors, study: ImagingStudy) -> None:
-    english, chinese = both(api_client(actors.investigator_a), "post", reverse("imaging-study-release", args=[study.pk]),
-                            {"reason": "checked against the ward list"})
+    english, chinese = refused_in_both_languages(api_client(actors.investigator_a), reverse("imaging-study-release", args=[study.pk]),
+                                                 {"reason": "checked against the ward list"})
     assert english["code"] == chinese["code"] == "invalid_transition"
     assert english["detail"] == "Only a study on hold can be released (this one is ready)."
     assert chinese["detail"] == "只有已暂停的检查才能放行（该检查状态为：就绪）。"

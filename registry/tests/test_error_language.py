@@ -1,24 +1,13 @@
 """Registry refusals speak the request's language: the same code, the message in Chinese for a zh-Hans request and in
 English otherwise; a consent refusal names no patient in either language."""
-from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
-from conftest import ZH, Actors, api_client
+from conftest import ZH, Actors, api_client, refused_in_both_languages
 from registry.tests.test_api_registry import RECORD, document, payload, register  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
-
-def both(client: APIClient, url: str, body: dict[str, Any]) -> tuple[dict, dict]:
-    """The same refused request without a language header (English) and in zh-Hans: both 400, same code."""
-    english = client.post(url, body, format="json")
-    chinese = client.post(url, body, format="json", **ZH)
-    assert english.status_code == chinese.status_code == 400, (english.content, chinese.content)
-    assert english.json()["code"] == chinese.json()["code"]
-    assert english.json()["fields"].keys() == chinese.json()["fields"].keys()
-    return english.json(), chinese.json()
 
 
 def test_duplicate_registration(actors: Actors) -> None:
@@ -26,7 +15,7 @@ def test_duplicate_registration(actors: Actors) -> None:
     first = client.post("/api/v1/patients/", payload(), format="json")
     assert first.status_code == 201
     study_id = first.json()["study_id"]
-    english, chinese = both(client, "/api/v1/patients/", payload(identity={"name": "Other", "record_number": RECORD}))
+    english, chinese = refused_in_both_languages(client, "/api/v1/patients/", payload(identity={"name": "Other", "record_number": RECORD}))
     assert english["code"] == chinese["code"] == "duplicate_patient"
     assert english["detail"] == f"This hospital record number is already registered at this hospital as {study_id}."
     assert english["fields"] == {"record_number": [f"Already registered as {study_id}."]}
@@ -39,7 +28,7 @@ def test_follow_up_without_consent_names_no_patient(actors: Actors) -> None:
     [patient] = register(actors)
     visit = patient.visits.order_by("number").first()
     body = {"visit_date": "2022-04-02", "vital_status": "alive", "disease_status": "CR"}
-    english, chinese = both(api_client(actors.coordinator_a), f"/api/v1/visits/{visit.pk}/record/", body)
+    english, chinese = refused_in_both_languages(api_client(actors.coordinator_a), f"/api/v1/visits/{visit.pk}/record/", body)
     assert english["code"] == chinese["code"] == "consent_missing"
     assert english["detail"] == "Cannot accept follow-up entry: no registry consent has been recorded for this patient."
     assert chinese["detail"] == "无法接受随访录入：此患者尚无登记知情同意记录。"
@@ -50,7 +39,7 @@ def test_visit_field_message(actors: Actors, document) -> None:  # type: ignore[
     [patient] = register(actors, consent_document=document)
     visit = patient.visits.order_by("number").first()
     body = {"visit_date": "2022-04-02", "vital_status": "dead"}
-    english, chinese = both(api_client(actors.coordinator_a), f"/api/v1/visits/{visit.pk}/record/", body)
+    english, chinese = refused_in_both_languages(api_client(actors.coordinator_a), f"/api/v1/visits/{visit.pk}/record/", body)
     assert english["code"] == chinese["code"] == "invalid"
     assert english["fields"]["death_date"] == ["A death date is required when the patient has died."]
     assert chinese["fields"]["death_date"] == ["患者已死亡时必须填写死亡日期。"]

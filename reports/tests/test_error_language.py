@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from conftest import ZH, Actors, api_client
+from conftest import Actors, api_client, refused_in_both_languages
 from registry.errors import ApplicationError
 from reports.kinds import report_kind
 from reports.models import ReportRun
@@ -16,14 +16,9 @@ URL = "/api/v1/reports/runs/"
 
 
 def both(actors: Actors, body: dict[str, Any]) -> tuple[dict, dict]:
-    client = api_client(actors.data_manager)
-    english = client.post(URL, body, format="json")
-    chinese = client.post(URL, body, format="json", **ZH)
-    assert english.status_code == chinese.status_code == 400, (english.content, chinese.content)
-    assert english.json()["code"] == chinese.json()["code"]
-    assert english.json()["fields"].keys() == chinese.json()["fields"].keys()
+    english, chinese = refused_in_both_languages(api_client(actors.data_manager), URL, body)
     assert not ReportRun.objects.exists()
-    return english.json(), chinese.json()
+    return english, chinese
 
 
 def test_diagnosis_from_after_diagnosis_to(actors: Actors) -> None:
