@@ -42,7 +42,7 @@ PAGE_FOR_API = {
     "imaging-study-detail": "web-study-detail",
     "reading-assignment-detail": "web-reading-assignment",
     "adverse-event-detail": "web-ae-detail",
-    "reporting-clock-detail": "web-ae-detail-clock",
+    "reporting-clock-detail": "web-clock-detail",
     "data-query-detail": "web-query-detail",
     "protocol-deviation-detail": "web-deviation-detail",
 }

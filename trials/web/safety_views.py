@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -229,3 +230,10 @@ def clock_report(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, _("Report recorded: %(clock)s, %(status)s.")
                      % {"clock": clock.get_kind_display(), "status": clock.get_status_display()})
     return redirect("web-ae-detail", pk=event.pk)
+
+
+@login_required
+def clock_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A reporting clock has no page of its own: its event's page, at the clock's row (worklist links land here)."""
+    clock = get_object_or_404(clock_list(user=request.user), pk=pk)
+    return redirect(reverse("web-ae-detail", args=[clock.event_id]) + f"#clock-{clock.pk}")

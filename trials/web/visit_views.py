@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -98,3 +99,10 @@ def deviation_review(request: HttpRequest, pk: int) -> HttpResponse:
         return refused(request, "subject_detail.html", context, form, error)
     messages.success(request, _("Protocol deviation reviewed."))
     return redirect("web-subject-detail", pk=subject.pk)
+
+
+@login_required
+def deviation_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A protocol deviation is shown (and reviewed) on its subject's page, at its entry (worklist links land here)."""
+    deviation = get_object_or_404(selectors.deviation_list(user=request.user), pk=pk)
+    return redirect(reverse("web-subject-detail", args=[deviation.subject_id]) + f"#deviation-{deviation.pk}")
