@@ -146,10 +146,19 @@ def allocate(*, actor: User, subject: Subject) -> Arm:
 UNBLINDING_ROLE = HospitalRole.DATA_MANAGER
 
 
-def may_unblind(actor: User, subject: Subject) -> bool:
-    """Whether `actor` is a data manager of the subject's hospital (or of every hospital)."""
+def unblinding_refusal(actor: User, subject: Subject) -> ApplicationError | None:
+    """Why `actor` may not unblind `subject` now, or None when they may: the one rule behind the service and the
+    subject page's "Unblind" panel. `subject` must carry its site and trial (and, to save a query, its unblinding)."""
     hospitals = scope_for(actor).hospitals_with(frozenset({UNBLINDING_ROLE}))
-    return bool(hospitals) and (hospitals is ALL_HOSPITALS or subject.site.hospital_id in hospitals)
+    if not hospitals or (hospitals is not ALL_HOSPITALS and subject.site.hospital_id not in hospitals):
+        return ApplicationError(_("Only a data manager of the subject's hospital may unblind."), code="not_allowed")
+    if not subject.trial.blinded:
+        return ApplicationError(_("This trial is not blinded: the arm is already shown."), code="not_blinded")
+    if subject.arm_id is None:
+        return ApplicationError(_("This subject has no allocation to unblind."), code="not_allocated")
+    if hasattr(subject, "unblinding"):
+        return ApplicationError(_("This subject has already been unblinded."), code="already_unblinded")
+    return None
 
 
 @transaction.atomic
@@ -158,16 +167,14 @@ def subject_unblind(*, actor: User, subject: Subject, reason: str) -> Unblinding
     if not reason:
         raise ApplicationError(_("Unblinding needs a reason."), code="reason_required",
                                fields={"reason": [_("This field is required.")]})
-    visible = Subject.objects.restrict(actor, Action.VIEW).filter(pk=subject.pk).select_related("trial", "site").first()
-    if visible is None or not may_unblind(actor, visible):
+    # Locked, so that two data managers unblinding at once get one Unblinding and one "already unblinded".
+    subject = (Subject.objects.restrict(actor, Action.VIEW).select_for_update(of=("self",)).filter(pk=subject.pk)
+               .select_related("trial", "site").first())
+    if subject is None:
         raise ApplicationError(_("Only a data manager of the subject's hospital may unblind."), code="not_allowed")
-    subject = visible
-    if not subject.trial.blinded:
-        raise ApplicationError(_("This trial is not blinded: the arm is already shown."), code="not_blinded")
-    if subject.arm_id is None:
-        raise ApplicationError(_("This subject has no allocation to unblind."), code="not_allocated")
-    if Unblinding.objects.filter(subject=subject).exists():
-        raise ApplicationError(_("This subject has already been unblinded."), code="already_unblinded")
+    refusal = unblinding_refusal(actor, subject)
+    if refusal is not None:
+        raise refusal
     unblinding = Unblinding.objects.create(subject=subject, unblinded_by=actor, reason=reason, unblinded_at=timezone.now())
     audit_record(actor=actor, action="unblind", instance=unblinding, after={"subject": subject.pk, "arm": subject.arm_id},
                  reason=reason, hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)

@@ -26,7 +26,7 @@ from trials.oversight.services.queries import may_raise_query
 from trials.oversight.services.signatures import valid_signatures
 from trials.safety.selectors import adverse_event_list
 from trials.services.dosing import compute, dosing_record_create, dosing_record_update
-from trials.services.randomisation import may_unblind, subject_unblind
+from trials.services.randomisation import subject_unblind, unblinding_refusal
 from trials.web.common import TEMPLATES, may, refused, study_id_for
 from trials.web.forms import DeviationReviewForm, DoseCorrectionForm, DosingForm, UnblindForm
 from trials.web.trial_views import _arm_shown
@@ -48,12 +48,6 @@ def _record_queries(user: Any, model: type, ids: list[int]) -> dict[int, list[Da
     for query in data_query_list(user=user).filter(content_type=content_type, object_id__in=ids).order_by("raised_at", "id"):
         found.setdefault(query.object_id, []).append(query)
     return found
-
-
-def _may_unblind(user: Any, subject: Subject) -> bool:
-    """A blinded allocation that a data manager of the subject's hospital may reveal (the service checks again)."""
-    return (subject.trial.blinded and subject.arm_id is not None and not hasattr(subject, "unblinding")
-            and may_unblind(user, subject))
 
 
 def subject_context(request: HttpRequest, subject: Subject, **extra: Any) -> dict[str, Any]:
@@ -88,7 +82,7 @@ def subject_context(request: HttpRequest, subject: Subject, **extra: Any) -> dic
         "casebook_signed": valid_signatures(subject).exists(),
         "may_write": may_write, "may_report_ae": may_write, "may_raise": may_raise,
     }
-    if _may_unblind(user, subject):
+    if unblinding_refusal(user, subject) is None:
         context["unblind_form"] = UnblindForm()
     if may_write and "dosing_form" not in extra:
         context["dosing_form"] = DosingForm(visits=selectors.subject_visit_list(user=user).filter(subject=subject))
