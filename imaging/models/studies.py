@@ -19,8 +19,9 @@ class ImagingStudy(ScopedModel):
         ON_HOLD = "on_hold", _("On hold: possible wrong patient")
 
     patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="imaging_studies")
-    # The trials app owns trial visits; until its models exist the link is kept as an id.
-    trial_visit_id = models.BigIntegerField(null=True, blank=True)
+    # Checked at ingest: the visit is this patient's and inside the uploader's scope (imaging.services.ingest).
+    trial_visit = models.ForeignKey("trials.SubjectVisit", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="imaging_studies", verbose_name=_("trial visit"))
     study_uid = models.CharField(_("StudyInstanceUID (de-identified)"), max_length=64, unique=True)
     study_date = models.DateField(null=True, blank=True)
     modality_group = models.CharField(max_length=10, choices=ModalityGroup.choices, blank=True)

@@ -17,7 +17,8 @@ class Upload(ScopedModel):
     patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="uploads")
     uploaded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=8, choices=Source.choices)
-    trial_visit_id = models.BigIntegerField(null=True, blank=True)
+    trial_visit = models.ForeignKey("trials.SubjectVisit", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("trial visit"))
     files_received = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
