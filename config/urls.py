@@ -27,8 +27,12 @@ urlpatterns = [
     path("dicomweb/", include("imaging.dicomweb.urls")),
     # Pages for hospital staff, sponsors and monitors (server-rendered; same services and selectors as the API).
     path("patients/", include("registry.web.urls")),
+    # Each app and sub-app owns its pages; a sub-app's pages share its parent's prefix.
     path("imaging/", include("imaging.web.urls")),
+    path("imaging/", include("imaging.reading.web.urls")),
     path("trials/", include("trials.web.urls")),
+    path("trials/", include("trials.safety.web.urls")),
+    path("trials/", include("trials.oversight.web.urls")),
     path("reports/", include("reports.web.urls")),
 ]
 if settings.DEBUG:

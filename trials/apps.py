@@ -22,3 +22,4 @@ class TrialsConfig(AppConfig):
         from registry.access import register_trial_role_source
 
         register_trial_role_source(trial_roles_of)
+        from trials.web import panels  # noqa: F401  (registers the patient page's trial-participation panel)

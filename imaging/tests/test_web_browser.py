@@ -6,8 +6,8 @@ from imaging.models import ImagingStudy
 from imaging.reading import rules
 from imaging.reading.models import ScoreSheet
 from imaging.reading.tests import helpers as h
+from imaging.reading.web import body_diagram
 from imaging.tests.helpers import child, sample
-from imaging.web import body_diagram
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

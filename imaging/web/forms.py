@@ -1,11 +1,10 @@
-"""Forms of the imaging pages: the upload fallback form, the hold release and the blinded case scores."""
+"""Forms of the imaging pages: the upload fallback form and the hold release (the blinded case scores are the reading sub-app's)."""
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from imaging.reading.models.sessions import SCALES
 from registry.models import Patient
 from registry.web.forms import BootstrapForm, BootstrapFormMixin
 
@@ -62,27 +61,3 @@ class ReleaseForm(BootstrapForm):
     reason = forms.CharField(label=_("Reason for release"), widget=forms.Textarea(attrs={"rows": 2}),
                              help_text=_("Who checked, and why the images are this patient's."))
 
-
-SCALE_LABELS = {
-    "overall_quality": _("Overall image quality"),
-    "noise": _("Noise (5 = least noise)"),
-    "lesion_conspicuity": _("Lesion conspicuity"),
-    "diagnostic_confidence": _("Diagnostic confidence"),
-}
-LIKERT_CHOICES = [("", "—"), *[(str(n), str(n)) for n in range(1, 6)]]
-
-
-def _likert(scale: str) -> forms.TypedChoiceField:
-    return forms.TypedChoiceField(label=SCALE_LABELS[scale], choices=LIKERT_CHOICES, coerce=int, empty_value=None)
-
-
-class CaseScoreForm(BootstrapForm):
-    """The four 5-point scales of a blinded image-quality read (1 = worst, 5 = best); names as in SCALES."""
-
-    overall_quality = _likert("overall_quality")
-    noise = _likert("noise")
-    lesion_conspicuity = _likert("lesion_conspicuity")
-    diagnostic_confidence = _likert("diagnostic_confidence")
-
-    def scores(self) -> dict[str, int]:
-        return {scale: self.cleaned_data[scale] for scale in SCALES}

@@ -1,15 +1,15 @@
 """Sections of the patient page that belong to apps further along the dependency chain (imaging, trials).
 
-Registry cannot import those apps (DESIGN.md: dependencies point one way), so, as for worklist sources, an app
-registers a panel: `fn(request, patient) -> Panel | None`, reading through its own selectors (already scoped to the
-user). Panels are discovered from each app's `web.patient_panels` module and from `registry.web.app_panels`.
+Registry cannot import those apps (dependencies point one way; the import contracts in pyproject.toml enforce it),
+so, as for worklist sources, an app registers a panel: `fn(request, patient) -> Panel | None`, reading through its own
+selectors (already scoped to the user). Each app imports its panel module from its AppConfig.ready()
+(imaging/web/panels.py, trials/web/panels.py), so a panel exists exactly when its app is installed.
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.module_loading import autodiscover_modules
 
 from registry.models import Patient
 
@@ -25,7 +25,6 @@ class Panel:
 
 PanelSource = Callable[[HttpRequest, Patient], Panel | None]
 _panels: dict[str, PanelSource] = {}
-_discovered = False
 
 
 def register_patient_panel(name: str) -> Callable[[PanelSource], PanelSource]:
@@ -37,11 +36,5 @@ def register_patient_panel(name: str) -> Callable[[PanelSource], PanelSource]:
 
 
 def patient_panels(request: HttpRequest, patient: Patient) -> list[Panel]:
-    global _discovered
-    if not _discovered:
-        from registry.web import app_panels  # noqa: F401  (registers the imaging and trials panels)
-
-        autodiscover_modules("web.patient_panels")
-        _discovered = True
     panels = [panel for source in _panels.values() if (panel := source(request, patient)) is not None]
     return sorted(panels, key=lambda p: p.order)

@@ -10,8 +10,8 @@ from conftest import Actors
 from trials.models import ProtocolDeviation
 from trials.safety.models import ReportingClock
 from trials.safety.services.clocks import reporting_clocks_sweep
+from trials.safety.tests.test_web_safety_actions import serious_event
 from trials.tests.test_web_fixtures import World, world  # noqa: F401 (fixture)
-from trials.tests.test_web_safety_actions import serious_event
 from trials.tests.test_web_trials import dose
 
 pytestmark = pytest.mark.django_db

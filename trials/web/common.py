@@ -24,7 +24,9 @@ def study_id_for(user: Any, subject: Subject) -> str | None:
     return subject.patient.study_id if selectors.sees_patient(user, subject.site.hospital_id) else None
 
 
-def refused(request: HttpRequest, template: str, context: dict[str, Any], form: forms.Form, error: ApplicationError) -> HttpResponse:
-    """A service refusal: the API's message next to the fields, everything typed kept, status 400."""
+def refused(request: HttpRequest, template: str, context: dict[str, Any], form: forms.Form, error: ApplicationError, *,
+            templates: str = TEMPLATES) -> HttpResponse:
+    """A service refusal: the API's message next to the fields, everything typed kept, status 400. `templates` is the
+    template folder of the app whose page it is (the safety and oversight sub-apps keep their own)."""
     add_application_error(form, error)
-    return render(request, TEMPLATES + template, context, status=400)
+    return render(request, templates + template, context, status=400)

@@ -22,9 +22,9 @@ from imaging.reading import rules, selectors
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ScoreSheet
 from imaging.reading.services.sessions import assignment_case_score
 from imaging.reading.services.sheets import score_sheet_create, score_sheet_submit, score_sheet_update
+from imaging.reading.web import body_diagram
+from imaging.reading.web.forms import CaseScoreForm
 from imaging.volume import open_bytes
-from imaging.web import body_diagram
-from imaging.web.forms import CaseScoreForm
 from nucmed import scoring
 from nucmed.tables import score_sheets
 from registry.access import Action, scope_for
@@ -59,7 +59,7 @@ def reading_list(request: HttpRequest) -> HttpResponse:
     assignments = (selectors.assignment_list(user=request.user).prefetch_related(None)
                    .annotate(cases_total=Count("cases"), cases_scored=Count("cases", filter=Q(cases__scored_at__isnull=False)))
                    .order_by("-created_at"))
-    return render(request, "imaging/web/reading_list.html",
+    return render(request, "reading/web/reading_list.html",
                   {"rows": rows, "assignments": assignments, "can_score": _can_score(request)})
 
 
@@ -147,7 +147,7 @@ def score_sheet_page(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     sheet = own.first()
     if request.method != "POST":
         meta = SheetMetaForm(initial={"timepoint": sheet.timepoint, "comment": sheet.comment} if sheet else None)
-        return render(request, "imaging/web/score_sheet.html",
+        return render(request, "reading/web/score_sheet.html",
                       _sheet_context(request, study, kind, sheet, _typed_from_sheet(kind, sheet), meta))
     meta = SheetMetaForm(request.POST)
     values, typed = _typed_values(kind, request.POST)
@@ -174,7 +174,7 @@ def score_sheet_page(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             else:
                 messages.success(request, _("Draft saved."))
             return redirect("web-score-sheet", pk=study.pk, kind=kind)
-    return render(request, "imaging/web/score_sheet.html", _sheet_context(request, study, kind, sheet, typed, meta), status=400)
+    return render(request, "reading/web/score_sheet.html", _sheet_context(request, study, kind, sheet, typed, meta), status=400)
 
 
 # --- Blinded reading sessions -------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def _assignment(request: HttpRequest, pk: int) -> ReadingAssignment:
 
 
 def _not_blind(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
-    return render(request, "imaging/web/reading_refused.html", {"message": exc.message}, status=409)
+    return render(request, "reading/web/reading_refused.html", {"message": exc.message}, status=409)
 
 
 @login_required
@@ -194,7 +194,7 @@ def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
         selectors.require_blinding(user=request.user, assignment=assignment)
     except ApplicationError as exc:
         return _not_blind(request, exc)
-    return render(request, "imaging/web/assignment.html", {"assignment": assignment, "cases": assignment.cases.all()})
+    return render(request, "reading/web/assignment.html", {"assignment": assignment, "cases": assignment.cases.all()})
 
 
 def _case(request: HttpRequest, pk: int, position: int) -> tuple[ReadingAssignment, AssignmentCase]:
@@ -230,7 +230,7 @@ def case_page(request: HttpRequest, pk: int, position: int) -> HttpResponse:
         form = CaseScoreForm(initial={scale: getattr(case, scale) for scale in CaseScoreForm.base_fields})
     images = list(range(len(selectors.case_previews(case))))
     total = assignment.cases.count()
-    return render(request, "imaging/web/case.html",
+    return render(request, "reading/web/case.html",
                   {"assignment": assignment, "case": case, "images": images, "form": form, "total": total}, status=status)
 
 

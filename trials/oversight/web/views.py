@@ -28,11 +28,13 @@ from trials.oversight.services.queries import (
     may_raise_query,
 )
 from trials.safety.models import AdverseEvent
+from trials.safety.web.views import TEMPLATES as SAFETY_TEMPLATES
+from trials.safety.web.views import ae_context, query_field_choices, visible_event
 from trials.selectors import dosing_list, subject_visit_list
-from trials.web.common import TEMPLATES, refused, study_id_for
+from trials.web.common import refused, study_id_for
 from trials.web.forms import QueryRaiseForm, QueryReplyForm
-from trials.web.safety_views import ae_context, query_field_choices, visible_event
 
+TEMPLATES = "oversight/web/"
 STATUSES = {s.value for s in DataQuery.Status}
 
 
@@ -113,7 +115,7 @@ def query_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         ACTIONS[action](actor=request.user, query=query, text=form.cleaned_data.get("text", ""))
     except ApplicationError as error:
-        return refused(request, "query_detail.html", context, form, error)
+        return refused(request, "query_detail.html", context, form, error, templates=TEMPLATES)
     messages.success(request, {"answer": _("Answer sent."), "close": _("Query closed."), "reopen": _("Query re-opened.")}[action])
     return redirect("web-query-detail", pk=query.pk)
 
@@ -125,12 +127,12 @@ def query_raise_on_event(request: HttpRequest, pk: int) -> HttpResponse:
     form = QueryRaiseForm(request.POST, field_choices=query_field_choices(AdverseEvent))
     context = ae_context(request, event, query_form=form, query_open=True)
     if not form.is_valid():
-        return render(request, TEMPLATES + "ae_detail.html", context, status=400)
+        return render(request, SAFETY_TEMPLATES + "ae_detail.html", context, status=400)
     try:
         query = data_query_raise(actor=request.user, content_type=ContentType.objects.get_for_model(AdverseEvent), object_id=event.pk,
                                  field_name=form.cleaned_data["field_name"], text=form.cleaned_data["text"])
     except ApplicationError as error:
-        return refused(request, "ae_detail.html", context, form, error)
+        return refused(request, "ae_detail.html", context, form, error, templates=SAFETY_TEMPLATES)
     messages.success(request, _("Query raised."))
     return redirect("web-query-detail", pk=query.pk)
 
@@ -166,7 +168,7 @@ def _raise_on_record(request: HttpRequest, record: SubjectVisit | DosingRecord, 
         query = data_query_raise(actor=request.user, content_type=content_type, object_id=record.pk,
                                  field_name=form.cleaned_data["field_name"], text=form.cleaned_data["text"])
     except ApplicationError as error:
-        return refused(request, "query_raise.html", context, form, error)
+        return refused(request, "query_raise.html", context, form, error, templates=TEMPLATES)
     messages.success(request, _("Query raised."))
     return redirect("web-query-detail", pk=query.pk)
 

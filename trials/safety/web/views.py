@@ -25,11 +25,12 @@ from trials.safety.selectors import adverse_event_list, adverse_event_versions, 
 from trials.safety.services.assessment import adverse_event_sponsor_assess
 from trials.safety.services.clocks import is_sponsor_of, may_report, reporting_clock_record_report
 from trials.safety.services.events import adverse_event_follow_up, adverse_event_report
-from trials.web.common import TEMPLATES, may, refused, study_id_for
+from trials.safety.web.forms import AdverseEventFollowUpForm, ClockReportForm, SponsorAssessmentForm, version_initial
+from trials.web.common import may, refused, study_id_for
 from trials.web.forms import AdverseEventForm, QueryRaiseForm, SignForm
-from trials.web.safety_forms import AdverseEventFollowUpForm, ClockReportForm, SponsorAssessmentForm, version_initial
 from trials.web.subject_views import visible_subject
 
+TEMPLATES = "safety/web/"
 SIGN_MEANING = Signature.Meaning.ASSESSED
 
 
@@ -65,7 +66,7 @@ def adverse_event_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             event = adverse_event_report(actor=request.user, subject=subject, data=form.report_data())
         except ApplicationError as error:
-            return refused(request, "ae_form.html", context, form, error)
+            return refused(request, "ae_form.html", context, form, error, templates=TEMPLATES)
         messages.success(request, _("Adverse event %(number)s reported.") % {"number": event.number})
         return redirect("web-ae-detail", pk=event.pk)
     return render(request, TEMPLATES + "ae_form.html", context)
@@ -145,7 +146,7 @@ def adverse_event_sign(request: HttpRequest, pk: int) -> HttpResponse:
         signature_sign(actor=request.user, content_type=ContentType.objects.get_for_model(AdverseEvent), object_id=event.pk,
                        meaning=form.cleaned_data["meaning"], password=form.cleaned_data["password"], request=request)
     except ApplicationError as error:
-        return refused(request, "ae_detail.html", context, form, error)
+        return refused(request, "ae_detail.html", context, form, error, templates=TEMPLATES)
     messages.success(request, _("Adverse event %(number)s signed.") % {"number": event.number})
     return redirect("web-ae-detail", pk=event.pk)
 
@@ -175,7 +176,7 @@ def adverse_event_follow_up_page(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         event = adverse_event_follow_up(actor=request.user, event=event, data=changes, reason=form.cleaned_data["reason"])
     except ApplicationError as error:
-        return refused(request, "ae_follow_up.html", context, form, error)
+        return refused(request, "ae_follow_up.html", context, form, error, templates=TEMPLATES)
     assert event.current_version is not None
     messages.success(request, _("Follow-up report of adverse event %(number)s saved as version %(version)s.")
                      % {"number": event.number, "version": event.current_version.version_number})
@@ -200,7 +201,7 @@ def adverse_event_sponsor_assess_page(request: HttpRequest, pk: int) -> HttpResp
                                              causality=data["causality"], sponsor_awareness_at=data["sponsor_awareness_at"],
                                              reason=data["reason"])
     except ApplicationError as error:
-        return refused(request, "ae_detail.html", context, form, error)
+        return refused(request, "ae_detail.html", context, form, error, templates=TEMPLATES)
     if event.is_susar:
         messages.success(request, _("Sponsor assessment of adverse event %(number)s saved: a SUSAR, its reporting clock runs.")
                          % {"number": event.number})
@@ -226,7 +227,7 @@ def clock_report(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         clock = reporting_clock_record_report(actor=request.user, clock=clock, reported_at=form.cleaned_data["reported_at"])
     except ApplicationError as error:
-        return refused(request, "ae_detail.html", context, form, error)
+        return refused(request, "ae_detail.html", context, form, error, templates=TEMPLATES)
     messages.success(request, _("Report recorded: %(clock)s, %(status)s.")
                      % {"clock": clock.get_kind_display(), "status": clock.get_status_display()})
     return redirect("web-ae-detail", pk=event.pk)

@@ -14,8 +14,8 @@ from trials.oversight.models import Signature
 from trials.oversight.services.signatures import signature_sign
 from trials.safety.models import AdverseEvent, AdverseEventVersion, ReportingClock
 from trials.safety.services.events import adverse_event_follow_up, adverse_event_report
+from trials.safety.web import views as safety_views
 from trials.tests.test_web_fixtures import World, ae_data, world  # noqa: F401 (fixture)
-from trials.web import safety_views
 
 pytestmark = pytest.mark.django_db
 

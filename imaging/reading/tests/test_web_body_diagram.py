@@ -7,8 +7,8 @@ from django.urls import reverse
 from conftest import Actors
 from imaging.reading.models import ScoreSheet
 from imaging.reading.tests import helpers as h
+from imaging.reading.web import body_diagram
 from imaging.tests.helpers import child
-from imaging.web import body_diagram
 from nucmed import scoring
 
 
