@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -33,8 +34,12 @@ class UploadSerializer(serializers.ModelSerializer):
 
 class UploadRequestSerializer(serializers.Serializer):
     patient = serializers.CharField(help_text="Platform study ID, e.g. BJYY-00042.")
-    trial_visit_id = serializers.IntegerField(required=False, allow_null=True)
-    files = serializers.ListField(child=serializers.FileField(), help_text=".dcm files and/or .zip archives")
+    # Only the type is checked here; ingest checks that the visit is the patient's and inside the uploader's scope.
+    trial_visit_id = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                              help_text="A trial visit (SubjectVisit id) of this patient, if any.")
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False, help_text=".dcm files and/or .zip archives",
+                                  error_messages={"required": gettext_lazy("Attach at least one .dcm file or .zip archive."),
+                                                  "empty": gettext_lazy("Attach at least one .dcm file or .zip archive.")})
 
 
 class PipelineStepSerializer(serializers.Serializer):
@@ -100,14 +105,11 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
     @extend_schema(request={"multipart/form-data": UploadRequestSerializer}, responses={201: UploadSerializer})
     def create(self, request: Request) -> Response:
         """Upload DICOM files and zips for one patient; every file's outcome is in `items` (partial success is explicit)."""
-        patient = patient_for_upload(request, request.data.get("patient", ""))
-        files = request.FILES.getlist("files")
-        if not files:
-            raise serializers.ValidationError({"files": ["Attach at least one .dcm file or .zip archive."]})
-        trial_visit = request.data.get("trial_visit_id") or None
-        incoming = [IncomingFile(f.name, _path_of(f)) for f in files]
+        data = self.validated(UploadRequestSerializer)
+        patient = patient_for_upload(request, data["patient"])
+        incoming = [IncomingFile(f.name, _path_of(f)) for f in data["files"]]
         upload = ingest(actor=request.user, patient=patient, files=incoming, source=Upload.Source.API,
-                        trial_visit_id=int(trial_visit) if trial_visit else None)
+                        trial_visit_id=data.get("trial_visit_id"))
         return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
 

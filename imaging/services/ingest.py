@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from imaging import guard, zipsafe
 from imaging.models import ImagingStudy, Instance, InstanceConflict, Series, Upload
@@ -26,6 +27,7 @@ from registry.audit import audit_record
 from registry.consent_rules import require_consent
 from registry.errors import ApplicationError
 from registry.models import Patient, User
+from trials.models import SubjectVisit
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +79,27 @@ def upload_check_patient(*, actor: User, patient: Patient) -> None:
     require_consent(patient, on=timezone.localdate(), action="image upload")
 
 
+def upload_check_visit(*, actor: User, patient: Patient, trial_visit_id: int | None) -> SubjectVisit | None:
+    """The trial visit the images belong to: one of this patient's visits, inside the uploader's scope.
+
+    A visit that does not exist, is out of scope or is another patient's gets the same answer, so the
+    error reveals nothing about visits the uploader cannot see.
+    """
+    if trial_visit_id is None:
+        return None
+    visit = (SubjectVisit.objects.restrict(actor, Action.VIEW)
+             .filter(pk=trial_visit_id, subject__patient=patient).first())
+    if visit is None:
+        message = _("This trial visit is not one of this patient's visits that you can see.")
+        raise ApplicationError(message, code="invalid_trial_visit", fields={"trial_visit_id": [message]})
+    return visit
+
+
 def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], source: str,
            trial_visit_id: int | None = None) -> Upload:
     upload_check_patient(actor=actor, patient=patient)
+    # Before a byte is read or stored: a refused visit leaves nothing behind.
+    visit = upload_check_visit(actor=actor, patient=patient, trial_visit_id=trial_visit_id)
     items: list[dict[str, Any]] = []
     accepted: list[Prepared] = []
     with tempfile.TemporaryDirectory(prefix="nbnm-ingest-") as tmp:
@@ -90,19 +110,18 @@ def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], sour
             else:
                 accepted.append(outcome)
                 items.append(outcome.item)
-    return _record(actor=actor, patient=patient, source=source, trial_visit_id=trial_visit_id, items=items,
-                   accepted=accepted)
+    return _record(actor=actor, patient=patient, source=source, trial_visit=visit, items=items, accepted=accepted)
 
 
 @transaction.atomic
-def _record(*, actor: User, patient: Patient, source: str, trial_visit_id: int | None, items: list[dict[str, Any]],
+def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectVisit | None, items: list[dict[str, Any]],
             accepted: list[Prepared]) -> Upload:
-    upload = Upload.objects.create(patient=patient, uploaded_by=actor, source=source, trial_visit_id=trial_visit_id,
+    upload = Upload.objects.create(patient=patient, uploaded_by=actor, source=source, trial_visit=trial_visit,
                                    files_received=len(items), bytes_received=sum(a.size for a in accepted))
     studies: dict[str, ImagingStudy] = {}
     for uid in sorted({a.study_uid for a in accepted}):
         group = [a for a in accepted if a.study_uid == uid]
-        study, _ = ImagingStudy.objects.get_or_create(study_uid=uid, defaults={"patient": patient, "trial_visit_id": trial_visit_id})
+        study, _created = ImagingStudy.objects.get_or_create(study_uid=uid, defaults={"patient": patient, "trial_visit": trial_visit})
         if study.patient_id != patient.pk:
             for a in group:
                 a.item.update(outcome="rejected", code="study_of_another_patient",
@@ -151,7 +170,8 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit_id: int |
     ensure_in_scope(upload, user=actor, action=Action.ADD)
     # One event per upload: the upload is the unit of change, its items say what became of each file.
     audit_record(actor=actor, action="ingest", instance=upload, hospital_id=patient.hospital_id,
-                 after={**counts, "files": len(items), "studies": sorted(studies), "source": source})
+                 after={**counts, "files": len(items), "studies": sorted(studies), "source": source,
+                        "trial_visit": trial_visit.pk if trial_visit else None})
     queued = [s.pk for s in series.values() if s.pk in touched and s.pipeline_state == Series.PipelineState.PENDING]
     if queued:
         transaction.on_commit(lambda: _queue_pipelines(queued))
