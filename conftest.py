@@ -1,6 +1,6 @@
 """Fixtures shared by every app's tests: the standard actors, API clients, and service requirements.
 
-Actors (DESIGN.md): a coordinator and an investigator at hospital A, a coordinator at hospital B, a
+Actors (docs/testing.md, "The standard actors"): a coordinator and an investigator at hospital A, a coordinator at hospital B, a
 monitor of A, a data manager of every hospital, a user with no membership, and an anonymous client.
 Three more users hold no hospital membership and get trial roles from the trials app's arrangements
 (sponsor, trial monitor, central reader); until a case gives them one they see what `nobody` sees.

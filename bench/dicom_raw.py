@@ -1,4 +1,4 @@
-"""The "pydicom limit" anchor of ../shared/ANCHORS.md: pydicom read + write of each file, no network, no database.
+"""The "pydicom limit" anchor (docs/benchmarks.md, "Anchors"): pydicom read + write of each file, no network, no database.
 
 Generates N (default 1,000) synthetic PET slices, 192x192 16-bit (~75 KB each), into a temporary folder,
 then times dcmread + dcmwrite of every file (the practical ceiling for a Python ingest path).

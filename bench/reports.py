@@ -1,6 +1,6 @@
 """Cohort report benchmark: the report's computation and each export, next to pandas on an in-memory frame.
 
-The anchor (../shared/ANCHORS.md) is pandas computing the same aggregates (the same groupbys, the same
+The anchor (docs/benchmarks.md, "Anchors") is pandas computing the same aggregates (the same groupbys, the same
 Kaplan-Meier fits with lifelines) from DataFrames already in memory, measured in the same run: the
 report cannot beat it, since it must also query the database. Only the ratio holds on these shared machines.
 

@@ -167,7 +167,7 @@ def get_tracer(name: str) -> SyntheticTracer:
 # --------------------------------------------------------------------------------------------------
 # PAEDIATRIC ACTIVITY TABLE -- synthetic data only.
 # North American consensus guidelines (SNMMI/SPR 2011, updated 2016), weight-based, as quoted in
-# ../shared/reference/nuclear-medicine.md section 2 (several values marked UNVERIFIED there). These few
+# docs/physics.md section 2 (several values marked UNVERIFIED there). These few
 # numbers only make the synthetic RadionuclideTotalDose believable. The authoritative, versioned dosage
 # tables (EANM Paediatric Dosage Card and the North American table, with sources) belong in nucmed/
 # (separate issue): never use this table for a real patient or a dosing check.

@@ -1,4 +1,4 @@
-"""Physical decay of a radionuclide (reference: ../shared/reference/nuclear-medicine.md sections 1 and 5).
+"""Physical decay of a radionuclide (reference: docs/physics.md, sections 1 and 5).
 
 A(t) = A(t0) x 2^(-(t - t0) / T½). Pure functions over numbers and timezone-aware datetimes.
 """

@@ -1,6 +1,6 @@
 """The radiopharmaceutical catalogue of the programme (reference data, versioned, with sources).
 
-Pure data and lookups: no Django. Half-lives from ../shared/reference/nuclear-medicine.md section 1.
+Pure data and lookups: no Django. Half-lives and their sources: docs/physics.md, section 1.
 """
 from dataclasses import dataclass
 

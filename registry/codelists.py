@@ -1,4 +1,4 @@
-"""Versioned code lists for registry fields (../shared/reference/clinical.md, with sources).
+"""Versioned code lists for registry fields (docs/clinical.md section 1, with sources).
 
 Each list has a version and a source; a patient row records the code-list release it was coded
 against (`Patient.codes_version`), so a later revision of a list never re-interprets old records.

@@ -55,7 +55,7 @@ def _trial_dosing(study: ImagingStudy) -> Any | None:
     before (123I-MIBG is imaged the day after injection), the agent of the study when known."""
     if study.study_date is None:
         return None
-    from trials.models import DosingRecord  # imaging may depend on trials (DESIGN.md); imported late: optional app data
+    from trials.models import DosingRecord  # imaging may depend on trials (docs/architecture.md); imported late: optional app data
 
     records = (DosingRecord.objects.filter(subject__patient=study.patient, administered_at__date__gte=study.study_date - timedelta(days=2),
                                            administered_at__date__lte=study.study_date)

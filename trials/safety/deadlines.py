@@ -1,4 +1,4 @@
-"""Due times of the SAE reporting clocks (clinical.md, "Reporting clocks").
+"""Due times of the SAE reporting clocks (docs/clinical.md, section 4 "Reporting clocks").
 
 - Site -> sponsor: 24 hours after the site becomes aware, to the minute: due = awareness + 24 h (an elapsed
   duration, the same in any time zone).
