@@ -23,7 +23,7 @@ from imaging.reading.models import AssignmentCase, ReadingAssignment, ScoreSheet
 from imaging.reading.services.sessions import assignment_case_score
 from imaging.reading.services.sheets import score_sheet_create, score_sheet_submit, score_sheet_update
 from imaging.reading.web import body_diagram
-from imaging.reading.web.forms import CaseScoreForm
+from imaging.reading.web.forms import CaseScoreForm, SheetValuesForm
 from imaging.volume import open_bytes
 from nucmed import scoring
 from nucmed.tables import score_sheets
@@ -78,27 +78,6 @@ def _segments(kind: str) -> list[dict[str, Any]]:
     return [{"code": g.code, "label": g.label_zh if zh else g.label_en, "levels": levels} for g in system.segments]
 
 
-def _typed_values(kind: str, post: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """The sheet values from the form, and what the user typed (to show it again after an error)."""
-    if kind == rules.KRENNING:
-        lesions, typed = [], {}
-        n = 0
-        while f"site_{n}" in post:
-            site, score = post.get(f"site_{n}", "").strip(), post.get(f"score_{n}", "")
-            typed[f"site_{n}"], typed[f"score_{n}"] = site, score
-            if site or score:
-                lesions.append({"site": site, "score": int(score) if score.isdigit() else None})
-            n += 1
-        return {"lesions": lesions}, typed
-    values: dict[str, Any] = {}
-    typed = {}
-    for code in rules.segment_codes(kind):
-        raw = post.get(f"seg_{code}", "")
-        typed[code] = raw
-        values[code] = int(raw) if raw.isdigit() else None
-    return values, typed
-
-
 def _typed_from_sheet(kind: str, sheet: ScoreSheet | None) -> dict[str, str]:
     if sheet is None:
         return {}
@@ -150,8 +129,10 @@ def score_sheet_page(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         return render(request, "reading/web/score_sheet.html",
                       _sheet_context(request, study, kind, sheet, _typed_from_sheet(kind, sheet), meta))
     meta = SheetMetaForm(request.POST)
-    values, typed = _typed_values(kind, request.POST)
-    submit = request.POST.get("action") == "submit"
+    posted = SheetValuesForm(request.POST, kind=kind)
+    posted.is_valid()  # every field is optional: always valid, the sheet services judge the values
+    values, typed = posted.values_and_typed()
+    submit = posted.submits()
     if meta.is_valid():
         try:
             # One transaction: a refused submit leaves the stored draft as it was (the page keeps what was typed).
