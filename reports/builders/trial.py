@@ -23,6 +23,7 @@ from reports.builders.common import AGE_BAND_LABELS, age_band, codes, quantiles
 from reports.document import Figure, Progress, Report
 from reports.kinds import ReportKind, register_report_kind
 from reports.params import as_of_date, refuse_unknown
+from trials.safety import ae_form
 
 BLINDED = "blinded"
 
@@ -180,8 +181,8 @@ def _dosing(report: Report, trial, subjects: pd.DataFrame, arms: list[str], as_o
         "median_deviation_percent"]))
 
 
-AE_COLUMNS = ["pk", "subject_id", "number", "current_version__term", "current_version__soc", "current_version__grade",
-              "current_version__relatedness", "current_version__onset_date", "is_serious", "is_susar"]
+# The event's own columns, then the report's fields the safety sections read (declared in trials/safety/ae_form.py).
+AE_COLUMNS = ["pk", "subject_id", "number", *(f"current_version__{name}" for name in ae_form.IN_TRIAL_REPORT), "is_serious", "is_susar"]
 
 
 def _safety(report: Report, subjects: pd.DataFrame, arms: list[str], as_of: date) -> None:

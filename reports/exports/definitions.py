@@ -11,6 +11,7 @@ from registry.access import Action
 from registry.models import ConsentRecord, FollowUpVisit, Patient, User
 from reports.exports.tables import Column, Table, as_date
 from trials.models import DosingRecord, ScreeningRecord, Subject
+from trials.safety import ae_form
 from trials.safety.models.events import AdverseEvent
 
 BLINDED = "blinded"
@@ -143,16 +144,8 @@ TABLES: list[Table] = [
               Column("trial", "subject__trial__code", "Trial code."),
               Column("subject_number", "subject__subject_number", "Trial subject number."),
               Column("number", "number", "Adverse event number of the subject."),
-              Column("soc", "current_version__soc", "CTCAE system organ class."),
-              Column("term", "current_version__term", "CTCAE term."),
-              Column("meddra_code", "current_version__meddra_code", "MedDRA code."),
-              Column("grade", "current_version__grade", "CTCAE grade."),
-              Column("onset_date", "current_version__onset_date", "Onset date."),
-              Column("resolution_date", "current_version__resolution_date", "Resolution date."),
-              Column("serious", "is_serious", "Serious adverse event."),
-              Column("relatedness", "current_version__relatedness", "Relatedness (investigator)."),
-              Column("expectedness", "current_version__expectedness", "Expectedness (investigator)."),
-              Column("outcome", "current_version__outcome", "Outcome."),
+              # The report's exported fields, as declared with the form (trials/safety/ae_form.py).
+              *(Column(export.column, f"current_version__{name}", export.description) for name, export in ae_form.EXPORTED),
               Column("susar", "is_susar", "Suspected unexpected serious adverse reaction."),
           ]),
 ]

@@ -3,21 +3,26 @@ sponsors and monitors from outside the hospital see the same de-identified rows 
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from trials.models import Subject
 from trials.oversight.api.fields import NamedChoiceField
-from trials.safety import ctcae
+from trials.safety import ae_form, ctcae
+from trials.safety.ae_form import Expectedness, Relatedness
 from trials.safety.models import AdverseEvent, AdverseEventVersion, ReportingClock
-from trials.safety.models.events import SERIOUSNESS_CRITERIA, ActionTaken, Expectedness, Outcome, Relatedness
 
-CRITERIA = [name for name, _ in SERIOUSNESS_CRITERIA]
-RELATEDNESS = {"choices_class": Relatedness, "enum_name": "AdverseEventRelatedness"}
-EXPECTEDNESS = {"choices_class": Expectedness, "enum_name": "AdverseEventExpectedness"}
-ACTION_TAKEN = {"choices_class": ActionTaken, "enum_name": "AdverseEventActionTaken"}
-OUTCOME = {"choices_class": Outcome, "enum_name": "AdverseEventOutcome"}
+
+def _named(choices_class: type[models.TextChoices]) -> dict[str, Any]:
+    """One OpenAPI enum per codelist, named after it (AdverseEventRelatedness, ...), whatever field it is on."""
+    return {"choices_class": choices_class, "enum_name": f"AdverseEvent{choices_class.__name__}"}
+
+
+RELATEDNESS = _named(Relatedness)
+EXPECTEDNESS = _named(Expectedness)
 
 
 class TermSerializer(serializers.Serializer):
@@ -35,17 +40,18 @@ class TermSerializer(serializers.Serializer):
         return [{"grade": g, "meaning": str(ctcae.GRADE_MEANINGS[g]), "text": text} for g, text in sorted(term.grades.items())]
 
 
+# A report as recorded: the declared fields between the version's own.
 class VersionSerializer(serializers.ModelSerializer):
-    relatedness = NamedChoiceField(**RELATEDNESS, read_only=True)
-    expectedness = NamedChoiceField(**EXPECTEDNESS, read_only=True)
-    action_taken = NamedChoiceField(**ACTION_TAKEN, read_only=True)
-    outcome = NamedChoiceField(**OUTCOME, read_only=True)
-
     class Meta:
         model = AdverseEventVersion
-        fields = ["version_number", "ctcae_version", "meddra_code", "term", "soc", "other_specify", "onset_date",
-                  "resolution_date", "grade", *CRITERIA, "is_serious", "relatedness", "expectedness", "action_taken",
-                  "outcome", "death_date", "site_awareness_at", "reason", "recorded_by", "recorded_at"]
+        fields = ["version_number", "ctcae_version", *(field.name for field in ae_form.FIELDS), "reason", "recorded_by", "recorded_at"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for field in ae_form.FIELDS:
+            if field.choices is not None:
+                fields[field.name] = NamedChoiceField(**_named(field.choices), read_only=True)
+        return fields
 
 
 def utc(value: datetime | None) -> str | None:
@@ -117,25 +123,41 @@ class AdverseEventDetailSerializer(AdverseEventSerializer):
         return EventSignatureSerializer(all_signatures(event), many=True).data
 
 
+def _input_field(field: ae_form.ReportField, *, required: bool) -> serializers.Field:
+    """The declared field as API input: its type and length are the model's, required-ness and help the declaration's."""
+    model_field = AdverseEventVersion._meta.get_field(field.name)
+    kwargs: dict[str, Any] = {"help_text": field.api_help} if field.api_help else {}
+    if not required:
+        kwargs["required"] = False
+    if field.choices is not None:
+        return NamedChoiceField(**_named(field.choices), **kwargs)
+    if isinstance(model_field, models.BooleanField):
+        return serializers.BooleanField(required=False, **{k: v for k, v in kwargs.items() if k != "required"})
+    if model_field.null:
+        kwargs["allow_null"] = True
+    if isinstance(model_field, models.DateTimeField):  # before DateField: a DateTimeField is one
+        return serializers.DateTimeField(**kwargs)
+    if isinstance(model_field, models.DateField):
+        return serializers.DateField(**kwargs)
+    if isinstance(model_field, models.CharField):
+        if model_field.blank:
+            kwargs["allow_blank"] = True
+        return serializers.CharField(max_length=model_field.max_length, **kwargs)
+    if isinstance(model_field, models.IntegerField):
+        for validator in model_field.validators:
+            if isinstance(validator, MinValueValidator | MaxValueValidator):
+                kwargs["min_value" if isinstance(validator, MinValueValidator) else "max_value"] = validator.limit_value
+        return serializers.IntegerField(**kwargs)
+    raise TypeError(f"No API input for {type(model_field).__name__} ({field.name}): add it here.")
+
+
+# The report's entered fields, from the declaration (a comment, not a docstring: that would be the schema's text).
 class ReportFieldsSerializer(serializers.Serializer):
-    meddra_code = serializers.CharField(max_length=10, help_text="The CTCAE term's MedDRA code (see /safety/ctcae-terms/).")
-    other_specify = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    onset_date = serializers.DateField()
-    resolution_date = serializers.DateField(required=False, allow_null=True)
-    grade = serializers.IntegerField(min_value=1, max_value=5)
-    serious_death = serializers.BooleanField(required=False)
-    serious_life_threatening = serializers.BooleanField(required=False)
-    serious_hospitalisation = serializers.BooleanField(required=False)
-    serious_disability = serializers.BooleanField(required=False)
-    serious_congenital_anomaly = serializers.BooleanField(required=False)
-    serious_other_important = serializers.BooleanField(required=False)
-    relatedness = NamedChoiceField(**RELATEDNESS)
-    expectedness = NamedChoiceField(**EXPECTEDNESS)
-    action_taken = NamedChoiceField(**ACTION_TAKEN)
-    outcome = NamedChoiceField(**OUTCOME)
-    death_date = serializers.DateField(required=False, allow_null=True)
-    site_awareness_at = serializers.DateTimeField(required=False, allow_null=True,
-                                                  help_text="Required for a serious event: starts the 24-hour clock.")
+    follow_up = False  # a follow-up sends only what changes: nothing is required
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        declared = {field.name: _input_field(field, required=field.required and not self.follow_up) for field in ae_form.ENTERED}
+        return {**declared, **super().get_fields()}
 
 
 class ReportSerializer(ReportFieldsSerializer):
@@ -154,12 +176,8 @@ class ReportSerializer(ReportFieldsSerializer):
 class FollowUpSerializer(ReportFieldsSerializer):
     """Only the fields that change; the rest are carried over from the current version."""
 
+    follow_up = True
     reason = serializers.CharField(required=False, allow_blank=True, help_text="Required when the event is signed.")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.required = False
 
 
 class SponsorAssessmentSerializer(serializers.Serializer):

@@ -8,59 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from registry.access import ScopedModel
 from registry.audit import snapshot
 from trials.safety import ctcae
+from trials.safety.ae_form import ActionTaken, Expectedness, Outcome, Relatedness, label
 from trials.safety.models.scoping import SAFETY_HOSPITAL_ROLES, SAFETY_TRIAL_ROLES
-
-
-class Relatedness(models.TextChoices):
-    """Causality to the study radiopharmaceutical (clinical.md: five levels)."""
-
-    UNRELATED = "unrelated", _("Unrelated")
-    UNLIKELY = "unlikely", _("Unlikely")
-    POSSIBLE = "possible", _("Possible")
-    PROBABLE = "probable", _("Probable")
-    DEFINITE = "definite", _("Definite")
-
-
-# "At least possibly related", the causality half of a SUSAR.
-RELATED = frozenset({Relatedness.POSSIBLE, Relatedness.PROBABLE, Relatedness.DEFINITE})
-
-
-class Expectedness(models.TextChoices):
-    EXPECTED = "expected", _("Expected (listed in the reference safety information)")
-    UNEXPECTED = "unexpected", _("Unexpected")
-
-
-class ActionTaken(models.TextChoices):
-    """Action taken with the study drug (CDISC AEACN terms)."""
-
-    NOT_CHANGED = "dose_not_changed", _("Dose not changed")
-    REDUCED = "dose_reduced", _("Dose reduced")
-    INTERRUPTED = "drug_interrupted", _("Drug interrupted")
-    WITHDRAWN = "drug_withdrawn", _("Drug withdrawn")
-    NOT_APPLICABLE = "not_applicable", _("Not applicable (e.g. single administration already given)")
-    UNKNOWN = "unknown", _("Unknown")
-
-
-class Outcome(models.TextChoices):
-    """Outcome of the event (CDISC AEOUT terms)."""
-
-    RECOVERED = "recovered", _("Recovered/resolved")
-    RECOVERING = "recovering", _("Recovering/resolving")
-    NOT_RECOVERED = "not_recovered", _("Not recovered/not resolved")
-    SEQUELAE = "recovered_with_sequelae", _("Recovered/resolved with sequelae")
-    FATAL = "fatal", _("Fatal")
-    UNKNOWN = "unknown", _("Unknown")
-
-
-# The six ICH E2A seriousness criteria, as the version's boolean fields.
-SERIOUSNESS_CRITERIA = (
-    ("serious_death", _("Results in death")),
-    ("serious_life_threatening", _("Is life-threatening")),
-    ("serious_hospitalisation", _("Requires or prolongs hospitalisation")),
-    ("serious_disability", _("Results in persistent or significant disability/incapacity")),
-    ("serious_congenital_anomaly", _("Is a congenital anomaly/birth defect")),
-    ("serious_other_important", _("Is another important medical event")),
-)
 
 
 class AdverseEvent(ScopedModel):
@@ -121,26 +70,26 @@ class AdverseEventVersion(ScopedModel):
     event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="versions")
     version_number = models.PositiveSmallIntegerField()
     ctcae_version = models.CharField(_("CTCAE version"), max_length=8, default=ctcae.CURRENT_VERSION)
-    meddra_code = models.CharField(_("MedDRA code"), max_length=10)
-    term = models.CharField(_("CTCAE term"), max_length=120)
-    soc = models.CharField(_("system organ class"), max_length=100)
-    other_specify = models.CharField(_("specify (for an \"Other, specify\" term)"), max_length=200, blank=True)
-    onset_date = models.DateField(_("onset date"))
-    resolution_date = models.DateField(_("resolution date"), null=True, blank=True)
-    grade = models.PositiveSmallIntegerField(_("CTCAE grade"), validators=[MinValueValidator(1), MaxValueValidator(5)])
-    serious_death = models.BooleanField(SERIOUSNESS_CRITERIA[0][1], default=False)
-    serious_life_threatening = models.BooleanField(SERIOUSNESS_CRITERIA[1][1], default=False)
-    serious_hospitalisation = models.BooleanField(SERIOUSNESS_CRITERIA[2][1], default=False)
-    serious_disability = models.BooleanField(SERIOUSNESS_CRITERIA[3][1], default=False)
-    serious_congenital_anomaly = models.BooleanField(SERIOUSNESS_CRITERIA[4][1], default=False)
-    serious_other_important = models.BooleanField(SERIOUSNESS_CRITERIA[5][1], default=False)
-    is_serious = models.BooleanField(_("serious"), default=False, editable=False)
-    relatedness = models.CharField(_("relatedness (investigator)"), max_length=10, choices=Relatedness.choices)
-    expectedness = models.CharField(_("expectedness (investigator)"), max_length=10, choices=Expectedness.choices)
-    action_taken = models.CharField(_("action taken"), max_length=20, choices=ActionTaken.choices)
-    outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices)
-    death_date = models.DateField(_("date of death"), null=True, blank=True)
-    site_awareness_at = models.DateTimeField(_("site awareness of seriousness"), null=True, blank=True)
+    meddra_code = models.CharField(label("meddra_code"), max_length=10)
+    term = models.CharField(label("term"), max_length=120)
+    soc = models.CharField(label("soc"), max_length=100)
+    other_specify = models.CharField(label("other_specify"), max_length=200, blank=True)
+    onset_date = models.DateField(label("onset_date"))
+    resolution_date = models.DateField(label("resolution_date"), null=True, blank=True)
+    grade = models.PositiveSmallIntegerField(label("grade"), validators=[MinValueValidator(1), MaxValueValidator(5)])
+    serious_death = models.BooleanField(label("serious_death"), default=False)
+    serious_life_threatening = models.BooleanField(label("serious_life_threatening"), default=False)
+    serious_hospitalisation = models.BooleanField(label("serious_hospitalisation"), default=False)
+    serious_disability = models.BooleanField(label("serious_disability"), default=False)
+    serious_congenital_anomaly = models.BooleanField(label("serious_congenital_anomaly"), default=False)
+    serious_other_important = models.BooleanField(label("serious_other_important"), default=False)
+    is_serious = models.BooleanField(label("is_serious"), default=False, editable=False)
+    relatedness = models.CharField(label("relatedness"), max_length=10, choices=Relatedness.choices)
+    expectedness = models.CharField(label("expectedness"), max_length=10, choices=Expectedness.choices)
+    action_taken = models.CharField(label("action_taken"), max_length=20, choices=ActionTaken.choices)
+    outcome = models.CharField(label("outcome"), max_length=24, choices=Outcome.choices)
+    death_date = models.DateField(label("death_date"), null=True, blank=True)
+    site_awareness_at = models.DateTimeField(label("site_awareness_at"), null=True, blank=True)
     reason = models.CharField(_("reason for this report"), max_length=500, blank=True)
     recorded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()

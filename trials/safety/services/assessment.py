@@ -9,8 +9,8 @@ from registry.access import Action
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
+from trials.safety.ae_form import RELATED, Expectedness
 from trials.safety.models import AdverseEvent, ReportingClock
-from trials.safety.models.events import RELATED, Expectedness
 from trials.safety.services.clocks import SUSAR_KINDS, is_sponsor_of, start_susar_clock_if_needed
 from trials.safety.services.common import fail, location
 

@@ -1,14 +1,8 @@
 """Adverse events: the initial report, follow-up reports (new versions, never overwrites), the sponsor's assessment.
 
-Rules (clinical.md, CTCAE v5.0, ICH E2A):
-- the term is a CTCAE term of the stored version; a grade the term does not have is refused; "Other, specify"
-  terms need the specify text;
-- grade 5 <=> outcome fatal <=> seriousness criterion "results in death", with a death date; a grade 5 event
-  records the death in the registry through the registry's follow-up service;
-- serious when any of the six criteria holds; a serious event needs the site's awareness time, which starts
-  the 24-hour clock;
-- dates: onset not before birth or the trial consent, not in the future; resolution and death not before
-  onset, not in the future; awareness not before the onset date, not in the future.
+The report's fields and checks are declared in trials/safety/ae_form.py; this module applies them and does what a
+report sets off: the site's clock for a serious event, the SUSAR clock, and for a grade 5 event the death in the
+registry through the registry's follow-up service.
 """
 from datetime import date, datetime
 from typing import Any
@@ -24,82 +18,15 @@ from registry.models import FollowUpVisit, User
 from registry.services.followup import followup_visit_record
 from trials.models import Subject
 from trials.oversight.services.signatures import require_reason_if_signed, void_for_edit
-from trials.safety import ctcae
+from trials.safety import ae_form
 from trials.safety.models import AdverseEvent, AdverseEventVersion
-from trials.safety.models.events import SERIOUSNESS_CRITERIA, Outcome
 from trials.safety.services.clocks import start_site_clock, start_susar_clock_if_needed
-from trials.safety.services.common import fail, location
+from trials.safety.services.common import location
 from trials.services.casebook import casebook_void
 
-# What a report (initial or follow-up) may set; a follow-up starts from the previous version and changes some.
-REPORT_FIELDS = frozenset({
-    "meddra_code", "other_specify", "onset_date", "resolution_date", "grade", *(name for name, _ in SERIOUSNESS_CRITERIA),
-    "relatedness", "expectedness", "action_taken", "outcome", "death_date", "site_awareness_at",
-})
-REQUIRED_FIELDS = ("meddra_code", "onset_date", "grade", "relatedness", "expectedness", "action_taken", "outcome")
-RESOLVED = frozenset({Outcome.RECOVERED, Outcome.SEQUELAE})
 
-
-def _check(version: AdverseEventVersion, subject: Subject, *, today: date, now: datetime) -> None:
-    """Every rule a report must satisfy; the first broken one is refused with its field named."""
-    missing = [name for name in REQUIRED_FIELDS if getattr(version, name) in (None, "")]
-    if missing:
-        raise ApplicationError(_("Required: %(fields)s.") % {"fields": ", ".join(missing)}, code="invalid",
-                               fields={name: [_("This field is required.")] for name in missing})
-    term = ctcae.term_for(version.meddra_code, version.ctcae_version)
-    version.term, version.soc = term.term, term.soc
-    version.other_specify = (version.other_specify or "").strip()
-    if term.needs_specify and not version.other_specify:
-        raise fail("other_specify", _("\"%(term)s\" needs the event named in the specify text.") % {"term": term.term})
-    if not term.needs_specify and version.other_specify:
-        raise fail("other_specify", _("Only an \"Other, specify\" term takes a specify text."))
-    ctcae.check_grade(term, version.grade)
-    patient = subject.patient
-    onset = version.onset_date
-    if onset > today:
-        raise fail("onset_date", _("The onset date is in the future."))
-    if onset < patient.birth_date:
-        raise fail("onset_date", _("The onset date is before the date of birth."))
-    if onset < subject.consent.signed_date:
-        raise fail("onset_date", _("The onset date is before the trial consent was signed (AEs are collected from consent)."))
-    if version.resolution_date is not None:
-        if version.resolution_date < onset:
-            raise fail("resolution_date", _("The resolution date is before the onset date."))
-        if version.resolution_date > today:
-            raise fail("resolution_date", _("The resolution date is in the future."))
-    fatal = version.outcome == Outcome.FATAL
-    if version.grade == 5 and not fatal:
-        raise fail("outcome", _("Grade 5 (death related to the AE) requires the outcome \"fatal\"."))
-    if fatal and version.grade != 5:
-        raise fail("grade", _("A fatal outcome is grade 5 in CTCAE."))
-    if fatal != version.serious_death:
-        raise fail("serious_death", _("The criterion \"results in death\" goes with a fatal outcome, and only with it."))
-    if fatal:
-        if version.death_date is None:
-            raise fail("death_date", _("A grade 5 event requires the date of death."))
-        if version.death_date < onset:
-            raise fail("death_date", _("The date of death is before the onset date."))
-        if version.death_date > today:
-            raise fail("death_date", _("The date of death is in the future."))
-        if version.resolution_date not in (None, version.death_date):
-            raise fail("resolution_date", _("A fatal event ends on the date of death."))
-    elif version.death_date is not None:
-        raise fail("death_date", _("A date of death goes only with a fatal outcome."))
-    elif version.outcome in RESOLVED and version.resolution_date is None:
-        raise fail("resolution_date", _("A resolved event needs its resolution date."))
-    elif version.outcome not in RESOLVED and version.resolution_date is not None:
-        raise fail("outcome", _("An event with a resolution date is resolved (with or without sequelae)."))
-    version.is_serious = any(getattr(version, name) for name, _ in SERIOUSNESS_CRITERIA)
-    if version.is_serious:
-        aware = version.site_awareness_at
-        if aware is None:
-            raise fail("site_awareness_at", _("A serious event needs the date and time the site became aware of it."))
-        if aware > now:
-            raise fail("site_awareness_at", _("The awareness time is in the future."))
-        if timezone.localdate(aware) < onset:
-            raise fail("site_awareness_at", _("The site cannot have been aware before the onset date."))
-    elif version.site_awareness_at is not None:
-        raise fail("site_awareness_at", _("An awareness time is recorded for serious events only."))
+def _facts(subject: Subject, *, today: date, now: datetime) -> ae_form.Facts:
+    return ae_form.Facts(birth_date=subject.patient.birth_date, consent_date=subject.consent.signed_date, today=today, now=now)
 
 
 def _registry_death(*, actor: User, event: AdverseEvent, version: AdverseEventVersion) -> None:
@@ -142,7 +69,7 @@ def _save_version(*, actor: User, event: AdverseEvent, version: AdverseEventVers
 
 
 def _unknown(data: dict[str, Any]) -> None:
-    unknown = sorted(set(data) - REPORT_FIELDS)
+    unknown = sorted(set(data) - ae_form.ENTERED_NAMES)
     if unknown:
         raise ApplicationError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(unknown)}, code="invalid",
                                fields={k: [_("Unknown field.")] for k in unknown})
@@ -164,7 +91,7 @@ def adverse_event_report(*, actor: User, subject: Subject, data: dict[str, Any],
     last = AdverseEvent.objects.filter(subject=subject).order_by("-number").values_list("number", flat=True).first()
     event = AdverseEvent(subject=subject, number=(last or 0) + 1, created_by=actor)
     version = AdverseEventVersion(version_number=1, recorded_by=actor, recorded_at=now, reason="initial report", **data)
-    _check(version, subject, today=today, now=now)
+    ae_form.check_report(version, _facts(subject, today=today, now=now))
     event.full_clean(exclude=["current_version"])
     event.save()
     ensure_in_scope(event, user=actor, action=Action.ADD)
@@ -196,20 +123,14 @@ def adverse_event_follow_up(*, actor: User, event: AdverseEvent, data: dict[str,
     reason = require_reason_if_signed(event, reason)
     previous = event.current_version
     assert previous is not None
-    if data.get("meddra_code") not in (None, previous.meddra_code) and "other_specify" not in data:
-        data = {**data, "other_specify": ""}
     version = AdverseEventVersion(
         event=event, version_number=previous.version_number + 1, recorded_by=actor, recorded_at=now,
-        reason=reason or "follow-up report",
-        **{name: getattr(previous, name) for name in REPORT_FIELDS if name not in data}, **data)
+        reason=reason or "follow-up report", **ae_form.carried_over(previous, data))
     # An event's CTCAE version is the one it was first graded with; follow-ups keep it.
     version.ctcae_version = previous.ctcae_version
     subject = Subject.objects.select_related("patient", "consent").get(pk=event.subject_id)
-    _check(version, subject, today=today, now=now)
-    if previous.is_serious and not version.is_serious:
-        raise fail("serious_other_important", _("An event reported serious stays serious: its reporting clocks have run."))
-    if previous.is_serious and version.site_awareness_at != previous.site_awareness_at:
-        raise fail("site_awareness_at", _("The site's awareness time is fixed once reported: it started the 24-hour clock."))
+    ae_form.check_report(version, _facts(subject, today=today, now=now))
+    ae_form.check_follow_up(previous, version)
     void_for_edit(event, actor=actor, reason=reason or "follow-up report")
     _save_version(actor=actor, event=event, version=version, reason=reason, action="follow_up",
                   before=snapshot(previous))
