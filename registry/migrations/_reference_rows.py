@@ -23,6 +23,11 @@ def chain_head_and_system_user(apps: Any) -> None:
     apps.get_model("registry", "User").objects.get_or_create(username="system", defaults={"password": "!", "is_active": False})
 
 
+def flag_system_actor(apps: Any) -> None:
+    # Access rules recognise the system actor by this flag, never by its username (0007 adds the field).
+    apps.get_model("registry", "User").objects.filter(username="system").update(is_system_actor=True)
+
+
 def default_plan(apps: Any) -> None:
     fields = {k: v for k, v in DEFAULT_PLAN.items() if k != "name"}
     apps.get_model("registry", "FollowUpPlan").objects.get_or_create(
@@ -33,4 +38,5 @@ def restore() -> None:
     from django.apps import apps
 
     chain_head_and_system_user(apps)
+    flag_system_actor(apps)
     default_plan(apps)

@@ -17,6 +17,9 @@ class User(AbstractUser):
     """
 
     preferred_language = models.CharField(_("preferred language"), max_length=10, blank=True)
+    # The built-in actor of seeds, sweeps and commands: registry.access grants it the platform set-up rules.
+    # Set by the migration that creates it and by nothing a form or the API can reach.
+    is_system_actor = models.BooleanField(_("system actor"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("user")

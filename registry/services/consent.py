@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.access import Action, HospitalRole, ensure_in_scope, scope_for
+from registry.access import Action, Rule, ensure_in_scope, may
 from registry.audit import audit_record, snapshot
 from registry.dates import adult_on, age_years
 from registry.errors import ApplicationError
@@ -17,7 +17,7 @@ from registry.services.common import validate
 
 @transaction.atomic
 def consent_document_create(*, actor: User, pdf: UploadedFile | None = None, **fields: Any) -> ConsentDocument:
-    if not scope_for(actor).has_role(HospitalRole.DATA_MANAGER) and actor.username != "system":
+    if not may(actor, Rule.PUBLISH_CONSENT_DOCUMENTS):
         raise ApplicationError(_("Only data managers publish consent documents."), code="not_allowed")
     document = ConsentDocument(**fields)
     if pdf is not None:

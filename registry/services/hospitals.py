@@ -3,7 +3,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from registry.access import Action, HospitalRole, ensure_in_scope, forget_scope
+from registry.access import ROLES_HELD_EVERYWHERE, Action, Rule, ensure_in_scope, forget_scope, may
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import Hospital, HospitalMembership, User
@@ -40,7 +40,7 @@ def membership_grant(
     *, actor: User, user: User, role: str, hospital: Hospital | None, reason: str = ""
 ) -> HospitalMembership:
     """Give a user a role at a hospital (or, for a data manager, at every hospital)."""
-    if hospital is None and role != HospitalRole.DATA_MANAGER:
+    if hospital is None and role not in ROLES_HELD_EVERYWHERE:
         raise ApplicationError(
             _("Only a data manager can be given every hospital."), code="invalid", fields={"hospital": [_("Required.")]}
         )
@@ -49,7 +49,9 @@ def membership_grant(
     membership = HospitalMembership(user=user, hospital=hospital, role=role)
     validate(membership, exclude=["user", "hospital"])
     membership.save()
-    if hospital is not None and not _is_platform_setup(actor):
+    # Platform set-up (seed, bootstrap commands, superusers) grants the first roles; anyone else grants only
+    # where they administer staff, and a role at every hospital only from every hospital.
+    if not may(actor, Rule.SET_UP_PLATFORM):
         ensure_in_scope(membership, user=actor, action=Action.ADD)
     audit_record(
         actor=actor, action="grant", instance=membership, after=snapshot(membership), reason=reason,
@@ -73,7 +75,3 @@ def membership_update(
     forget_scope(membership.user)
     return membership
 
-
-def _is_platform_setup(actor: User) -> bool:
-    # The built-in system actor (seed, bootstrap commands) and Django superusers set up sites and staff.
-    return actor.is_superuser or actor.username == "system"

@@ -3,7 +3,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
@@ -11,7 +10,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry.access import Action
 from registry.api.base import ScopedModelViewSet
 from registry.errors import ApplicationError
 from trials.oversight.api.fields import NamedChoiceField
@@ -38,21 +36,6 @@ def refused_as_forbidden() -> Iterator[None]:
 def call(fn: Callable[..., T], **kwargs: Any) -> T:
     with refused_as_forbidden():
         return fn(**kwargs)
-
-
-class DetailActionsChangeMixin:
-    """POST to a detail action (answer, close, a follow-up report) changes that row: check CHANGE on it, not ADD.
-
-    The base viewset maps POST to ADD, which fits creating rows; on an existing row the question is whether
-    the caller may change it. Visible but not allowed stays 403; the services decide the finer rules.
-    """
-
-    def check_object_permissions(self, request: Request, obj: Any) -> None:
-        if request.method != "POST":
-            super().check_object_permissions(request, obj)  # type: ignore[misc]
-            return
-        if not type(obj)._default_manager.restrict(request.user, Action.CHANGE).filter(pk=obj.pk).exists():
-            raise exceptions.PermissionDenied(gettext("Your role does not allow this change."))
 
 
 class RecordTypeField(serializers.CharField):
@@ -173,7 +156,7 @@ class DataQueryFilter(filters.FilterSet):
         return queryset.filter(content_type__app_label=app_label, content_type__model=model)
 
 
-class DataQueryViewSet(DetailActionsChangeMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     """Data queries: `?status=open&hospital=AAA` lists a site's open queries; sponsors see counts only (summary)."""
 
     filterset_class = DataQueryFilter

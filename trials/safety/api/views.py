@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.api.base import ScopedModelViewSet
-from trials.oversight.api.views import DetailActionsChangeMixin, call
+from trials.oversight.api.views import call
 from trials.safety import ctcae
 from trials.safety.api.serializers import (
     AdverseEventDetailSerializer,
@@ -64,7 +64,7 @@ class AdverseEventFilter(filters.FilterSet):
         fields = ["subject", "is_serious", "is_susar", "grade"]
 
 
-class AdverseEventViewSet(DetailActionsChangeMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     """Adverse events by subject number. Coordinators and investigators of the site report and follow up; the
     trial's sponsor assesses serious events (SUSAR); monitors read. Investigators sign through /oversight/signatures/."""
 
@@ -132,7 +132,7 @@ class ClockFilter(filters.FilterSet):
         fields = ["kind", "status", "about_to_lapse", "event"]
 
 
-class ReportingClockViewSet(DetailActionsChangeMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+class ReportingClockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     """SAE reporting clocks: due times (Asia/Shanghai, and UTC), status open/met/late, flags from the sweep."""
 
     serializer_class = ClockSerializer
