@@ -97,9 +97,10 @@ def test_web_upload_refuses_a_bad_visit_next_to_the_field(client, actors: Actors
                                                            media: Path) -> None:
     client.force_login(actors.coordinator_a)
     patient = visit.subject.patient
+    refused = "This trial visit is not one of this patient's visits that you can see."
     for value, message in (("abc", "Enter a whole number."),
-                           (str(_visit_of(actors.coordinator_b, trial, actors.hospital_b).pk),
-                            "This trial visit is not one of this patient's visits that you can see.")):
+                           (str(_visit_of(actors.coordinator_a, trial, actors.hospital_a).pk), refused),
+                           (str(_visit_of(actors.coordinator_b, trial, actors.hospital_b).pk), refused)):
         answer = client.post(reverse("web-upload"), {"patient": patient.pk, "trial_visit_id": value, "files": [as_upload(sample(PET))]},
                              HTTP_ACCEPT="application/json")
         assert answer.status_code == 400

@@ -45,7 +45,7 @@ class _ScopedPatientsForm(forms.Form):
 class UploadForm(BootstrapFormMixin, _ScopedPatientsForm):
     patient = PatientChoiceField(queryset=Patient.objects.none(), label=_("Patient"), empty_label=_("Choose a patient"))
     trial_visit_id = forms.IntegerField(label=_("Trial visit (optional)"), required=False, min_value=1,
-                                        help_text=_("The id of the trial visit these images belong to, if any."))
+                                        help_text=_("The id of this patient's trial visit these images belong to, if any."))
     # Not `required`: the missing-file message is the upload API's, from clean_files.
     files = MultipleFileField(label=_("DICOM files or zip archives"), required=False,
                               help_text=_(".dcm files and/or .zip archives; each file gets its own result."))
