@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from imaging import modalities
 from imaging.volume import Volume
 
 PET_SUV_WINDOW = (0.0, 6.0)
@@ -40,13 +41,15 @@ class Display:
 
 
 def display_for(modality: str, values: np.ndarray, *, quantified: bool) -> Display:
-    if modality == "CT":
+    """How a series is shown: its units from the modality table (imaging/modalities.py), SUV once quantified."""
+    row = modalities.of(modality)
+    if row.preview_units == "HU":
         return Display("HU", CT_HU_WINDOW, inverted=False)
-    if modality == "PT" and quantified:
+    if row.quantified and quantified:
         return Display("SUV", PET_SUV_WINDOW, inverted=True)
     # Counts (SPECT) or an unquantifiable PET: the series' own scale, robust to a few hot voxels.
     high = float(np.percentile(values[values > 0], 99.5)) if np.any(values > 0) else 1.0
-    return Display("counts" if modality == "NM" else "Bq/ml", (0.0, round(high, 3) or 1.0), inverted=True)
+    return Display(row.preview_units, (0.0, round(high, 3) or 1.0), inverted=True)
 
 
 def _grey(image: np.ndarray, display: Display) -> np.ndarray:

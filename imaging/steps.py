@@ -7,17 +7,18 @@ and is done, so the pipeline carries on.
 """
 from typing import Any
 
+from imaging import modalities
 from imaging.models import Series
 from imaging.pipeline import pipeline_step, report_progress
 from imaging.services.dose import study_dose_compute, study_dose_up_to_date
-from imaging.services.previews import PREVIEW_MODALITIES, series_previews_render
+from imaging.services.previews import series_previews_render
 from imaging.services.suv import series_suv_compute
 from imaging.volume import VolumeError, published_instances, series_volume
 
 
 @pipeline_step("suv", order=20)
 def suv_step(series: Series) -> dict[str, Any]:
-    if series.modality != "PT":
+    if not modalities.of(series.modality).quantified:
         return {"not_applicable": f"SUV is computed for PET (PT) series; this one is {series.modality}."}
     result = series_suv_compute(series=series, progress=report_progress)
     if not result.quantifiable:
@@ -34,7 +35,7 @@ def dose_step(series: Series) -> dict[str, Any]:
 
 @pipeline_step("preview", order=40)
 def preview_step(series: Series) -> dict[str, Any]:
-    if series.modality not in PREVIEW_MODALITIES:
+    if not modalities.of(series.modality).preview_units:
         return {"not_applicable": f"No images to preview in a {series.modality} series."}
     try:
         volume = series_volume(series, published_instances(series), progress=report_progress)

@@ -24,7 +24,7 @@ import pydicom
 from django.core.files.storage import FileSystemStorage, default_storage
 from pydicom.dataset import Dataset
 
-from imaging import storage
+from imaging import modalities, storage
 from imaging.models import Instance, Series
 
 # Uncompressed transfer syntaxes whose PixelData numpy can view directly (little endian).
@@ -212,7 +212,7 @@ def series_volume(series: Series, instances: list[Instance] | None = None, *, pr
     hundreds of MB as float32) or SPECT volume is needed once, by the preview step, and is not kept.
     """
     instances = published_instances(series) if instances is None else instances
-    cache = series.modality == "PT"
+    cache = modalities.of(series.modality).quantified
     digest = _digest(instances)
     cached = _load(series, digest) if cache else None
     if cached is not None:

@@ -31,11 +31,12 @@ The reach of each role, defined once
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import reduce
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from django.db import models
 from django.db.models import Prefetch, Q
@@ -94,6 +95,7 @@ class _All:
 
 ALL = _All()
 HospitalIds = frozenset[int] | _All
+QS = TypeVar("QS", bound=models.QuerySet[Any])
 
 # The trials app registers a function user -> {trial_id: roles}; registry cannot import trials.
 TrialRoleSource = Callable[[Any], Mapping[int, frozenset[str]]]
@@ -179,6 +181,15 @@ def scope_for(user: UserLike | None) -> Scope:
     return scope
 
 
+def role_summary(user: UserLike | None, hospital_codes: Mapping[int, str]) -> list[str]:
+    """What a user holds, in words for command output: "data_manager at all hospitals", "coordinator at AAA", "sponsor in 2 trials"."""
+    scope = scope_for(user)
+    held = [f"{role} at all hospitals" for role in sorted(scope.everywhere_roles)]
+    held += sorted(f"{role} at {hospital_codes[h]}" for h, roles in scope.hospital_roles.items() for role in roles)
+    per_role = Counter(role for roles in scope.trial_roles.values() for role in roles)
+    return held + [f"{role} in {n} trial{'s' if n > 1 else ''}" for role, n in sorted(per_role.items())]
+
+
 def forget_scope(user: Any) -> None:
     """Drop the cached scope after memberships change."""
     if hasattr(user, "_nbnm_scope"):
@@ -201,6 +212,11 @@ class Reach:
         if self.hospitals is ALL:
             return True
         return (hospital_id is not None and hospital_id in self.hospitals) or (trial_id is not None and trial_id in self.trials)
+
+    def filter(self, queryset: QS, *, hospital_path: str | None = None, trial_path: str | None = None) -> QS:
+        """`queryset` narrowed to rows whose hospital or trial (by these lookups) is inside the reach."""
+        q = self.q(queryset.model, hospital_path=hospital_path, trial_path=trial_path)
+        return queryset.none() if q is None else queryset.filter(q)
 
     def q_for(self, model: type[models.Model]) -> Q | None:
         """The filter for rows of `model` inside the reach, through the model's own paths."""

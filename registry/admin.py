@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import Action, HospitalRole, scope_for
+from registry.access import Action, Rule, may
 from registry.models import (
     AuditEvent,
     ConsentDocument,
@@ -29,9 +29,9 @@ from registry.services.plans import followup_plan_update
 
 
 def is_data_manager(request: HttpRequest) -> bool:
-    """The admin is the data managers' tool: staff status plus a data-manager membership (no Django permissions)."""
+    """The admin is the data managers' tool: staff status plus the USE_ADMIN rule (no Django permissions)."""
     user = request.user
-    return bool(user.is_active and user.is_staff and (user.is_superuser or scope_for(user).has_role(HospitalRole.DATA_MANAGER)))
+    return bool(user.is_active and user.is_staff and may(user, Rule.USE_ADMIN))
 
 
 class ScopedAdmin(admin.ModelAdmin):

@@ -31,8 +31,10 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID_dictionary
 
+from imaging import modalities
+
 __all__ = [
-    "ALLOWED_MODALITIES", "CheckResult", "DicomRejected", "REJECTION_CODES", "QUARANTINE_CODES",
+    "CheckResult", "DicomRejected", "REJECTION_CODES", "QUARANTINE_CODES",
     "check", "inspect", "patient_characteristics", "read_dataset",
 ]
 
@@ -56,8 +58,6 @@ BURNED_IN_ANNOTATION = "burned_in_annotation"
 SECONDARY_CAPTURE = "secondary_capture"
 QUARANTINE_CODES = (BURNED_IN_ANNOTATION, SECONDARY_CAPTURE)
 
-ALLOWED_MODALITIES = ("PT", "NM", "CT")
-ALLOWED_TEXT = "allowed: PT, NM, CT, SR (dose reports)"
 RADIATION_DOSE_SR_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.88.67": "X-Ray Radiation Dose SR",
     "1.2.840.10008.5.1.4.1.1.88.68": "Radiopharmaceutical Radiation Dose SR",
@@ -71,8 +71,6 @@ SECONDARY_CAPTURE_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.7.3": "Multi-frame Grayscale Word Secondary Capture Image Storage",
     "1.2.840.10008.5.1.4.1.1.7.4": "Multi-frame True Color Secondary Capture Image Storage",
 }
-# A secondary capture is accepted (and quarantined) with one of these modalities, or none.
-SECONDARY_CAPTURE_MODALITIES = ("PT", "NM", "CT", "OT")
 REQUIRED_UIDS = (("SOPClassUID", "(0008,0016)"), ("SOPInstanceUID", "(0008,0018)"),
                  ("StudyInstanceUID", "(0020,000D)"), ("SeriesInstanceUID", "(0020,000E)"))
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float Pixel Data, Double Float Pixel Data
@@ -396,21 +394,23 @@ def _check(ds: Dataset, *, size_bytes: int, max_bytes: int) -> CheckResult:
     modality = _text(ds, "Modality").upper()
     sop_class = uids["SOPClassUID"]
     secondary_capture = sop_class in SECONDARY_CAPTURE_CLASSES
+    accepted_as = modalities.of(modality).upload
     if secondary_capture:
-        if modality and modality not in SECONDARY_CAPTURE_MODALITIES:
+        # A secondary capture is accepted (and quarantined) with a modality of the table's images, "other", or none.
+        if modality and modality not in modalities.SECONDARY_CAPTURE_MODALITIES:
             return _reject(MODALITY_NOT_ALLOWED, f"{_safe_code(modality)} is not a nuclear-medicine modality; "
-                           f"{ALLOWED_TEXT}.", modality=modality, **known)
+                           f"{modalities.ALLOWED_TEXT}.", modality=modality, **known)
     elif not modality:
         return _reject(MISSING_MODALITY, "Modality (0008,0060) is missing.", **known)
-    elif modality == "SR":
+    elif accepted_as is modalities.Upload.DOSE_REPORT:
         if sop_class not in RADIATION_DOSE_SR_CLASSES:
             return _reject(MODALITY_NOT_ALLOWED, f"SR is accepted only as a radiation dose report (X-Ray, Enhanced "
                            f"X-Ray, Radiopharmaceutical or Patient Radiation Dose SR); this one is "
                            f"{_class_name(sop_class)}.", modality=modality, **known)
-    elif modality not in ALLOWED_MODALITIES:
-        return _reject(MODALITY_NOT_ALLOWED, f"{_safe_code(modality)} is not a nuclear-medicine modality; {ALLOWED_TEXT}.",
+    elif accepted_as is not modalities.Upload.IMAGES:
+        return _reject(MODALITY_NOT_ALLOWED, f"{_safe_code(modality)} is not a nuclear-medicine modality; {modalities.ALLOWED_TEXT}.",
                        modality=modality, **known)
-    if modality != "SR":
+    if accepted_as is not modalities.Upload.DOSE_REPORT:
         problem = _pixel_problem(ds, ts)
         if problem:
             return _reject(problem[0], problem[1], modality=modality, **known)

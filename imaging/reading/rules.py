@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from imaging import modalities
 from nucmed import scoring
 from nucmed.tables import score_sheets
 from registry.errors import ApplicationError
@@ -16,8 +17,8 @@ from registry.errors import ApplicationError
 SEGMENTED = ("curie", "siopen")
 POST_INDUCTION = "post_induction"
 KRENNING = "krenning"
-# Which tracers each system scores (codes of nucmed.radiopharmaceuticals).
-TRACERS = {"curie": ("I123_MIBG", "I131_MIBG"), "siopen": ("I123_MIBG", "I131_MIBG"), "krenning": ("GA68_DOTATATE",)}
+# Which tracers each system scores, from the modality table (imaging/modalities.py).
+TRACERS = {kind: modalities.tracers_scored_by(kind) for kind in (*SEGMENTED, KRENNING)}
 # The systems' names in refusals (nucmed's names, translated when the message is made).
 SYSTEM_NAMES = {"curie": gettext_noop("Curie score"), "siopen": gettext_noop("SIOPEN score")}
 VALUES_HELP = ('Curie/SIOPEN: {segment code: score}, codes from /api/v1/reading/scoring-systems/. '

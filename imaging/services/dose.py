@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from imaging import modalities
 from imaging.dicom import dose_headers
 from imaging.models import DoseResult, ImagingStudy, Instance, Series
 from imaging.volume import read_dataset
@@ -66,7 +67,7 @@ def _trial_dosing(study: ImagingStudy) -> Any | None:
 
 
 def _emission_series(study: ImagingStudy) -> Series | None:
-    return study.series.filter(modality__in=("PT", "NM")).order_by("series_number", "id").first()
+    return study.series.filter(modality__in=modalities.EMISSION_MODALITIES).order_by("series_number", "id").first()
 
 
 def _first_instance(series: Series) -> Instance | None:
@@ -145,7 +146,7 @@ def _radiopharmaceutical_dose(tracer: str, activity: float | None, age: float | 
 def _ct_exposures(study: ImagingStudy, details: dict[str, Any]) -> list[dose_headers.CtExposure]:
     """From the dose SRs when any was uploaded (they cover the whole exam), else from each original CT series."""
     exposures: list[dose_headers.CtExposure] = []
-    for series in study.series.filter(modality="SR").order_by("id"):
+    for series in study.series.filter(modality__in=modalities.CT_DOSE_REPORT_MODALITIES).order_by("id"):
         for inst in series.instances.filter(quarantine_reason=""):
             exposure = dose_headers.ct_exposure_from_sr(read_dataset(inst, pixels=False))
             if exposure is not None:
@@ -154,7 +155,7 @@ def _ct_exposures(study: ImagingStudy, details: dict[str, Any]) -> list[dose_hea
         details["ct_series"] = "dose report"
         return exposures
     used = []
-    for series in study.series.filter(modality="CT").order_by("series_number", "id"):
+    for series in study.series.filter(modality__in=modalities.CT_DOSE_IMAGE_MODALITIES).order_by("series_number", "id"):
         instances = list(series.instances.filter(quarantine_reason=""))
         if not instances:
             continue

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imaging import guard, zipsafe
+from imaging import guard, modalities, zipsafe
 from imaging.models import ImagingStudy, Instance, InstanceConflict, Series, Upload
 from imaging.services.prepare import IncomingFile, Prepared, prepare_many
 from registry.access import Action, ensure_in_scope
@@ -51,14 +51,6 @@ def _expand(files: Iterable[IncomingFile], workdir: Path, items: list[dict[str, 
                 yield IncomingFile(f"{incoming.name}/{name}", path)
         else:
             yield incoming
-
-
-def _modality_group(modalities: set[str]) -> str:
-    if "PT" in modalities:
-        return ImagingStudy.ModalityGroup.PET_CT
-    if "NM" in modalities:
-        return ImagingStudy.ModalityGroup.SPECT_CT
-    return ImagingStudy.ModalityGroup.CT if "CT" in modalities else ""
 
 
 def _recent_weight(patient: Patient, study_date: date | None, exclude_uid: str) -> float | None:
@@ -182,7 +174,7 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectV
 def _update_study(study: ImagingStudy, group: list[Prepared], patient: Patient) -> None:
     first = group[0]
     study.study_date = study.study_date or first.study_date
-    study.modality_group = _modality_group({a.modality for a in group} | set(study.series.values_list("modality", flat=True)))
+    study.modality_group = modalities.modality_group({a.modality for a in group} | set(study.series.values_list("modality", flat=True)))
     study.tracer = study.tracer or next((a.tracer for a in group if a.tracer), "")
     weight = next((a.weight_kg for a in group if a.weight_kg), None)
     study.patient_weight_kg = study.patient_weight_kg or weight

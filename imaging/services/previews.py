@@ -5,8 +5,6 @@ from imaging import previews, storage
 from imaging.models import Preview, Series, SuvResult
 from imaging.volume import Volume
 
-PREVIEW_MODALITIES = frozenset({"PT", "NM", "CT"})
-
 
 def _key(series: Series, item: previews.Rendered) -> str:
     return f"analysis/previews/{series.series_uid}/{item.kind}-{item.index}.png"

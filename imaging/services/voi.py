@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from imaging import modalities
 from imaging.models import Series, SuvResult, VoiMeasurement
 from imaging.volume import VolumeError, series_volume
 from nucmed import voi as nucmed_voi
@@ -53,7 +54,7 @@ def voi_measure(*, actor: User, series: Series, shape: str, kind: str = VoiMeasu
     if not Series.objects.restrict(actor, Action.ADD).filter(pk=series.pk).exists():
         raise _fail(_("No such series."), code="not_found", field="series")
     suv = SuvResult.objects.filter(series=series).first()
-    if series.modality != "PT" or suv is None:
+    if not modalities.of(series.modality).quantified or suv is None:
         raise _fail(_("VOIs are measured on quantified PET series; this series has no SUV result."), code="not_quantifiable",
                     field="series")
     if not suv.quantifiable or not suv.suv_bw_factor:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry import codelists as cl
-from registry.access import HospitalRole, scope_for
+from registry.access import Rule, may
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from registry.api.serializers import (
     AuditEventSerializer,
@@ -87,7 +87,7 @@ class AuditEventViewSet(ScopedReadOnlyViewSet):
     @action(detail=False, methods=["post"])
     def verify(self, request: Request) -> Response:
         """Queue a verification of the whole hash chain (data managers); poll the returned job."""
-        if not scope_for(request.user).has_role(HospitalRole.DATA_MANAGER):
+        if not may(request.user, Rule.VERIFY_AUDIT):
             raise exceptions.PermissionDenied("Only data managers can verify the audit trail.")
         job = job_enqueue(actor=request.user, kind="audit_verify")
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import Action, HospitalRole, Scope, ScopedModel
+from registry.access import Action, Scope, ScopedModel
 
 
 class ConsentScope(models.TextChoices):
@@ -48,7 +48,7 @@ class ConsentDocument(ScopedModel):
         # Approved forms are programme-wide: everyone with a role reads them; data managers publish them.
         if action == Action.VIEW:
             return None if scope.is_empty else Q()
-        return Q() if scope.has_role(HospitalRole.DATA_MANAGER) else None
+        return Q() if scope.is_central_data_manager else None
 
     def __str__(self) -> str:
         what = "registry" if self.scope == ConsentScope.REGISTRY else f"trial {self.trial_id}"

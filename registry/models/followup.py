@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from registry import codelists as cl
-from registry.access import Action, HospitalRole, Scope, ScopedModel
+from registry.access import Action, Scope, ScopedModel
 
 
 class FollowUpPlan(ScopedModel):
@@ -30,7 +30,7 @@ class FollowUpPlan(ScopedModel):
     def scope_q(cls, scope: Scope, action: Action) -> Q | None:
         if action == Action.VIEW:
             return None if scope.is_empty else Q()
-        return Q() if HospitalRole.DATA_MANAGER in scope.everywhere_roles else None
+        return Q() if scope.is_central_data_manager else None
 
     def __str__(self) -> str:
         return self.name

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry import identity_crypto
-from registry.access import ALL, Action, ensure_in_scope, scope_for
+from registry.access import Action, ensure_in_scope, reach
 from registry.audit import REDACTED, audit_record, snapshot
 from registry.dates import months_between
 from registry.errors import ApplicationError
@@ -26,8 +26,7 @@ CLINICAL_FIELDS = frozenset({
 
 def require_hospital_scope(*, actor: User, hospital: Hospital, action: Action, model: type) -> None:
     """Refuse a write at a hospital where the actor's role does not allow it (before anything is written)."""
-    allowed = scope_for(actor).hospitals_with(model.scope_hospital_roles.get(action, frozenset()))
-    if allowed is ALL or hospital.pk in allowed:  # type: ignore[operator]
+    if reach(actor, action, model).covers(hospital_id=hospital.pk):
         return
     raise ApplicationError(_("Your role does not allow this at this hospital."), code="out_of_scope",
                            fields={"hospital": [_("Not one of your hospitals for this action.")]})

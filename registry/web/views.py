@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from registry import codelists as cl
-from registry.access import ALL, Action, scope_for
+from registry.access import Action, may, reach
 from registry.consent_rules import ConsentState, consent_state
 from registry.errors import ApplicationError
 from registry.models import ConsentDocument, ConsentRecord, ConsentScope, FollowUpVisit, Hospital, Patient, PatientIdentity
@@ -57,23 +57,17 @@ def _visible_patient(request: HttpRequest, study_id: str) -> Patient:
     return get_object_or_404(patient_list(user=request.user), study_id=study_id)
 
 
-def _may(user: Any, patient: Patient, action: Action) -> bool:
-    return Patient.objects.restrict(user, action).filter(pk=patient.pk).exists()
-
-
 def _writable_patient(request: HttpRequest, study_id: str) -> Patient:
     """404 outside the user's scope; 403 for a role that may see the patient but not write (e.g. a monitor)."""
     patient = _visible_patient(request, study_id)
-    if not _may(request.user, patient, Action.CHANGE):
+    if not may(request.user, Action.CHANGE, patient):
         raise PermissionDenied(_("Your role does not allow changes to this patient."))
     return patient
 
 
 def _registration_hospitals(user: Any) -> QuerySet[Hospital]:
     """The hospitals where this user's role may register patients (the service checks again)."""
-    allowed = scope_for(user).hospitals_with(Patient.scope_hospital_roles.get(Action.ADD, frozenset()))
-    hospitals = hospital_list(user=user)
-    return hospitals if allowed is ALL else hospitals.filter(pk__in=allowed)  # type: ignore[arg-type]
+    return reach(user, Action.ADD, Patient).filter(hospital_list(user=user), hospital_path="pk")
 
 
 @login_required
@@ -184,7 +178,7 @@ def patient_detail_page(request: HttpRequest, study_id: str) -> HttpResponse:
                     ("mycn", cl.MYCN, "mycn"), ("q11", cl.ABERRATION_11Q, "aberration_11q"),
                     ("ploidy", cl.PLOIDY, "ploidy"), ("histology", cl.HISTOLOGY, "histology"))}
     consent = consent_state(patient, on=today)
-    can_change = _may(request.user, patient, Action.CHANGE)
+    can_change = may(request.user, Action.CHANGE, patient)
     return render(request, TEMPLATES + "patient_detail.html", {
         "patient": patient, "identity": identity, "clinical": clinical, "today": today,
         "consent": consent, "renewal": _renewal(request.user, patient, consent, today) if can_change else None,

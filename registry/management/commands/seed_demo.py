@@ -1,10 +1,9 @@
 import time
-from collections import Counter
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from registry.access import scope_for
+from registry.access import role_summary
 from registry.demo import cohort
 from registry.demo.hooks import run_demo_seeders
 from registry.demo.people import DEMO_PASSWORD, seed_hospitals, seed_logins
@@ -62,11 +61,7 @@ class Command(AuditedCommand):
         codes = dict(Hospital.objects.values_list("pk", "code"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for user in User.objects.filter(is_active=True).order_by("username"):
-            scope = scope_for(user)
-            held = [f"{role} at all hospitals" for role in sorted(scope.everywhere_roles)]
-            held += sorted(f"{role} at {codes[h]}" for h, roles in scope.hospital_roles.items() for role in roles)
-            per_role = Counter(role for roles in scope.trial_roles.values() for role in roles)
-            held += [f"{role} in {n} trial{'s' if n > 1 else ''}" for role, n in sorted(per_role.items())]
+            held = role_summary(user, codes)
             if held:
                 self.stdout.write(f"  {user.username:<12} {'; '.join(held)}")
 
