@@ -115,7 +115,8 @@ def test_web_upload_refuses_a_bad_visit_next_to_the_field(client, actors: Actors
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_keeps_real_visit_links_and_nulls_ids_that_name_no_visit(actors: Actors, trial: Trial, visit: SubjectVisit) -> None:
+def test_migration_keeps_real_visit_links_and_nulls_ids_that_name_no_visit(reference_rows: None, actors: Actors, trial: Trial,
+                                                                          visit: SubjectVisit) -> None:
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
