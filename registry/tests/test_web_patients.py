@@ -10,7 +10,6 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import Actors
-from imaging.models import DoseResult, ImagingStudy, Preview, Series
 from registry.models import ConsentRecord, FollowUpVisit, Patient
 from registry.tests.builders import (
     client_of,
@@ -26,7 +25,6 @@ from registry.tests.builders import (
     text,
     visit,
 )
-from trials.tests.builders import TODAY, enrol, make_trial
 
 pytestmark = pytest.mark.django_db
 
@@ -219,30 +217,6 @@ def test_reconsent_and_adult_consent_indicators(actors: Actors, document) -> Non
     assert "Re-consent due" in text(client.get(reverse("web-patient-list"), {"consent": "reconsent_due"}))
 
 
-def test_imaging_panel_lists_exams_with_the_cumulative_dose_chart(actors: Actors, patient: Patient) -> None:
-    for n, (day, msv) in enumerate(((date(2020, 10, 1), 3.5), (date(2021, 1, 5), 4.25)), start=1):
-        study = ImagingStudy.objects.create(patient=patient, study_uid=f"2.25.{n}", study_date=day, tracer="MIBG_I123")
-        DoseResult.objects.create(study=study, radiopharmaceutical_msv=msv, total_msv=msv, complete=True)
-    ImagingStudy.objects.create(patient=patient, study_uid="2.25.3", study_date=date(2021, 6, 1))  # dose pending
-    series = Series.objects.create(study=study, series_uid="2.25.2.1", modality="NM")
-    mip = Preview.objects.create(series=series, kind=Preview.Kind.CORONAL_MIP, storage_key="x.png", width=10, height=20,
-                                 units="counts", window=[0, 1])
-    body = text(client_of(actors.coordinator_a).get(detail(patient)))
-    assert 'data-testid="dose-chart"' in body
-    assert "7.75 mSv" in body  # the running total of what is known
-    assert "incomplete" in body and "The dose has not been computed yet" in body
-    assert body.count("<circle") == 3
-    assert reverse("web-study-detail", args=[study.pk]) in body
-    assert reverse("web-preview-image", args=[mip.pk]) in body and body.count("<img") == 1
-
-
-def test_trial_panel_shows_subject_number_and_trial_code(actors: Actors) -> None:
-    trial = make_trial(actors.data_manager, [actors.hospital_a], code="NB-WEB")
-    subject = enrol(actors.coordinator_a, trial, actors.hospital_a)
-    body = text(client_of(actors.coordinator_a).get(detail(subject.patient)))
-    assert "NB-WEB" in body and subject.subject_number in body
-
-
 # --- other hospitals: 404 everywhere, nothing written --------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["coordinator_b", "sponsor", "nobody"])
@@ -363,16 +337,6 @@ def test_visit_field_refusal_names_the_field(actors: Actors, patient: Patient) -
     assert response.status_code == 400
     assert "A death date is required when the patient has died." in text(response)
     assert 'id="id_death_date_error"' in text(response)
-
-
-def test_consent_for_trial_enrolment_makes_no_registry_consent(actors: Actors) -> None:
-    """A trial-consented patient is not registry-consented: the page says so (the badge follows consent_rules)."""
-    trial = make_trial(actors.data_manager, [actors.hospital_a], code="NB-WEB2")
-    subject = enrol(actors.coordinator_a, trial, actors.hospital_a)
-    body = text(client_of(actors.coordinator_a).get(detail(subject.patient)))
-    assert "No valid consent" in body
-    make_registry_consent(actors.coordinator_a, subject.patient, today=TODAY)
-    assert "Valid consent" in text(client_of(actors.coordinator_a).get(detail(subject.patient)))
 
 
 def test_mark_a_visit_missed_needs_a_reason_and_only_an_open_visit(actors: Actors, patient: Patient) -> None:

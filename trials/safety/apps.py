@@ -7,3 +7,8 @@ class SafetyConfig(AppConfig):
     name = "trials.safety"
     label = "safety"
     verbose_name = "Trial safety"
+
+    def ready(self) -> None:
+        # Hooks into the parent and its oversight sibling, which do not import safety: the subject page's adverse events
+        # and the labels of queries on adverse events.
+        from trials.safety.web import query_labels, subject_section  # noqa: F401  (they register on import)

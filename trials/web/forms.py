@@ -7,9 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.web.forms import BootstrapForm, BootstrapFormMixin
 from trials.models import Arm, DosingRecord, EligibilityCriterion, SubjectVisit, TrialSite
-from trials.oversight.models import Signature
-from trials.safety import ctcae
-from trials.safety.models import AdverseEventVersion
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 # What the browser's datetime-local sends, with or without seconds; the time zone is the active one (Asia/Shanghai).
@@ -105,59 +102,6 @@ class DoseCorrectionForm(DosingForm):
 class VisitChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: SubjectVisit) -> str:
         return obj.definition.code
-
-
-class AdverseEventForm(BootstrapFormMixin, forms.ModelForm):
-    """An initial AE report. The term is chosen by the CTCAE search (it fills `meddra_code`); the grade's help
-    text is the term's own grade descriptions."""
-
-    class Meta:
-        model = AdverseEventVersion
-        fields = ["meddra_code", "other_specify", "onset_date", "resolution_date", "grade", "serious_death", "serious_life_threatening",
-                  "serious_hospitalisation", "serious_disability", "serious_congenital_anomaly", "serious_other_important",
-                  "relatedness", "expectedness", "action_taken", "outcome", "death_date", "site_awareness_at"]
-        widgets = {"meddra_code": forms.HiddenInput, "onset_date": DATE, "resolution_date": DATE, "death_date": DATE,
-                   "site_awareness_at": DATETIME}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        grade_choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in ctcae.GRADES)]
-        self.fields["grade"] = forms.TypedChoiceField(label=_("CTCAE grade"), choices=grade_choices, coerce=int,
-                                                      widget=forms.Select(attrs={"class": "form-select"}))
-        self.fields["site_awareness_at"].input_formats = DATETIME_FORMATS
-        self.term = self.chosen_term()
-        if self.term is not None:
-            self.fields["grade"].choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in self.term.grades)]
-        for name in self.fields:
-            if name != "grade":
-                self.fields[name].required = False  # the service says what is missing, as the API does
-
-    def chosen_term(self) -> ctcae.Term | None:
-        code = (self.data.get("meddra_code") if self.is_bound else self.initial.get("meddra_code")) or ""
-        return ctcae.terms().get(str(code).strip())
-
-    def report_data(self) -> dict[str, Any]:
-        # Empty optional fields stay in: the service reports each missing required one by name, like the API.
-        return {**self.cleaned_data, "other_specify": self.cleaned_data.get("other_specify") or ""}
-
-
-class SignForm(BootstrapForm):
-    meaning = forms.ChoiceField(label=_("Meaning of the signature"), choices=Signature.Meaning.choices, widget=forms.HiddenInput)
-    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-                               strip=False, required=False)
-
-
-class QueryRaiseForm(BootstrapForm):
-    field_name = forms.ChoiceField(label=_("Field queried"), choices=[])
-    text = forms.CharField(label=_("Question"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-
-    def __init__(self, *args: Any, field_choices: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["field_name"].choices = field_choices
-
-
-class QueryReplyForm(BootstrapForm):
-    text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
 class VisitRecordForm(BootstrapForm):

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,15 +19,12 @@ from registry.access import Action
 from registry.errors import ApplicationError
 from trials import selectors
 from trials.models import DosingRecord, ProtocolDeviation, Subject, SubjectVisit
-from trials.oversight.models import DataQuery
-from trials.oversight.selectors import data_query_list
-from trials.oversight.services.queries import may_raise_query
-from trials.oversight.services.signatures import valid_signatures
-from trials.safety.selectors import adverse_event_list
+from trials.services.casebook import casebook_signed
 from trials.services.dosing import compute, dosing_record_create, dosing_record_update
 from trials.services.randomisation import subject_unblind, unblinding_refusal
 from trials.web.common import TEMPLATES, may, refused, study_id_for
 from trials.web.forms import DeviationReviewForm, DoseCorrectionForm, DosingForm, UnblindForm
+from trials.web.subject_sections import add_subject_sections
 from trials.web.trial_views import _arm_shown
 
 
@@ -41,15 +37,6 @@ def _dosing_form(request: HttpRequest, subject: Subject) -> DosingForm:
     return DosingForm(request.POST or None, visits=visits)
 
 
-def _record_queries(user: Any, model: type, ids: list[int]) -> dict[int, list[DataQuery]]:
-    """Record id -> the data queries on it the user may read (sponsors read none)."""
-    found: dict[int, list[DataQuery]] = {}
-    content_type = ContentType.objects.get_for_model(model)
-    for query in data_query_list(user=user).filter(content_type=content_type, object_id__in=ids).order_by("raised_at", "id"):
-        found.setdefault(query.object_id, []).append(query)
-    return found
-
-
 def subject_context(request: HttpRequest, subject: Subject, **extra: Any) -> dict[str, Any]:
     """The subject page. `review_forms` (deviation id -> bound form) and `review_open` re-show a refused deviation review."""
     user = request.user
@@ -60,16 +47,10 @@ def subject_context(request: HttpRequest, subject: Subject, **extra: Any) -> dic
     recordable = set(SubjectVisit.objects.restrict(user, Action.CHANGE).filter(subject=subject).values_list("pk", flat=True))
     reviewable = set(ProtocolDeviation.objects.restrict(user, Action.CHANGE).filter(subject=subject, status=ProtocolDeviation.Status.OPEN)
                      .values_list("pk", flat=True)) if deviations else set()
-    may_raise = may_raise_query(user, hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)
-    visit_queries = _record_queries(user, SubjectVisit, [v.pk for v in visits])
-    dose_queries = _record_queries(user, DosingRecord, [d.pk for d in doses])
     out_of_window = {d.subject_visit_id for d in deviations if d.kind == ProtocolDeviation.Kind.VISIT_OUT_OF_WINDOW}
     for visit in visits:
         visit.may_record = visit.pk in recordable
-        visit.queries = visit_queries.get(visit.pk, [])
         visit.out_of_window = visit.pk in out_of_window
-    for dose in doses:
-        dose.queries = dose_queries.get(dose.pk, [])
     review_forms = extra.pop("review_forms", {})
     for deviation in deviations:
         # A refused review is shown with its form even when the deviation is no longer open (reviewed meanwhile).
@@ -78,10 +59,10 @@ def subject_context(request: HttpRequest, subject: Subject, **extra: Any) -> dic
     context = {
         "subject": subject, "study_id": study_id_for(user, subject), "arm": _arm_shown(subject),
         "visits": visits, "doses": doses, "deviations": deviations,
-        "events": list(adverse_event_list(user=user).filter(subject=subject)),
-        "casebook_signed": valid_signatures(subject).exists(),
-        "may_write": may_write, "may_report_ae": may_write, "may_raise": may_raise,
+        "casebook_signed": casebook_signed(subject),
+        "may_write": may_write, "may_report_ae": may_write,
     }
+    add_subject_sections(user, subject, context)  # the adverse events (safety), the queries on visits and doses (oversight)
     if unblinding_refusal(user, subject) is None:
         context["unblind_form"] = UnblindForm()
     if may_write and "dosing_form" not in extra:
@@ -150,7 +131,7 @@ def dosing_correct(request: HttpRequest, pk: int) -> HttpResponse:
     visits = selectors.subject_visit_list(user=request.user).filter(subject=subject)
     form = DoseCorrectionForm(request.POST or None, instance=record, visits=visits)
     context = {"subject": subject, "study_id": study_id_for(request.user, subject), "record": record, "form": form,
-               "casebook_signed": valid_signatures(subject).exists()}
+               "casebook_signed": casebook_signed(subject)}
     if request.method == "GET":
         return render(request, TEMPLATES + "dose_correct.html", context)
     if not form.is_valid():

@@ -22,7 +22,7 @@ from registry.access import Action
 from registry.errors import ApplicationError
 from trials import selectors
 from trials.models import ProtocolDeviation, SubjectVisit
-from trials.oversight.services.signatures import valid_signatures
+from trials.services.casebook import casebook_signed
 from trials.services.dosing import protocol_deviation_review
 from trials.services.visits import subject_visit_record
 from trials.web.common import TEMPLATES, may, refused, study_id_for
@@ -58,7 +58,7 @@ def visit_record(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {"status": visit.status if recorded else SubjectVisit.Status.DONE, "done_on": visit.done_on}
     form = VisitRecordForm(request.POST or None, initial=initial)
     context = {"subject": subject, "study_id": study_id_for(request.user, subject), "visit": visit, "recorded": recorded,
-               "form": form, "casebook_signed": valid_signatures(subject).exists()}
+               "form": form, "casebook_signed": casebook_signed(subject)}
     if request.method == "GET":
         return render(request, TEMPLATES + "visit_form.html", context)
     if not form.is_valid():

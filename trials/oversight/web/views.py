@@ -1,5 +1,6 @@
 """Data queries: the list (site staff: their hospitals; monitors: their trials' sites), a query's thread with
-answer / close / re-open, and raising a query on an adverse event, a visit or a dose. Sponsors see open counts only."""
+answer / close / re-open, and raising a query on a visit or a dose (on an adverse event: the safety pages, where the
+event's page holds the form). Sponsors see open counts only."""
 from typing import Any
 
 from django.contrib import messages
@@ -9,13 +10,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registry.errors import ApplicationError
-from trials.models import DosingRecord, Subject, SubjectVisit, Trial
+from trials.models import DosingRecord, SubjectVisit, Trial
 from trials.oversight.models import DataQuery
 from trials.oversight.selectors import data_query_list, open_query_counts
 from trials.oversight.services.queries import (
@@ -27,42 +26,13 @@ from trials.oversight.services.queries import (
     is_site_user,
     may_raise_query,
 )
-from trials.safety.models import AdverseEvent
-from trials.safety.web.views import TEMPLATES as SAFETY_TEMPLATES
-from trials.safety.web.views import ae_context, query_field_choices, visible_event
+from trials.oversight.web.forms import QueryRaiseForm, QueryReplyForm
+from trials.oversight.web.labels import dose_label, record_labels, visit_label
 from trials.selectors import dosing_list, subject_visit_list
 from trials.web.common import refused, study_id_for
-from trials.web.forms import QueryRaiseForm, QueryReplyForm
 
 TEMPLATES = "oversight/web/"
 STATUSES = {s.value for s in DataQuery.Status}
-
-
-def record_labels(queries: list[DataQuery]) -> dict[int, str]:
-    """Query id -> what it is about ("AE 2 of NB-T1-01-003", "Visit W4 of NB-T1-01-003"), by subject number: one
-    database query per record type."""
-    types = ContentType.objects.get_for_models(AdverseEvent, Subject, SubjectVisit, DosingRecord)
-    ids = {model: {q.object_id for q in queries if q.content_type_id == ct.pk} for model, ct in types.items()}
-    found: dict[tuple[int, int], str] = {}
-    for event in AdverseEvent.objects.filter(pk__in=ids[AdverseEvent]).select_related("subject"):
-        found[types[AdverseEvent].pk, event.pk] = _("AE %(number)s of %(subject)s") % {"number": event.number,
-                                                                                      "subject": event.subject.subject_number}
-    for pk, number in Subject.objects.filter(pk__in=ids[Subject]).values_list("pk", "subject_number"):
-        found[types[Subject].pk, pk] = number
-    for visit in SubjectVisit.objects.filter(pk__in=ids[SubjectVisit]).select_related("subject", "definition"):
-        found[types[SubjectVisit].pk, visit.pk] = visit_label(visit)
-    for dose in DosingRecord.objects.filter(pk__in=ids[DosingRecord]).select_related("subject"):
-        found[types[DosingRecord].pk, dose.pk] = dose_label(dose)
-    return {q.pk: found.get((q.content_type_id, q.object_id)) or f"{q.content_type.model} {q.object_id}" for q in queries}
-
-
-def visit_label(visit: SubjectVisit) -> str:
-    return _("Visit %(code)s of %(subject)s") % {"code": visit.definition.code, "subject": visit.subject.subject_number}
-
-
-def dose_label(dose: DosingRecord) -> str:
-    return _("Dose of %(date)s, %(subject)s") % {"date": date_format(timezone.localtime(dose.administered_at), "SHORT_DATETIME_FORMAT"),
-                                                 "subject": dose.subject.subject_number}
 
 
 @login_required
@@ -117,23 +87,6 @@ def query_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except ApplicationError as error:
         return refused(request, "query_detail.html", context, form, error, templates=TEMPLATES)
     messages.success(request, {"answer": _("Answer sent."), "close": _("Query closed."), "reopen": _("Query re-opened.")}[action])
-    return redirect("web-query-detail", pk=query.pk)
-
-
-@login_required
-@require_POST
-def query_raise_on_event(request: HttpRequest, pk: int) -> HttpResponse:
-    event = visible_event(request, pk)
-    form = QueryRaiseForm(request.POST, field_choices=query_field_choices(AdverseEvent))
-    context = ae_context(request, event, query_form=form, query_open=True)
-    if not form.is_valid():
-        return render(request, SAFETY_TEMPLATES + "ae_detail.html", context, status=400)
-    try:
-        query = data_query_raise(actor=request.user, content_type=ContentType.objects.get_for_model(AdverseEvent), object_id=event.pk,
-                                 field_name=form.cleaned_data["field_name"], text=form.cleaned_data["text"])
-    except ApplicationError as error:
-        return refused(request, "ae_detail.html", context, form, error, templates=SAFETY_TEMPLATES)
-    messages.success(request, _("Query raised."))
     return redirect("web-query-detail", pk=query.pk)
 
 

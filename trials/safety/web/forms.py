@@ -1,4 +1,4 @@
-"""Forms of the adverse-event page's actions: the follow-up report, the sponsor's assessment and the report of a
+"""Forms of the adverse-event pages: the report, the follow-up report, the sponsor's assessment and the report of a
 reporting clock. They only collect input: every rule is the safety services' (their refusals are shown next to these
 fields by `add_application_error`)."""
 from typing import Any
@@ -7,10 +7,45 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.web.forms import BootstrapForm
+from registry.web.forms import BootstrapForm, BootstrapFormMixin
+from trials.safety import ctcae
 from trials.safety.models import AdverseEventVersion
 from trials.safety.models.events import Expectedness, Relatedness
-from trials.web.forms import DATETIME, DATETIME_FORMATS, AdverseEventForm, datetime_to_the_second
+from trials.web.forms import DATE, DATETIME, DATETIME_FORMATS, datetime_to_the_second
+
+
+class AdverseEventForm(BootstrapFormMixin, forms.ModelForm):
+    """An initial AE report. The term is chosen by the CTCAE search (it fills `meddra_code`); the grade's help
+    text is the term's own grade descriptions."""
+
+    class Meta:
+        model = AdverseEventVersion
+        fields = ["meddra_code", "other_specify", "onset_date", "resolution_date", "grade", "serious_death", "serious_life_threatening",
+                  "serious_hospitalisation", "serious_disability", "serious_congenital_anomaly", "serious_other_important",
+                  "relatedness", "expectedness", "action_taken", "outcome", "death_date", "site_awareness_at"]
+        widgets = {"meddra_code": forms.HiddenInput, "onset_date": DATE, "resolution_date": DATE, "death_date": DATE,
+                   "site_awareness_at": DATETIME}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        grade_choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in ctcae.GRADES)]
+        self.fields["grade"] = forms.TypedChoiceField(label=_("CTCAE grade"), choices=grade_choices, coerce=int,
+                                                      widget=forms.Select(attrs={"class": "form-select"}))
+        self.fields["site_awareness_at"].input_formats = DATETIME_FORMATS
+        self.term = self.chosen_term()
+        if self.term is not None:
+            self.fields["grade"].choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in self.term.grades)]
+        for name in self.fields:
+            if name != "grade":
+                self.fields[name].required = False  # the service says what is missing, as the API does
+
+    def chosen_term(self) -> ctcae.Term | None:
+        code = (self.data.get("meddra_code") if self.is_bound else self.initial.get("meddra_code")) or ""
+        return ctcae.terms().get(str(code).strip())
+
+    def report_data(self) -> dict[str, Any]:
+        # Empty optional fields stay in: the service reports each missing required one by name, like the API.
+        return {**self.cleaned_data, "other_specify": self.cleaned_data.get("other_specify") or ""}
 
 
 def version_initial(version: AdverseEventVersion) -> dict[str, Any]:

@@ -7,6 +7,7 @@ urlpatterns: list[URLPattern] = [
     path("subjects/<int:pk>/adverse-events/new/", views.adverse_event_create, name="web-ae-create"),
     path("adverse-events/<int:pk>/", views.adverse_event_detail, name="web-ae-detail"),
     path("adverse-events/<int:pk>/sign/", views.adverse_event_sign, name="web-ae-sign"),
+    path("adverse-events/<int:pk>/query/", views.query_raise_on_event, name="web-ae-query-raise"),
     path("adverse-events/<int:pk>/follow-up/", views.adverse_event_follow_up_page, name="web-ae-follow-up"),
     path("adverse-events/<int:pk>/sponsor-assessment/", views.adverse_event_sponsor_assess_page, name="web-ae-sponsor-assess"),
     path("clocks/<int:pk>/", views.clock_page, name="web-clock-detail"),

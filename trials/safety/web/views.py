@@ -17,17 +17,17 @@ from registry.access import Action, HospitalRole, scope_for
 from registry.errors import ApplicationError
 from trials.oversight.models import Signature
 from trials.oversight.selectors import data_query_list
-from trials.oversight.services.queries import may_raise_query
+from trials.oversight.services.queries import data_query_raise, may_raise_query
 from trials.oversight.services.signatures import all_signatures, signature_sign, valid_signatures
+from trials.oversight.web.forms import QueryRaiseForm, SignForm
 from trials.safety import ctcae
 from trials.safety.models import AdverseEvent, ReportingClock
 from trials.safety.selectors import adverse_event_list, adverse_event_versions, clock_list
 from trials.safety.services.assessment import adverse_event_sponsor_assess
 from trials.safety.services.clocks import is_sponsor_of, may_report, reporting_clock_record_report
 from trials.safety.services.events import adverse_event_follow_up, adverse_event_report
-from trials.safety.web.forms import AdverseEventFollowUpForm, ClockReportForm, SponsorAssessmentForm, version_initial
+from trials.safety.web.forms import AdverseEventFollowUpForm, AdverseEventForm, ClockReportForm, SponsorAssessmentForm, version_initial
 from trials.web.common import may, refused, study_id_for
-from trials.web.forms import AdverseEventForm, QueryRaiseForm, SignForm
 from trials.web.subject_views import visible_subject
 
 TEMPLATES = "safety/web/"
@@ -208,6 +208,24 @@ def adverse_event_sponsor_assess_page(request: HttpRequest, pk: int) -> HttpResp
     else:
         messages.success(request, _("Sponsor assessment of adverse event %(number)s saved.") % {"number": event.number})
     return redirect("web-ae-detail", pk=event.pk)
+
+
+@login_required
+@require_POST
+def query_raise_on_event(request: HttpRequest, pk: int) -> HttpResponse:
+    """Raise a data query on the event (`data_query_raise`) from the event's page; refusals re-render that page."""
+    event = visible_event(request, pk)
+    form = QueryRaiseForm(request.POST, field_choices=query_field_choices(AdverseEvent))
+    context = ae_context(request, event, query_form=form, query_open=True)
+    if not form.is_valid():
+        return render(request, TEMPLATES + "ae_detail.html", context, status=400)
+    try:
+        query = data_query_raise(actor=request.user, content_type=ContentType.objects.get_for_model(AdverseEvent), object_id=event.pk,
+                                 field_name=form.cleaned_data["field_name"], text=form.cleaned_data["text"])
+    except ApplicationError as error:
+        return refused(request, "ae_detail.html", context, form, error, templates=TEMPLATES)
+    messages.success(request, _("Query raised."))
+    return redirect("web-query-detail", pk=query.pk)
 
 
 @login_required
