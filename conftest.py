@@ -82,6 +82,11 @@ ACTOR_NAMES = ("coordinator_a", "investigator_a", "coordinator_b", "monitor_a", 
 
 @pytest.fixture
 def actors(db) -> Actors:  # type: ignore[no-untyped-def]
+    return build_actors()
+
+
+def build_actors() -> Actors:
+    """The standard actors and their two hospitals (also built outside a test's transaction by the isolation matrix)."""
     a = HospitalFactory(code="AAA", name_en="Hospital A")
     b = HospitalFactory(code="BBB", name_en="Hospital B")
 

@@ -1,17 +1,60 @@
-"""Every /api/v1/ and /dicomweb/ endpoint x every standard actor: status codes and, for lists, exactly what is visible."""
+"""Every URL of the project x every standard actor: status codes, for lists exactly what is visible, and nothing
+written by a refused request.
+
+Each arrangement's world is built once, not once per case: the `world` fixture is module-scoped and parametrised by
+the arrangement, so pytest runs the cases of one arrangement together. Each case runs in the test's own savepoint
+and each actor's request in a savepoint inside it, both rolled back, so a write by one actor (an enrolment, an
+upload) never changes what the next actor or the next case meets.
+"""
+from collections.abc import Iterator
+
 import pytest
+from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from conftest import ACTOR_NAMES, Actors, api_client
+from conftest import ACTOR_NAMES, api_client, build_actors
+from registry.models import AuditEvent
 from tests.matrix import Case, World, all_cases
 
 CASES = all_cases()
 
+# URL patterns without a case, on purpose: each reads no clinical data, or is tested elsewhere.
+PUBLIC_URL_NAMES = {
+    "login", "logout",  # the login form and logging out (tests/test_accounts.py)
+    "set_language",  # i18n: stores the chosen language in a cookie
+    "healthz",  # the liveness probe (database and broker up?), for the load balancer
+    "schema", "swagger-ui",  # the OpenAPI description of the API and its viewer: no data
+}
+# Django's admin: superusers only, every model's access checked by its own tests (tests/test_admin.py).
+PUBLIC_PREFIXES = ("admin/",)
 
-@pytest.fixture
-def world(actors: Actors) -> World:
-    return World(actors=actors)
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, django_db_setup, django_db_blocker) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    """The world of one arrangement, built once for all its cases (pytest groups the cases by arrangement) in a
+    transaction rolled back when the next arrangement's cases start; each case runs in a savepoint of its own."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        built = World(actors=build_actors())
+        request.param(built)
+        yield built
+        transaction.set_rollback(True)
+
+
+def _writes() -> int:
+    """Audit events other than recorded refusals (a refused signature is evidence too): every write is audited."""
+    return AuditEvent.objects.exclude(action__endswith="_refused").count()
+
+
+def _shown(world: World, case: Case, response: HttpResponse) -> set[str]:
+    """The world's rows a list shows: by id in an API page of results, by their identifier in a web page's text."""
+    if response["Content-Type"].startswith("application/json"):
+        returned = {row[case.id_field] for row in response.json()["results"]}
+        return {key for key in case.universe if case.row_id(world[key]) in returned}
+    text = response.content.decode()
+    return {key for key in case.universe if str(case.row_id(world[key])) in text}
 
 
 def _outcome(world: World, case: Case, actor: str, capture) -> str | None:  # type: ignore[no-untyped-def]
@@ -19,23 +62,27 @@ def _outcome(world: World, case: Case, actor: str, capture) -> str | None:  # ty
     client = api_client(world.actors.by_name(actor))
     url = reverse(case.url_name, args=case.args(world))
     data = case.data(world, actor) if case.data else None
+    expected = case.expect[actor]
+    refused = actor == "anonymous" or expected >= 400
+    writes = _writes() if refused else 0
     with capture(execute=False):
         response = getattr(client, case.method)(url, data=data, format=case.format)
-    if response.status_code != case.expect[actor]:
-        return f"{actor}: {response.status_code} instead of {case.expect[actor]}: {response.content[:300]!r}"
+    if response.status_code != expected:
+        return f"{actor}: {response.status_code} instead of {expected}: {response.content[:300]!r}"
+    if actor == "anonymous" and expected == 302 and not response.url.startswith(resolve_url(settings.LOGIN_URL)):
+        return f"anonymous: redirected to {response.url}, not to the login page"
+    if refused and _writes() != writes:
+        return f"{actor}: refused ({expected}) but {_writes() - writes} audit event(s) written"
     if case.visible is not None and response.status_code == 200:
-        returned = {row[case.id_field] for row in response.json()["results"]}
-        seen = {key for key in case.universe if case.row_id(world[key]) in returned}
+        seen = _shown(world, case, response)
         if seen != case.visible_to(actor):
             return f"{actor}: sees {sorted(seen)} instead of {sorted(case.visible_to(actor))}"
     return None
 
 
-@pytest.mark.parametrize(("arrange", "case"), CASES, ids=[c.name for _, c in CASES])
-def test_endpoint_as_every_actor(world: World, arrange, case: Case, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    """The world is arranged once per case; each actor's call runs in a savepoint rolled back afterwards, so a
-    write by one actor (an enrolment, an upload) never changes what the next actor meets."""
-    arrange(world)
+@pytest.mark.django_db
+@pytest.mark.parametrize(("world", "case"), CASES, indirect=["world"], scope="module", ids=[c.name for _, c in CASES])
+def test_url_as_every_actor(world: World, case: Case, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     failures = []
     for actor in ACTOR_NAMES:
         with transaction.atomic():
@@ -44,17 +91,23 @@ def test_endpoint_as_every_actor(world: World, arrange, case: Case, django_captu
     assert [f for f in failures if f] == []
 
 
-def _api_url_names(resolver: URLResolver, prefix: str = "") -> set[str]:
-    names: set[str] = set()
+def _patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, str | None]]:
+    """(route, name) of every URL pattern, however deeply included."""
     for pattern in resolver.url_patterns:
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
-            names |= _api_url_names(pattern, route)
-        elif isinstance(pattern, URLPattern) and route.startswith(("api/v1/", "dicomweb/")) and pattern.name:
-            names.add(pattern.name)
-    return names
+            yield from _patterns(pattern, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern.name
 
 
-def test_every_api_endpoint_is_in_the_matrix() -> None:
+def test_every_url_is_in_the_matrix() -> None:
     covered = {case.url_name for _, case in CASES}
-    assert _api_url_names(get_resolver()) - covered == set()
+    missing = sorted(f"{route} ({name})" for route, name in _patterns(get_resolver())
+                     if name not in covered and name not in PUBLIC_URL_NAMES and not route.startswith(PUBLIC_PREFIXES))
+    assert missing == []
+
+
+def test_case_names_are_unique() -> None:
+    names = [case.name for _, case in CASES]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,7 +22,7 @@ from imaging.services.ingest import IncomingFile, ingest
 from imaging.services.review import study_release
 from imaging.volume import open_bytes
 from imaging.web.forms import ReleaseForm, UploadForm
-from registry.access import Action
+from registry.access import Action, may
 from registry.errors import ApplicationError
 from registry.models import Patient
 from registry.web.forms import add_application_error
@@ -130,6 +131,9 @@ def study_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def study_release_page(request: HttpRequest, pk: int) -> HttpResponse:
     study = _study(request, pk)
+    # A role that sees the study but may not change it (a monitor) is refused before the service looks at its status.
+    if not may(request.user, Action.CHANGE, study):
+        raise PermissionDenied(_("Your role does not release studies."))
     form = ReleaseForm(request.POST)
     if form.is_valid():
         try:

@@ -1,0 +1,4 @@
+"""stub"""
+from trials.tests.matrix_cases import arrange  # noqa: F401
+
+CASES: list = []
