@@ -1,24 +1,26 @@
-"""The series pipeline: ordered steps run as a Celery chain after commit.
+"""The series pipeline: ordered steps, run for each series by the background-work engine (registry.services.work).
 
 `index` is built in; the imaging-analysis work registers its quantification, dose and preview steps
-with @pipeline_step. Each step records its state, result and error on the series; a failed step stops
-the steps after it (they are skipped, not run on bad input) and can be retried through the API.
-Running the chain again changes nothing: a step that is done is not run twice.
+with @pipeline_step. The engine claims the series (its `pipeline_*` columns), runs `pipeline_run`, and
+owns the pipeline's state: retries after transient errors, recovery of a series whose worker died, the
+stale sweep and audited user retries. Each step records its state, result and error on the series; a
+failed step stops the steps after it (they are not run on bad input) and fails the pipeline, which a
+user can retry. Running the pipeline again changes nothing: a step that is done is not run twice.
 """
 import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Min, Value
 from django.db.models.functions import NullIf
 from django.utils import timezone
 
 from imaging.models import ImagingStudy, Series
+from registry.errors import ApplicationError
+from registry.services.work import TRANSIENT_ERRORS, Work, lease_until
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ def report_progress(done: int, total: int) -> None:
 
 
 def _set_step(series_id: int, step: str, **state: Any) -> Series:
+    """Record one step's state and the pipeline's progress; while the pipeline runs, this is also its heartbeat."""
     with transaction.atomic():
         series = Series.objects.select_for_update().get(pk=series_id)
         steps = dict(series.pipeline_steps)
@@ -91,13 +94,11 @@ def _set_step(series_id: int, step: str, **state: Any) -> Series:
         partial = sum(steps.get(n, {}).get("progress", 0) for n in names if steps.get(n, {}).get("state") == "running")
         series.pipeline_steps = steps
         series.pipeline_progress = (done * 100 + partial) // max(len(names), 1)
-        if state.get("state") == "failed":
-            series.pipeline_state, series.pipeline_error = Series.PipelineState.FAILED, state.get("error", "")
-        elif done == len(names):
-            series.pipeline_state, series.pipeline_error = Series.PipelineState.DONE, ""
-        else:
-            series.pipeline_state = Series.PipelineState.RUNNING
-        series.save(update_fields=["pipeline_steps", "pipeline_progress", "pipeline_state", "pipeline_error", "updated_at"])
+        fields = ["pipeline_steps", "pipeline_progress", "updated_at"]
+        if series.pipeline_state == Series.PipelineState.RUNNING:
+            series.pipeline_lease_expires_at = lease_until()
+            fields.append("pipeline_lease_expires_at")
+        series.save(update_fields=fields)
         return series
 
 
@@ -117,6 +118,8 @@ def series_step_run(*, series_id: int, step: str) -> str:
     token = _running.set((series_id, step))
     try:
         result = _steps[step][1](series)
+    except TRANSIENT_ERRORS:
+        raise  # not the step's fault: the engine runs the pipeline again after a backoff
     except Exception as exc:  # recorded on the series for people to read and retry; never an identifier
         logger.exception("pipeline step %s failed for series %s", step, series_id)
         _set_step(series_id, step, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000],
@@ -129,18 +132,19 @@ def series_step_run(*, series_id: int, step: str) -> str:
     return "done"
 
 
-def series_retry(*, series: Series) -> Series:
-    """Forget failed steps so the chain runs them again."""
-    with transaction.atomic():
-        series = Series.objects.select_for_update().get(pk=series.pk)
-        series.pipeline_steps = {k: v for k, v in series.pipeline_steps.items() if v.get("state") == "done"}
-        series.pipeline_state, series.pipeline_error = Series.PipelineState.PENDING, ""
-        series.pipeline_queued_at = timezone.now()
-        series.save(update_fields=["pipeline_steps", "pipeline_state", "pipeline_error", "pipeline_queued_at", "updated_at"])
-    return series
+def pipeline_run(series: Series, work: Work) -> None:
+    """The engine's handler: every step in order. A failed step fails the pipeline with the step's error."""
+    for step in step_names():
+        outcome = series_step_run(series_id=series.pk, step=step)
+        if outcome == "held":  # put on hold since it was queued: the release queues it again
+            work.finish(Series.PipelineState.HELD)
+            return
+        if outcome == "failed":
+            error = Series.objects.values_list("pipeline_steps", flat=True).get(pk=series.pk)[step].get("error", "")
+            raise ApplicationError(error, code="step_failed")
+    work.succeed()
 
 
-def stale_pending_series() -> list[int]:
-    cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
-    return list(Series.objects.filter(pipeline_state=Series.PipelineState.PENDING, pipeline_queued_at__lt=cutoff)
-                .values_list("pk", flat=True))
+def forget_failed_steps(series: Series) -> dict[str, Any]:
+    """On a user's retry: keep the steps that are done, so the pipeline resumes at the one that failed."""
+    return {"pipeline_steps": {k: v for k, v in series.pipeline_steps.items() if v.get("state") == "done"}}

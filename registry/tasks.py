@@ -3,7 +3,8 @@ from celery import shared_task
 
 from registry.context import work_context
 from registry.services.followup import followup_mark_statuses
-from registry.services.jobs import job_run, jobs_requeue_stale
+from registry.services.jobs import job_run
+from registry.services.work import work_requeue_stale
 
 
 @shared_task(name="registry.run_job", acks_late=True, ignore_result=True)
@@ -11,9 +12,10 @@ def run_job(job_id: int) -> None:
     job_run(job_id=job_id)
 
 
-@shared_task(name="registry.requeue_stale_jobs", ignore_result=True)
-def requeue_stale_jobs() -> int:
-    return jobs_requeue_stale()
+@shared_task(name="registry.requeue_stale_work", ignore_result=True)
+def requeue_stale_work() -> int:
+    """The one sweep of background work of every kind (jobs, report runs, series pipelines)."""
+    return work_requeue_stale()
 
 
 @shared_task(name="registry.follow_up_daily", ignore_result=True)

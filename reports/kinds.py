@@ -18,6 +18,10 @@ from reports.document import Progress, Report
 # (actor, raw parameters) -> normalised JSON-safe parameters; raises ApplicationError (400), or
 # Http404 / PermissionDenied for a trial the actor cannot see / may not report on.
 Authorise = Callable[[User, dict[str, Any]], dict[str, Any]]
+# (requester, normalised parameters) -> None; raises Http404 / PermissionDenied when the requester may not have this
+# report. Called by `authorise` at request time and again by the engine when the run executes (a role revoked in
+# between fails the run).
+Permit = Callable[[User, dict[str, Any]], None]
 # (requester, normalised parameters, progress callback) -> the document.
 Build = Callable[[User, dict[str, Any], Progress], Report]
 
@@ -52,6 +56,7 @@ class ReportKind:
     title: str
     authorise: Authorise
     build: Build
+    permit: Permit
     # The normalised parameter naming the trial the run belongs to (its sponsors see the run), if any.
     trial_param: str | None = None
     # Set for kinds that stream their own files (then `build` is not called).

@@ -4,40 +4,29 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from registry.access import Action, HospitalRole, Scope, ScopedModel, TrialRole
+from registry.models.work import WorkRow, WorkSpec
 
 
-class ReportRun(ScopedModel):
-    """One run of one report kind. Built by the `reports.run_report` task; files are listed in ReportFile.
+class ReportRun(WorkRow, ScopedModel):
+    """One run of one report kind, run by the background-work engine; files are listed in ReportFile.
 
     Files are written first and their rows created in the same transaction that marks the run succeeded, so a
-    run that failed half-way never shows a file.
+    run that failed half-way never shows a file. The requester's access is checked again when the run executes.
     """
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
 
     kind = models.CharField(_("report kind"), max_length=40)
     # Normalised by the kind at request time (dates as ISO text, hospitals as sorted codes, the trial as its id),
     # so the same request always means the same report.
     params = models.JSONField(default=dict)
     trial = models.ForeignKey("trials.Trial", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0)
     row_counts = models.JSONField(default=dict, blank=True, help_text=_("Rows per section."))
     result = models.JSONField(null=True, blank=True, help_text=_("The report as JSON (sections as tables)."))
-    error = models.TextField(blank=True)
     requested_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="report_runs")
-    request_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     generated_at = models.DateTimeField(null=True, blank=True)
 
     scope_hospital_path = None
+    work_spec = WorkSpec(name="report_run", task="reports.tasks.run_report", handler="reports.services.report_run_build",
+                         authorise="reports.services.report_run_authorise")
 
     class Meta:
         ordering = ["-created_at", "-id"]

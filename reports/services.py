@@ -1,32 +1,27 @@
 """Requesting, running and downloading reports. Runs are built by the `reports.run_report` task."""
 import hashlib
 import logging
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone, translation
+from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.audit import audit_record
-from registry.context import current, work_context
+from registry.context import current
 from registry.errors import ApplicationError
 from registry.models import User
+from registry.services.work import Work, access_revoked, work_execute, work_queue_after_commit
 from reports import renderers
 from reports.document import Report
 from reports.kinds import WriteFiles, report_kind
 from reports.models import ReportFile, ReportRun
 
 logger = logging.getLogger(__name__)
-
-
-def _queue(run_id: int) -> None:
-    from reports.tasks import run_report
-
-    run_report.delay(run_id)
 
 
 @transaction.atomic
@@ -46,7 +41,7 @@ def report_run_request(*, actor: User, kind: str, params: dict[str, Any] | None 
     run.save()
     audit_record(actor=actor, action="report_request", instance=run, after={"kind": kind, "params": normalised},
                  trial_id=run.trial_id)
-    transaction.on_commit(lambda: _queue(run.pk))
+    work_queue_after_commit(ReportRun, run.pk)
     return run
 
 
@@ -59,10 +54,6 @@ def _language(raw: Any, *, documents: bool) -> str:
         raise ApplicationError(_("Unknown report language."), code="invalid_parameter",
                                fields={"language": [_("One of: %(choices)s.") % {"choices": allowed}]})
     return str(raw)
-
-
-def _set_progress(run_id: int, percent: int) -> None:
-    ReportRun.objects.filter(pk=run_id).update(progress=max(0, min(99, percent)))
 
 
 def storage_key(run_id: int, name: str) -> str:
@@ -87,73 +78,71 @@ def _discard(keys: list[str]) -> None:
 
 
 def report_run_execute(*, run_id: int) -> ReportRun | None:
-    """Build, render and store one run. Idempotent: only a pending run is claimed (redelivery does nothing).
+    """Run one run through the engine. Idempotent: only a pending run is claimed (redelivery does nothing)."""
+    if not work_execute(model=ReportRun, pk=run_id):
+        return None
+    return ReportRun.objects.get(pk=run_id)
+
+
+def report_run_authorise(run: ReportRun) -> None:
+    """At execution, the kind's access rule again for the requester as they are now: a role revoked fails the run."""
+    try:
+        report_kind(run.kind).permit(run.requested_by, run.params)
+    except (Http404, PermissionDenied):
+        raise access_revoked() from None
+
+
+def report_run_build(run: ReportRun, work: Work) -> None:
+    """Build, render and store one run (the engine's handler).
 
     Files are stored first; their rows and the `succeeded` status are written in one transaction after every
-    file is in place. On any failure the stored files are removed and the run is marked failed with the error.
+    file is in place. On any failure the stored files are removed; the engine records the error.
     """
-    claimed = ReportRun.objects.filter(pk=run_id, status=ReportRun.Status.PENDING).update(
-        status=ReportRun.Status.RUNNING, started_at=timezone.now(), progress=0)
-    if not claimed:
-        return None
-    run = ReportRun.objects.select_related("requested_by").get(pk=run_id)
-    ReportRun.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
     kind = report_kind(run.kind)
     stored: list[str] = []
-    # English whoever's request queued it (an eager run inherits the request's language): the error is stored.
-    with translation.override("en"), work_context(source="task", request_id=run.request_id):
-        try:
-            if kind.write_files is not None:
-                _store_written(run, kind.write_files, kind.file_name, stored)
-                run.refresh_from_db()
-                return run
-            report = kind.build(run.requested_by, run.params, lambda p: _set_progress(run_id, p))
-            report.language = run.params.get("language", "en")
-            rendered = render_files(report)
-            _set_progress(run_id, 95)
-            rows = []
-            for name, fmt, content, count in rendered:
-                key = storage_key(run_id, name)
-                if default_storage.exists(key):  # left by an earlier attempt that failed before cleaning up
-                    default_storage.delete(key)
-                stored.append(default_storage.save(key, ContentFile(content)))
-                rows.append(ReportFile(run_id=run_id, name=name, format=fmt, storage_key=stored[-1], size=len(content),
-                                       sha256=hashlib.sha256(content).hexdigest(), rows=count))
-            with transaction.atomic():
-                ReportFile.objects.bulk_create(rows)
-                ReportRun.objects.filter(pk=run_id).update(
-                    status=ReportRun.Status.SUCCEEDED, progress=100, row_counts=report.row_counts,
-                    result=renderers.to_json(report), generated_at=timezone.now(), error="")
-                audit_record(actor=run.requested_by, action="report_generate", instance=run, trial_id=run.trial_id,
-                             after={"files": {r.name: r.sha256 for r in rows}})
-        except Exception as exc:
-            # Builders raise messages without identifiers; the text is shown to the requester.
-            logger.exception("report run %s (%s) failed", run_id, run.kind)
-            _discard(stored)
-            message = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
-            ReportRun.objects.filter(pk=run_id).update(status=ReportRun.Status.FAILED, error=message[:2000],
-                                                       generated_at=None)
-    run.refresh_from_db()
-    return run
+    try:
+        if kind.write_files is not None:
+            _store_written(run, kind.write_files, kind.file_name, stored, work)
+            return
+        report = kind.build(run.requested_by, run.params, work.progress)
+        report.language = run.params.get("language", "en")
+        rendered = render_files(report)
+        work.progress(95)
+        rows = []
+        for name, fmt, content, count in rendered:
+            key = storage_key(run.pk, name)
+            if default_storage.exists(key):  # left by an earlier attempt that failed before cleaning up
+                default_storage.delete(key)
+            stored.append(default_storage.save(key, ContentFile(content)))
+            rows.append(ReportFile(run_id=run.pk, name=name, format=fmt, storage_key=stored[-1], size=len(content),
+                                   sha256=hashlib.sha256(content).hexdigest(), rows=count))
+        _record(run, work, rows, row_counts=report.row_counts, result=renderers.to_json(report))
+    except Exception:
+        _discard(stored)
+        raise
 
 
-def _store_written(run: ReportRun, write_files: WriteFiles, file_name: str, stored: list[str]) -> None:
+def _record(run: ReportRun, work: Work, rows: list[ReportFile], *, row_counts: dict[str, int], result: dict[str, Any]) -> None:
+    """The file rows, the outcome and the audit event in one transaction: all of them or none."""
+    with transaction.atomic():
+        ReportFile.objects.bulk_create(rows)
+        work.succeed(row_counts=row_counts, result=result, generated_at=timezone.now())
+        audit_record(actor=run.requested_by, action="report_generate", instance=run, trial_id=run.trial_id,
+                     after={"files": {r.name: r.sha256 for r in rows}})
+
+
+def _store_written(run: ReportRun, write_files: WriteFiles, file_name: str, stored: list[str], work: Work) -> None:
     """A kind that streams its files: stored by the kind, then recorded (and the run succeeded) in one transaction."""
     key = storage_key(run.pk, file_name)
     if default_storage.exists(key):  # left by an earlier attempt that failed before cleaning up
         default_storage.delete(key)
     stored.append(key)
-    written = write_files(run.requested_by, run.params, lambda p: _set_progress(run.pk, p), key)
+    written = write_files(run.requested_by, run.params, work.progress, key)
     stored[:] = [f.storage_key for f in written.files]
-    _set_progress(run.pk, 95)
+    work.progress(95)
     rows = [ReportFile(run_id=run.pk, name=f.name, format=f.format, storage_key=f.storage_key, size=f.size, sha256=f.sha256,
                        rows=f.rows) for f in written.files]
-    with transaction.atomic():
-        ReportFile.objects.bulk_create(rows)
-        ReportRun.objects.filter(pk=run.pk).update(status=ReportRun.Status.SUCCEEDED, progress=100, row_counts=written.row_counts,
-                                                   result=written.result, generated_at=timezone.now(), error="")
-        audit_record(actor=run.requested_by, action="report_generate", instance=run, trial_id=run.trial_id,
-                     after={"files": {r.name: r.sha256 for r in rows}})
+    _record(run, work, rows, row_counts=written.row_counts, result=written.result)
 
 
 @transaction.atomic
@@ -168,18 +157,3 @@ def report_file_download(*, actor: User, run: ReportRun, name: str) -> ReportFil
     audit_record(actor=actor, action="report_download", instance=file, trial_id=run.trial_id,
                  after={"run": run.pk, "kind": run.kind, "name": file.name, "sha256": file.sha256})
     return file
-
-
-def report_runs_requeue_stale() -> int:
-    """Re-queue runs still pending after JOB_STALE_AFTER_SECONDS (their message was lost, e.g. a broker outage).
-
-    A duplicate message is harmless: only a pending run is ever claimed.
-    """
-    cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
-    stale = list(ReportRun.objects.filter(status=ReportRun.Status.PENDING, queued_at__lt=cutoff).values_list("pk", flat=True))
-    for run_id in stale:
-        ReportRun.objects.filter(pk=run_id, status=ReportRun.Status.PENDING).update(queued_at=timezone.now())
-        _queue(run_id)
-    if stale:
-        logger.warning("re-queued %d stale report run(s)", len(stale))
-    return len(stale)

@@ -1,13 +1,18 @@
 """Jobs through Celery: eager in the embedded default, a real worker process on Redis under CI."""
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from config.celery_app import app as celery_app
 from conftest import Actors, api_client
 from registry.models import AuditEvent, Job
-from registry.services.jobs import job_enqueue, jobs_requeue_stale
+from registry.services.jobs import job_enqueue
+from registry.services.work import work_requeue_stale
 
 
 def test_job_runs_after_commit_in_eager_mode_and_records_its_actor(
@@ -27,7 +32,7 @@ def test_job_runs_after_commit_in_eager_mode_and_records_its_actor(
 def test_failed_job_keeps_its_error(eager, actors: Actors, django_capture_on_commit_callbacks, monkeypatch) -> None:
     from registry.services import jobs
 
-    def broken(job: Job) -> dict:
+    def broken(job: Job, work: object) -> dict:
         raise RuntimeError("chain store unreachable")
 
     monkeypatch.setitem(jobs._handlers, "audit_verify", broken)
@@ -51,7 +56,7 @@ def test_sweep_requeues_jobs_stranded_by_a_broker_outage(eager, actors: Actors) 
                                queued_at=timezone.now() - timedelta(hours=1))
     fresh = Job.objects.create(kind="audit_verify", requested_by=actors.data_manager, request_id="new",
                                queued_at=timezone.now())
-    assert jobs_requeue_stale() == 1
+    assert work_requeue_stale() == 1
     stale.refresh_from_db()
     fresh.refresh_from_db()
     assert stale.status == Job.Status.SUCCEEDED and fresh.status == Job.Status.PENDING
@@ -83,3 +88,62 @@ def test_real_worker_runs_job_queued_on_commit_and_records_actor(worker: str, ac
     assert job.status == Job.Status.SUCCEEDED, job.error
     event = AuditEvent.objects.get(action="audit_verify", object_id=str(job_id))
     assert event.actor == actors.data_manager and event.source == "task" and event.request_id == "worker-test-01"
+
+
+@contextmanager
+def queued_for_real(broker_url: str | None = None) -> Iterator[str]:
+    """Tasks published (not run in-process) to a queue of this test's own, on the configured broker or on `broker_url`.
+
+    With no broker configured that is kombu's in-memory transport (a real broker for one process); under CI, Redis.
+    """
+    conf = celery_app.conf
+    previous = (conf.task_always_eager, conf.task_default_queue, conf.broker_url)
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    conf.task_always_eager, conf.task_default_queue = False, queue
+    if broker_url:
+        conf.broker_url = broker_url
+    celery_app._pool, celery_app.amqp._producer_pool = None, None  # connections follow the broker URL set here
+    try:
+        yield queue
+    finally:
+        conf.task_always_eager, conf.task_default_queue, conf.broker_url = previous
+        celery_app._pool, celery_app.amqp._producer_pool = None, None
+
+
+def drain(queue: str) -> list[tuple[str, list]]:
+    """(task name, args) of every message waiting in the queue, removing them."""
+    messages = []
+    with celery_app.connection_for_read() as conn:
+        simple = conn.SimpleQueue(queue)
+        try:
+            while True:
+                message = simple.get(block=True, timeout=0.5)
+                messages.append((message.headers["task"], message.payload[0]))
+                message.ack()
+        except simple.Empty:
+            pass
+        finally:
+            simple.close()
+    return messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweep_run_twice_queues_a_stale_job_once(actors: Actors) -> None:
+    stale = Job.objects.create(kind="audit_verify", requested_by=actors.data_manager, request_id="lost",
+                               queued_at=timezone.now() - timedelta(hours=1))
+    with queued_for_real() as queue:
+        assert work_requeue_stale() == 1
+        assert work_requeue_stale() == 0
+        assert drain(queue) == [("registry.run_job", [stale.pk])]
+    stale.refresh_from_db()
+    assert stale.status == Job.Status.PENDING  # nothing ran it: the message waits for a worker
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_at_enqueue_still_answers_202_and_leaves_the_job_pending(actors: Actors, caplog) -> None:
+    with queued_for_real("redis://127.0.0.1:1/0"):  # nothing listens on port 1
+        response = api_client(actors.data_manager).post("/api/v1/audit-events/verify/")
+    assert response.status_code == 202
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == Job.Status.PENDING and job.attempts == 0
+    assert "left pending for the sweep" in caplog.text

@@ -224,14 +224,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-jobs": {"task": "registry.requeue_stale_jobs", "schedule": 300.0},
+    # One sweep for every kind of background work (jobs, report runs, series pipelines): registry.services.work.
+    "requeue-stale-work": {"task": "registry.requeue_stale_work", "schedule": 300.0},
     "follow-up-daily": {"task": "registry.follow_up_daily", "schedule": crontab(hour=1, minute=0)},
-    "requeue-stale-series": {"task": "imaging.requeue_stale_series", "schedule": 300.0},
     "sweep-reporting-clocks": {"task": "safety.sweep_reporting_clocks", "schedule": 900.0},
-    "requeue-stale-report-runs": {"task": "reports.requeue_stale_runs", "schedule": 300.0},
 }
-# A job still pending after this long is assumed lost (broker outage) and re-queued by the sweep.
+# Background work (registry.services.work). Pending longer than this: its message is assumed lost (broker outage)
+# and the sweep sends it again.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=600)
+# A running row's lease, renewed by each progress report. Longer than the hard time limit, so only a dead worker's
+# row expires; the sweep then queues it again.
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 240)
+# Attempts per row (transient errors and dead workers both count), and the backoff between them: doubling from the
+# base, capped at the maximum.
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
+JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=30)
+JOB_RETRY_MAX_SECONDS = env.int("JOB_RETRY_MAX_SECONDS", default=900)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -2,8 +2,6 @@
 from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
@@ -13,13 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from imaging.models import ImagingStudy, Instance, Series, Upload
-from imaging.pipeline import series_retry, step_states
+from imaging.pipeline import step_states
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.services.review import study_release
-from imaging.tasks import run_pipeline
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from registry.models import Patient
+from registry.services.work import work_retry
 
 
 class UploadSerializer(serializers.ModelSerializer):
@@ -140,13 +138,8 @@ class SeriesViewSet(ScopedReadOnlyViewSet):
     @extend_schema(request=None, responses={202: SeriesSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        """Run the failed and remaining pipeline steps again."""
-        series = self.get_object()
-        if series.pipeline_state != Series.PipelineState.FAILED:
-            raise exceptions.ValidationError({"pipeline_state": [_("Only a failed pipeline is retried (this one is %(state)s).")
-                                                                 % {"state": str(series.get_pipeline_state_display()).lower()}]})
-        series = series_retry(series=series)
-        transaction.on_commit(lambda: run_pipeline.delay(series.pk))
+        """Run the failed and remaining pipeline steps again (only a failed pipeline; audited)."""
+        series = work_retry(actor=request.user, row=self.get_object())
         return Response(SeriesSerializer(series).data, status=status.HTTP_202_ACCEPTED)
 
 

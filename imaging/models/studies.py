@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nucmed.radiopharmaceuticals import CHOICES as TRACER_CHOICES
 from registry.access import ScopedModel
+from registry.models.work import WorkFields, WorkSpec
 
 
 class ImagingStudy(ScopedModel):
@@ -70,10 +71,20 @@ class Series(ScopedModel):
     # Per step: {"index": {"state": "done", "error": "", "finished_at": "..."}, ...}
     pipeline_steps = models.JSONField(default=dict, blank=True)
     pipeline_queued_at = models.DateTimeField(null=True, blank=True)
+    # The pipeline is background work run by the one engine (registry.services.work), under these column names.
+    pipeline_attempts = models.PositiveSmallIntegerField(default=0)
+    pipeline_started_at = models.DateTimeField(null=True, blank=True)
+    pipeline_lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     scope_hospital_path = "study__patient__hospital"
+    work_spec = WorkSpec(
+        name="series_pipeline", task="imaging.tasks.run_pipeline", handler="imaging.pipeline.pipeline_run",
+        on_retry="imaging.pipeline.forget_failed_steps", succeeded=PipelineState.DONE, restart_progress=False,
+        fields=WorkFields(status="pipeline_state", progress="pipeline_progress", error="pipeline_error", error_code=None,
+                          attempts="pipeline_attempts", queued_at="pipeline_queued_at", started_at="pipeline_started_at",
+                          lease_expires_at="pipeline_lease_expires_at"))
 
     class Meta:
         ordering = ["study", "series_number", "id"]

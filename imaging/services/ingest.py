@@ -210,11 +210,11 @@ def _queue_pipelines(series_ids: list[int]) -> None:
     done. Should it fail here, the chain runs it again (a failed step is not done).
     """
     from imaging.pipeline import series_step_run
-    from imaging.tasks import run_pipeline
+    from registry.services.work import work_send
 
     for series_id in series_ids:
         try:
             series_step_run(series_id=series_id, step="index")
         except Exception:  # the rows are committed; the queued chain indexes the series instead
             logger.exception("index step of series %s failed at ingest; left to the pipeline", series_id)
-        run_pipeline.delay(series_id)
+        work_send(Series, series_id)

@@ -4,12 +4,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy, Series
-from imaging.tasks import run_pipeline
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
 from registry.services.common import require_reason
+from registry.services.work import work_queue_after_commit
 
 
 @transaction.atomic
@@ -28,6 +28,6 @@ def study_release(*, actor: User, study: ImagingStudy, reason: str) -> ImagingSt
                  hospital_id=study.patient.hospital_id)
     held = list(study.series.filter(pipeline_state=Series.PipelineState.HELD).values_list("pk", flat=True))
     Series.objects.filter(pk__in=held).update(pipeline_state=Series.PipelineState.PENDING, pipeline_queued_at=timezone.now())
-    if held:
-        transaction.on_commit(lambda: [run_pipeline.delay(pk) for pk in held])
+    for pk in held:
+        work_queue_after_commit(Series, pk)
     return study

@@ -9,8 +9,10 @@ from django.utils import timezone
 from conftest import Actors, api_client
 from imaging import pipeline, volume
 from imaging.models import DoseResult, Preview, Series, SuvResult
-from imaging.tasks import requeue_stale_series, run_pipeline
+from imaging.tasks import run_pipeline
 from imaging.tests.helpers import as_upload, child, pet_files
+from registry.models import AuditEvent
+from registry.services.work import work_requeue_stale
 
 
 @pytest.fixture
@@ -60,16 +62,55 @@ def test_failed_step_is_recorded_and_retried_through_the_api(eager, actors, pati
     assert series.pipeline_state == Series.PipelineState.DONE and series.pipeline_steps["flaky"]["state"] == "done"
     again = client.post(f"/api/v1/imaging/series/{series.pk}/retry/")
     assert again.status_code == 400  # only a failed pipeline is retried
+    event = AuditEvent.objects.get(action="work_retry", object_id=str(series.pk))  # the user's retry is audited
+    assert event.actor == actors.coordinator_a and event.hospital_id == actors.hospital_a.pk
+    assert event.before["status"] == "failed" and "storage briefly unavailable" in event.before["error"]
 
 
 def test_sweep_requeues_series_stranded_pending(eager, actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks, execute=False)  # message "lost"
     assert series.pipeline_state == Series.PipelineState.PENDING
-    assert requeue_stale_series() == 0  # not stale yet
+    assert work_requeue_stale() == 0  # not stale yet
     Series.objects.filter(pk=series.pk).update(pipeline_queued_at=timezone.now() - timedelta(hours=1))
-    assert requeue_stale_series() == 1
+    assert work_requeue_stale() == 1
     series.refresh_from_db()
     assert series.pipeline_state == Series.PipelineState.DONE
+
+
+def test_a_running_series_whose_worker_died_is_recovered_by_the_sweep(eager, actors, patient, tmp_path,
+                                                                       django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: a series left running for ever. Its lease expires and the one sweep queues it again, once."""
+    series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks, execute=False)
+    Series.objects.filter(pk=series.pk).update(pipeline_state=Series.PipelineState.RUNNING, pipeline_attempts=1,
+                                               pipeline_started_at=timezone.now() - timedelta(hours=1),
+                                               pipeline_lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert work_requeue_stale() == 1
+    assert work_requeue_stale() == 0
+    series.refresh_from_db()
+    assert series.pipeline_state == Series.PipelineState.DONE and series.pipeline_attempts == 2
+    assert series.pipeline_lease_expires_at is None and series.pipeline_progress == 100
+
+
+def test_a_transient_error_in_a_step_is_retried_not_failed(eager, actors, patient, tmp_path, monkeypatch,
+                                                           django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from django.db import OperationalError
+
+    calls = {"n": 0}
+
+    def briefly_locked(series: Series) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("database is locked")
+        return {"ok": True}
+
+    monkeypatch.setitem(pipeline._steps, "locked", (20, briefly_locked))
+    series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks)
+    assert series.pipeline_state == Series.PipelineState.PENDING and series.pipeline_attempts == 1
+    assert "database is locked" in series.pipeline_error and series.pipeline_steps["index"]["state"] == "done"
+    Series.objects.filter(pk=series.pk).update(pipeline_queued_at=timezone.now())  # the backoff has passed
+    run_pipeline.delay(series.pk)
+    series.refresh_from_db()
+    assert series.pipeline_state == Series.PipelineState.DONE and series.pipeline_attempts == 2 and calls["n"] == 2
 
 
 @pytest.mark.redis

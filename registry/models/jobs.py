@@ -1,38 +1,26 @@
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
 
 from registry.access import Action, HospitalRole, Scope, ScopedModel
+from registry.models.work import WorkFields, WorkRow, WorkSpec
 
 
-class Job(ScopedModel):
-    """A long-running piece of work done by a Celery task: its status, progress and outcome.
+class Job(WorkRow, ScopedModel):
+    """A long-running piece of work done by a Celery task (one handler per kind, see registry.services.jobs).
 
-    The UI and API read this row rather than Celery's state, and the periodic sweep re-queues rows
-    left pending (for example while the broker was down), so an outage loses nothing.
+    The UI and API read this row rather than Celery's state; the engine (registry.services.work) claims, runs, retries
+    and re-queues it like every other kind of background work.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-
     kind = models.CharField(max_length=40)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0)
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     requested_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="jobs")
-    request_id = models.CharField(max_length=64)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(null=True)
-    started_at = models.DateTimeField(null=True)
     finished_at = models.DateTimeField(null=True)
 
     scope_hospital_path = None
+    work_spec = WorkSpec(name="job", task="registry.tasks.run_job", handler="registry.services.jobs.job_handle",
+                         authorise="registry.services.jobs.job_authorise", fields=WorkFields(finished_at="finished_at", result="result"))
 
     class Meta:
         ordering = ["-created_at", "-id"]

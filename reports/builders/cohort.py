@@ -13,7 +13,7 @@ from django.db.models import Count, F, Min, Q
 from django.utils.translation import gettext as _
 
 from registry import codelists as cl
-from registry.access import ALL, HospitalRole, scope_for
+from registry.access import Rule
 from registry.errors import ApplicationError
 from registry.models import FollowUpVisit, Hospital, User
 from registry.selectors import EFS_EVENT_STATUSES, patients_for_research
@@ -23,19 +23,13 @@ from reports.document import Figure, Progress, Report
 from reports.kinds import ReportKind, register_report_kind
 from reports.params import as_of_date, parse_date, refuse_unknown
 
-# Who may run it: data managers over all hospitals, site investigators and coordinators over their own.
-COHORT_ROLES = frozenset({HospitalRole.DATA_MANAGER, HospitalRole.INVESTIGATOR, HospitalRole.COORDINATOR})
 PARAMS = {"as_of", "hospitals", "diagnosis_from", "diagnosis_to"}
 
 
 def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
     """Hospitals default to every hospital the requester may report on; naming another one is a bad parameter."""
     refuse_unknown(params, PARAMS)
-    allowed_ids = scope_for(user).hospitals_with(COHORT_ROLES)
-    if not allowed_ids:
-        raise PermissionDenied(_("Cohort reports are for data managers, investigators and coordinators."))
-    hospitals = Hospital.objects.all() if allowed_ids is ALL else Hospital.objects.filter(pk__in=allowed_ids)
-    allowed = set(hospitals.values_list("code", flat=True))
+    allowed = _reportable_hospitals(user)
     requested = params.get("hospitals") or sorted(allowed)
     if not isinstance(requested, list) or not all(isinstance(c, str) for c in requested):
         raise ApplicationError(_("hospitals must be a list of hospital codes."), code="invalid_parameter",
@@ -51,6 +45,20 @@ def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
                                fields={"diagnosis_from": [_("After diagnosis_to.")]})
     return {"as_of": as_of.isoformat(), "hospitals": sorted(set(requested)),
             "diagnosis_from": dx_from.isoformat() if dx_from else None, "diagnosis_to": dx_to.isoformat() if dx_to else None}
+
+
+def permit(user: User, params: dict[str, Any]) -> None:
+    if set(params["hospitals"]) - _reportable_hospitals(user):
+        raise PermissionDenied(_("The report names hospitals you cannot report on."))
+
+
+def _reportable_hospitals(user: User) -> set[str]:
+    """The one rule, at request and at execution: the codes of the hospitals the user may report on (Rule.REPORT_SITE:
+    data managers over theirs, or all; site investigators and coordinators over their own)."""
+    allowed = set(Hospital.objects.restrict(user, Rule.REPORT_SITE).values_list("code", flat=True))
+    if not allowed:
+        raise PermissionDenied(_("Cohort reports are for data managers, investigators and coordinators."))
+    return allowed
 
 
 PATIENT_COLUMNS = ["pk", "hospital__code", "hospital__province", "diagnosis_date", "age_at_diagnosis_months", "inrgss_stage",
@@ -256,4 +264,4 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     return report
 
 
-COHORT = register_report_kind(ReportKind("cohort", "Registry cohort report", authorise, build))
+COHORT = register_report_kind(ReportKind("cohort", "Registry cohort report", authorise, build, permit))

@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from imaging.reading.models import ComparisonUnit, ReadingComparison, UnitRead
-from registry.access import ALL, Action, HospitalRole, scope_for
+from registry.access import Action, Rule
 from registry.errors import ApplicationError
 from registry.models import Hospital, User
 from registry.selectors import patients_for_research
@@ -25,21 +25,30 @@ from reports.document import Progress, Report
 from reports.kinds import ReportKind, register_report_kind
 from reports.params import as_of_date, refuse_unknown
 
-REPORT_ROLES = frozenset({HospitalRole.DATA_MANAGER, HospitalRole.INVESTIGATOR, HospitalRole.COORDINATOR})
-
 
 def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
     """Data managers, investigators and coordinators; a comparison the user cannot see reads as not found."""
     refuse_unknown(params, {"comparison", "as_of"})
-    if not scope_for(user).hospitals_with(REPORT_ROLES):
-        raise PermissionDenied(_("Diagnostic reports are for data managers, investigators and coordinators."))
+    _require_reporter(user)
     raw = params.get("comparison")
     if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
         raise ApplicationError(_("comparison must be a comparison id."), code="invalid_parameter",
                                fields={"comparison": [_("A reading comparison id.")]})
-    if not ReadingComparison.objects.restrict(user, Action.VIEW).filter(pk=int(raw)).exists():
+    normalised = {"comparison": int(raw), "as_of": as_of_date(params).isoformat()}
+    permit(user, normalised)
+    return normalised
+
+
+def permit(user: User, params: dict[str, Any]) -> None:
+    """The one rule, at request and at execution: a reporter who can see the comparison (else it reads as not found)."""
+    _require_reporter(user)
+    if not ReadingComparison.objects.restrict(user, Action.VIEW).filter(pk=params["comparison"]).exists():
         raise Http404("No such comparison.")
-    return {"comparison": int(raw), "as_of": as_of_date(params).isoformat()}
+
+
+def _require_reporter(user: User) -> None:
+    if not _report_hospitals(user).exists():
+        raise PermissionDenied(_("Diagnostic reports are for data managers, investigators and coordinators."))
 
 
 def unit_frame(user: User, comparison: ReadingComparison, as_of: date) -> pd.DataFrame:
@@ -58,8 +67,7 @@ def unit_frame(user: User, comparison: ReadingComparison, as_of: date) -> pd.Dat
 
 
 def _report_hospitals(user: User) -> QuerySet[Hospital]:
-    ids = scope_for(user).hospitals_with(REPORT_ROLES)
-    return Hospital.objects.all() if ids is ALL else Hospital.objects.filter(pk__in=ids)
+    return Hospital.objects.restrict(user, Rule.REPORT_SITE)
 
 
 def _percent(value: float | None) -> float | None:
@@ -73,7 +81,7 @@ def _p(value: float | None) -> str | None:
 
 
 def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
-    comparison = ReadingComparison.objects.get(pk=params["comparison"])
+    comparison = ReadingComparison.objects.restrict(user, Action.VIEW).get(pk=params["comparison"])
     as_of = date.fromisoformat(params["as_of"])
     methods = {"a": comparison.method_a, "b": comparison.method_b}
     report = Report("diagnostic", f"Diagnostic performance: {comparison.name}", params)
@@ -115,4 +123,4 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     return report
 
 
-DIAGNOSTIC = register_report_kind(ReportKind("diagnostic", "Diagnostic-performance report", authorise, build))
+DIAGNOSTIC = register_report_kind(ReportKind("diagnostic", "Diagnostic-performance report", authorise, build, permit))

@@ -19,8 +19,8 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import translation
 
-from registry.access import ALL, HospitalRole, scope_for
-from registry.models import Patient, User
+from registry.access import Rule
+from registry.models import Hospital, Patient, User
 from registry.selectors import patients_for_research
 from reports.document import Progress
 from reports.exports.definitions import TABLES
@@ -33,21 +33,24 @@ CHUNK = 2000
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # entries carry no time of generation
 DICTIONARY = "data_dictionary.csv"
 DICTIONARY_COLUMNS = ["table", "column", "type", "description", "code_list"]
-ROLES = frozenset({HospitalRole.DATA_MANAGER})
 
 
 def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
     """Data managers only (sponsors never: they hold no hospital role); `as_of` decides who withdrew their data."""
     refuse_unknown(params, {"as_of"})
-    if not scope_for(user).hospitals_with(ROLES):
+    normalised = {"as_of": as_of_date(params).isoformat()}
+    permit(user, normalised)
+    return normalised
+
+
+def permit(user: User, params: dict[str, Any]) -> None:  # noqa: ARG001
+    """The one rule, at request and at execution: data managers (Rule.EXTRACT), over their hospitals or all."""
+    if not Hospital.objects.restrict(user, Rule.EXTRACT).exists():
         raise PermissionDenied("Data extracts are for data managers.")
-    return {"as_of": as_of_date(params).isoformat()}
 
 
 def extract_patients(user: User, as_of: date) -> QuerySet[Patient]:
-    hospitals = scope_for(user).hospitals_with(ROLES)
-    qs = patients_for_research(user=user, on=as_of)
-    return qs if hospitals is ALL else qs.filter(hospital_id__in=hospitals)
+    return patients_for_research(user=user, on=as_of).filter(hospital__in=Hospital.objects.restrict(user, Rule.EXTRACT))
 
 
 def _code_list(table: Table, path: str | None) -> str:
@@ -138,5 +141,5 @@ def _no_document(user: User, params: dict[str, Any], progress: Progress):  # typ
     raise TypeError("The extract writes files directly (see write).")
 
 
-EXTRACT = register_report_kind(ReportKind("extract", "De-identified data extract (data managers)", authorise, _no_document,
+EXTRACT = register_report_kind(ReportKind("extract", "De-identified data extract (data managers)", authorise, _no_document, permit,
                                           write_files=write, file_name="extract.zip"))

@@ -139,15 +139,15 @@ def test_download_is_audited_and_sponsors_cannot_see_it(actors, world, eager, dj
 
 
 def test_progress_moves_on_after_each_table(actors, world, eager, django_capture_on_commit_callbacks, monkeypatch) -> None:
-    import reports.services
+    from registry.services.work import Work
 
     seen: list[int] = []
-    real = reports.services._set_progress
+    real = Work.progress
 
-    def record(run_id: int, percent: int) -> None:
-        real(run_id, percent)
-        seen.append(ReportRun.objects.get(pk=run_id).progress)  # what a client polling the run reads
+    def record(work: Work, percent: int) -> None:
+        real(work, percent)
+        seen.append(ReportRun.objects.get(pk=work.pk).progress)  # what a client polling the run reads
 
-    monkeypatch.setattr(reports.services, "_set_progress", record)
+    monkeypatch.setattr(Work, "progress", record)
     run = _run(actors, django_capture_on_commit_callbacks)
     assert len(seen) == len(TABLES) + 1 and seen == sorted(seen) and seen[-1] == 95 and run.progress == 100

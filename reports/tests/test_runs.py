@@ -206,13 +206,47 @@ def test_stale_pending_runs_are_requeued_once_due(actors, eager, settings, djang
 
     from django.utils import timezone
 
-    from reports.tasks import requeue_stale_runs
+    from registry.tasks import requeue_stale_work
 
     consented_patient(actors.coordinator_a, actors.hospital_a)
     with django_capture_on_commit_callbacks(execute=False):  # the message is "lost"
         run = report_run_request(actor=actors.data_manager, kind="cohort", params={})
-    assert requeue_stale_runs.delay().get() == 0  # not stale yet
+    assert requeue_stale_work.delay().get() == 0  # not stale yet
     ReportRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS + 1))
-    assert requeue_stale_runs.delay().get() == 1
+    assert requeue_stale_work.delay().get() == 1
     run.refresh_from_db()
     assert run.status == "succeeded" and run.files.exists()
+
+
+def test_a_run_whose_requester_lost_the_role_fails_when_it_executes(actors, eager, django_capture_on_commit_callbacks) -> None:
+    """Access is checked again when the run executes, not only when it is queued (issue 13)."""
+    from reports.tests.trial_helpers import make_trial_world
+    from trials.models import TrialMembership
+
+    world = make_trial_world(actors, code="NB-R")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = api_client(actors.sponsor).post(URL, {"kind": "trial", "params": {"trial": world.trial.pk}}, format="json")
+    assert response.status_code == 202
+    TrialMembership.objects.filter(user=actors.sponsor, trial=world.trial).delete()  # revoked before the worker picks it up
+    for callback in queued:
+        callback()
+    run = ReportRun.objects.get(pk=response.json()["id"])
+    assert run.status == "failed" and run.error_code == "access_revoked" and run.attempts == 1
+    assert run.error == "Not run: the person who requested it no longer has access to what it covers."
+    assert not run.files.exists() and run.result is None
+    event = AuditEvent.objects.get(action="work_refused", object_id=str(run.pk))
+    assert event.actor == actors.sponsor and event.trial_id == world.trial.pk and event.after["code"] == "access_revoked"
+    assert not AuditEvent.objects.filter(action="report_generate", object_id=str(run.pk)).exists()
+
+
+def test_a_cohort_run_fails_when_its_hospital_is_no_longer_the_requesters(actors, cohort, eager,
+                                                                          django_capture_on_commit_callbacks) -> None:
+    from registry.models import HospitalMembership
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        run = report_run_request(actor=actors.investigator_a, kind="cohort", params={"as_of": AS_OF.isoformat()})
+    HospitalMembership.objects.filter(user=actors.investigator_a, hospital=actors.hospital_a).delete()
+    for callback in queued:
+        callback()
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error_code == "access_revoked" and not run.files.exists()
