@@ -58,6 +58,6 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "status", "progress", "params", "result", "error", "requested_by", "request_id",
+            "id", "kind", "status", "progress", "params", "result", "error", "error_code", "requested_by", "request_id",
             "attempts", "created_at", "started_at", "finished_at",
         ]

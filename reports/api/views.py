@@ -45,8 +45,8 @@ class ReportRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReportRun
-        fields = ["id", "kind", "params", "trial", "status", "progress", "row_counts", "error", "requested_by", "created_at",
-                  "started_at", "generated_at", "files"]
+        fields = ["id", "kind", "params", "trial", "status", "progress", "row_counts", "error", "error_code", "attempts", "requested_by",
+                  "created_at", "started_at", "generated_at", "files"]
 
 
 class ReportRequestSerializer(serializers.Serializer):

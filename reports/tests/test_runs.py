@@ -250,3 +250,15 @@ def test_a_cohort_run_fails_when_its_hospital_is_no_longer_the_requesters(actors
         callback()
     run.refresh_from_db()
     assert run.status == "failed" and run.error_code == "access_revoked" and not run.files.exists()
+
+
+def test_the_api_names_why_a_run_failed(actors, cohort, eager, django_capture_on_commit_callbacks) -> None:
+    from registry.models import HospitalMembership
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = api_client(actors.investigator_a).post(URL, {"kind": "cohort", "params": {}}, format="json")
+    HospitalMembership.objects.filter(user=actors.investigator_a, hospital=actors.hospital_a).delete()
+    for callback in queued:
+        callback()
+    detail = api_client(actors.data_manager).get(reverse("report-run-detail", args=[response.json()["id"]])).json()
+    assert (detail["status"], detail["error_code"], detail["attempts"]) == ("failed", "access_revoked", 1)
