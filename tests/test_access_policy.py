@@ -36,7 +36,8 @@ def _sources() -> Iterator[Path]:
 
 def _is_role_member(node: ast.AST) -> bool:
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-        return node.value.id in ROLE_ENUMS
+        # A member (HospitalRole.DATA_MANAGER), not the enum's .values or .choices (validating a role is no access check).
+        return node.value.id in ROLE_ENUMS and node.attr.isupper()
     if isinstance(node, ast.Tuple | ast.List | ast.Set):
         return any(_is_role_member(e) for e in node.elts)
     return False

@@ -1,7 +1,7 @@
 """Reads. Every function returns a queryset already restricted to the user (never .objects.all())."""
 from django.db.models import Count, Q, QuerySet
 
-from registry.access import ALL, Action, HospitalRole, Scope, scope_for
+from registry.access import Action, Rule, reach
 from registry.models import User
 from trials.models import (
     Arm,
@@ -18,28 +18,16 @@ from trials.models import (
     VisitDefinition,
 )
 
-STAFF_ROLES = frozenset(HospitalRole.values)
-
-
-def identity_hospitals(scope: Scope) -> frozenset[int] | object:
-    """Hospitals whose patients' study IDs this scope may see (ALL, or ids): staff of the hospital only.
-
-    A role in a trial (sponsor, trial monitor, central reader) never shows which registry patient a subject is.
-    """
-    return scope.hospitals_with(STAFF_ROLES)
-
 
 def sees_patient(user: User, hospital_id: int) -> bool:
-    hospitals = identity_hospitals(scope_for(user))
-    return hospitals is ALL or hospital_id in hospitals  # type: ignore[operator]
+    """Whether the user may see which registry patient a record of this hospital is (Rule.KNOW_PATIENT: the hospital's
+    own staff; a role in a trial never shows it). No query: the scope is cached on the user."""
+    return reach(user, Rule.KNOW_PATIENT).covers(hospital_id=hospital_id)
 
 
 def only_identified(qs: QuerySet, user: User, hospital_path: str) -> QuerySet:
     """Narrow `qs` to rows whose patient the user may know (used by filters on study IDs, so they probe nothing)."""
-    hospitals = identity_hospitals(scope_for(user))
-    if hospitals is ALL:
-        return qs
-    return qs.filter(**{f"{hospital_path}__in": hospitals})
+    return reach(user, Rule.KNOW_PATIENT).filter(qs, hospital_path=hospital_path)
 
 
 def trial_list(*, user: User) -> QuerySet[Trial]:

@@ -14,14 +14,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry.access import Action, scope_for
+from registry.access import Action, Rule, may
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
 from registry.models import Patient
 from trials import selectors
 from trials.api.common import PatientStudyIdField
 from trials.models import Arm, EligibilityCriterion, ScreeningRecord, Subject, SubjectVisit, Trial, TrialSite
 from trials.services.enrolment import subject_enrol, subject_status_change
-from trials.services.randomisation import UNBLINDING_ROLE, subject_unblind
+from trials.services.randomisation import subject_unblind
 from trials.services.screening import screening_record_create
 from trials.services.visits import subject_visit_record
 
@@ -185,7 +185,7 @@ class SubjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
     def enrol(self, request: Request) -> Response:
         """Enrol a screened, consented patient; a refusal answers 400 with the reason's code (site_not_active,
         trial_not_recruiting, no_eligible_screening, consent_missing, assent_missing, already_enrolled, ...)."""
-        if Subject.scope_q(scope_for(request.user), Action.ADD) is None:
+        if not may(request.user, Action.ADD, Subject):
             raise exceptions.PermissionDenied(_("Your role does not allow enrolling subjects."))
         subject = subject_enrol(actor=request.user, **self.validated(EnrolSerializer))
         return Response(self.get_serializer(self.get_queryset().get(pk=subject.pk)).data, status=status.HTTP_201_CREATED)
@@ -206,7 +206,7 @@ class SubjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
     def unblind(self, request: Request, pk: str | None = None) -> Response:
         """Disclose a blinded subject's arm: data managers only, with a reason; audited."""
         subject = self.get_object()
-        if not scope_for(request.user).has_role(UNBLINDING_ROLE):
+        if not may(request.user, Rule.UNBLIND):
             raise exceptions.PermissionDenied(_("Only data managers unblind an allocation."))
         unblinding = subject_unblind(actor=request.user, subject=subject, **self.validated(UnblindSerializer))
         return Response({"subject_number": subject.subject_number, "arm": subject.arm.code,

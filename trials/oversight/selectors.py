@@ -1,10 +1,9 @@
 """Reads of signatures and data queries, already restricted to the user."""
 from django.db.models import Count, Q, QuerySet
 
-from registry.access import Action, TrialRole, scope_for
+from registry.access import Action, Rule
 from registry.models import User
 from trials.oversight.models import DataQuery, Signature
-from trials.oversight.models.queries import SITE_ROLES
 
 
 def signature_list(*, user: User) -> QuerySet[Signature]:
@@ -18,10 +17,9 @@ def data_query_list(*, user: User) -> QuerySet[DataQuery]:
 def data_query_worklist(*, user: User) -> QuerySet[DataQuery]:
     """What waits for this user: open queries at hospitals where they are site staff (to answer), answered queries
     they may close (monitors of the hospital or trial, data managers)."""
-    scope = scope_for(user)
-    site_hospitals = [h for h, roles in scope.hospital_roles.items() if roles & SITE_ROLES]
-    waiting_for_site = Q(status=DataQuery.Status.OPEN, hospital__in=site_hospitals)
-    closers = DataQuery.objects.restrict(user, Action.CHANGE).exclude(hospital__in=site_hospitals)
+    site = DataQuery.objects.restrict(user, Rule.SITE_STAFF).values("pk")
+    waiting_for_site = Q(status=DataQuery.Status.OPEN, pk__in=site)
+    closers = DataQuery.objects.restrict(user, Action.CHANGE).exclude(pk__in=site)
     waiting_for_monitor = Q(status=DataQuery.Status.ANSWERED, pk__in=closers.values("pk"))
     return data_query_list(user=user).filter(waiting_for_site | waiting_for_monitor).order_by("raised_at", "id")
 
@@ -32,8 +30,8 @@ def open_query_counts(*, user: User) -> list[dict]:
     Everyone gets the counts over the queries they could list; sponsors additionally over their trials' queries.
     """
     visible = DataQuery.objects.restrict(user, Action.VIEW).values("pk")
-    sponsor_trials = scope_for(user).trials_with(frozenset({TrialRole.SPONSOR}))
-    rows = (DataQuery.objects.filter(Q(pk__in=visible) | Q(trial_id__in=sponsor_trials))
+    sponsored = DataQuery.objects.restrict(user, Rule.ASSESS_AS_SPONSOR).values("pk")
+    rows = (DataQuery.objects.filter(Q(pk__in=visible) | Q(pk__in=sponsored))
             .exclude(status=DataQuery.Status.CLOSED)
             .values("hospital__code", "trial_id")
             .annotate(open=Count("pk", filter=Q(status=DataQuery.Status.OPEN)),

@@ -1,11 +1,9 @@
 """Reads of adverse events and clocks, already restricted to the user."""
 from django.db.models import Q, QuerySet
 
-from registry.access import Action, HospitalRole, TrialRole, scope_for
+from registry.access import Action, Rule, reach
 from registry.models import User
 from trials.safety.models import AdverseEvent, AdverseEventVersion, ReportingClock
-
-SITE_REPORTERS = frozenset({HospitalRole.COORDINATOR, HospitalRole.INVESTIGATOR})
 
 
 def adverse_event_list(*, user: User) -> QuerySet[AdverseEvent]:
@@ -25,11 +23,13 @@ def clock_list(*, user: User) -> QuerySet[ReportingClock]:
 def clock_worklist(*, user: User) -> QuerySet[ReportingClock]:
     """Clocks the sweep flagged (about to lapse, or lapsed without a report) that this user must act on: the 24-hour
     clock for coordinators and investigators of the subject's hospital, SUSAR clocks for the trial's sponsors."""
-    scope = scope_for(user)
-    site_hospitals = [h for h, roles in scope.hospital_roles.items() if roles & SITE_REPORTERS]
-    sponsor_trials = scope.trials_with(frozenset({TrialRole.SPONSOR}))
-    mine = (Q(kind=ReportingClock.Kind.SITE_24H, event__subject__site__hospital__in=site_hospitals)
-            | Q(kind__in=(ReportingClock.Kind.SUSAR_7D, ReportingClock.Kind.SUSAR_15D), event__subject__trial__in=sponsor_trials))
+    site = reach(user, Rule.SITE_STAFF).q(ReportingClock, hospital_path="event__subject__site__hospital", trial_path=None)
+    sponsor = reach(user, Rule.ASSESS_AS_SPONSOR).q(ReportingClock, hospital_path=None, trial_path="event__subject__trial")
+    mine = Q(pk__in=[])
+    if site is not None:
+        mine |= Q(kind=ReportingClock.Kind.SITE_24H) & site
+    if sponsor is not None:
+        mine |= Q(kind__in=(ReportingClock.Kind.SUSAR_7D, ReportingClock.Kind.SUSAR_15D)) & sponsor
     flagged = (Q(status=ReportingClock.Status.OPEN, about_to_lapse=True)
                | Q(status=ReportingClock.Status.LATE, reported_at__isnull=True))
     return clock_list(user=user).filter(mine & flagged).order_by("due_at", "id")

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.access import ALL, Action, HospitalRole, scope_for
+from registry.access import Action, Rule, may
 from registry.models import User
 from registry.selectors import WorkItem
 from registry.worklist_sources import register_worklist_source
@@ -35,8 +35,7 @@ def sae_clocks(user: User, on: date) -> list[WorkItem]:
 def ae_to_assess(user: User, on: date) -> list[WorkItem]:
     """Adverse events at the investigator's hospitals whose current report carries no valid investigator signature:
     never assessed and signed, or signed before a follow-up report voided the signature (to sign again)."""
-    hospitals = scope_for(user).hospitals_with(frozenset({HospitalRole.INVESTIGATOR}))
-    if not hospitals:  # no query for anyone who cannot sign (signing is the investigator's act)
+    if not may(user, Rule.SIGN):  # no query for anyone who cannot sign (signing is the investigator's act)
         return []
     # The content type by its natural key inside the subquery: no separate content-type query on a cold cache.
     meta = AdverseEvent._meta
@@ -47,8 +46,7 @@ def ae_to_assess(user: User, on: date) -> list[WorkItem]:
               .exclude(Exists(signatures.filter(status=Signature.Status.VALID)))
               .annotate(was_signed=Exists(signatures.filter(status=Signature.Status.VOIDED)))
               .select_related("subject__site__hospital").order_by("created_at", "id"))
-    if hospitals is not ALL:
-        events = events.filter(subject__site__hospital__in=hospitals)
+    events = events.restrict(user, Rule.SIGN)
     items = []
     for event in events:
         template = (_("AE %(number)s of subject %(subject)s: follow-up report to assess and sign again") if event.was_signed

@@ -16,8 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.access import ALL as ALL_HOSPITALS
-from registry.access import Action, HospitalRole, scope_for
+from registry.access import Action, Rule, reach
 from registry.audit import audit_record
 from registry.errors import ApplicationError
 from registry.models import Patient, User
@@ -141,16 +140,11 @@ def allocate(*, actor: User, subject: Subject) -> Arm:
     return slot.arm
 
 
-# Unblinding discloses an allocation: data managers only (DESIGN: the privileged role of the programme), never a
-# site's own staff, a sponsor or a monitor.
-UNBLINDING_ROLE = HospitalRole.DATA_MANAGER
-
-
 def unblinding_refusal(actor: User, subject: Subject) -> ApplicationError | None:
     """Why `actor` may not unblind `subject` now, or None when they may: the one rule behind the service and the
     subject page's "Unblind" panel. `subject` must carry its site and trial (and, to save a query, its unblinding)."""
-    hospitals = scope_for(actor).hospitals_with(frozenset({UNBLINDING_ROLE}))
-    if not hospitals or (hospitals is not ALL_HOSPITALS and subject.site.hospital_id not in hospitals):
+    # Rule.UNBLIND: a data manager of the subject's hospital (or of every hospital), nobody else.
+    if not reach(actor, Rule.UNBLIND).covers(hospital_id=subject.site.hospital_id):
         return ApplicationError(_("Only a data manager of the subject's hospital may unblind."), code="not_allowed")
     if not subject.trial.blinded:
         return ApplicationError(_("This trial is not blinded: the arm is already shown."), code="not_blinded")

@@ -6,7 +6,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.access import Action, HospitalRole, TrialRole, ensure_in_scope, forget_scope, scope_for
+from registry.access import Action, Rule, TrialRole, ensure_in_scope, forget_scope, may
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
@@ -29,7 +29,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 def _require_data_manager(actor: User) -> None:
-    if not scope_for(actor).has_role(HospitalRole.DATA_MANAGER):
+    if not may(actor, Rule.SET_UP_TRIALS):
         raise ApplicationError(_("Only data managers set up trials."), code="not_allowed")
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from registry.access import ALL, Action, scope_for
+from registry.access import Action, reach
 from registry.errors import ApplicationError
 from registry.models import Patient
 from trials import selectors
@@ -30,9 +30,7 @@ def visible_trial(request: HttpRequest, pk: int) -> Trial:
 
 def writable_sites(user: Any, trial: Trial, model: Any) -> QuerySet[TrialSite]:
     """The trial's sites at hospitals where the user's role may add `model` rows (the service checks again)."""
-    hospitals = scope_for(user).hospitals_with(model.scope_hospital_roles.get(Action.ADD, frozenset()))
-    sites = selectors.trial_site_list(user=user).filter(trial=trial)
-    return sites if hospitals is ALL else sites.filter(hospital__in=hospitals or [])  # type: ignore[arg-type]
+    return reach(user, Action.ADD, model).filter(selectors.trial_site_list(user=user).filter(trial=trial), hospital_path="hospital")
 
 
 def _patient(user: Any, study_id: str) -> Patient | None:

@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 from registry.access import Action, HospitalRole, TrialRole
 from trials.oversight.models.records import ClinicalRecordReference
 
-SITE_ROLES = frozenset({HospitalRole.COORDINATOR, HospitalRole.INVESTIGATOR})
 MONITOR_HOSPITAL_ROLES = frozenset({HospitalRole.MONITOR, HospitalRole.DATA_MANAGER})
 
 

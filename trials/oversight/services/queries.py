@@ -6,12 +6,11 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.access import Action, HospitalRole, TrialRole, ensure_in_scope, scope_for
+from registry.access import Action, Rule, ensure_in_scope, reach
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
 from trials.oversight.models import DataQuery, QueryMessage
-from trials.oversight.models.queries import MONITOR_HOSPITAL_ROLES, SITE_ROLES
 from trials.oversight.services.records import record_location, visible_record
 
 Q_ = DataQuery.Status
@@ -26,29 +25,18 @@ def _text(text: str, field: str = "text") -> str:
 
 def is_site_user(actor: User, query: DataQuery) -> bool:
     """Whether the actor answers this query: the site's coordinators and investigators, or a data manager."""
-    scope = scope_for(actor)
-    return (bool(scope.hospital_roles.get(query.hospital_id, frozenset()) & SITE_ROLES)
-            or HospitalRole.DATA_MANAGER in scope.everywhere_roles
-            or HospitalRole.DATA_MANAGER in scope.hospital_roles.get(query.hospital_id, frozenset()))
+    return reach(actor, Rule.ANSWER_QUERY).covers(hospital_id=query.hospital_id)
 
 
 def is_monitor_user(actor: User, query: DataQuery) -> bool:
     """Whether the actor closes and re-opens this query: a monitor of the hospital or of the trial, or a data manager."""
-    scope = scope_for(actor)
-    if scope.everywhere_roles & MONITOR_HOSPITAL_ROLES or scope.hospital_roles.get(query.hospital_id, frozenset()) & MONITOR_HOSPITAL_ROLES:
-        return True
-    return query.trial_id is not None and TrialRole.MONITOR in scope.trial_roles.get(query.trial_id, frozenset())
+    return reach(actor, Rule.CLOSE_QUERY).covers(hospital_id=query.hospital_id, trial_id=query.trial_id)
 
 
 def may_raise_query(actor: User, *, hospital_id: int, trial_id: int | None) -> bool:
     """Whether the actor may raise a query on a record of this hospital (and trial): the ADD map of DataQuery
     (monitors and data managers of the hospital, monitors of the trial). For showing the form; the service checks again."""
-    scope = scope_for(actor)
-    hospital_roles = scope.hospital_roles.get(hospital_id, frozenset()) | scope.everywhere_roles
-    if hospital_roles & DataQuery.scope_hospital_roles.get(Action.ADD, frozenset()):
-        return True
-    trial_roles = scope.trial_roles.get(trial_id, frozenset()) if trial_id is not None else frozenset()
-    return bool(trial_roles & DataQuery.scope_trial_roles.get(Action.ADD, frozenset()))
+    return reach(actor, Action.ADD, DataQuery).covers(hospital_id=hospital_id, trial_id=trial_id)
 
 
 def _message(query: DataQuery, *, actor: User, kind: str, text: str) -> QueryMessage:

@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.access import Action, HospitalRole, ensure_in_scope, scope_for
+from registry.access import Action, Rule, ensure_in_scope, reach
 from registry.audit import audit_record, canonical_json, snapshot, to_json_value
 from registry.errors import ApplicationError
 from registry.models import User
@@ -91,7 +91,7 @@ def signature_sign(*, actor: User, content_type: ContentType, object_id: int, me
     """
     record = visible_record(actor=actor, content_type=content_type, object_id=object_id)
     hospital_id, trial_id = record_location(record)
-    if HospitalRole.INVESTIGATOR not in scope_for(actor).hospital_roles.get(hospital_id, frozenset()):
+    if not reach(actor, Rule.SIGN).covers(hospital_id=hospital_id):
         raise ApplicationError(_("Only an investigator of this record's hospital can sign it."), code="not_allowed")
     if meaning not in Signature.Meaning.values:
         raise ApplicationError(_("Unknown signature meaning."), code="invalid", fields={"meaning": [_("Unknown meaning.")]})

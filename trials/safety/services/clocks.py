@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.access import Action, TrialRole, scope_for
+from registry.access import Action, Rule, reach
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
@@ -83,7 +83,7 @@ def _upgrade_to_seven_days(*, actor: User, event: AdverseEvent, fifteen: Reporti
 
 
 def is_sponsor_of(actor: User, event: AdverseEvent) -> bool:
-    return TrialRole.SPONSOR in scope_for(actor).trial_roles.get(event.subject.trial_id, frozenset())
+    return reach(actor, Rule.ASSESS_AS_SPONSOR).covers(trial_id=event.subject.trial_id)
 
 
 def may_report(actor: User, clock: ReportingClock) -> bool:

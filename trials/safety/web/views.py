@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from registry.access import Action, HospitalRole, scope_for
+from registry.access import Action, Rule, reach
 from registry.errors import ApplicationError
 from trials.oversight.models import Signature
 from trials.oversight.selectors import data_query_list
@@ -72,10 +72,6 @@ def adverse_event_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, TEMPLATES + "ae_form.html", context)
 
 
-def _may_sign(user: Any, event: AdverseEvent) -> bool:
-    return HospitalRole.INVESTIGATOR in scope_for(user).hospital_roles.get(event.subject.site.hospital_id, frozenset())
-
-
 def _sponsor_initial(event: AdverseEvent) -> dict[str, Any]:
     return {"expectedness": event.sponsor_expectedness, "causality": event.sponsor_causality}
 
@@ -107,7 +103,7 @@ def ae_context(request: HttpRequest, event: AdverseEvent, *, report_form: ClockR
         "clocks": clocks, "may_record_any": any(clock.may_record for clock in clocks),
         "signatures": list(all_signatures(event).select_related("signer")),
         "queries": list(data_query_list(user=user).filter(content_type=content_type, object_id=event.pk).prefetch_related("messages")),
-        "may_sign": _may_sign(user, event), "meaning_label": SIGN_MEANING.label,
+        "may_sign": reach(user, Rule.SIGN).covers(hospital_id=event.subject.site.hospital_id), "meaning_label": SIGN_MEANING.label,
         "sign_form": SignForm(initial={"meaning": SIGN_MEANING}),
         "query_form": QueryRaiseForm(field_choices=query_field_choices(AdverseEvent)),
         "may_raise": _may_raise(user, event),
