@@ -1,17 +1,30 @@
 """Forms of the adverse-event pages: the report, the follow-up report, the sponsor's assessment and the report of a
 reporting clock. They only collect input: every rule is the safety services' (their refusals are shown next to these
-fields by `add_application_error`)."""
+fields by `add_application_error`). The report's fields and labels are the declaration's (trials/safety/ae_form.py)."""
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry.web.forms import BootstrapForm, BootstrapFormMixin
-from trials.safety import ctcae
+from trials.safety import ae_form, ctcae
+from trials.safety.ae_form import Expectedness, Relatedness
 from trials.safety.models import AdverseEventVersion
-from trials.safety.models.events import Expectedness, Relatedness
 from trials.web.forms import DATE, DATETIME, DATETIME_FORMATS, datetime_to_the_second
+
+
+def _date_pickers() -> dict[str, forms.Widget]:
+    """The browser's date (or date and time) picker for each declared date field."""
+    pickers: dict[str, forms.Widget] = {}
+    for field in ae_form.ENTERED:
+        model_field = AdverseEventVersion._meta.get_field(field.name)
+        if isinstance(model_field, models.DateTimeField):  # before DateField: a DateTimeField is one
+            pickers[field.name] = DATETIME
+        elif isinstance(model_field, models.DateField):
+            pickers[field.name] = DATE
+    return pickers
 
 
 class AdverseEventForm(BootstrapFormMixin, forms.ModelForm):
@@ -20,16 +33,13 @@ class AdverseEventForm(BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = AdverseEventVersion
-        fields = ["meddra_code", "other_specify", "onset_date", "resolution_date", "grade", "serious_death", "serious_life_threatening",
-                  "serious_hospitalisation", "serious_disability", "serious_congenital_anomaly", "serious_other_important",
-                  "relatedness", "expectedness", "action_taken", "outcome", "death_date", "site_awareness_at"]
-        widgets = {"meddra_code": forms.HiddenInput, "onset_date": DATE, "resolution_date": DATE, "death_date": DATE,
-                   "site_awareness_at": DATETIME}
+        fields = [field.name for field in ae_form.ENTERED]  # the declaration's entered fields, in its order
+        widgets = {"meddra_code": forms.HiddenInput, **_date_pickers()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         grade_choices = [("", "---------"), *((g, f"{g} · {ctcae.GRADE_MEANINGS[g]}") for g in ctcae.GRADES)]
-        self.fields["grade"] = forms.TypedChoiceField(label=_("CTCAE grade"), choices=grade_choices, coerce=int,
+        self.fields["grade"] = forms.TypedChoiceField(label=ae_form.label("grade"), choices=grade_choices, coerce=int,
                                                       widget=forms.Select(attrs={"class": "form-select"}))
         self.fields["site_awareness_at"].input_formats = DATETIME_FORMATS
         self.term = self.chosen_term()
