@@ -166,3 +166,27 @@ def test_a_job_whose_requester_lost_the_rule_fails_when_it_executes(eager, actor
     assert job.status == Job.Status.FAILED and job.error_code == "access_revoked" and job.result == {}
     assert AuditEvent.objects.get(action="work_refused", object_id=str(job.pk)).actor == actors.data_manager
     assert not AuditEvent.objects.filter(action="audit_verify").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_gives_rows_left_running_a_lease_so_the_sweep_can_recover_them(reference_rows: None, actors: Actors,
+                                                                                  settings) -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("registry", "0007_user_is_system_actor")], [("registry", "0008_job_work_lease")]
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate(before)
+        OldJob = MigrationExecutor(connection).loader.project_state(before).apps.get_model("registry", "Job")
+        stuck = OldJob.objects.create(kind="audit_verify", status="running", requested_by_id=actors.data_manager.pk, request_id="old")
+        done = OldJob.objects.create(kind="audit_verify", status="succeeded", requested_by_id=actors.data_manager.pk, request_id="old")
+        MigrationExecutor(connection).migrate(after)
+        NewJob = MigrationExecutor(connection).loader.project_state(after).apps.get_model("registry", "Job")
+        leased = NewJob.objects.get(pk=stuck.pk)
+        assert leased.started_at is not None and leased.lease_expires_at is not None
+        assert leased.lease_expires_at - leased.started_at == timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        assert NewJob.objects.get(pk=done.pk).lease_expires_at is None
+    finally:
+        MigrationExecutor(connection).migrate(leaves)
