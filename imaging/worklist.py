@@ -8,23 +8,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy
-from registry.access import ALL, Action, HospitalRole, scope_for
+from registry.access import Action, Rule, may
 from registry.models import User
 from registry.selectors import WorkItem
 from registry.worklist_sources import register_worklist_source
 
-REVIEWERS = frozenset({HospitalRole.COORDINATOR})
-
 
 @register_worklist_source("uploads_on_hold")
 def uploads_on_hold(user: User, on: date) -> list[WorkItem]:
-    hospitals = scope_for(user).hospitals_with(REVIEWERS)
-    if not hospitals:  # no query for users who review nothing (sponsors, readers, monitors)
+    if not may(user, Rule.REVIEW_UPLOADS):  # no query for users who review nothing (sponsors, readers, monitors)
         return []
     held = (ImagingStudy.objects.restrict(user, Action.CHANGE).filter(status=ImagingStudy.Status.ON_HOLD)
             .select_related("patient__hospital").order_by("created_at", "id"))
-    if hospitals is not ALL:
-        held = held.filter(patient__hospital__in=hospitals)
+    held = held.restrict(user, Rule.REVIEW_UPLOADS)
     return [WorkItem("upload_on_hold", s.patient_id, s.patient.study_id, s.patient.hospital.code, timezone.localdate(s.created_at),
                      title=_("Upload on hold (possible wrong patient): study %(study)s of %(date)s, to review") % {
                          "study": s.pk, "date": s.study_date.isoformat() if s.study_date else "?"},

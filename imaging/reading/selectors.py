@@ -11,7 +11,7 @@ from imaging.reading import agreement, rules
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, ScoreSheet
 from imaging.reading.models.sessions import SCALES
 from nucmed import scoring
-from registry.access import Action, TrialRole, scope_for
+from registry.access import Action, Rule, reach
 from registry.errors import ApplicationError
 from registry.models import Patient, User
 
@@ -25,9 +25,9 @@ def sheet_list(*, user: User) -> QuerySet[ScoreSheet]:
 def scorable_studies(*, user: User) -> QuerySet[ImagingStudy]:
     """Studies the user sees at their hospitals, and those of trial subjects in trials they read centrally."""
     visible = Q(pk__in=ImagingStudy.objects.restrict(user, Action.VIEW).values("pk"))
-    central = scope_for(user).trials_with(frozenset({TrialRole.CENTRAL_READER}))
-    if central:
-        visible |= Q(pk__in=ImagingStudy.objects.filter(patient__trial_subjects__trial__in=central).values("pk"))
+    central = reach(user, Rule.READ_IMAGES).q(ImagingStudy, hospital_path=None, trial_path="patient__trial_subjects__trial")
+    if central is not None:
+        visible |= central
     return ImagingStudy.objects.filter(visible).select_related("patient")
 
 

@@ -8,7 +8,9 @@
 Titles name the study by its number and date, the session by its number: never a patient, and never an arm (a
 session's name is free text written by the data manager, so it is left out too).
 """
+import operator
 from datetime import date
+from functools import reduce
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
@@ -17,9 +19,8 @@ from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy
 from imaging.reading.models import ReadingAssignment, ReadingSession, ScoreSheet
-from imaging.reading.models.sheets import READER_ROLES
 from imaging.reading.rules import TRACERS
-from registry.access import ALL, Action, HospitalRole, TrialRole, scope_for
+from registry.access import Action, Rule, may, reach
 from registry.models import User
 from registry.selectors import WorkItem
 from registry.worklist_sources import register_worklist_source
@@ -28,27 +29,23 @@ MIBG = TRACERS["curie"]
 
 
 def _may_read(user: User) -> bool:
-    """Reads are physicians' work (READER_ROLES at a hospital, or central readers): nobody else queries anything."""
-    scope = scope_for(user)
-    return any(scope.has_role(role) for role in READER_ROLES) or bool(scope.trials_with(frozenset({TrialRole.CENTRAL_READER})))
+    """Reads are physicians' work (Rule.READ_IMAGES): nobody else queries anything."""
+    return may(user, Rule.READ_IMAGES)
 
 
 @register_worklist_source("mibg_to_score")
 def mibg_to_score(user: User, on: date) -> list[WorkItem]:
-    scope = scope_for(user)
-    hospitals = scope.hospitals_with(frozenset({HospitalRole.INVESTIGATOR}))
-    central = scope.trials_with(frozenset({TrialRole.CENTRAL_READER}))
-    if not hospitals and not central:
+    scorers = reach(user, Rule.SCORE_IMAGES)
+    at_site = scorers.q(ImagingStudy, hospital_path="patient__hospital", trial_path=None)
+    central = scorers.q(ImagingStudy, hospital_path=None, trial_path="patient__trial_subjects__trial")
+    if at_site is None and central is None:
         return []
     submitted = ScoreSheet.objects.filter(study=OuterRef("pk"), status=ScoreSheet.Status.SUBMITTED, kind__in=("curie", "siopen"))
-    mine = Q()
-    if hospitals is ALL:
-        mine = ~Q(Exists(submitted))
-    elif hospitals:
-        mine = Q(patient__hospital__in=hospitals) & ~Q(Exists(submitted))
-    if central:
-        central_q = Q(patient__trial_subjects__trial__in=central) & ~Q(Exists(submitted.filter(reader_id=user.pk)))
-        mine = (mine | central_q) if hospitals else central_q
+    # At the site a study waits until anyone scored it; a central reader's waits until they scored it themselves.
+    parts = [at_site & ~Q(Exists(submitted))] if at_site is not None else []
+    if central is not None:
+        parts.append(central & ~Q(Exists(submitted.filter(reader_id=user.pk))))
+    mine = reduce(operator.or_, parts)
     studies = (ImagingStudy.objects.filter(mine, status=ImagingStudy.Status.READY, tracer__in=MIBG)
                .select_related("patient__hospital").distinct().order_by("study_date", "id"))
     return [WorkItem("mibg_to_score", None, "", s.patient.hospital.code, s.study_date,

@@ -19,7 +19,7 @@ from imaging.reading.services.sheets import (
     score_sheet_submit,
     score_sheet_update,
 )
-from registry.access import ALL, ALL_HOSPITAL_ROLES, Action, scope_for
+from registry.access import Action, Rule, may, reach
 from registry.api.base import ScopedModelViewSet
 from registry.models import Patient
 
@@ -38,8 +38,8 @@ class ScoreSheetSerializer(serializers.ModelSerializer):
 
     def get_patient(self, sheet: ScoreSheet) -> str | None:
         request = self.context.get("request")
-        hospitals = scope_for(request.user if request else None).hospitals_with(ALL_HOSPITAL_ROLES)
-        return sheet.study.patient.study_id if hospitals is ALL or sheet.study.patient.hospital_id in hospitals else None
+        known = reach(request.user if request else None, Rule.KNOW_PATIENT).covers(hospital_id=sheet.study.patient.hospital_id)
+        return sheet.study.patient.study_id if known else None
 
 
 class SheetCreateSerializer(serializers.Serializer):
@@ -83,7 +83,7 @@ class ScoreSheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @action(detail=False, methods=["post"])
     def consensus(self, request: Request) -> Response:
         """Adjudicate: the consensus read of a study with at least two submitted reads."""
-        if ScoreSheet.scope_q(scope_for(request.user), Action.ADD) is None:
+        if not may(request.user, Action.ADD, ScoreSheet):
             raise exceptions.PermissionDenied(_("Your role does not allow scoring studies."))
         data = self.validated(SheetCreateSerializer)
         sheet = consensus_sheet_create(actor=request.user, **data)

@@ -39,7 +39,7 @@ class ReadingComparison(ScopedModel):
     def scope_q(cls, scope: Scope, action: Action) -> Q | None:
         if action == Action.VIEW:
             return Q() if scope.hospitals_with(ALL_HOSPITAL_ROLES) else None
-        return Q() if HospitalRole.DATA_MANAGER in scope.everywhere_roles else None
+        return Q() if scope.is_central_data_manager else None
 
     def __str__(self) -> str:
         return self.name

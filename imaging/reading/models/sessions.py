@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import Action, HospitalRole, Scope, ScopedModel
+from registry.access import Action, Scope, ScopedModel
 
 # The four 5-point scales every case is scored on (1 = worst, 5 = best; for noise 5 = least noise).
 SCALES = ("overall_quality", "noise", "lesion_conspicuity", "diagnostic_confidence")
@@ -16,7 +16,7 @@ LIKERT = [MinValueValidator(1), MaxValueValidator(5)]
 
 
 def _data_managers_only(scope: Scope) -> Q | None:
-    return Q() if HospitalRole.DATA_MANAGER in scope.everywhere_roles else None
+    return Q() if scope.is_central_data_manager else None
 
 
 class ReadingSession(ScopedModel):

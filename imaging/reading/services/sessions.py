@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from imaging.models import Series
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, SessionItem
 from imaging.reading.models.sessions import SCALES
-from registry.access import Action, ensure_in_scope, scope_for
+from registry.access import Action, Rule, ensure_in_scope, may
 from registry.audit import audit_record
 from registry.errors import ApplicationError
 from registry.models import User
@@ -68,7 +68,7 @@ def _check_readers(readers: Sequence[User], series_ids: list[int]) -> None:
     if len({r.pk for r in readers}) != len(readers):
         raise _fail("readers", _("A reader is listed twice."))
     for reader in readers:
-        if not reader.is_active or scope_for(reader).is_empty:
+        if not reader.is_active or not may(reader, Rule.HOLD_A_ROLE):
             raise _fail("readers", _("%(reader)s holds no role on the platform and cannot sign in to read.")
                         % {"reader": reader.get_username()})
         # Blinding: a reader who can open these series through the imaging API would see the series
@@ -86,7 +86,7 @@ def reading_session_create(*, actor: User, name: str, items: Sequence[ItemInput]
 
     `seed` makes the orders reproducible (demo); otherwise a random seed per reader is drawn and stored.
     """
-    if ReadingSession.scope_q(scope_for(actor), Action.ADD) is None:
+    if not may(actor, Action.ADD, ReadingSession):
         raise ApplicationError(_("Only data managers of the whole programme create reading sessions."), code="not_allowed")
     visible = set(Series.objects.restrict(actor, Action.VIEW).filter(pk__in=[i.series.pk for i in items])
                   .values_list("pk", flat=True))

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from imaging.models import ImagingStudy
 from imaging.reading import rules, selectors
 from imaging.reading.models import ScoreSheet
-from registry.access import Action, HospitalRole, ensure_in_scope, scope_for
+from registry.access import Action, Rule, ensure_in_scope, may
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
@@ -23,7 +23,7 @@ def _visible_study(actor: User, study: ImagingStudy) -> ImagingStudy:
     found = selectors.scorable_studies(user=actor).filter(pk=study.pk).first()
     if found is None:
         raise ApplicationError(_("No such imaging study."), code="out_of_scope", fields={"study": [_("Does not exist.")]})
-    if ScoreSheet.scope_q(scope_for(actor), Action.ADD) is None:
+    if not may(actor, Action.ADD, ScoreSheet):
         raise ApplicationError(_("Your role does not allow scoring studies."), code="not_allowed")
     return found
 
@@ -71,7 +71,7 @@ def consensus_sheet_create(*, actor: User, study: ImagingStudy, kind: str, value
     if submitted < MIN_READS_FOR_CONSENSUS:
         raise ApplicationError(_("A consensus read needs at least %(needed)s submitted reads (this study has %(submitted)s).")
                                % {"needed": MIN_READS_FOR_CONSENSUS, "submitted": submitted}, code="too_few_reads")
-    if not scope_for(actor).has_role(HospitalRole.DATA_MANAGER) and reads.filter(reader=actor).exists():
+    if not may(actor, Rule.ADJUDICATE, study) and reads.filter(reader=actor).exists():
         raise ApplicationError(_("You read this study yourself; the consensus read is made by another investigator "
                                  "or a data manager."), code="not_independent")
     return _create(actor=actor, study=study, kind=kind, role=ScoreSheet.Role.CONSENSUS, values=values,

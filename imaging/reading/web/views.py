@@ -27,7 +27,7 @@ from imaging.reading.web.forms import CaseScoreForm, SheetValuesForm
 from imaging.volume import open_bytes
 from nucmed import scoring
 from nucmed.tables import score_sheets
-from registry.access import Action, scope_for
+from registry.access import Action, may
 from registry.errors import ApplicationError
 from registry.web.forms import BootstrapForm, add_application_error
 
@@ -40,7 +40,7 @@ def kinds_for(tracer: str) -> list[str]:
 
 
 def _can_score(request: HttpRequest) -> bool:
-    return ScoreSheet.scope_q(scope_for(request.user), Action.ADD) is not None
+    return may(request.user, Action.ADD, ScoreSheet)
 
 
 def _zh() -> bool:
