@@ -1,5 +1,6 @@
 """The AE report's declaration (trials/safety/ae_form.py) and what derives from it: the model's labels, the service's
-accepted and required fields, the API's input serializers, the web form, the extract's columns and the trial report."""
+accepted and required fields, the API's serializers and the web form. The extract's and the trial report's columns are
+tested in reports/tests/test_ae_columns.py (reports may import trials, not the other way round)."""
 import importlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -11,8 +12,6 @@ from django.utils.translation import gettext_lazy
 
 from conftest import Actors
 from registry.errors import ApplicationError
-from reports.builders import trial as trial_report
-from reports.exports import definitions
 from trials.safety import ae_form
 from trials.safety.api.serializers import FollowUpSerializer, ReportSerializer, VersionSerializer
 from trials.safety.models import AdverseEventVersion
@@ -49,21 +48,10 @@ def test_the_web_form_shows_the_entered_fields_in_order_with_the_declared_labels
     assert {name: str(f.label) for name, f in form.fields.items()} == {name: capfirst(str(ae_form.label(name))) for name in ENTERED}
 
 
-def test_the_extract_and_the_trial_report_read_the_declared_columns() -> None:
-    table = next(t for t in definitions.TABLES if t.name == "adverse_events")
-    columns = [c.name for c in table.columns]
-    assert columns == ["trial", "subject_number", "number", "soc", "term", "meddra_code", "grade", "onset_date", "resolution_date",
-                       "serious", "relatedness", "expectedness", "outcome", "susar"]  # the extract's fixed layout
-    assert columns[3:-1] == [export.column for _name, export in ae_form.EXPORTED]
-    positions = sorted(export.position for _name, export in ae_form.EXPORTED)
-    assert positions == list(range(1, len(positions) + 1))
-    assert {f"current_version__{name}" for name in ae_form.IN_TRIAL_REPORT} <= set(trial_report.AE_COLUMNS)
-
-
 @pytest.fixture
 def extended(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]:
-    """The declaration with one more field (the model's CTCAE version, entered and exported), and the modules that derive
-    from it rebuilt; put back afterwards."""
+    """The declaration with one more field (the model's CTCAE version, entered and exported), and the form rebuilt from
+    it; put back afterwards. (The extract's side: reports/tests/test_ae_columns.py.)"""
     added = ae_form.ReportField("ctcae_version", gettext_lazy("CTCAE version"), export=ae_form.Export("ctcae_version", "CTCAE version.", 11))
     fields = (*ae_form.FIELDS, added)
     monkeypatch.setattr(ae_form, "FIELDS", fields)
@@ -72,18 +60,15 @@ def extended(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]
     monkeypatch.setattr(ae_form, "ENTERED_NAMES", ae_form.ENTERED_NAMES | {added.name})
     monkeypatch.setattr(ae_form, "EXPORTED", (*ae_form.EXPORTED, (added.name, added.export)))
     try:
-        yield {"forms": importlib.reload(web_forms), "definitions": importlib.reload(definitions)}
+        yield {"forms": importlib.reload(web_forms)}
     finally:
         monkeypatch.undo()
         importlib.reload(web_forms)
-        importlib.reload(definitions)
 
 
-def test_a_field_added_to_the_declaration_appears_in_the_serializers_the_form_and_the_extract(extended) -> None:  # type: ignore[no-untyped-def]
+def test_a_field_added_to_the_declaration_appears_in_the_serializers_and_the_form(extended) -> None:  # type: ignore[no-untyped-def]
     assert "ctcae_version" in ReportSerializer().fields and "ctcae_version" in FollowUpSerializer().fields
     assert "ctcae_version" in extended["forms"].AdverseEventForm().fields
-    table = next(t for t in extended["definitions"].TABLES if t.name == "adverse_events")
-    assert [c.name for c in table.columns][-2:] == ["ctcae_version", "susar"]
 
 
 def test_a_follow_up_rule_is_the_fields_declared_one() -> None:
