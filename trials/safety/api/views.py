@@ -1,6 +1,7 @@
 """CTCAE term search, adverse events (report, follow-up, sponsor assessment) and SAE reporting clocks."""
 from typing import Any
 
+from django.db.models import Prefetch
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -11,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from registry.access import restricted_prefetch
 from registry.api.base import ScopedModelViewSet
 from trials.oversight.api.views import call
 from trials.safety import ctcae
@@ -71,15 +73,19 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     filterset_class = AdverseEventFilter
     ordering_fields = ["created_at", "grade"]
 
+    def _clocks(self) -> Prefetch:
+        # Clocks follow their event's scope today; the restricted prefetch keeps it so if either map changes.
+        return restricted_prefetch("clocks", self.request.user, ReportingClock.objects.all())
+
     def get_queryset(self):  # type: ignore[no-untyped-def]
         queryset = adverse_event_list(user=self.request.user)
-        return queryset.prefetch_related("clocks") if self.action != "list" else queryset
+        return queryset.prefetch_related(self._clocks()) if self.action != "list" else queryset
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return AdverseEventSerializer if self.action == "list" else AdverseEventDetailSerializer
 
     def _respond(self, event: AdverseEvent, code: int = status.HTTP_200_OK) -> Response:
-        fresh = adverse_event_list(user=self.request.user).prefetch_related("clocks").get(pk=event.pk)
+        fresh = adverse_event_list(user=self.request.user).prefetch_related(self._clocks()).get(pk=event.pk)
         return Response(AdverseEventDetailSerializer(fresh).data, status=code)
 
     @extend_schema(request=ReportSerializer, responses={201: AdverseEventDetailSerializer})
