@@ -146,5 +146,8 @@ def all_cases() -> list[tuple[Callable[[World], None], Case]]:
             clinical = getattr(module, "arrange_clinical", None)
             setup = both(module.arrange, clinical) if clinical else module.arrange_imaging
             found += [(setup, case) for case in module.CLINICAL_CASES]
+        # Cases of this module's URLs that need another app's world (e.g. a query raised on a trial visit).
+        for other_arrange, cases in getattr(module, "CASES_IN_OTHER_WORLDS", ()):
+            found += [(other_arrange, case) for case in cases]
     order = list(dict.fromkeys(arrange for arrange, _case in found))
     return sorted(found, key=lambda pair: order.index(pair[0]))

@@ -6,6 +6,7 @@ the arrangement, so pytest runs the cases of one arrangement together. Each case
 and each actor's request in a savepoint inside it, both rolled back, so a write by one actor (an enrolment, an
 upload) never changes what the next actor or the next case meets.
 """
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -48,6 +49,16 @@ def _writes() -> int:
     return AuditEvent.objects.exclude(action__endswith="_refused").count()
 
 
+def _gist(response: HttpResponse) -> str:
+    """What a response says: a page's error messages (else its main text) without markup, or the raw body."""
+    body = response.content.decode(errors="replace") if not response.streaming else "(streamed)"
+    if response.get("Content-Type", "").startswith("text/html"):
+        errors = re.findall(r'class="[^"]*(?:invalid-feedback|alert-danger|errorlist)[^"]*"[^>]*>(.*?)</(?:div|ul|p)', body, re.S)
+        body = " | ".join(errors) if errors else body.partition("<main")[2] or body
+        body = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+    return body.strip()[:300]
+
+
 def _shown(world: World, case: Case, response: HttpResponse) -> set[str]:
     """The world's rows a list shows: by id in an API page of results, by their identifier in a web page's text."""
     if response["Content-Type"].startswith("application/json"):
@@ -68,7 +79,7 @@ def _outcome(world: World, case: Case, actor: str, capture) -> str | None:  # ty
     with capture(execute=False):
         response = getattr(client, case.method)(url, data=data, format=case.format)
     if response.status_code != expected:
-        return f"{actor}: {response.status_code} instead of {expected}: {response.content[:300]!r}"
+        return f"{actor}: {response.status_code} instead of {expected}: {_gist(response)}"
     if actor == "anonymous" and expected == 302 and not response.url.startswith(resolve_url(settings.LOGIN_URL)):
         return f"anonymous: redirected to {response.url}, not to the login page"
     if refused and _writes() != writes:
@@ -88,7 +99,8 @@ def test_url_as_every_actor(world: World, case: Case, django_capture_on_commit_c
         with transaction.atomic():
             failures.append(_outcome(world, case, actor, django_capture_on_commit_callbacks))
             transaction.set_rollback(True)
-    assert [f for f in failures if f] == []
+    problems = [f for f in failures if f]
+    assert not problems, "\n".join(problems)
 
 
 def _patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, str | None]]:
