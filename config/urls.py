@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -35,5 +33,5 @@ urlpatterns = [
     path("trials/", include("trials.oversight.web.urls")),
     path("reports/", include("reports.web.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored files (consent scans, DICOM, report files, previews) are never served from MEDIA_URL, not even with DEBUG on:
+# each is downloaded through a view that checks the user's access (tests/test_access_matrix.py).

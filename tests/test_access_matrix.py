@@ -6,6 +6,7 @@ the arrangement, so pytest runs the cases of one arrangement together. Each case
 and each actor's request in a savepoint inside it, both rolled back, so a write by one actor (an enrolment, an
 upload) never changes what the next actor or the next case meets.
 """
+import importlib
 import re
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from conftest import ACTOR_NAMES, api_client, build_actors
@@ -123,3 +125,16 @@ def test_every_url_is_in_the_matrix() -> None:
 def test_case_names_are_unique() -> None:
     names = [case.name for _, case in CASES]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def test_stored_files_are_not_served_from_media_url_even_with_debug() -> None:
+    """Django's static() would serve every stored file (consent scans, DICOM, report files) to anyone once DEBUG is on,
+    as in the laptop demo: config.urls adds no such route, so a file leaves only through a view that checks access."""
+    import config.urls
+
+    try:
+        with override_settings(DEBUG=True):
+            patterns = [str(p.pattern) for p in importlib.reload(config.urls).urlpatterns]
+    finally:
+        importlib.reload(config.urls)
+    assert [p for p in patterns if settings.MEDIA_URL.strip("/") in p] == []
