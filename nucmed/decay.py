@@ -1,9 +1,12 @@
 """Physical decay of a radionuclide (reference: docs/physics.md, sections 1 and 5).
 
-A(t) = A(t0) x 2^(-(t - t0) / T½). Pure functions over numbers and timezone-aware datetimes.
+A(t) = A(t0) x 2^(-(t - t0) / T½). Pure functions over numbers and timezone-aware datetimes; t - t0 is the
+elapsed time between the two instants in UTC (nucmed/instants.py), never their wall-clock difference.
 """
 import math
 from datetime import datetime
+
+from nucmed.instants import as_utc, elapsed_seconds
 
 
 def decay_factor(elapsed_s: float, half_life_s: float) -> float:
@@ -19,22 +22,18 @@ def decay_factor(elapsed_s: float, half_life_s: float) -> float:
     return 2.0 ** (-elapsed_s / half_life_s)
 
 
-def _require_aware(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime")
-
-
 def decay_correct(activity_mbq: float, *, measured_at: datetime, to: datetime, half_life_s: float) -> float:
     """The activity at `to` of a source that measured `activity_mbq` at `measured_at`.
 
-    Works in both directions (`to` before `measured_at` corrects backwards). Both datetimes must be aware,
-    so that a calibration in one time zone and an administration in another compare correctly.
+    Works in both directions (`to` before `measured_at` corrects backwards). Both datetimes must be aware: the
+    decay time is the elapsed time between the two instants, so a calibration in one time zone and an
+    administration in another, or the two sides of a daylight-saving change, compare correctly.
     """
-    _require_aware(measured_at, "measured_at")
-    _require_aware(to, "to")
+    as_utc(measured_at, "measured_at")
+    as_utc(to, "to")
     if not math.isfinite(activity_mbq) or activity_mbq < 0:
         raise ValueError(f"activity must be a non-negative number of MBq, got {activity_mbq!r}")
-    return activity_mbq * decay_factor((to - measured_at).total_seconds(), half_life_s)
+    return activity_mbq * decay_factor(elapsed_seconds(measured_at, to), half_life_s)
 
 
 def net_administered_activity(
