@@ -6,12 +6,14 @@ Three more users hold no hospital membership and get trial roles from the trials
 (sponsor, trial monitor, central reader); until a case gives them one they see what `nobody` sees.
 """
 import os
+import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pytest
 from django.conf import settings
@@ -86,7 +88,7 @@ def actors(db) -> Actors:  # type: ignore[no-untyped-def]
 
 
 def build_actors() -> Actors:
-    """The standard actors and their two hospitals (also built outside a test's transaction by the isolation matrix)."""
+    """The standard actors and their two hospitals (the isolation matrix builds them once per world, not per test)."""
     a = HospitalFactory(code="AAA", name_en="Hospital A")
     b = HospitalFactory(code="BBB", name_en="Hospital B")
 
@@ -146,36 +148,75 @@ def client_for():  # type: ignore[no-untyped-def]
     return api_client
 
 
-@pytest.fixture
-def worker(on_postgres, on_redis, django_db_setup, django_db_blocker) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """A real `celery worker` process on its own queue, reading the test database."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+def start_worker(*, broker_url: str, queue: str, log: IO[str], extra_env: dict[str, str] | None = None,
+                 pool: str = "solo") -> subprocess.Popen[str]:
+    """A real `celery worker` process consuming `queue` on `broker_url`, reading the test database, writing to `log`.
+
+    In a session of its own, so that `os.killpg` kills it whole (a prefork pool's children included).
+    """
     db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **(extra_env or {}),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool=solo", "-Q", queue,
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", f"--pool={pool}", "-Q", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
+
+
+def stop_worker(proc: subprocess.Popen[str]) -> None:
+    """A warm shutdown (the task in hand finishes), killed after 20 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextmanager
+def queued_for_real(broker_url: str | None = None) -> Iterator[str]:
+    """Tasks published (not run in-process) to a queue of this test's own, on the configured broker or on `broker_url`.
+
+    With no broker configured that is kombu's in-memory transport (a real broker for one process); under CI, Redis.
+    """
+    conf = celery_app.conf
+    previous = (conf.task_always_eager, conf.task_default_queue, conf.broker_url)
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    conf.task_always_eager, conf.task_default_queue = False, queue
+    if broker_url:
+        conf.broker_url = broker_url
+    celery_app._pool, celery_app.amqp._producer_pool = None, None  # connections follow the broker URL set here
+    try:
+        yield queue
+    finally:
+        conf.task_always_eager, conf.task_default_queue, conf.broker_url = previous
+        celery_app._pool, celery_app.amqp._producer_pool = None, None
+
+
+@pytest.fixture
+def worker(on_postgres, on_redis, django_db_setup, django_db_blocker, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real `celery worker` process on its own queue, reading the test database."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        proc = start_worker(broker_url=settings.CELERY_BROKER_URL, queue=queue, log=log)
     previous = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
     try:
         yield queue
     finally:
         celery_app.conf.task_default_queue = previous
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-        print(output)  # shown by pytest when the test fails
+        stop_worker(proc)
+        print(log_path.read_text())  # shown by pytest when the test fails
 
 
 @pytest.fixture
