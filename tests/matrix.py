@@ -3,9 +3,10 @@ standard actor.
 
 Apps add their URLs in `tests/matrix_cases.py` (API and DICOMweb) and `tests/web_matrix_cases.py` (pages and
 downloads) modules listed in MATRIX_MODULES: an `arrange` function that adds the rows the cases need to the world,
-and a list CASES (CASES_IN_OTHER_WORLDS pairs further cases with another app's arrangement). Each case names the URL, the method, the status every actor must get (from CODES below, the one
-table of what each kind of URL answers) and, for lists, exactly which of the world's rows each actor must see.
-tests/test_access_matrix.py fails when a URL pattern has no case, and when a refused request wrote anything.
+and a list CASES (CASES_IN_OTHER_WORLDS pairs further cases with another app's arrangement). Each case names the
+URL, the method, the status every actor must get (from CODES below, the one table of what each kind of URL answers)
+and, for lists, exactly which of the world's rows each actor must see. tests/test_access_matrix.py fails when a
+URL pattern has no case, and when a refused request wrote anything.
 """
 import functools
 from collections.abc import Callable, Iterable, Mapping
