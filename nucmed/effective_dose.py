@@ -1,10 +1,13 @@
 """Effective dose of an administered radiopharmaceutical: E = coefficient(agent, age band) x activity (reference section 3).
 
-Coefficients in nucmed/tables/icrp_effective_dose.py. A band without a coefficient gives "not available".
+Coefficients in nucmed/tables/icrp_effective_dose.py. The age band is the platform's one rule (nucmed/age_bands.py);
+the table has no newborn column, so the 0 y band uses the 1 y column (the result says so). A band without a
+coefficient gives "not available".
 """
 import math
 from dataclasses import dataclass
 
+from nucmed import age_bands
 from nucmed.radiopharmaceuticals import BY_CODE
 from nucmed.tables import icrp_effective_dose as table
 
@@ -13,29 +16,19 @@ from nucmed.tables import icrp_effective_dose as table
 class EffectiveDose:
     msv: float | None
     coefficient_msv_per_mbq: float | None
-    age_band: str | None  # "1y", "5y", "10y", "15y" or "adult"
+    age_band: str | None  # the table column used: "1y", "5y", "10y", "15y" or "adult"
     table_version: str
     unverified: bool
     not_available_reason: str | None
+    age_group: str = ""  # the band of the age (nucmed.age_bands), "0y" for an infant whose column is "1y"
 
 
 def age_band(age_years: float) -> str:
-    """The band of section 3 for an age at the exam, on completed years (age 2.9 is 2 -> "1y").
-
-    1 y for 0-2, 5 y for 3-7, 10 y for 8-12, 15 y for 13-17, adult for 18 and over.
-    """
-    if not (math.isfinite(age_years) and age_years >= 0):
-        raise ValueError(f"age must be a non-negative number of years, got {age_years!r}")
-    completed = math.floor(age_years)
-    if completed <= 2:
-        return "1y"
-    if completed <= 7:
-        return "5y"
-    if completed <= 12:
-        return "10y"
-    if completed <= 17:
-        return "15y"
-    return "adult"
+    """The column of this table for an age at the exam: the band of nucmed.age_bands (edges 1, 3, 8, 13, 18 completed
+    years), the 0 y band falling back to the 1 y column (no newborn coefficients in ICRP 53/80/106/128 as shipped)."""
+    column = age_bands.column_for(age_bands.age_band(age_years), table.AGE_BANDS)
+    assert column is not None  # the table has columns
+    return column
 
 
 def radiopharmaceutical_effective_dose(*, agent_code: str, activity_mbq: float, age_years: float) -> EffectiveDose:
@@ -49,8 +42,10 @@ def radiopharmaceutical_effective_dose(*, agent_code: str, activity_mbq: float, 
     if not (math.isfinite(activity_mbq) and activity_mbq >= 0):
         raise ValueError(f"activity must be a non-negative number of MBq, got {activity_mbq!r}")
     band = age_band(age_years)
+    group = age_bands.age_band(age_years)
     coefficient = table.COEFFICIENTS.get(agent_code, {}).get(band)
     if coefficient is None:
         reason = f"{BY_CODE[agent_code].name}, age band {band}: {table.MISSING_REASON.get(agent_code, 'no coefficient')}"
-        return EffectiveDose(None, None, band, table.VERSION, False, reason)
-    return EffectiveDose(activity_mbq * coefficient.msv_per_mbq, coefficient.msv_per_mbq, band, table.VERSION, coefficient.unverified, None)
+        return EffectiveDose(None, None, band, table.VERSION, False, reason, group)
+    return EffectiveDose(activity_mbq * coefficient.msv_per_mbq, coefficient.msv_per_mbq, band, table.VERSION, coefficient.unverified, None,
+                         group)

@@ -4,7 +4,7 @@ For display (API, admin, docs) so that a reader can see which table version prod
 """
 from dataclasses import dataclass
 
-from nucmed import radiopharmaceuticals, scoring, suv, voi
+from nucmed import radiopharmaceuticals, scoring, ssde, suv, voi
 from nucmed.tables import ct_k_factors, eanm_card, icrp_effective_dose, north_america, score_sheets
 
 
@@ -28,6 +28,7 @@ def reference_tables() -> list[ReferenceTable]:
                        tuple(f"{agent} {band}: {c.source}" for agent, bands in icrp_effective_dose.COEFFICIENTS.items()
                              for band, c in bands.items() if c.unverified)),
         ReferenceTable("ct_k_factors", ct_k_factors.VERSION, ct_k_factors.SOURCE, ()),
+        ReferenceTable("ssde", ssde.VERSION, ssde.SOURCE, ("fit range 8-45 cm: bounds not re-read from AAPM Report 204",)),
         ReferenceTable("score_sheets", scoring.TABLE_VERSION,
                        "; ".join((score_sheets.CURIE_SOURCE, score_sheets.SIOPEN_SOURCE, score_sheets.KRENNING_SOURCE)), ()),
         ReferenceTable("suv", suv.METHOD_VERSION, "QIBA vendor-neutral SUV pseudo-code (NBNM reference facts section 5)", ()),
