@@ -29,7 +29,7 @@ PUBLIC_URL_NAMES = {
     "login", "logout",  # the login form and logging out (tests/test_accounts.py)
     "set_language",  # i18n: stores the chosen language in a cookie
     "healthz",  # the liveness probe (database and broker up?), for the load balancer
-    "schema", "swagger-ui",  # the OpenAPI description of the API and its viewer: no data
+    "schema", "swagger-ui", "redoc",  # the OpenAPI description of the API and its viewers: no data
 }
 # Django's admin: superusers only, every model's access checked by its own tests (tests/test_admin.py).
 PUBLIC_PREFIXES = ("admin/",)
