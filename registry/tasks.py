@@ -1,6 +1,7 @@
 """Celery tasks: each takes ids, loads rows and calls exactly one service."""
 from celery import shared_task
 
+from registry.audit import audit_checkpoint_write
 from registry.context import work_context
 from registry.services.followup import followup_mark_statuses
 from registry.services.jobs import job_run
@@ -22,3 +23,9 @@ def requeue_stale_work() -> int:
 def follow_up_daily() -> dict[str, int]:
     with work_context(source="task"):
         return followup_mark_statuses()
+
+
+@shared_task(name="registry.audit_checkpoint", ignore_result=True)
+def audit_checkpoint() -> int:
+    """Daily: anchor the audit chain head outside the database (settings.AUDIT_CHECKPOINT_PATH); audit_verify compares."""
+    return audit_checkpoint_write().seq

@@ -21,11 +21,13 @@ def test_app_services_get_every_required_production_variable_and_wait_for_backin
         assert set(settings.PRODUCTION_REQUIRED_ENV) <= set(env), name
         assert "@db:5432/" in env["DATABASE_URL"] and env["CELERY_BROKER_URL"].startswith("redis://redis:")
         assert SERVICES[name]["depends_on"]["db"]["condition"] == "service_healthy"
+        # The audit checkpoints outlive the containers and are the same file for the worker (writes) and web (verifies).
+        assert env["AUDIT_CHECKPOINT_PATH"].startswith("/data/audit/") and "audit:/data/audit" in SERVICES[name]["volumes"]
 
 
 def test_commands_and_volumes() -> None:
     assert "gunicorn config.wsgi:application" in SERVICES["web"]["command"]
     assert SERVICES["worker"]["command"].startswith("celery -A config.celery_app worker")
     assert SERVICES["beat"]["command"].startswith("celery -A config.celery_app beat")
-    assert {"pgdata", "redisdata", "media"} <= set(COMPOSE["volumes"])
+    assert {"pgdata", "redisdata", "media", "audit"} <= set(COMPOSE["volumes"])
     assert "pgdata:/var/lib/postgresql/data" in SERVICES["db"]["volumes"]

@@ -15,6 +15,7 @@ PROD_ENV = {
     "PATIENT_IDENTITY_KEYS": "Xa0Ej3ptDG3NrkPiEYBlDKg5luBmUjwl2q85S9wFslU=",
     "PATIENT_HASH_KEY": "production-hash-key-0123456789",
     "DICOM_UID_KEY": "production-dicom-uid-key-0123456789",
+    "AUDIT_HMAC_KEY": "production-audit-chain-hmac-key-0123456789",
 }
 
 
@@ -58,6 +59,8 @@ def test_production_refuses_a_weak_secret_and_sqlite(tmp_path: Path) -> None:
     assert "at least 50 characters" in run(["manage.py", "check"], env, tmp_path).stderr
     env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV, "DATABASE_URL": "sqlite:////tmp/x.db"}
     assert "PostgreSQL" in run(["manage.py", "check"], env, tmp_path).stderr
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV, "AUDIT_HMAC_KEY": "short-audit-key"}
+    assert "AUDIT_HMAC_KEY must be at least 32 characters" in run(["manage.py", "check"], env, tmp_path).stderr
 
 
 def test_check_deploy_is_clean_with_the_variables_set(tmp_path: Path) -> None:

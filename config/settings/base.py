@@ -21,7 +21,7 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # Production (production.py) refuses to start unless every one of these is set.
 PRODUCTION_REQUIRED_ENV = (
     "DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS", "PATIENT_IDENTITY_KEYS",
-    "PATIENT_HASH_KEY", "DICOM_UID_KEY",
+    "PATIENT_HASH_KEY", "DICOM_UID_KEY", "AUDIT_HMAC_KEY",
 )
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -136,6 +136,14 @@ USE_TZ = True
 PATIENT_IDENTITY_KEYS: list[str] = env.list("PATIENT_IDENTITY_KEYS", default=[])
 PATIENT_HASH_KEY = env("PATIENT_HASH_KEY", default="")
 
+# --- Audit trail ----------------------------------------------------------------------------------
+# The HMAC key of the audit hash chain (registry/audit.py). Kept out of the database so that someone who can
+# rewrite audit rows cannot re-hash the chain after them; keep it for life (old events verify only with it).
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="")
+# The daily checkpoint (registry.audit_checkpoint) appends the chain head here; audit_verify compares the chain
+# with every line. In production point it at append-only / write-once storage the database users cannot change.
+AUDIT_CHECKPOINT_PATH = Path(env("AUDIT_CHECKPOINT_PATH", default=str(VAR_DIR / "audit" / "checkpoints.log")))
+
 # --- Imaging intake -------------------------------------------------------------------------------
 # The HMAC key that remaps DICOM UIDs (same original -> same new UID); losing it breaks re-upload matching.
 DICOM_UID_KEY = env("DICOM_UID_KEY", default="")
@@ -227,6 +235,7 @@ CELERY_BEAT_SCHEDULE = {
     # One sweep for every kind of background work (jobs, report runs, series pipelines): registry.services.work.
     "requeue-stale-work": {"task": "registry.requeue_stale_work", "schedule": 300.0},
     "follow-up-daily": {"task": "registry.follow_up_daily", "schedule": crontab(hour=1, minute=0)},
+    "audit-checkpoint": {"task": "registry.audit_checkpoint", "schedule": crontab(hour=0, minute=30)},
     "sweep-reporting-clocks": {"task": "safety.sweep_reporting_clocks", "schedule": 900.0},
 }
 # Background work (registry.services.work). Pending longer than this: its message is assumed lost (broker outage)

@@ -1,6 +1,10 @@
 """Test settings: SQLite in memory by default; PostgreSQL + Redis when DATABASE_URL/CELERY_BROKER_URL are set."""
+import tempfile
+import uuid
+from pathlib import Path
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG")
@@ -12,4 +16,12 @@ AXES_ENABLED = False
 PATIENT_IDENTITY_KEYS = env.list("PATIENT_IDENTITY_KEYS", default=["_QXvWrgYsP_1tkI5DQNGLzoe8ByBq0Cd-y1s5-qyYOg="])
 PATIENT_HASH_KEY = env("PATIENT_HASH_KEY", default="dev-only-record-number-hash-key")
 DICOM_UID_KEY = env("DICOM_UID_KEY", default="dev-only-dicom-uid-remapping-key")
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="dev-only-audit-chain-hmac-key-0123456789")
+# Checkpoints of one test process never reach another run's database (a test that writes them overrides the path).
+AUDIT_CHECKPOINT_PATH = Path(tempfile.gettempdir()) / f"nbnm-test-audit-{uuid.uuid4().hex}" / "checkpoints.log"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Transactional tests empty the tables with TRUNCATE between tests; the audit tables' TRUNCATE trigger lets it
+    # through only in a database named test_* and with this session setting (registry migration 0009).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c nbnm.allow_audit_truncate=on".strip()
 INGEST_WORKERS = env.int("INGEST_WORKERS", default=0)  # in-process; tests/test_ingest_pool.py exercises the pool

@@ -9,10 +9,16 @@ from registry.access import Action, HospitalRole, ScopedModel, TrialRole
 class AuditEvent(ScopedModel):
     """One entry of the append-only, hash-chained audit trail.
 
-    Rows are only ever inserted by registry.audit.audit_record(); on PostgreSQL a trigger refuses
-    UPDATE and DELETE. `hash` = SHA-256 over the canonical JSON of the event and `prev_hash`, so
+    Rows are only ever inserted by registry.audit.audit_record(); on PostgreSQL triggers refuse
+    UPDATE, DELETE and TRUNCATE. `hash` covers the canonical JSON of the event and `prev_hash`, so
     altering or removing any row breaks every link after it (see `manage.py audit_verify`).
+    `hash_version` names the scheme: 1 = plain SHA-256 (events written before the key existed),
+    2 = HMAC-SHA256 with settings.AUDIT_HMAC_KEY, which is not in the database.
     """
+
+    class HashVersion(models.IntegerChoices):
+        SHA256 = 1, _("SHA-256 (legacy, unkeyed)")
+        HMAC_SHA256 = 2, _("HMAC-SHA256 (keyed)")
 
     seq = models.PositiveBigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False, db_index=True)
@@ -33,6 +39,8 @@ class AuditEvent(ScopedModel):
     source = models.CharField(max_length=16, editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
+    # No default: registry.audit sets the current scheme; the migration marks the rows written before it as 1.
+    hash_version = models.PositiveSmallIntegerField(choices=HashVersion, editable=False)
 
     scope_hospital_path = "hospital_id"
     scope_trial_path = "trial_id"
@@ -49,7 +57,11 @@ class AuditEvent(ScopedModel):
 
 
 class AuditChainHead(models.Model):
-    """The single row that serialises appends: writers lock it, so concurrent writers cannot fork the chain."""
+    """The single row that serialises appends: writers lock it, so concurrent writers cannot fork the chain.
+
+    On PostgreSQL a trigger lets it move only forward, one event at a time, to the event just appended
+    (so nobody can delete the last events and set the head back to match), and refuses DELETE and TRUNCATE.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.PositiveBigIntegerField(default=0)
