@@ -290,6 +290,7 @@ class Rule(StrEnum):
     SET_UP_PLATFORM = "set_up_platform"
     VERIFY_AUDIT = "verify_audit"
     USE_ADMIN = "use_admin"
+    RECOMPUTE_DOSE = "recompute_dose"
 
 
 _COORD, _INV, _MON, _DM = HospitalRole.COORDINATOR, HospitalRole.INVESTIGATOR, HospitalRole.MONITOR, HospitalRole.DATA_MANAGER
@@ -330,6 +331,8 @@ RULES: dict[Rule, Grant] = {
     Rule.VERIFY_AUDIT: Grant(central=_CENTRAL_DM),
     # The admin site's querysets are restricted like the API's; a data manager of any hospital may use it.
     Rule.USE_ADMIN: Grant(at_hospital=frozenset({_DM}), superuser=True),
+    # Recomputing stored doses with another table version (manage.py dose_recompute): the study's hospital's data manager.
+    Rule.RECOMPUTE_DOSE: Grant(at_hospital=frozenset({_DM}), system_actor=True),
 }
 
 

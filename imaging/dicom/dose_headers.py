@@ -4,9 +4,10 @@
   RadiopharmaceuticalStartDateTime/Time, i.e. at the administration), half-life, start date-time.
 - CT images: CTDIvol (0018,9345) per image, CTDIPhantomTypeCodeSequence (0018,9346), BodyPartExamined,
   the slice positions (scan length).
-- CT Radiation Dose SR (TID 10011): "CT Dose Length Product Total" (113813) of the accumulated dose
-  data, else the sum of the irradiation events' DLP (113838); the phantom of the events (113835) and
-  their target region (123014).
+- CT Radiation Dose SR (TID 10011): each irradiation event, i.e. each "CT Acquisition" container (113819,
+  TID 10013), with its own DLP (113838), mean CTDIvol (113830), CTDIw phantom type (113835) and target region
+  (123014); an SR with no event containers gives one exposure from "CT Dose Length Product Total" (113813).
+- CT images: the HU of the central slice of a series, for the water-equivalent diameter (nucmed.ssde).
 
 DICOM dates and times are local wall-clock values without a zone: they are returned naive and made
 aware by the caller (the site's time zone).
@@ -159,33 +160,34 @@ def _code(item: Dataset) -> str:
     return str(seq[0].get("CodeValue", "")) if seq else ""
 
 
-def ct_exposure_from_sr(ds: Dataset) -> CtExposure | None:
-    """The CT exposure of an X-Ray Radiation Dose SR (TID 10011), or None when it holds no CT dose."""
-    total: float | None = None
-    events: list[float] = []
-    phantoms: set[int] = set()
-    regions: set[str] = set()
-    for item, _parents in _walk(ds.get("ContentSequence") or []):
+def _event(container: Dataset) -> CtExposure:
+    """One CT Acquisition container (TID 10013): its own DLP, CTDIvol, phantom and target region."""
+    dlp = ctdivol = None
+    phantom: int | None = None
+    region = ""
+    for item, _parents in _walk(container.get("ContentSequence") or []):
         concept = _concept(item)
-        if concept == "113813":  # CT Dose Length Product Total
-            total = _numeric(item)
-        elif concept == "113838":  # DLP of one irradiation event
-            value = _numeric(item)
-            if value is not None:
-                events.append(value)
+        if concept == "113838":  # DLP
+            dlp = _numeric(item)
+        elif concept == "113830":  # Mean CTDIvol
+            ctdivol = _numeric(item)
         elif concept == "113835":  # CTDIw Phantom Type
-            cm = PHANTOM_CM.get(_code(item))
-            if cm:
-                phantoms.add(cm)
+            phantom = PHANTOM_CM.get(_code(item), phantom)
         elif concept == "123014":  # Target Region
-            region = REGION_CODES.get(_code(item))
-            if region:
-                regions.add(region)
-    dlp = total if total is not None else (sum(events) if events else None)
+            region = REGION_CODES.get(_code(item), region)
+    source = "SR target region" if region else ""
     if dlp is None:
-        return None
-    region = regions.pop() if len(regions) == 1 else ("trunk" if {"chest", "abdomen-pelvis"} <= regions else "")
-    if len(phantoms) > 1:
-        return CtExposure(None, "sr", None, region, "SR target region" if region else "",
-                          reason="The dose report mixes 16 cm and 32 cm CTDI phantoms; their DLPs cannot be added.")
-    return CtExposure(round(dlp, 3), "sr", phantoms.pop() if phantoms else None, region, "SR target region" if region else "")
+        return CtExposure(None, "sr", phantom, region, source, ctdivol_mgy=ctdivol, reason="An irradiation event of the dose report has no DLP.")
+    return CtExposure(round(dlp, 3), "sr", phantom, region, source, ctdivol_mgy=ctdivol)
+
+
+def ct_exposures_from_sr(ds: Dataset) -> list[CtExposure]:
+    """The CT irradiation events of an X-Ray Radiation Dose SR (TID 10011), each on its own; [] when it holds no CT dose.
+
+    Each event keeps its own region and phantom, so a head and a trunk acquisition are dosed with their own k-factor.
+    An SR without event containers but with a DLP total gives one exposure without region or phantom."""
+    events = [_event(item) for item, _parents in _walk(ds.get("ContentSequence") or []) if _concept(item) == "113819"]
+    if events:
+        return events
+    total = next((_numeric(item) for item, _parents in _walk(ds.get("ContentSequence") or []) if _concept(item) == "113813"), None)
+    return [CtExposure(round(total, 3), "sr", None, "", "")] if total is not None else []

@@ -58,6 +58,14 @@ class DoseResult(ScopedModel):
     ct_msv = models.FloatField(null=True, blank=True)
     ct_table = models.CharField(max_length=64, blank=True)
     ct_not_available = models.CharField(max_length=300, blank=True)
+    # One entry per irradiation event (dose SR event or CT series): region, phantom, reported DLP, phantom factor, DLP on
+    # the k-factor's basis, k, age band, mSv (or the reason), SSDE; and the mSv per region. Shown on the child's dose page.
+    ct_events = models.JSONField(default=list, blank=True)
+    ct_by_region = models.JSONField(default=dict, blank=True, help_text="mSv per k-factor region")
+    # Size-specific dose estimate (AAPM 204/220) beside the CTDIvol it comes from (the event with the highest CTDIvol).
+    ct_ctdivol_mgy = models.FloatField(null=True, blank=True)
+    ct_dw_cm = models.FloatField(null=True, blank=True, help_text="Water-equivalent diameter measured on the CT images (AAPM 220)")
+    ct_ssde_mgy = models.FloatField(null=True, blank=True)
 
     total_msv = models.FloatField(null=True, blank=True, help_text="Radiopharmaceutical + CT, of what is available")
     complete = models.BooleanField(default=False, help_text="Both parts available (or no CT in the study)")

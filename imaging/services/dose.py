@@ -7,7 +7,6 @@ result always reflects everything received, and recomputing with nothing new cha
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,10 +18,11 @@ from imaging import modalities
 from imaging.dicom import dose_headers
 from imaging.models import DoseResult, ImagingStudy, Instance, Series
 from imaging.volume import read_dataset
-from nucmed import dosage
-from nucmed.ct_dose import ct_effective_dose
+from nucmed import dosage, ssde
+from nucmed.ct_dose import ct_effective_dose, k_table
 from nucmed.effective_dose import radiopharmaceutical_effective_dose
 from nucmed.radiopharmaceuticals import BY_CODE
+from nucmed.tables import ct_k_factors
 from registry.audit import audit_record, snapshot
 from registry.models import User
 from registry.models.people import SYSTEM_USERNAME
@@ -35,8 +35,8 @@ DOSE_FIELDS = ("tracer", "age_years", "weight_kg", "activity_source", "administe
                "recommended_activity_mbq", "recommendation_table", "activity_deviation_percent", "recommendation_not_available",
                "radiopharmaceutical_msv", "radiopharmaceutical_age_band", "radiopharmaceutical_coefficient",
                "radiopharmaceutical_table", "radiopharmaceutical_not_available", "ct_dlp_mgy_cm", "ct_dlp_source", "ct_region",
-               "ct_region_source", "ct_phantom_cm", "ct_k_factor", "ct_msv", "ct_table", "ct_not_available", "total_msv",
-               "complete", "details")
+               "ct_region_source", "ct_phantom_cm", "ct_k_factor", "ct_msv", "ct_table", "ct_not_available", "ct_events",
+               "ct_by_region", "ct_ctdivol_mgy", "ct_dw_cm", "ct_ssde_mgy", "total_msv", "complete", "details")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -143,17 +143,24 @@ def _radiopharmaceutical_dose(tracer: str, activity: float | None, age: float | 
     details["radiopharmaceutical_coefficient_unverified"] = dose.unverified
 
 
-def _ct_exposures(study: ImagingStudy, details: dict[str, Any]) -> list[dose_headers.CtExposure]:
-    """From the dose SRs when any was uploaded (they cover the whole exam), else from each original CT series."""
-    exposures: list[dose_headers.CtExposure] = []
-    for series in study.series.filter(modality__in=modalities.CT_DOSE_REPORT_MODALITIES).order_by("id"):
-        for inst in series.instances.filter(quarantine_reason=""):
-            exposure = dose_headers.ct_exposure_from_sr(read_dataset(inst, pixels=False))
-            if exposure is not None:
-                exposures.append(exposure)
-    if exposures:
-        details["ct_series"] = "dose report"
-        return exposures
+def _water_equivalent_diameter(instances: list[Instance], details: dict[str, Any]) -> float | None:
+    """Dw (cm) on the central slice of a CT series (AAPM 220), or None with the reason in details."""
+    central = sorted(instances, key=lambda i: (i.slice_position is None, i.slice_position or 0.0, i.id))[len(instances) // 2]
+    try:
+        ds = read_dataset(central, pixels=True)
+        hu = ds.pixel_array.astype(float) * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)
+        spacing = [float(v) for v in ds.PixelSpacing]
+        return round(ssde.water_equivalent_diameter_cm(hu, pixel_spacing_mm=(spacing[0], spacing[1])), 2)
+    except (AttributeError, ValueError, TypeError, KeyError) as exc:  # no pixels, no spacing, no body: the reason is kept
+        details.setdefault("dw_not_measured", []).append(f"series {central.series_id}: {exc}")
+        return None
+
+
+def _ct_exposures(study: ImagingStudy, details: dict[str, Any]) -> list[tuple[dose_headers.CtExposure, float | None]]:
+    """(irradiation event, water-equivalent diameter): each event of the dose SRs when any was uploaded (they cover the whole
+    exam), else each original CT series; Dw is measured on every original CT series, and SR events take the study's mean."""
+    series_dw: list[float] = []
+    from_images: list[tuple[dose_headers.CtExposure, float | None]] = []
     used = []
     for series in study.series.filter(modality__in=modalities.CT_DOSE_IMAGE_MODALITIES).order_by("series_number", "id"):
         instances = list(series.instances.filter(quarantine_reason=""))
@@ -163,52 +170,86 @@ def _ct_exposures(study: ImagingStudy, details: dict[str, Any]) -> list[dose_hea
         image_type = [str(v).upper() for v in headers[0].get("ImageType") or []]
         if image_type and image_type[0] == "DERIVED":  # a reconstruction of an acquisition already counted
             continue
-        positions = [inst.slice_position for inst in instances]
-        exposures.append(dose_headers.ct_exposure_from_images(headers, positions_mm=positions))
+        dw = _water_equivalent_diameter(instances, details)
+        if dw is not None:
+            series_dw.append(dw)
+        from_images.append((dose_headers.ct_exposure_from_images(headers, positions_mm=[inst.slice_position for inst in instances]), dw))
         used.append(series.pk)
-    details["ct_series"] = used
-    return exposures
+    study_dw = round(sum(series_dw) / len(series_dw), 2) if series_dw else None
+    from_sr = [(event, study_dw) for series in study.series.filter(modality__in=modalities.CT_DOSE_REPORT_MODALITIES).order_by("id")
+               for inst in series.instances.filter(quarantine_reason="")
+               for event in dose_headers.ct_exposures_from_sr(read_dataset(inst, pixels=False))]
+    details["ct_series"] = "dose report" if from_sr else used
+    return from_sr or from_images
 
 
-def _ct_dose(study: ImagingStudy, age: float | None, result: dict[str, Any], details: dict[str, Any]) -> bool:
-    """Fill the CT part; returns whether the study has any CT exposure at all."""
+def _region(exposure: dose_headers.CtExposure, study: ImagingStudy) -> tuple[str, str]:
+    """The event's region and where it came from; a CT covering enough of the child's height is the trunk."""
+    if exposure.region:
+        return exposure.region, exposure.region_source
+    if study.patient_size_m and exposure.scan_length_cm and exposure.scan_length_cm >= TRUNK_FRACTION_OF_HEIGHT * study.patient_size_m * 100:
+        return "trunk", f"scan length >= {TRUNK_FRACTION_OF_HEIGHT:.0%} of the height"
+    return "", ""
+
+
+def ct_table_version(study: ImagingStudy, requested: str | None) -> str:
+    """The k-factor table of this exam: the one asked for, else the one its stored dose was made with (a new table
+    version never changes an old dose), else the current one."""
+    if requested:
+        return k_table(requested).version  # raises ValueError with the reason for a table that is not shipped
+    stored = DoseResult.objects.filter(study=study).values_list("ct_table", flat=True).first()
+    return stored if stored in ct_k_factors.TABLES else ct_k_factors.VERSION
+
+
+def _ct_dose(study: ImagingStudy, age: float | None, table_version: str, result: dict[str, Any], details: dict[str, Any]) -> bool:
+    """Fill the CT part, event by event; returns whether the study has any CT exposure at all."""
     exposures = _ct_exposures(study, details)
     if not exposures:
         return False
-    missing = next((e.reason for e in exposures if e.dlp_mgy_cm is None), "")
-    phantoms = {e.phantom_cm for e in exposures if e.phantom_cm}
-    regions = {e.region for e in exposures if e.region}
-    region = regions.pop() if len(regions) == 1 else ("trunk" if len(regions) > 1 else "")
-    region_source = next((e.region_source for e in exposures if e.region), "")
-    if not region and study.patient_size_m:
-        lengths = [e.scan_length_cm for e in exposures if e.scan_length_cm]
-        if lengths and max(lengths) >= TRUNK_FRACTION_OF_HEIGHT * study.patient_size_m * 100:
-            region, region_source = "trunk", f"scan length >= {TRUNK_FRACTION_OF_HEIGHT:.0%} of the height"
-    details["ct_exposures"] = [asdict(e) for e in exposures]
-    result.update(ct_dlp_source=exposures[0].source, ct_region=region, ct_region_source=region_source,
-                  ct_phantom_cm=phantoms.pop() if len(phantoms) == 1 else None)
+    events: list[dict[str, Any]] = []
+    for exposure, dw in exposures:
+        region, region_source = _region(exposure, study)
+        entry: dict[str, Any] = {"source": exposure.source, "region": region, "region_source": region_source, "phantom_cm": exposure.phantom_cm,
+                                 "dlp_mgy_cm": exposure.dlp_mgy_cm, "ctdivol_mgy": exposure.ctdivol_mgy, "dw_cm": dw,
+                                 "scan_length_cm": exposure.scan_length_cm, "msv": None, "not_available": exposure.reason}
+        if exposure.ctdivol_mgy is not None and dw is not None:
+            size = ssde.size_specific_dose(ctdivol_mgy=exposure.ctdivol_mgy, dw_cm=dw, phantom_cm=exposure.phantom_cm)
+            entry.update(ssde_mgy=None if size.ssde_mgy is None else round(size.ssde_mgy, 3), ssde_not_available=size.not_available_reason or "")
+        if exposure.dlp_mgy_cm is not None and not region:
+            entry["not_available"] = ("The body region of the CT is not known (no BodyPartExamined, no SR target region, and a scan "
+                                      f"shorter than {TRUNK_FRACTION_OF_HEIGHT:.0%} of the child's height or no height).")
+        elif exposure.dlp_mgy_cm is not None and age is None:
+            entry["not_available"] = "The age at the exam is not known."
+        elif exposure.dlp_mgy_cm is not None:
+            ct = ct_effective_dose(dlp_mgy_cm=exposure.dlp_mgy_cm, age_years=age, region=region, phantom_cm=exposure.phantom_cm,
+                                   dw_cm=dw, table_version=table_version)
+            entry.update(region=ct.region, k=ct.k, age_band=ct.age_band, basis_cm=ct.basis_cm, phantom_factor=ct.phantom_factor,
+                         dlp_on_basis_mgy_cm=None if ct.phantom_factor is None else round(ct.phantom_factor * exposure.dlp_mgy_cm, 3),
+                         msv=None if ct.msv is None else round(ct.msv, 4), not_available=ct.not_available_reason or "",
+                         phantom_caution=ct.phantom_caution or "", table=ct.table_version)
+        events.append(entry)
+    by_region: dict[str, float] = {}
+    for entry in events:
+        if entry["msv"] is not None:
+            by_region[entry["region"]] = round(by_region.get(entry["region"], 0.0) + entry["msv"], 4)
+    regions = {e["region"] for e in events if e["region"]}
+    phantoms = {e["phantom_cm"] for e in events}
+    ks = {e.get("k") for e in events}
+    sized = [e for e in events if e.get("ctdivol_mgy") is not None]
+    top = max(sized, key=lambda e: e["ctdivol_mgy"]) if sized else None
+    missing = next((e["not_available"] for e in events if e["msv"] is None), "")
+    result.update(ct_dlp_source=events[0]["source"], ct_region=regions.pop() if len(regions) == 1 else ("multiple" if regions else ""),
+                  ct_region_source=events[0]["region_source"] if len({e["region_source"] for e in events}) == 1 else "per event",
+                  ct_phantom_cm=phantoms.pop() if len(phantoms) == 1 else None, ct_events=events, ct_by_region=by_region,
+                  ct_table=table_version[:64], ct_k_factor=ks.pop() if len(ks) == 1 else None,
+                  ct_dw_cm=next((e["dw_cm"] for e in events if e["dw_cm"] is not None), None),
+                  ct_ctdivol_mgy=top["ctdivol_mgy"] if top else None, ct_ssde_mgy=top.get("ssde_mgy") if top else None)
+    dlps = [e["dlp_mgy_cm"] for e in events]
+    result["ct_dlp_mgy_cm"] = round(sum(dlps), 3) if None not in dlps else None
     if missing:
         result["ct_not_available"] = missing
-        return True
-    if len({e.phantom_cm for e in exposures}) > 1:
-        result["ct_not_available"] = "The CT series refer to different CTDI phantoms (or one does not say): their DLPs are not added."
-        return True
-    dlp = sum(e.dlp_mgy_cm or 0.0 for e in exposures)
-    result["ct_dlp_mgy_cm"] = round(dlp, 3)
-    if age is None:
-        result["ct_not_available"] = "The age at the exam is not known."
-        return True
-    if not region:
-        result["ct_not_available"] = ("The body region of the CT is not known (no BodyPartExamined, no SR target region, and a scan "
-                                      f"shorter than {TRUNK_FRACTION_OF_HEIGHT:.0%} of the child's height or no height).")
-        return True
-    ct = ct_effective_dose(dlp_mgy_cm=dlp, age_years=age, region=region, phantom_cm=result["ct_phantom_cm"])
-    result.update(ct_table=ct.table_version[:64], ct_k_factor=ct.k)
-    details["ct_k"] = {"age_band": ct.age_band, "region": ct.region, "unverified": ct.unverified, "phantom_caution": ct.phantom_caution}
-    if ct.msv is None:
-        result["ct_not_available"] = ct.not_available_reason or "No k-factor."
     else:
-        result["ct_msv"] = round(ct.msv, 4)
+        result["ct_msv"] = round(sum(e["msv"] for e in events), 4)
     return True
 
 
@@ -220,9 +261,13 @@ def study_dose_up_to_date(study: ImagingStudy) -> DoseResult | None:
     return dose if dose is not None and newest is not None and dose.computed_at > newest else None
 
 
-def study_dose_compute(*, study: ImagingStudy) -> DoseResult:
-    """Compute (or recompute) the dose of one exam and store it; audited (as the system) when it changed."""
+def study_dose_compute(*, study: ImagingStudy, ct_table: str | None = None, actor: User | None = None, reason: str = "") -> DoseResult:
+    """Compute (or recompute) the dose of one exam and store it; audited when it changed (as `actor`, else the system).
+
+    The CT part keeps the k-factor table version its stored dose was made with unless `ct_table` asks for another
+    (manage.py dose_recompute). Raises ValueError for a `ct_table` that is not shipped."""
     study = ImagingStudy.objects.select_related("patient__hospital").get(pk=study.pk)
+    table_version = ct_table_version(study, ct_table)
     patient = study.patient
     age = round((study.study_date - patient.birth_date).days / 365.25, 2) if study.study_date else None
     result: dict[str, Any] = {f: "" for f in DOSE_FIELDS if f.endswith(("_not_available", "_table", "_source", "_band", "_region"))}
@@ -232,19 +277,21 @@ def study_dose_compute(*, study: ImagingStudy) -> DoseResult:
     result["weight_kg"] = weight
     _recommendation(study.tracer, activity, weight, table, result, details)
     _radiopharmaceutical_dose(study.tracer, activity, age, result, details)
-    has_ct = _ct_dose(study, age, result, details)
+    has_ct = _ct_dose(study, age, table_version, result, details)
     parts = [result.get("radiopharmaceutical_msv"), *([result.get("ct_msv")] if has_ct else [])]
     available = [p for p in parts if p is not None]
     result["total_msv"] = round(sum(available), 4) if available else None
     result["complete"] = all(p is not None for p in parts)
     result["details"] = details
+    result.setdefault("ct_events", [])
+    result.setdefault("ct_by_region", {})
     for name in DOSE_FIELDS:
         result.setdefault(name, None)
-    return _store(study, result)
+    return _store(study, result, actor=actor, reason=reason)
 
 
 @transaction.atomic
-def _store(study: ImagingStudy, values: dict[str, Any]) -> DoseResult:
+def _store(study: ImagingStudy, values: dict[str, Any], *, actor: User | None, reason: str) -> DoseResult:
     # The study row is the lock: two series of one study finishing together do not write twice.
     ImagingStudy.objects.select_for_update().filter(pk=study.pk).first()
     row = DoseResult.objects.filter(study=study).first()
@@ -258,6 +305,6 @@ def _store(study: ImagingStudy, values: dict[str, Any]) -> DoseResult:
         return row
   # nothing new: no write, no audit event
     row.save()
-    audit_record(actor=User.objects.get(username=SYSTEM_USERNAME), action="compute_dose", instance=row, before=before,
-                 after=snapshot(row), hospital_id=study.patient.hospital_id)
+    audit_record(actor=actor or User.objects.get(username=SYSTEM_USERNAME), action="compute_dose", instance=row, before=before,
+                 after=snapshot(row), hospital_id=study.patient.hospital_id, reason=reason)
     return row

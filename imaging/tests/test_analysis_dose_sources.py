@@ -1,4 +1,5 @@
 """Dose inputs from other sources: CT dose from the CT images or a dose SR, and the trial's dosing record."""
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from imaging import synthetic
 from imaging.models import DoseResult
 from imaging.tests.analysis_helpers import ingest_datasets, pipeline_done
 from imaging.tests.helpers import child, like
+from nucmed.ssde import phantom_32_to_16
 from registry.tests.builders import make_registry_consent
 from trials.services.dosing import dosing_record_create
 from trials.tests.builders import enrol, make_trial
@@ -47,7 +49,18 @@ def test_ct_dose_from_ctdivol_and_scan_length(actors, patient, tmp_path, django_
     assert dose.ct_dlp_source == "ctdivol" and dose.ct_dlp_mgy_cm == pytest.approx(ctdivol * length_cm)
     assert dose.ct_phantom_cm == 32
     assert dose.ct_region == "trunk" and dose.ct_region_source == "BodyPartExamined"
-    assert dose.ct_k_factor == AGE_5Y_TRUNK_K and dose.ct_msv == pytest.approx(ctdivol * length_cm * AGE_5Y_TRUNK_K, abs=1e-4)
+    # The DLP is on the 32 cm phantom and the paediatric k-factor on the 16 cm one: converted by f32/f16 (AAPM 204) at the
+    # water-equivalent diameter measured on the CT's central slice (issue 15: the unconverted DLP halved the dose).
+    assert dose.ct_dw_cm is not None and 8 <= dose.ct_dw_cm <= 30
+    factor = phantom_32_to_16(dose.ct_dw_cm)
+    assert dose.ct_k_factor == AGE_5Y_TRUNK_K
+    assert dose.ct_msv == pytest.approx(ctdivol * length_cm * factor * AGE_5Y_TRUNK_K, abs=1e-4)
+    [event] = dose.ct_events
+    assert event["basis_cm"] == 16 and event["phantom_factor"] == pytest.approx(factor) and event["table"] == dose.ct_table
+    assert dose.ct_by_region == {"trunk": pytest.approx(dose.ct_msv)}
+    # SSDE beside the CTDIvol it comes from (AAPM 204 32 cm fit at the measured Dw).
+    assert dose.ct_ctdivol_mgy == pytest.approx(ctdivol) and dose.ct_ssde_mgy == pytest.approx(
+        ctdivol * 3.704369 * math.exp(-0.03671937 * dose.ct_dw_cm), rel=1e-3)
     assert dose.complete and dose.total_msv == pytest.approx(dose.radiopharmaceutical_msv + dose.ct_msv)
     assert dose.ct_table
 
@@ -57,7 +70,7 @@ def test_region_from_a_scan_covering_the_trunk(actors, patient, tmp_path, django
     study, _ = _pet_ct(actors, patient, tmp_path, django_capture_on_commit_callbacks, n=30, body_part="", thickness=15.0)
     dose = DoseResult.objects.get(study=study)
     assert dose.ct_region == "trunk" and dose.ct_region_source.startswith("scan length")
-    assert dose.ct_msv == pytest.approx(dose.ct_dlp_mgy_cm * AGE_5Y_TRUNK_K, abs=1e-4)
+    assert dose.ct_msv == pytest.approx(dose.ct_dlp_mgy_cm * phantom_32_to_16(dose.ct_dw_cm) * AGE_5Y_TRUNK_K, abs=1e-4)
 
 
 def test_ct_dose_from_the_dose_report_wins(actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
@@ -65,7 +78,7 @@ def test_ct_dose_from_the_dose_report_wins(actors, patient, tmp_path, django_cap
     dose = DoseResult.objects.get(study=study)
     assert (dose.ct_dlp_source, dose.ct_dlp_mgy_cm, dose.ct_phantom_cm) == ("sr", 55.5, 32)
     assert dose.ct_region == "trunk" and dose.ct_region_source == "SR target region"
-    assert dose.ct_msv == pytest.approx(55.5 * AGE_5Y_TRUNK_K)
+    assert dose.ct_msv == pytest.approx(55.5 * phantom_32_to_16(dose.ct_dw_cm) * AGE_5Y_TRUNK_K, abs=1e-4)
 
 
 def test_dose_report_arriving_later_updates_the_exam(actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
