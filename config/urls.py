@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.api_docs import redoc_view, schema_view, swagger_view
 from registry.health import healthz
 from registry.views import home
 
@@ -13,8 +13,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Open in dev, signed-in users only in production (API_DOCS_PUBLIC; config/api_docs.py).
+    path("api/schema/", schema_view, name="schema"),
+    path("api/docs/", swagger_view, name="swagger-ui"),
+    path("api/redoc/", redoc_view, name="redoc"),
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/trials/", include("trials.api.urls")),
     path("api/v1/safety/", include("trials.safety.api.urls")),

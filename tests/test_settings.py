@@ -68,3 +68,14 @@ def test_check_deploy_is_clean_with_the_variables_set(tmp_path: Path) -> None:
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_api_docs_are_public_in_dev_and_need_a_login_in_production(tmp_path: Path) -> None:
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.API_DOCS_PUBLIC, s.TRUSTED_PROXY_COUNT)"
+    dev = run(["-c", code], {"DJANGO_SETTINGS_MODULE": "config.settings.dev"}, tmp_path)
+    production = run(["-c", code], {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV}, tmp_path)
+    assert dev.stdout.split() == ["True", "0"], dev.stderr
+    assert production.stdout.split() == ["False", "0"], production.stderr
+    behind_two_proxies = run(["-c", code], {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV,
+                                            "API_DOCS_PUBLIC": "true", "TRUSTED_PROXY_COUNT": "2"}, tmp_path)
+    assert behind_two_proxies.stdout.split() == ["True", "2"], behind_two_proxies.stderr

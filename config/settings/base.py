@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files: the API docs load without internet
     "axes",
     "django_htmx",
     "registry",
@@ -106,6 +107,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Twelve identical characters or twelve spaces pass the rules above.
+    {"NAME": "registry.validators.DistinctCharactersValidator", "OPTIONS": {"min_distinct": 4}},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -120,7 +123,13 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# 429 with Retry-After: API clients (Accept JSON, /api/ paths, the token endpoint) get {"code": "locked_out", "detail",
+# "retry_after_seconds"}, browsers the page (registry/lockout.py).
+AXES_LOCKOUT_CALLABLE = "registry.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "registry.lockout.client_ip"
+# Reverse proxies in front of Django that append to X-Forwarded-For. 0: the client is REMOTE_ADDR. Behind a proxy, set
+# it, or every user shares the proxy's address and one user's failures lock the others out.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -192,12 +201,19 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "2000/min"},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# The schema and its viewers without login (the demo); production turns this off (config/api_docs.py).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Neuroblastoma nuclear-medicine platform API",
     "DESCRIPTION": "Registry, radiopharmaceutical trials and imaging. Every list is paginated and scoped "
     "to the caller's hospitals and trials; records outside that scope answer 404.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The viewers' scripts from our static files (drf-spectacular-sidecar), and no call to the online validator.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets that share a field name across apps ("kind", "status", "role") or one set under several
     # field names (the radiopharmaceutical catalogue) get a name of their own in the schema.
