@@ -10,7 +10,7 @@ from imaging.models import ImagingStudy, Preview, Series
 from imaging.reading import agreement, rules
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, ScoreSheet
 from imaging.reading.models.sessions import SCALES
-from nucmed import scoring
+from nucmed import response, scoring
 from registry.access import Action, Rule, reach
 from registry.errors import ApplicationError
 from registry.models import Patient, User
@@ -78,23 +78,44 @@ def _reference(sheets: list[ScoreSheet]) -> tuple[int | None, str]:
     return None, f"readers disagree ({' vs '.join(map(str, totals))}): a consensus read is needed"
 
 
+def _reference_values(sheets: list[ScoreSheet]) -> dict[str, int] | None:
+    """The segment scores a time point stands for: the consensus's, else the reads' when they agree on every segment."""
+    consensus = next((s for s in sheets if s.role == ScoreSheet.Role.CONSENSUS), None)
+    if consensus is not None:
+        return consensus.values
+    return sheets[0].values if all(s.values == sheets[0].values for s in sheets) else None
+
+
+def _inrc(kind: str, baseline: dict[str, int] | None, values: dict[str, int] | None) -> dict[str, Any]:
+    """The INRC 2017 MIBG bone component (nucmed.response) of a Curie or SIOPEN time point against the baseline's segments."""
+    if baseline is None or values is None:
+        return {"category": None, "not_assessable_reason": "the baseline or this time point has no agreed segment scores"}
+    result = response.mibg_bone_response(kind, baseline, values)
+    return {"category": result.category, "relative_bone_score": result.relative_score, "baseline_bone_score": result.baseline_bone_score,
+            "bone_score": result.bone_score, "new_bone_segments": list(result.new_bone_segments), "notes": list(result.notes),
+            "not_assessable_reason": result.not_assessable_reason, "version": result.version, "source": result.source}
+
+
 def patient_timeline(*, user: User, patient: Patient, kind: str) -> dict[str, Any]:
     """Per imaging time point the reference total and, against the first time point (baseline), the relative
-    score and the response call (reduction >= 50 %) from nucmed.scoring."""
+    score and the response call (reduction >= 50 %) from nucmed.scoring, and the INRC 2017 MIBG bone component
+    (relative bone score, new bone sites, CR/PR/SD/PD) from nucmed.response."""
     by_study: dict[int, list[ScoreSheet]] = defaultdict(list)
     for sheet in _submitted(user, kind).filter(study__patient=patient).order_by("study__study_date", "study_id", "id"):
         by_study[sheet.study_id].append(sheet)
     points: list[dict[str, Any]] = []
     baseline: int | None = None
+    baseline_values: dict[str, int] | None = None
     for n, sheets in enumerate(by_study.values()):
         total, source = _reference(sheets)
+        values = _reference_values(sheets)
         shown = next((s for s in sheets if s.role == ScoreSheet.Role.CONSENSUS), sheets[0])
         point = {"study": shown.study_id, "study_date": shown.study.study_date, "timepoint": shown.timepoint,
                  "total": total, "source": source, "reads": [s.total for s in sheets if s.role == ScoreSheet.Role.READ],
                  "flag": shown.flag if total is not None else None, "relative_score": None, "reduction_percent": None,
-                 "response": None, "not_assessable_reason": None}
+                 "response": None, "not_assessable_reason": None, "inrc_mibg_bone": None}
         if n == 0:
-            baseline = total
+            baseline, baseline_values = total, values
         elif kind == rules.KRENNING:
             point["not_assessable_reason"] = "relative change is defined for Curie and SIOPEN totals"
         elif baseline is None or total is None:
@@ -103,6 +124,8 @@ def patient_timeline(*, user: User, patient: Patient, kind: str) -> dict[str, An
             change = scoring.response_assessment(baseline, total)
             point.update(relative_score=change.relative_score, reduction_percent=change.reduction_percent,
                          response=change.response, not_assessable_reason=change.not_assessable_reason)
+        if n and kind in rules.SEGMENTED:
+            point["inrc_mibg_bone"] = _inrc(kind, baseline_values, values)
         points.append(point)
     return {"patient": patient.study_id, "kind": kind, "points": points}
 
