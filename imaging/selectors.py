@@ -45,6 +45,12 @@ def patient_dose_history(*, user: UserLike, patient: Patient) -> DoseHistory:
             "administered_activity_mbq": dose.administered_activity_mbq if dose else None,
             "radiopharmaceutical_msv": dose.radiopharmaceutical_msv if dose else None,
             "ct_msv": dose.ct_msv if dose else None, "total_msv": total, "complete": complete, "not_available": missing,
+            # The breakdown a physicist checks: CT per irradiation event and region, SSDE, and every table version used.
+            "ct_events": dose.ct_events if dose else [], "ct_by_region": dose.ct_by_region if dose else {},
+            "ct_ssde_mgy": dose.ct_ssde_mgy if dose else None, "ct_ctdivol_mgy": dose.ct_ctdivol_mgy if dose else None,
+            "ct_dw_cm": dose.ct_dw_cm if dose else None, "radiopharmaceutical_age_band": dose.radiopharmaceutical_age_band if dose else "",
+            "radiopharmaceutical_coefficient": dose.radiopharmaceutical_coefficient if dose else None,
+            "radiopharmaceutical_table": dose.radiopharmaceutical_table if dose else "", "ct_table": dose.ct_table if dose else "",
             "cumulative_msv": round(running, 4),
         })
     history.cumulative_msv = round(running, 4)

@@ -28,7 +28,8 @@ class DoseResultSerializer(serializers.ModelSerializer):
                   "recommendation_not_available", "radiopharmaceutical_msv", "radiopharmaceutical_age_band",
                   "radiopharmaceutical_coefficient", "radiopharmaceutical_table", "radiopharmaceutical_not_available",
                   "ct_dlp_mgy_cm", "ct_dlp_source", "ct_region", "ct_region_source", "ct_phantom_cm", "ct_k_factor", "ct_msv",
-                  "ct_table", "ct_not_available", "total_msv", "complete", "details", "computed_at"]
+                  "ct_table", "ct_not_available", "ct_events", "ct_by_region", "ct_ctdivol_mgy", "ct_dw_cm", "ct_ssde_mgy",
+                  "total_msv", "complete", "details", "computed_at"]
 
 
 class DoseExamSerializer(serializers.Serializer):
@@ -40,6 +41,11 @@ class DoseExamSerializer(serializers.Serializer):
     administered_activity_mbq = serializers.FloatField(allow_null=True)
     radiopharmaceutical_msv = serializers.FloatField(allow_null=True)
     ct_msv = serializers.FloatField(allow_null=True)
+    ct_events = serializers.ListField(child=serializers.DictField(), help_text="CT dose per irradiation event (region, phantom, k, mSv)")
+    ct_by_region = serializers.DictField(child=serializers.FloatField(), help_text="CT mSv per k-factor region")
+    ct_ssde_mgy = serializers.FloatField(allow_null=True)
+    radiopharmaceutical_table = serializers.CharField()
+    ct_table = serializers.CharField()
     total_msv = serializers.FloatField(allow_null=True)
     complete = serializers.BooleanField()
     not_available = serializers.ListField(child=serializers.CharField())

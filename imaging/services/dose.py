@@ -271,7 +271,7 @@ def study_dose_compute(*, study: ImagingStudy, ct_table: str | None = None, acto
     patient = study.patient
     age = round((study.study_date - patient.birth_date).days / 365.25, 2) if study.study_date else None
     result: dict[str, Any] = {f: "" for f in DOSE_FIELDS if f.endswith(("_not_available", "_table", "_source", "_band", "_region"))}
-    result.update(tracer=study.tracer, age_years=age, complete=False)
+    result.update(tracer=study.tracer, age_years=age, complete=False, ct_events=[], ct_by_region={})
     details: dict[str, Any] = {}
     activity, weight, table = _administration(study, result, details)
     result["weight_kg"] = weight
@@ -283,8 +283,6 @@ def study_dose_compute(*, study: ImagingStudy, ct_table: str | None = None, acto
     result["total_msv"] = round(sum(available), 4) if available else None
     result["complete"] = all(p is not None for p in parts)
     result["details"] = details
-    result.setdefault("ct_events", [])
-    result.setdefault("ct_by_region", {})
     for name in DOSE_FIELDS:
         result.setdefault(name, None)
     return _store(study, result, actor=actor, reason=reason)

@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from conftest import Actors
 from imaging import synthetic
@@ -13,6 +14,7 @@ from imaging.tests.analysis_helpers import ingest_datasets, pipeline_done
 from imaging.tests.helpers import child, like
 from nucmed.tables import ct_k_factors
 from registry.models import AuditEvent
+from registry.tests.builders import client_of, text
 
 pytestmark = pytest.mark.usefixtures("eager")
 
@@ -44,6 +46,10 @@ def test_mixed_head_and_trunk_exam(actors, patient, tmp_path, django_capture_on_
         ("head", 0.004, 16, "5y"), ("trunk", 0.019, 16, "5y")]
     assert dose.ct_region == "multiple" and dose.ct_k_factor is None and dose.ct_table == ct_k_factors.VERSION
     assert dose.complete and dose.total_msv == pytest.approx(dose.radiopharmaceutical_msv + 4.05, rel=1e-3)
+    # The child's cumulative dose page shows the exam's breakdown per event with the table versions.
+    body = text(client_of(actors.coordinator_a).get(reverse("web-patient-detail", args=[patient.study_id])))
+    assert 'data-testid="dose-breakdown"' in body and ct_k_factors.VERSION in body and dose.radiopharmaceutical_table in body
+    assert "<td>head</td>" in body and "<td>trunk</td>" in body and "<td>0.004</td>" in body and "<td>0.019</td>" in body
 
 
 def test_stored_version_is_kept_and_recompute_moves_it_audited(actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
