@@ -7,10 +7,10 @@ from django.db import DatabaseError, connection, transaction
 
 from conftest import Actors, api_client
 from registry.access import HospitalRole
-from registry.audit import REDACTED, audit_record, snapshot, verify_chain
+from registry.audit import REDACTED, audit_checkpoint_write, audit_record, snapshot, verify_chain
 from registry.context import work_context
 from registry.errors import ApplicationError
-from registry.models import AuditEvent, Hospital, HospitalMembership
+from registry.models import AuditEvent, Hospital, HospitalMembership, Job
 from registry.services.hospitals import hospital_update, membership_grant, membership_update
 from registry.tests.factories import HospitalFactory, MembershipFactory, UserFactory
 
@@ -202,3 +202,24 @@ def test_command_writes_are_attributed_to_the_command(db) -> None:
     events = _events_after(start)
     assert events and {e.source for e in events} == {"command"} and {e.actor_username for e in events} == {"system"}
     assert verify_chain().ok
+
+
+def test_verify_job_compares_the_chain_with_the_checkpoints(eager, five_events: list[AuditEvent], settings, tmp_path,
+                                                           django_capture_on_commit_callbacks) -> None:
+    """The API's verify job (POST /api/v1/audit-events/verify/) reads the same checkpoints as the command."""
+    settings.AUDIT_CHECKPOINT_PATH = tmp_path / "checkpoints.log"
+    checkpoint = audit_checkpoint_write()
+    last = five_events[-1]
+    _tamper("DELETE FROM registry_auditevent WHERE seq = %s", [last.seq])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE registry_auditchainhead DISABLE TRIGGER registry_auditchainhead_forward_only")
+        cursor.execute("UPDATE registry_auditchainhead SET seq = %s, hash = %s WHERE id = 1", [last.seq - 1, last.prev_hash])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE registry_auditchainhead ENABLE TRIGGER registry_auditchainhead_forward_only")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(five_events[0].actor).post("/api/v1/audit-events/verify/")
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.result["ok"] is False and job.result["broken_seq"] == checkpoint.seq
+    assert f"shorter than checkpoint #{checkpoint.seq}" in job.result["problem"]

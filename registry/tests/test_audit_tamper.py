@@ -252,10 +252,10 @@ def test_postgres_refuses_truncate(on_postgres, events: list[AuditEvent], table:
 def test_daily_checkpoint_appends_the_head_and_verify_compares_every_line(events: list[AuditEvent], checkpoint_file: Path,
                                                                           settings) -> None:  # type: ignore[no-untyped-def]
     assert settings.CELERY_BEAT_SCHEDULE["audit-checkpoint"]["task"] == "registry.audit_checkpoint"
-    assert audit_checkpoint.delay().get() == events[-1].seq
+    assert audit_checkpoint.apply().get() == events[-1].seq
     first_line = checkpoint_file.read_text()
     audit_record(actor=events[0].actor, action="touch", object_type="registry.hospital", object_id="1")
-    assert audit_checkpoint.delay().get() == events[-1].seq + 1
+    assert audit_checkpoint.apply().get() == events[-1].seq + 1
     text = checkpoint_file.read_text()
     assert text.startswith(first_line) and len(text.splitlines()) == 2  # appended, never rewritten
     marks = read_checkpoints()
