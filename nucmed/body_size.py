@@ -1,10 +1,16 @@
 """Body-size measures for SUV normalisation (reference section 5, "Variants").
 
 Weights in kg, heights in metres at the interface (DICOM PatientSize is in metres); the published formulas
-that take centimetres convert internally. Sex is DICOM PatientSex: "M" or "F" (anything else: ValueError,
-since the lean-body-mass formulas exist for the two sexes only).
+that take centimetres convert internally. Sex is DICOM PatientSex: "M" or "F" (anything else: ValueError for
+the sex-specific lean-body-mass formulas).
+
+Lean body mass (for SUL) is selectable (LbmFormula, LBM_FORMULAS with each formula's source and population):
+James and Janmahasatian are adult formulas; Peters is the one derived for children.
 """
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 
 
 def _positive(value: float, name: str) -> float:
@@ -52,3 +58,54 @@ def lbm_janmahasatian(weight_kg: float, height_m: float, sex: str) -> float:
 def bsa_du_bois(weight_kg: float, height_m: float) -> float:
     """Body-surface area (m²), Du Bois 1916: 0.007184 x W^0.425 x H^0.725, W in kg, H in cm."""
     return 0.007184 * _positive(weight_kg, "weight") ** 0.425 * (_positive(height_m, "height") * 100.0) ** 0.725
+
+
+# Peters et al. 2011: eLBM (kg) = 3.8 x eECV (litres); eECV from Bird et al. 2003 (units: W kg, H cm).
+PETERS_LBM_PER_ECV = 3.8
+BIRD_ECV = (0.0215, 0.6469, 0.7236)  # eECV = 0.0215 x W^0.6469 x H^0.7236
+
+
+def ecv_bird(weight_kg: float, height_m: float) -> float:
+    """Estimated extracellular fluid volume (litres), Bird et al. 2003: 0.0215 x W^0.6469 x H^0.7236, W in kg, H in cm."""
+    coefficient, weight_power, height_power = BIRD_ECV
+    return coefficient * _positive(weight_kg, "weight") ** weight_power * (_positive(height_m, "height") * 100.0) ** height_power
+
+
+def lbm_peters(weight_kg: float, height_m: float, sex: str = "") -> float:
+    """Lean body mass (kg) of a child, Peters et al. 2011: eLBM = 3.8 x eECV (Bird 2003). One formula for both sexes:
+    `sex` is accepted for a common signature and not used."""
+    return PETERS_LBM_PER_ECV * ecv_bird(weight_kg, height_m)
+
+
+class LbmFormula(StrEnum):
+    JAMES = "james"
+    JANMAHASATIAN = "janmahasatian"
+    PETERS = "peters"
+
+
+@dataclass(frozen=True)
+class LbmFormulaInfo:
+    formula: LbmFormula
+    compute: Callable[[float, float, str], float]  # (weight kg, height m, sex) -> LBM kg
+    population: str
+    source: str
+
+
+LBM_FORMULAS: dict[LbmFormula, LbmFormulaInfo] = {
+    LbmFormula.JAMES: LbmFormulaInfo(
+        LbmFormula.JAMES, lbm_james, "adults; turns over at high BMI",
+        "James WPT. Research on obesity. London: HMSO; 1976 (as used by PERCIST 1.0, Wahl et al., J Nucl Med 2009;50:122S)"),
+    LbmFormula.JANMAHASATIAN: LbmFormulaInfo(
+        LbmFormula.JANMAHASATIAN, lbm_janmahasatian, "adults",
+        "Janmahasatian S et al., Quantification of lean bodyweight, Clin Pharmacokinet 2005;44(10):1051-1065"),
+    LbmFormula.PETERS: LbmFormulaInfo(
+        LbmFormula.PETERS, lbm_peters,
+        "children: derived for children up to about 13 years (BSA about 1.35 m², the child/adult cut-off of Bird 2003)",
+        "Peters AM, Snelling HLR, Glass DM, Bird NJ, Estimation of lean body mass in children, Br J Anaesth 2011;106(5):719-723 "
+        "(eLBM = 3.8 x eECV); eECV: Bird NJ et al., Indexing glomerular filtration rate to suit children, J Nucl Med 2003;44:1037-1043"),
+}
+
+
+def lean_body_mass(formula: LbmFormula | str, weight_kg: float, height_m: float, sex: str) -> float:
+    """Lean body mass (kg) by the named formula (LbmFormula). Raises ValueError for an unknown formula or bad input."""
+    return LBM_FORMULAS[LbmFormula(formula)].compute(weight_kg, height_m, sex)

@@ -62,6 +62,7 @@ class SuvFactor:
     injection_source: str | None = None  # "start_datetime", "series_date_start_time", "previous_day_start_time"; "admin" (ADMIN: none needed)
     lbm_james_factor: float | None = None  # SUVlbm (James) factor = factor x LBM / W
     lbm_janmahasatian_factor: float | None = None
+    lbm_peters_factor: float | None = None  # SUL by the children's formula (Peters 2011), body_size.LBM_FORMULAS
     bsa_factor: float | None = None  # SUVbsa factor (cm²/ml) = factor x BSA(cm²) / W(g)
     variant_reasons: dict[str, str] = field(default_factory=dict)  # why a variant factor is missing
     method_version: str = METHOD_VERSION
@@ -142,11 +143,12 @@ def _bqml_factor(header: SuvHeader) -> SuvFactor:
 
 
 def _with_variants(result: SuvFactor, header: SuvHeader) -> SuvFactor:
-    """Add SUVlbm (James, Janmahasatian) and SUVbsa (Du Bois) factors, derived from the SUVbw factor."""
+    """Add SUVlbm (James, Janmahasatian, Peters) and SUVbsa (Du Bois) factors, derived from the SUVbw factor."""
     if result.factor is None:
         return result
     reasons: dict[str, str] = {}
-    values: dict[str, float | None] = {"lbm_james_factor": None, "lbm_janmahasatian_factor": None, "bsa_factor": None}
+    values: dict[str, float | None] = {"lbm_james_factor": None, "lbm_janmahasatian_factor": None, "lbm_peters_factor": None,
+                                       "bsa_factor": None}
     weight, height, sex = header.weight_kg, header.height_m, header.sex
     if not _usable(height):
         reasons = dict.fromkeys(values, "patient height (PatientSize) missing")
@@ -154,6 +156,7 @@ def _with_variants(result: SuvFactor, header: SuvHeader) -> SuvFactor:
         computations = {
             "lbm_james_factor": lambda: body_size.lbm_james(weight, height, sex) / weight,  # type: ignore[arg-type, operator]
             "lbm_janmahasatian_factor": lambda: body_size.lbm_janmahasatian(weight, height, sex) / weight,  # type: ignore[arg-type, operator]
+            "lbm_peters_factor": lambda: body_size.lbm_peters(weight, height) / weight,  # type: ignore[arg-type, operator]
             # BSA in cm² over weight in g: SUVbsa in cm²/ml
             "bsa_factor": lambda: body_size.bsa_du_bois(weight, height) * 1e4 / (weight * 1000.0),  # type: ignore[arg-type, operator]
         }

@@ -6,8 +6,15 @@ Index convention (the same as imaging.volume.Volume): a volume is a numpy array 
 
 Measures:
 - SUVmean, SD (sample SD, ddof=1), SUVmax over the VOI;
-- SUVpeak: mean SUV of the image voxels whose centres lie in a 1 cm³ sphere (radius 6.20 mm) centred on the
-  VOI's maximum voxel (the simple common convention; voxels outside the VOI inside that sphere count too);
+- SUVpeak (PeakMethod): the mean SUV of the image voxels whose centres lie in a 1 cm³ sphere (radius 6.20 mm);
+  voxels outside the VOI inside that sphere count too. Two named methods:
+  - "percist" (default): the hottest such sphere anywhere within the lesion VOI, i.e. the sphere centre is moved
+    over every voxel centre of the VOI and the highest mean is kept; it need not contain the maximum voxel.
+    PERCIST 1.0: Wahl RL, Jacene H, Kasamon Y, Lodish MA, J Nucl Med 2009;50(Suppl 1):122S-150S (SUVpeak: a
+    1 cm³ spherical VOI, 1.2 cm diameter, on the hottest part of the tumour); the same definition as "a 12-mm
+    diameter spheric ROI positioned so as to maximize the enclosed average": Lodge MA, Chaudhry MA, Wahl RL,
+    J Nucl Med 2012;53:1041-1047.
+  - "centred_on_max": the sphere centred on the VOI's maximum voxel (the platform's method until voi/nbnm-2026.1).
 - with a threshold (41 % of the VOI's SUVmax, or SUV >= 2.5) inside the VOI: metabolic tumour volume (MTV),
   total lesion glycolysis TLG = MTV x SUVmean of the thresholded voxels;
 - heterogeneity on the tumour region (the thresholded voxels, or the whole VOI without a threshold):
@@ -23,9 +30,16 @@ from enum import StrEnum
 
 import numpy as np
 
-METHOD_VERSION = "voi/nbnm-2026.1"
+METHOD_VERSION = "voi/nbnm-2026.2"  # 2026.2: SUVpeak by the PERCIST hottest sphere (2026.1: centred on the maximum)
 PEAK_SPHERE_RADIUS_MM = (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0) * 10.0  # 1 cm³ sphere: 6.2035 mm
 LIVER_SPHERE_RADIUS_MM = 15.0  # 3 cm diameter
+
+
+class PeakMethod(StrEnum):
+    """Values stored with a VOI measurement (details["suv_peak_method"])."""
+
+    PERCIST = "percist"  # hottest 1 cm³ sphere centred anywhere within the VOI (Wahl 2009)
+    CENTRED_ON_MAX = "centred_on_max"  # 1 cm³ sphere centred on the VOI's maximum voxel
 
 
 class Threshold(StrEnum):
@@ -97,6 +111,42 @@ def box_mask(shape: Sequence[int], affine: np.ndarray, corner_a_mm: Sequence[flo
     return mask
 
 
+def _sphere_offsets(affine: np.ndarray, radius_mm: float) -> np.ndarray:
+    """The (dk, dj, di) index offsets whose voxel centres lie within `radius_mm` of a voxel centre, shape (n, 3).
+
+    Voxel centres form a lattice, so the set is the same around every voxel: offset d is at A·d mm, A the affine's
+    3x3 part. Along index axis a, |d_a| <= radius x |row a of A⁻¹| bounds the search.
+    """
+    linear = affine[:3, :3]
+    reach = np.ceil(radius_mm * np.linalg.norm(np.linalg.inv(linear), axis=1)).astype(int)  # per i, j, k
+    di, dj, dk = np.meshgrid(*(np.arange(-r, r + 1) for r in reach), indexing="ij")
+    ijk = np.stack([di.ravel(), dj.ravel(), dk.ravel()])
+    inside = ((linear @ ijk) ** 2).sum(axis=0) <= radius_mm**2
+    return ijk[::-1, inside].T  # as (dk, dj, di)
+
+
+def hottest_sphere(data: np.ndarray, mask: np.ndarray, affine: np.ndarray,
+                   radius_mm: float = PEAK_SPHERE_RADIUS_MM) -> tuple[float, int, tuple[int, int, int]]:
+    """PERCIST SUVpeak: the highest mean over spheres of `radius_mm` centred on each voxel centre of the mask.
+
+    Returns (mean, number of image voxels in that sphere, its centre [k, j, i]). Image voxels outside the mask count
+    when they fall in the sphere; a sphere reaching past the image edge averages the voxels it has. Ties go to the
+    first centre in [k, j, i] order, so the result is reproducible.
+    """
+    offsets = _sphere_offsets(_check_affine(affine), radius_mm)
+    centres = np.argwhere(mask)
+    shape = np.array(data.shape)
+    sums, counts = np.zeros(len(centres)), np.zeros(len(centres), dtype=int)
+    for offset in offsets:
+        points = centres + offset
+        valid = np.all((points >= 0) & (points < shape), axis=1)
+        sums[valid] += data[tuple(points[valid].T)]
+        counts += valid
+    means = sums / counts  # the centre itself is always in its own sphere: counts >= 1
+    best = int(np.argmax(means))
+    return float(means[best]), int(counts[best]), tuple(int(v) for v in centres[best])  # type: ignore[return-value]
+
+
 def auc_csh(values: np.ndarray) -> float | None:
     """Area under the cumulative SUV-volume histogram of a region (van Velden 2011), in [0, 1].
 
@@ -122,6 +172,8 @@ class VoiStats:
     suv_max_index: tuple[int, int, int]  # [k, j, i]
     suv_peak: float | None  # None when no affine was given
     suv_peak_n_voxels: int
+    suv_peak_method: str | None  # PeakMethod value; None without an affine
+    suv_peak_centre_index: tuple[int, int, int] | None  # [k, j, i] of the peak sphere's centre
     threshold: str | None  # Threshold value, None without thresholding
     threshold_suv: float | None  # the SUV cut used
     mtv_ml: float | None
@@ -150,10 +202,12 @@ def voi_statistics(
     *,
     affine: np.ndarray | None = None,
     threshold: Threshold | str | None = Threshold.PERCENT_41,
+    peak_method: PeakMethod | str = PeakMethod.PERCIST,
 ) -> VoiStats:
     """SUV statistics of the voxels of `suv` selected by the boolean `mask` (same [k, j, i] shape).
 
-    `affine` (the volume's voxel -> mm matrix) is needed for SUVpeak; without it suv_peak is None.
+    `affine` (the volume's voxel -> mm matrix) is needed for SUVpeak; without it suv_peak is None. `peak_method`
+    names how the 1 cm³ sphere is placed (PeakMethod; the module docstring gives the sources).
     Raises ValueError when the shapes differ, the mask selects no voxel or the voxel volume is not positive.
     """
     data, selection = np.asarray(suv, dtype=float), np.asarray(mask, dtype=bool)
@@ -169,12 +223,16 @@ def voi_statistics(
     max_index = tuple(int(v) for v in np.unravel_index(index, data.shape))
     suv_max = float(values.max())
 
-    peak, peak_n = None, 0
+    peak_method = PeakMethod(peak_method)
+    peak, peak_n, peak_centre = None, 0, None
     if affine is not None:
         matrix = _check_affine(affine)
-        centre = (matrix @ np.array([max_index[2], max_index[1], max_index[0], 1.0]))[:3]
-        peak_values = data[sphere_mask(data.shape, matrix, centre, PEAK_SPHERE_RADIUS_MM)]
-        peak, peak_n = float(peak_values.mean()), int(peak_values.size)
+        if peak_method is PeakMethod.PERCIST:
+            peak, peak_n, peak_centre = hottest_sphere(data, selection, matrix)
+        else:
+            centre = (matrix @ np.array([max_index[2], max_index[1], max_index[0], 1.0]))[:3]
+            peak_values = data[sphere_mask(data.shape, matrix, centre, PEAK_SPHERE_RADIUS_MM)]
+            peak, peak_n, peak_centre = float(peak_values.mean()), int(peak_values.size), max_index
 
     cut = mtv = mtv_n = mtv_mean = tlg = None
     region = values
@@ -189,6 +247,7 @@ def voi_statistics(
     return VoiStats(
         n_voxels=int(values.size), volume_ml=values.size * voxel_volume_ml, suv_mean=float(values.mean()), suv_sd=_sd(values),
         suv_max=suv_max, suv_max_index=max_index, suv_peak=peak, suv_peak_n_voxels=peak_n,  # type: ignore[arg-type]
+        suv_peak_method=peak_method.value if affine is not None else None, suv_peak_centre_index=peak_centre,
         threshold=threshold.value if threshold else None, threshold_suv=cut, mtv_ml=mtv, mtv_n_voxels=mtv_n, mtv_suv_mean=mtv_mean,
         tlg=tlg, cov=_cov(region), auc_csh=auc_csh(region), heterogeneity_region="threshold" if threshold else "voi",
     )

@@ -13,6 +13,8 @@ from imaging.models import DoseResult, Preview, Series, SuvResult, VoiMeasuremen
 from imaging.selectors import patient_dose_history
 from imaging.services.voi import voi_measure
 from imaging.volume import open_bytes
+from nucmed.body_size import LbmFormula
+from nucmed.voi import PeakMethod
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, ScopedRelatedFields
 from registry.models import Patient
@@ -106,6 +108,9 @@ class VoiCreateSerializer(ScopedRelatedFields, serializers.Serializer):
     box_min_mm = _point()
     box_max_mm = _point()
     threshold = serializers.ChoiceField(choices=VoiMeasurement.Threshold.choices, default=VoiMeasurement.Threshold.PERCENT_41)
+    # How SUVpeak's 1 cm³ sphere is placed, and the lean-body-mass formula of the SUL values (docs/physics.md).
+    peak_method = serializers.ChoiceField(choices=[m.value for m in PeakMethod], default=PeakMethod.PERCIST.value)
+    lbm_formula = serializers.ChoiceField(choices=[f.value for f in LbmFormula], default=LbmFormula.PETERS.value)
 
     def validate(self, attrs: dict) -> dict:
         if attrs["shape"] == VoiMeasurement.Shape.SPHERE:

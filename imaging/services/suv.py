@@ -29,7 +29,9 @@ def suv_factors(header: SuvHeader) -> dict[str, Any]:
     result = suv_factor(header)
     details = {"scan_datetime": _iso(result.scan_datetime), "injection_datetime": _iso(result.injection_datetime),
                "decay_s": result.decay_s, "decayed_dose_bq": result.decayed_dose_bq, "scan_time_source": result.scan_time_source,
-               "injection_source": result.injection_source, "variant_reasons": result.variant_reasons}
+               "injection_source": result.injection_source, "variant_reasons": result.variant_reasons,
+               # SUL by the children's formula (Peters 2011): no column of its own, the James/Janmahasatian columns predate it
+               "suv_lbm_peters_factor": result.lbm_peters_factor}
     return {"suv_bw_factor": result.factor, "not_quantifiable_reason": result.not_quantifiable_reason or "",
             "suv_lbm_factor": result.lbm_james_factor, "suv_lbm_janma_factor": result.lbm_janmahasatian_factor,
             "suv_bsa_factor": result.bsa_factor, "method_version": result.method_version, "details": details}

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from imaging import modalities
 from imaging.models import Series, SuvResult, VoiMeasurement
 from imaging.volume import VolumeError, series_volume
+from nucmed import body_size
 from nucmed import voi as nucmed_voi
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
@@ -46,11 +47,31 @@ def _check_shape(shape: str, centre_mm: list[float] | None, radius_mm: float | N
         raise _fail(_("The box corners must be three finite patient coordinates in mm each."), field="box_min_mm")
 
 
+def _sul(suv: SuvResult, formula: str, stats: nucmed_voi.VoiStats) -> dict[str, Any]:
+    """SULmean/max/peak = SUV x LBM / weight, LBM by the chosen formula (nucmed.body_size.LBM_FORMULAS) from the
+    weight, height and sex the SUV step read from the header; the reason instead when they do not allow it."""
+    info = body_size.LBM_FORMULAS[body_size.LbmFormula(formula)]
+    header = (suv.details or {}).get("header") or {}
+    weight, height, sex = header.get("weight_kg"), header.get("height_m"), header.get("sex") or ""
+    result: dict[str, Any] = {"lbm_formula": info.formula.value, "lbm_source": info.source, "lbm_population": info.population}
+    try:
+        lbm = body_size.lean_body_mass(info.formula, weight, height, sex)
+    except (ValueError, TypeError) as exc:  # TypeError: weight or height absent from the header (None)
+        return {**result, "not_available_reason": str(exc) if isinstance(exc, ValueError) else "patient weight or height missing"}
+    ratio = lbm / float(weight)
+    return {**result, "lbm_kg": _round(lbm, 3), "sul_mean": _round(stats.suv_mean * ratio), "sul_max": _round(stats.suv_max * ratio),
+            "sul_peak": _round(stats.suv_peak * ratio) if stats.suv_peak is not None else None}
+
+
 @transaction.atomic
 def voi_measure(*, actor: User, series: Series, shape: str, kind: str = VoiMeasurement.Kind.LESION, label: str = "",
                 centre_mm: list[float] | None = None, radius_mm: float | None = None, box_min_mm: list[float] | None = None,
-                box_max_mm: list[float] | None = None, threshold: str = VoiMeasurement.Threshold.PERCENT_41) -> VoiMeasurement:
-    """Measure a VOI on a quantified PET series and store it with its statistics (audited)."""
+                box_max_mm: list[float] | None = None, threshold: str = VoiMeasurement.Threshold.PERCENT_41,
+                peak_method: str = nucmed_voi.PeakMethod.PERCIST, lbm_formula: str = body_size.LbmFormula.PETERS) -> VoiMeasurement:
+    """Measure a VOI on a quantified PET series and store it with its statistics (audited).
+
+    SUVpeak is placed by `peak_method` (PERCIST hottest sphere by default, or the older sphere on the maximum voxel);
+    SUL values use `lbm_formula` (Peters, the children's formula, by default). Both are stored in `details`."""
     if not Series.objects.restrict(actor, Action.ADD).filter(pk=series.pk).exists():
         raise _fail(_("No such series."), code="not_found", field="series")
     suv = SuvResult.objects.filter(series=series).first()
@@ -86,8 +107,11 @@ def voi_measure(*, actor: User, series: Series, shape: str, kind: str = VoiMeasu
                          radius_mm=radius_mm, box_min_mm=box_min_mm, box_max_mm=box_max_mm, threshold=threshold,
                          method_version=nucmed_voi.METHOD_VERSION)
     stats = nucmed_voi.voi_statistics(values, mask, volume.voxel_ml, affine=volume.affine,
-                                      threshold=None if kind == VoiMeasurement.Kind.LIVER else threshold)
+                                      threshold=None if kind == VoiMeasurement.Kind.LIVER else threshold, peak_method=peak_method)
     details: dict[str, Any] = {"suv_max_index": list(stats.suv_max_index), "suv_peak_voxels": stats.suv_peak_n_voxels,
+                               "suv_peak_method": stats.suv_peak_method,
+                               "suv_peak_centre_index": list(stats.suv_peak_centre_index) if stats.suv_peak_centre_index else None,
+                               "sul": _sul(suv, lbm_formula, stats),
                                "threshold_suv": _round(stats.threshold_suv), "mtv_voxels": stats.mtv_n_voxels,
                                "mtv_suv_mean": _round(stats.mtv_suv_mean), "heterogeneity_region": stats.heterogeneity_region,
                                "suv_bw_factor": suv.suv_bw_factor, "suv_method_version": suv.method_version}

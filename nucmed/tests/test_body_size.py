@@ -1,6 +1,16 @@
 import pytest
 
-from nucmed.body_size import bmi, bsa_du_bois, lbm_james, lbm_janmahasatian
+from nucmed.body_size import (
+    LBM_FORMULAS,
+    LbmFormula,
+    bmi,
+    bsa_du_bois,
+    ecv_bird,
+    lbm_james,
+    lbm_janmahasatian,
+    lbm_peters,
+    lean_body_mass,
+)
 
 
 def test_bmi() -> None:
@@ -40,3 +50,26 @@ def test_bad_input() -> None:
         bsa_du_bois(70, 0)
     with pytest.raises(ValueError, match="weight"):
         lbm_janmahasatian(float("nan"), 1.7, "M")
+
+
+def test_lbm_peters_published_worked_value() -> None:
+    """Peters et al., Br J Anaesth 2011;106:719-723: eLBM = 3.8 x eECV; eECV = 0.0215 x W^0.6469 x H^0.7236 (W kg, H cm;
+    Bird et al., J Nucl Med 2003;44:1037). Worked example of the formula as published by a calculator page
+    (shorttutorials.com "LBM in children"): a 13-year-old, 40 kg, 153 cm -> eLBM 33.8405 kg. Within 0.1 %."""
+    assert lbm_peters(40, 1.53) == pytest.approx(33.8405, rel=1e-3)
+    assert lbm_peters(40, 1.53) == pytest.approx(3.8 * ecv_bird(40, 1.53))
+    # hand-computed: 5-year-old, 18 kg, 110 cm: 3.8 x 0.0215 x 18^0.6469 x 110^0.7236
+    assert lbm_peters(18, 1.10, "F") == pytest.approx(3.8 * 0.0215 * 18**0.6469 * 110**0.7236)
+    assert lbm_peters(18, 1.10, "M") == lbm_peters(18, 1.10, "F")  # one formula for both sexes
+
+
+def test_lean_body_mass_is_selectable_and_sourced() -> None:
+    assert lean_body_mass("peters", 40, 1.53, "F") == lbm_peters(40, 1.53)
+    assert lean_body_mass(LbmFormula.JAMES, 70, 1.75, "M") == lbm_james(70, 1.75, "M")
+    assert lean_body_mass("janmahasatian", 70, 1.75, "M") == lbm_janmahasatian(70, 1.75, "M")
+    assert "Br J Anaesth 2011;106(5):719-723" in LBM_FORMULAS[LbmFormula.PETERS].source
+    assert all(info.source and info.population for info in LBM_FORMULAS.values())
+    with pytest.raises(ValueError):
+        lean_body_mass("boer", 70, 1.75, "M")
+    with pytest.raises(ValueError, match="height"):
+        lbm_peters(20, 0)

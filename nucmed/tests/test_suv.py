@@ -4,7 +4,7 @@ from datetime import date, datetime, time
 import numpy as np
 import pytest
 
-from nucmed.body_size import bsa_du_bois, lbm_james, lbm_janmahasatian
+from nucmed.body_size import bsa_du_bois, lbm_james, lbm_janmahasatian, lbm_peters
 from nucmed.suv import METHOD_VERSION, SuvHeader, suv_factor, to_suv
 
 CORRECTED = ("NORM", "DTIM", "ATTN", "SCAT", "DECY", "RAN")
@@ -106,6 +106,13 @@ def test_suvlbm_and_suvbsa_factors() -> None:
     unknown_sex = suv_factor(header(sex="O"))
     assert unknown_sex.lbm_james_factor is None and "sex" in unknown_sex.variant_reasons["lbm_james_factor"]
     assert unknown_sex.bsa_factor is not None  # Du Bois does not need sex
+
+
+def test_sul_factor_by_the_childrens_formula() -> None:
+    """SUL (Peters 2011 eLBM, Br J Anaesth 106:719) = SUVbw factor x eLBM / W; one formula for both sexes."""
+    result = suv_factor(header())
+    assert result.lbm_peters_factor == pytest.approx(4e-4 * lbm_peters(20, 1.10) / 20)
+    assert suv_factor(header(sex="O")).lbm_peters_factor == result.lbm_peters_factor
 
 
 def test_to_suv_per_slice_arrays() -> None:

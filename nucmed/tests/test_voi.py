@@ -5,9 +5,11 @@ import pytest
 
 from nucmed.voi import (
     PEAK_SPHERE_RADIUS_MM,
+    PeakMethod,
     Threshold,
     auc_csh,
     box_mask,
+    hottest_sphere,
     liver_image_quality,
     sphere_mask,
     voi_statistics,
@@ -134,3 +136,52 @@ def test_bad_input() -> None:
         sphere_mask(SHAPE, np.zeros((4, 4)), CENTRE, 5)
     with pytest.raises(ValueError):
         voi_statistics(np.ones(SHAPE), voi, VOXEL_ML, threshold="50pct")
+
+
+def _brute_force_peak(volume: np.ndarray, voi: np.ndarray, affine: np.ndarray) -> float:
+    """Independent of hottest_sphere: one sphere_mask per VOI voxel centre, the best mean kept."""
+    best = -math.inf
+    for k, j, i in np.argwhere(voi):
+        centre = (affine @ np.array([i, j, k, 1.0]))[:3]
+        best = max(best, float(volume[sphere_mask(volume.shape, affine, centre, PEAK_SPHERE_RADIUS_MM)].mean()))
+    return best
+
+
+def test_percist_suvpeak_is_the_hottest_sphere_not_the_one_on_the_maximum_voxel() -> None:
+    """PERCIST 1.0 (Wahl et al., J Nucl Med 2009;50 Suppl 1:122S-150S): SUVpeak is the mean of a 1 cm³ spherical VOI
+    (1.2 cm diameter) placed on the hottest part of the tumour; Lodge, Chaudhry & Wahl (J Nucl Med 2012;53:1041):
+    "positioned so as to maximize the enclosed average". It need not contain the maximum voxel.
+
+    Lesion VOI (a box) holding a uniform SUV 10 region (radius 12 mm) and, 30 mm away, one noisy voxel of SUV 20 in
+    SUV 3 tissue. SUVmax is the noisy voxel; a sphere centred there averages about 3.6; the hottest sphere lies wholly
+    in the SUV 10 region: SUVpeak = 10 exactly. The old method stays available as the "centred_on_max" variant.
+    """
+    volume = np.full(SHAPE, 3.0)
+    hot_centre = np.array([-14.0, 0.0, 0.0])
+    volume[distance_mm(hot_centre) <= 12.0] = 10.0
+    volume[20, 30, 40] = 20.0  # x = -64 + 2 x 40 = 16 mm: 30 mm from the hot region's centre
+    voi = box_mask(SHAPE, AFFINE, [-30, -15, -15], [25, 15, 15])
+    percist = voi_statistics(volume, voi, VOXEL_ML, affine=AFFINE)
+    assert percist.suv_max == 20.0 and percist.suv_max_index == (20, 30, 40)
+    assert percist.suv_peak_method == "percist" and percist.suv_peak == pytest.approx(10.0)
+    assert percist.suv_peak_centre_index != percist.suv_max_index
+    assert np.linalg.norm(AFFINE[:3, :3] @ np.array(percist.suv_peak_centre_index[::-1]) + AFFINE[:3, 3] - hot_centre) <= 12.0
+    old = voi_statistics(volume, voi, VOXEL_ML, affine=AFFINE, peak_method=PeakMethod.CENTRED_ON_MAX)
+    in_peak = distance_mm(centres_mm()[20, 30, 40]) <= PEAK_SPHERE_RADIUS_MM
+    assert old.suv_peak_method == "centred_on_max" and old.suv_peak_centre_index == (20, 30, 40)
+    assert old.suv_peak == pytest.approx((20.0 + 3.0 * (in_peak.sum() - 1)) / in_peak.sum())
+    assert old.suv_peak < 4.0 < percist.suv_peak
+
+
+def test_hottest_sphere_matches_brute_force_on_an_oblique_grid() -> None:
+    """The lattice offsets equal one sphere_mask per centre, also for a sheared (gantry-tilted) affine and at the image edge."""
+    rng = np.random.default_rng(7)
+    shape = (12, 14, 16)
+    affine = np.array([[2.0, 0.3, 0, -10.0], [0, 2.5, 0.8, -12.0], [0.2, 0, 3.0, 5.0], [0, 0, 0, 1]])
+    volume = rng.gamma(2.0, 2.0, size=shape)
+    voi = np.zeros(shape, dtype=bool)
+    voi[:4, 5:11, 9:16] = True  # touches the image's first slice and last column
+    peak, n_voxels, centre = hottest_sphere(volume, voi, affine)
+    assert peak == pytest.approx(_brute_force_peak(volume, voi, affine))
+    centre_mm = (affine @ np.array([centre[2], centre[1], centre[0], 1.0]))[:3]
+    assert n_voxels == int(sphere_mask(shape, affine, centre_mm, PEAK_SPHERE_RADIUS_MM).sum())
