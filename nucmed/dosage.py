@@ -16,6 +16,19 @@ class DosageTable(StrEnum):
     NORTH_AMERICA = "north_america"
 
 
+class Acquisition(StrEnum):
+    """PET acquisition mode: the EANM card gives 18F-FDG a 2D and a 3D row (3D needs about half the activity)."""
+
+    TWO_D = "2D"
+    THREE_D = "3D"
+
+
+def missing_row_reason(*, agent_code: str, table: DosageTable | str) -> str | None:
+    """Why `table` has no row for `agent_code`, or None when it has one (what trial set-up checks)."""
+    missing = eanm_card.MISSING if DosageTable(table) is DosageTable.EANM else north_america.MISSING
+    return missing.get(agent_code)
+
+
 @dataclass(frozen=True)
 class DosageRecommendation:
     activity_mbq: float | None  # None when the table has no row for the agent (see not_available_reason)
@@ -24,6 +37,7 @@ class DosageRecommendation:
     unverified: bool  # the row used carries an UNVERIFIED value from a secondary source
     detail: str  # how the number was obtained, for display and audit
     not_available_reason: str | None
+    acquisition: str | None = None  # the FDG row's acquisition mode ("2D"/"3D") when the table has one per mode
 
 
 def _eanm_row(weight_kg: float) -> tuple[float, float, dict[str, float], str]:
@@ -64,8 +78,8 @@ def _eanm(agent_code: str, weight_kg: float, acquisition: str | None) -> DosageR
     if agent_code in eanm_card.MISSING:
         return DosageRecommendation(None, table, version, False, "", eanm_card.MISSING[agent_code])
     if agent_code == "F18_FDG":
-        acquisition = (acquisition or "3D").upper()  # 3D is the default: modern PET scanners acquire in 3D
-        if acquisition not in ("2D", "3D"):
+        acquisition = (acquisition or Acquisition.THREE_D).upper()  # 3D is the default: modern PET scanners acquire in 3D
+        if acquisition not in tuple(Acquisition):
             raise ValueError(f"acquisition must be '2D' or '3D', got {acquisition!r}")
     else:
         acquisition = None
@@ -82,7 +96,7 @@ def _eanm(agent_code: str, weight_kg: float, acquisition: str | None) -> DosageR
         detail += f"; {note}"
     if entry.unverified:
         detail += f"; {entry.note}"
-    return DosageRecommendation(activity, table, version, entry.unverified, detail, None)
+    return DosageRecommendation(activity, table, version, entry.unverified, detail, None, acquisition)
 
 
 def _north_america(agent_code: str, weight_kg: float) -> DosageRecommendation:

@@ -27,9 +27,13 @@ ENTRIES: tuple[CardEntry, ...] = (
     CardEntry("GA68_DOTATATE", None, "68Ga-DOTA peptides", "B", 12.8, 14.0, True, "UNVERIFIED"),
 )
 
-# Agents of the catalogue the card has no row for, with the reason given in the reference.
+# Agents of the catalogue the card has no row for, with the reason. 18F-NaF: the reference quotes a possible row
+# (class B?, 10.5? MBq, minimum 14?) from the 2014 EANM/SNMMI harmonisation, unverified; the primary card could not be
+# read for this release (docs/physics.md, "Dosage tables"), so no row is shipped: a trial on this card declares a
+# fallback table for NaF or is refused at set-up.
 MISSING: dict[str, str] = {
-    "F18_NAF": "18F-NaF is not on the EANM card (reference section 2): use the North American table",
+    "F18_NAF": ("18F-NaF has no row on the EANM card as shipped (not verified against the primary card): "
+                "declare the North American table as the trial's fallback"),
     "I131_MIBG": "131I-MIBG (therapy/post-therapy imaging) has no diagnostic row on the EANM card",
 }
 

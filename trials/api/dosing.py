@@ -25,7 +25,8 @@ class DosingSerializer(serializers.ModelSerializer):
         fields = ["id", "subject", "subject_number", "visit", "agent_code", "lot_number", "calibrated_activity_mbq",
                   "calibrated_at", "administered_activity_mbq", "administered_at", "residual_activity_mbq",
                   "residual_measured_at", "route", "weight_kg", "net_activity_mbq", "age_years", "recommended_activity_mbq",
-                  "deviation_percent", "dosage_table", "dosage_table_version", "dosage_note", "effective_dose_msv",
+                  "deviation_percent", "dosage_table", "dosage_table_version", "dosage_table_is_fallback", "dosage_acquisition",
+                  "entered_vs_net_percent", "entered_activity_mismatch", "dosage_note", "effective_dose_msv",
                   "effective_dose_coefficient", "effective_dose_age_band", "effective_dose_table_version",
                   "reference_unverified", "catalogue_version", "created_at", "updated_at"]
 

@@ -22,7 +22,7 @@ class TrialSerializer(serializers.ModelSerializer):
         model = Trial
         fields = ["id", "code", "title_zh", "title_en", "phase", "agent_code", "sponsor_organisation", "status",
                   "target_accrual", "enrolled", "active_sites", "randomised", "blinded", "stratify_by", "block_sizes",
-                  "dosage_table", "deviation_threshold_percent", "created_at", "updated_at"]
+                  "dosage_table", "fallback_dosage_table", "fdg_acquisition", "deviation_threshold_percent", "created_at", "updated_at"]
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -89,7 +89,7 @@ class TrialSiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrialSite
         fields = ["id", "trial", "site_number", "hospital", "hospital_code", "principal_investigator", "activated_on",
-                  "closed_on", "active", "target_accrual", "enrolled"]
+                  "closed_on", "active", "target_accrual", "fdg_acquisition", "enrolled"]
 
     def get_active(self, site: TrialSite) -> bool:
         return site.is_active_on(timezone.localdate())

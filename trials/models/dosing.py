@@ -41,6 +41,17 @@ class DosingRecord(ScopedModel):
     deviation_percent = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True, editable=False)
     dosage_table = models.CharField(max_length=20, blank=True, editable=False)
     dosage_table_version = models.CharField(max_length=40, blank=True, editable=False)
+    dosage_table_is_fallback = models.BooleanField(
+        default=False, editable=False, help_text=_("The trial's dosage table has no row for the agent: its fallback table was used."))
+    dosage_acquisition = models.CharField(max_length=2, blank=True, editable=False,
+                                          help_text=_("The 18F-FDG acquisition mode (2D/3D) the recommendation used."))
+    entered_vs_net_percent = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True, editable=False,
+        help_text=_("(entered administered activity - computed net activity) / net activity x 100."))
+    entered_activity_mismatch = models.BooleanField(
+        default=False, editable=False,
+        # xgettext:no-python-format
+        help_text=_("The entered administered activity differs from the computed net activity by more than 5 %."))
     dosage_note = models.CharField(max_length=300, blank=True, editable=False,
                                    help_text=_("Why no recommendation was computed, or what was assumed."))
     effective_dose_msv = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True, editable=False)

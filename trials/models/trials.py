@@ -32,6 +32,11 @@ class Trial(TrialSetupModel):
         EANM = "eanm", _("EANM dosage card")
         NORTH_AMERICA = "north_america", _("North American consensus (weight-based)")
 
+    class FdgAcquisition(models.TextChoices):
+        # The EANM card's 18F-FDG row depends on the PET acquisition mode (nucmed.dosage.Acquisition).
+        TWO_D = "2D", _("2D")
+        THREE_D = "3D", _("3D")
+
     code = models.CharField(_("code"), max_length=20, unique=True,
                             validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,19}$", _("Upper-case letters, digits and hyphens."))])
     title_zh = models.CharField(_("title (Chinese)"), max_length=300)
@@ -49,6 +54,13 @@ class Trial(TrialSetupModel):
     block_sizes = models.JSONField(_("block sizes"), default=list, blank=True,
                                    help_text=_("Permuted block sizes drawn at random, e.g. [2, 4]; multiples of the number of arms."))
     dosage_table = models.CharField(_("dosage table"), max_length=20, choices=DosageTable.choices, default=DosageTable.EANM)
+    fallback_dosage_table = models.CharField(
+        _("fallback dosage table"), max_length=20, choices=DosageTable.choices, blank=True,
+        help_text=_("Used only when the dosage table has no row for the trial's radiopharmaceutical; "
+                    "set-up refuses such a table without a fallback that has one."))
+    fdg_acquisition = models.CharField(
+        _("18F-FDG acquisition"), max_length=2, choices=FdgAcquisition.choices, default=FdgAcquisition.THREE_D,
+        help_text=_("PET acquisition mode for the EANM card's 18F-FDG row; a site may set its own scanner's mode."))
     deviation_threshold_percent = models.DecimalField(
         _("dose deviation threshold (%)"), max_digits=5, decimal_places=1, default=Decimal("10.0"),
         validators=[MinValueValidator(Decimal("0"))],
@@ -119,6 +131,9 @@ class TrialSite(TrialSetupModel):
     activated_on = models.DateField(_("activation date"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     target_accrual = models.PositiveIntegerField(_("site target"), default=0)
+    fdg_acquisition = models.CharField(
+        _("18F-FDG acquisition of the site's scanner"), max_length=2, choices=Trial.FdgAcquisition.choices, blank=True,
+        help_text=_("Leave empty to use the trial's mode."))
 
     class Meta:
         ordering = ["trial", "site_number"]

@@ -24,6 +24,10 @@ from trials.services.visits import anchor_on_first_dose
 ENTERED_FIELDS = frozenset({"visit", "lot_number", "calibrated_activity_mbq", "calibrated_at", "administered_activity_mbq",
                             "administered_at", "residual_activity_mbq", "residual_measured_at", "route", "weight_kg"})
 MBQ = Decimal("0.001")
+PERCENT = Decimal("0.01")
+# The administered activity typed at the injection and the net activity computed from the syringe readings should
+# agree; beyond this the dose is flagged (both numbers kept) so that someone checks the readings or the entry.
+ENTERED_ACTIVITY_TOLERANCE_PERCENT = Decimal(5)
 
 
 def _dec(value: float, places: Decimal = MBQ) -> Decimal:
@@ -54,6 +58,39 @@ def _check_entered(record: DosingRecord, subject: Subject, now: datetime) -> Non
         raise _fail("visit", _("This visit belongs to another subject."))
 
 
+def _compare_entered_with_net(record: DosingRecord) -> None:
+    """Keep both numbers; flag the dose when the entered activity is more than the tolerance away from the net one."""
+    entered, net = record.administered_activity_mbq, record.net_activity_mbq
+    if net > 0:
+        record.entered_vs_net_percent = ((entered - net) / net * 100).quantize(PERCENT)
+        record.entered_activity_mismatch = abs(record.entered_vs_net_percent) > ENTERED_ACTIVITY_TOLERANCE_PERCENT
+    else:  # nothing left in the syringe by the readings: any entered activity disagrees
+        record.entered_vs_net_percent = None
+        record.entered_activity_mismatch = entered != 0
+
+
+def _recommendation(subject: Subject, agent_code: str, weight_kg: float) -> tuple[dosage.DosageRecommendation, float, str]:
+    """The recommendation and its activity from the trial's table, else from its declared fallback table (with a
+    note saying so).
+
+    FDG on the EANM card uses the acquisition mode of the site's scanner, else the trial's. A dose without a
+    recommendation cannot be recorded: set-up refuses such trials, and this catches a trial set up before that rule.
+    """
+    trial = subject.trial
+    acquisition = subject.site.fdg_acquisition or trial.fdg_acquisition
+    primary = dosage.recommended_activity(agent_code=agent_code, weight_kg=weight_kg, table=trial.dosage_table, acquisition=acquisition)
+    if primary.activity_mbq is not None:
+        return primary, primary.activity_mbq, ""
+    if trial.fallback_dosage_table:
+        fallback = dosage.recommended_activity(agent_code=agent_code, weight_kg=weight_kg, table=trial.fallback_dosage_table,
+                                               acquisition=acquisition)
+        if fallback.activity_mbq is not None:
+            return fallback, fallback.activity_mbq, f"fallback table: {primary.not_available_reason}; "
+    message = _("No recommended activity for %(agent)s in this trial's dosage tables: a data manager declares a fallback "
+                "table that has one before doses are recorded.") % {"agent": trial.get_agent_code_display()}
+    raise ApplicationError(message, code="no_recommendation")
+
+
 def compute(record: DosingRecord, subject: Subject) -> None:
     """Fill the computed fields from the entered ones and the trial's dosage table (reference sections 2, 3, 5)."""
     trial = subject.trial
@@ -73,20 +110,20 @@ def compute(record: DosingRecord, subject: Subject) -> None:
     age = completed + (dosed_on - (birth + relativedelta(years=completed))).days / 366
     record.age_years = _dec(age, Decimal("0.01"))
 
-    recommendation = dosage.recommended_activity(agent_code=agent.code, weight_kg=float(record.weight_kg), table=trial.dosage_table)
+    _compare_entered_with_net(record)
+
+    recommendation, activity, fallback_note = _recommendation(subject, agent.code, float(record.weight_kg))
     record.dosage_table, record.dosage_table_version = recommendation.table, recommendation.table_version
+    record.dosage_table_is_fallback = bool(fallback_note)
+    record.dosage_acquisition = recommendation.acquisition or ""
     unverified = recommendation.unverified
-    if recommendation.activity_mbq is None:
-        record.recommended_activity_mbq = record.deviation_percent = None
-        record.dosage_note = (recommendation.not_available_reason or "")[:300]
-    else:
-        # An arm may prescribe a share of the table (a low-dose arm): the recommendation is the arm's.
-        share = (subject.arm.activity_percent if subject.arm_id else 100) / 100
-        recommended = recommendation.activity_mbq * share
-        record.recommended_activity_mbq = _dec(recommended)
-        record.deviation_percent = _dec(dosage.deviation_percent(net, recommended), Decimal("0.01"))
-        note = recommendation.detail + (f"; arm {subject.arm.code} at {subject.arm.activity_percent} %" if share != 1 else "")
-        record.dosage_note = note[:300]
+    # An arm may prescribe a share of the table (a low-dose arm): the recommendation is the arm's.
+    share = (subject.arm.activity_percent if subject.arm_id else 100) / 100
+    recommended = activity * share
+    record.recommended_activity_mbq = _dec(recommended)
+    record.deviation_percent = _dec(dosage.deviation_percent(net, recommended), PERCENT)
+    note = fallback_note + recommendation.detail + (f"; arm {subject.arm.code} at {subject.arm.activity_percent} %" if share != 1 else "")
+    record.dosage_note = note[:300]
 
     dose = effective_dose.radiopharmaceutical_effective_dose(agent_code=agent.code, activity_mbq=net, age_years=age)
     record.effective_dose_msv = None if dose.msv is None else _dec(dose.msv)
@@ -121,6 +158,12 @@ def _finish(*, actor: User, record: DosingRecord, subject: Subject, action: str,
         compute(record, subject)
     except ValueError as exc:  # nucmed refuses impossible inputs (e.g. residual above the syringe activity)
         raise ApplicationError(_("Cannot compute this dose: %(problem)s.") % {"problem": exc}, code="invalid") from exc
+    except ArithmeticError as exc:
+        # A decay correction over an implausible span (a calibration or residual reading far from the injection)
+        # overflows or gives an activity no number of MBq can hold: one of those times is wrong.
+        message = _("The calibration or residual measurement time is too far from the administration for a decay correction.")
+        fields = ["calibrated_at", *(["residual_measured_at"] if record.residual_measured_at else [])]
+        raise ApplicationError(message, code="invalid", fields={name: [message] for name in fields}) from exc
     validate(record, exclude=["subject", "recorded_by"])
     record.save()
     ensure_in_scope(record, user=actor, action=Action.ADD if before is None else Action.CHANGE)

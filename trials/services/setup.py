@@ -6,6 +6,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from nucmed import dosage
+from nucmed.radiopharmaceuticals import BY_CODE
 from registry.access import Action, Rule, TrialRole, ensure_in_scope, forget_scope, may
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
@@ -15,7 +17,9 @@ from trials.models import Arm, EligibilityCriterion, ProtocolVersion, Trial, Tri
 from trials.services import randomisation
 
 TRIAL_EDITABLE = frozenset({"title_zh", "title_en", "sponsor_organisation", "target_accrual", "dosage_table",
-                            "deviation_threshold_percent", "blinded", "randomised", "stratify_by", "block_sizes"})
+                            "fallback_dosage_table", "fdg_acquisition", "deviation_threshold_percent", "blinded", "randomised",
+                            "stratify_by", "block_sizes"})
+DOSAGE_FIELDS = frozenset({"dosage_table", "fallback_dosage_table"})
 # Allocation settings fix the concealed list once recruitment has begun.
 LOCKED_AFTER_DRAFT = frozenset({"randomised", "blinded", "stratify_by", "block_sizes"})
 
@@ -33,6 +37,29 @@ def _require_data_manager(actor: User) -> None:
         raise ApplicationError(_("Only data managers set up trials."), code="not_allowed")
 
 
+def check_dosage_tables(trial: Trial) -> None:
+    """Every dose of the trial must get a recommended activity: refuse a (dosage table, agent) pair the table has no
+    row for, unless a fallback table that has one is declared (docs/physics.md, "Dosage tables")."""
+    tables = Trial.DosageTable.values
+    if trial.dosage_table not in tables or trial.agent_code not in BY_CODE:
+        return  # an unknown choice is reported by the model validation
+    if trial.fallback_dosage_table and trial.fallback_dosage_table == trial.dosage_table:
+        message = _("The fallback dosage table must be another table than the dosage table.")
+        raise ApplicationError(message, code="invalid", fields={"fallback_dosage_table": [message]})
+    if dosage.missing_row_reason(agent_code=trial.agent_code, table=trial.dosage_table) is None:
+        return
+    names = {"table": trial.get_dosage_table_display(), "agent": trial.get_agent_code_display()}
+    if not trial.fallback_dosage_table:
+        message = _("The %(table)s has no recommended activity for %(agent)s: choose a table that has one, or declare a "
+                    "fallback dosage table that has one.") % names
+        raise ApplicationError(message, code="no_dosage_row", fields={"dosage_table": [message]})
+    if trial.fallback_dosage_table in tables and \
+            dosage.missing_row_reason(agent_code=trial.agent_code, table=trial.fallback_dosage_table) is not None:
+        message = _("The fallback table, %(fallback)s, has no recommended activity for %(agent)s either.") % {
+            **names, "fallback": trial.get_fallback_dosage_table_display()}
+        raise ApplicationError(message, code="no_dosage_row", fields={"fallback_dosage_table": [message]})
+
+
 def _save(instance: models.Model, *, actor: User, trial_id: int, before: dict[str, Any] | None = None,
           reason: str = "", action: str = "create") -> None:
     scope_action = Action.ADD if before is None else Action.CHANGE
@@ -46,6 +73,7 @@ def trial_create(*, actor: User, **fields: Any) -> Trial:
     trial = Trial(**fields)
     randomisation.check_settings(trial, arm_count=None)
     validate(trial)
+    check_dosage_tables(trial)
     trial.save()
     ensure_in_scope(trial, user=actor, action=Action.ADD)
     audit_record(actor=actor, action="create", instance=trial, after=snapshot(trial), trial_id=trial.pk)
@@ -64,6 +92,8 @@ def trial_update(*, actor: User, trial: Trial, data: dict[str, Any], reason: str
     if not apply_changes(trial, data, allowed=TRIAL_EDITABLE):
         return trial
     randomisation.check_settings(trial, arm_count=None)
+    if DOSAGE_FIELDS & set(data):
+        check_dosage_tables(trial)
     _save(trial, actor=actor, trial_id=trial.pk, before=before, reason=reason, action="update")
     return trial
 
@@ -133,7 +163,7 @@ def trial_site_create(*, actor: User, trial: Trial, **fields: Any) -> TrialSite:
     return site
 
 
-SITE_EDITABLE = frozenset({"principal_investigator", "activated_on", "closed_on", "target_accrual"})
+SITE_EDITABLE = frozenset({"principal_investigator", "activated_on", "closed_on", "target_accrual", "fdg_acquisition"})
 
 
 @transaction.atomic

@@ -161,7 +161,7 @@ def test_admin_writes_go_through_the_audited_services(world: World, client) -> N
     created = client.post("/admin/trials/trial/add/", {
         "code": "ADM-1", "title_zh": "试验", "title_en": "Admin trial", "phase": "II", "agent_code": "F18_FDG",
         "sponsor_organisation": "NBNM", "target_accrual": "10", "dosage_table": "eanm", "deviation_threshold_percent": "10.0",
-        "stratify_by": "[]", "block_sizes": "[]", "reason": ""})
+        "fdg_acquisition": "3D", "stratify_by": "[]", "block_sizes": "[]", "reason": ""})
     assert created.status_code == 302, created.content[:2000]
     trial = Trial.objects.get(code="ADM-1")
     assert trial.status == "draft"

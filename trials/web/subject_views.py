@@ -114,6 +114,9 @@ def dosing_preview(request: HttpRequest, pk: int) -> HttpResponse:
     except (ValueError, ArithmeticError) as exc:
         context["problem"] = str(exc)
         return render(request, TEMPLATES + "_dose_preview.html", context)
+    except ApplicationError as exc:  # e.g. no_recommendation: the service would refuse to save it
+        context["problem"] = exc.message
+        return render(request, TEMPLATES + "_dose_preview.html", context)
     context["record"] = record
     context["above"] = record.deviation_percent is not None and record.deviation_percent > subject.trial.deviation_threshold_percent
     return render(request, TEMPLATES + "_dose_preview.html", context)
