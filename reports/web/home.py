@@ -39,7 +39,7 @@ def sae_clocks(request: HttpRequest) -> Rendered:
         return None
     mine = Q(pk__in=[])
     if sponsor is not None:
-        mine |= Q(kind__in=(ReportingClock.Kind.SUSAR_7D, ReportingClock.Kind.SUSAR_15D)) & sponsor
+        mine |= Q(kind__in=ReportingClock.SPONSOR_KINDS) & sponsor
     if site is not None:
         mine |= Q(kind=ReportingClock.Kind.SITE_24H) & site
     clocks = list(clock_list(user=request.user).filter(mine, status=ReportingClock.Status.OPEN).order_by("due_at", "id")[:20])

@@ -29,7 +29,7 @@ def clock_worklist(*, user: User) -> QuerySet[ReportingClock]:
     if site is not None:
         mine |= Q(kind=ReportingClock.Kind.SITE_24H) & site
     if sponsor is not None:
-        mine |= Q(kind__in=(ReportingClock.Kind.SUSAR_7D, ReportingClock.Kind.SUSAR_15D)) & sponsor
+        mine |= Q(kind__in=ReportingClock.SPONSOR_KINDS) & sponsor
     flagged = (Q(status=ReportingClock.Status.OPEN, about_to_lapse=True)
                | Q(status=ReportingClock.Status.LATE, reported_at__isnull=True))
     return clock_list(user=user).filter(mine & flagged).order_by("due_at", "id")

@@ -1,4 +1,5 @@
-"""SAE reporting clocks: the site's 24-hour report to the sponsor, and the sponsor's 7- or 15-day SUSAR report."""
+"""SAE reporting clocks: the site's 24-hour report to the sponsor, the sponsor's 7- or 15-day SUSAR report, and the
+complete follow-up report due 8 calendar days after a 7-day report (ICH E2A section III.A.1)."""
 from datetime import timedelta
 from typing import ClassVar
 
@@ -14,6 +15,8 @@ class ReportingClock(ScopedModel):
         SITE_24H = "site_24h", _("SAE report to the sponsor (24 hours from site awareness)")
         SUSAR_7D = "susar_7d", _("Fatal or life-threatening SUSAR to regulators (7 calendar days)")
         SUSAR_15D = "susar_15d", _("SUSAR to regulators (15 calendar days)")
+        SUSAR_FOLLOW_UP = "susar_8d", _("Complete follow-up report of a fatal or life-threatening SUSAR (8 calendar days after the "
+                                        "7-day report)")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -23,11 +26,14 @@ class ReportingClock(ScopedModel):
 
     # How long before the due time a clock is flagged "about to lapse" on the worklists.
     WARN_BEFORE: ClassVar = {Kind.SITE_24H: timedelta(hours=6), Kind.SUSAR_7D: timedelta(days=2),
-                             Kind.SUSAR_15D: timedelta(days=3)}
+                             Kind.SUSAR_15D: timedelta(days=3), Kind.SUSAR_FOLLOW_UP: timedelta(days=2)}
+    # The reports the sponsor owes the regulators (the site owes SITE_24H): the sponsors' worklists select these.
+    SPONSOR_KINDS: ClassVar = (Kind.SUSAR_7D, Kind.SUSAR_15D, Kind.SUSAR_FOLLOW_UP)
 
     event = models.ForeignKey("safety.AdverseEvent", on_delete=models.PROTECT, related_name="clocks")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    started_at = models.DateTimeField(help_text=_("Awareness: the site's for the 24-hour clock, the sponsor's for SUSARs."))
+    started_at = models.DateTimeField(help_text=_("Awareness: the site's for the 24-hour clock, the sponsor's for SUSARs; "
+                                                  "for the follow-up clock, when the 7-day report was sent."))
     due_at = models.DateTimeField(db_index=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     about_to_lapse = models.BooleanField(default=False, help_text=_("Set by the sweep when the due time is near."))

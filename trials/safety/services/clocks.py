@@ -15,7 +15,11 @@ from trials.safety.models import AdverseEvent, ReportingClock
 from trials.safety.services.common import fail, location
 
 K, S = ReportingClock.Kind, ReportingClock.Status
-SUSAR_KINDS = (K.SUSAR_7D, K.SUSAR_15D)
+SUSAR_KINDS = (K.SUSAR_7D, K.SUSAR_15D)  # the initial reports to the regulators, counted from the sponsor's day 0
+# ICH E2A (1994) section III.A.1: a fatal or life-threatening unexpected ADR is reported within 7 calendar days,
+# "followed by as complete a report as possible within 8 additional calendar days". Counted, as the brief and the
+# EU guidance (CT-3, 2011/C 172/01, section 7.2.3.1) read it, from the 7-day report: day 0 is its local date.
+FOLLOW_UP_DAYS = 8
 
 
 def _create(*, actor: User, event: AdverseEvent, kind: str, started_at: datetime, due_at: datetime) -> ReportingClock:
@@ -82,6 +86,14 @@ def _upgrade_to_seven_days(*, actor: User, event: AdverseEvent, fifteen: Reporti
     return _create(actor=actor, event=event, kind=K.SUSAR_7D, started_at=day0, due_at=due)
 
 
+def start_follow_up_clock(*, actor: User, seven_day: ReportingClock) -> ReportingClock:
+    """The complete follow-up report after a 7-day SUSAR report: due by the end of local day 8 counted from the day
+    the 7-day report was sent (deadlines.susar_report_due's calendar-day rule). Late from the start when that has passed."""
+    assert seven_day.kind == K.SUSAR_7D and seven_day.reported_at is not None
+    due = deadlines.susar_report_due(seven_day.reported_at, days=FOLLOW_UP_DAYS)
+    return _create(actor=actor, event=seven_day.event, kind=K.SUSAR_FOLLOW_UP, started_at=seven_day.reported_at, due_at=due)
+
+
 def is_sponsor_of(actor: User, event: AdverseEvent) -> bool:
     return reach(actor, Rule.ASSESS_AS_SPONSOR).covers(trial_id=event.subject.trial_id)
 
@@ -98,7 +110,7 @@ def reporting_clock_record_report(*, actor: User, clock: ReportingClock, reporte
     """Record that the report was sent: met when at or before the due time, late after it.
 
     The site's report to the sponsor is also the sponsor's first awareness (day 0 of a SUSAR clock) unless the
-    sponsor's assessment says it knew earlier.
+    sponsor's assessment says it knew earlier. The 7-day SUSAR report starts the 8-day follow-up clock.
     """
     now = timezone.now()
     reported_at = reported_at or now
@@ -131,6 +143,8 @@ def reporting_clock_record_report(*, actor: User, clock: ReportingClock, reporte
         event.save(update_fields=["sponsor_awareness_at", "updated_at"])
         audit_record(actor=actor, action="update", instance=event, before=event_before, after=snapshot(event),
                      reason="SAE reported to the sponsor", hospital_id=hospital_id, trial_id=trial_id)
+    if clock.kind == K.SUSAR_7D:
+        start_follow_up_clock(actor=actor, seven_day=clock)
     return clock
 
 
