@@ -1,6 +1,6 @@
 import pytest
 
-from nucmed.dosage import DosageTable, deviation_percent, recommended_activity
+from nucmed.dosage import DosageTable, deviation_percent, missing_row_reason, recommended_activity
 from nucmed.tables import eanm_card, north_america
 
 
@@ -94,3 +94,19 @@ def test_deviation_percent() -> None:
     assert deviation_percent(37, 37) == 0.0
     with pytest.raises(ValueError):
         deviation_percent(10, 0)
+
+
+def test_missing_rows_are_named_per_table() -> None:
+    """What trial set-up checks: 18F-NaF has no EANM row as shipped (not verified against the primary card) but
+    has a North American one; 131I-MIBG has neither."""
+    assert "not verified" in missing_row_reason(agent_code="F18_NAF", table="eanm")
+    assert missing_row_reason(agent_code="F18_NAF", table=DosageTable.NORTH_AMERICA) is None
+    assert missing_row_reason(agent_code="I131_MIBG", table="eanm") and missing_row_reason(agent_code="I131_MIBG", table="north_america")
+    assert all(missing_row_reason(agent_code=a, table=t) is None for a in ("F18_FDG", "I123_MIBG", "GA68_DOTATATE") for t in DosageTable)
+
+
+def test_the_fdg_recommendation_names_its_acquisition_mode() -> None:
+    """EANM card, 18F-FDG at 20 kg (class B, x4.86): 2D 25.9 MBq baseline -> 125.874 MBq; 3D 14.0 -> 68.04 MBq."""
+    assert (eanm("F18_FDG", 20, "2D").activity_mbq, eanm("F18_FDG", 20, "2D").acquisition) == (pytest.approx(125.874), "2D")
+    assert (eanm("F18_FDG", 20).activity_mbq, eanm("F18_FDG", 20).acquisition) == (pytest.approx(68.04), "3D")
+    assert eanm("I123_MIBG", 20, "2D").acquisition is None and na("F18_FDG", 20).acquisition is None
