@@ -36,6 +36,8 @@ def schedule_offsets(plan: FollowUpPlan) -> list[int]:
 
 
 def build_schedule(patient: Patient, plan: FollowUpPlan) -> list[FollowUpVisit]:
+    """Expected visits in calendar months after the diagnosis date, windows in calendar days: date arithmetic, never
+    durations, so the platform's time zone and its daylight-saving changes do not move them."""
     window = timedelta(days=plan.window_days)
     visits = []
     for number, months in enumerate(schedule_offsets(plan), start=1):

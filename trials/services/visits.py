@@ -14,6 +14,8 @@ from trials.services.casebook import casebook_reason, casebook_void
 
 
 def _dates(definition: VisitDefinition, anchor: date) -> dict[str, date]:
+    """Visit windows are calendar days counted on local dates (a protocol's "day 7 +/- 2"), not durations: the anchor
+    is the local date (settings.TIME_ZONE) of the enrolment or the first dose, so a daylight-saving change moves nothing."""
     target = anchor + timedelta(days=definition.day_offset)
     return {"target_date": target, "window_start": target - timedelta(days=definition.window_before_days),
             "window_end": target + timedelta(days=definition.window_after_days)}
