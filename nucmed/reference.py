@@ -4,7 +4,7 @@ For display (API, admin, docs) so that a reader can see which table version prod
 """
 from dataclasses import dataclass
 
-from nucmed import radiopharmaceuticals, scoring, ssde, suv, voi
+from nucmed import radiopharmaceuticals, response, scoring, ssde, suv, voi
 from nucmed.tables import ct_k_factors, eanm_card, icrp_effective_dose, north_america, score_sheets
 
 
@@ -32,5 +32,8 @@ def reference_tables() -> list[ReferenceTable]:
         ReferenceTable("score_sheets", scoring.TABLE_VERSION,
                        "; ".join((score_sheets.CURIE_SOURCE, score_sheets.SIOPEN_SOURCE, score_sheets.KRENNING_SOURCE)), ()),
         ReferenceTable("suv", suv.METHOD_VERSION, "QIBA vendor-neutral SUV pseudo-code (NBNM reference facts section 5)", ()),
-        ReferenceTable("voi", voi.METHOD_VERSION, "VOI statistics, SUVpeak 1 cm³, AUC-CSH (van Velden, EJNMMI 2011)", ()),
+        ReferenceTable("voi", voi.METHOD_VERSION, "VOI statistics, SUVpeak 1 cm³ hottest sphere (PERCIST 1.0, Wahl, J Nucl Med "
+                       "2009;50:122S), AUC-CSH (van Velden, EJNMMI 2011)", ()),
+        ReferenceTable("inrc_mibg_bone", response.VERSION, response.SOURCE,
+                       ("table number, page and thresholds 1.2/0.5/0.1 not re-read from the full text (abstract only)",)),
     ]
