@@ -20,6 +20,7 @@ import numpy as np
 
 from nucmed import body_size
 from nucmed.decay import decay_factor
+from nucmed.instants import elapsed_seconds
 
 METHOD_VERSION = "qiba-suv-vendor-neutral/nbnm-2026.1"
 
@@ -130,7 +131,9 @@ def _bqml_factor(header: SuvHeader) -> SuvFactor:
         injection, injection_source, reason = injection_datetime(header, scan)
         if injection is None:
             return _refuse(header, reason or "injection time unknown", scan_datetime=scan, scan_time_source=scan_source)
-        decay_s = (scan - injection).total_seconds()
+        # Aware times (date-times carrying their offsets) are instants: the elapsed time between them, across a
+        # daylight-saving change too. Naive ones are one scanner's wall clock, subtracted as they stand.
+        decay_s = elapsed_seconds(injection, scan) if scan.tzinfo and injection.tzinfo else (scan - injection).total_seconds()
     except TypeError:  # naive and aware datetimes mixed
         return _refuse(header, "header date-times mix time-zone-aware and naive values")
     known = {"scan_datetime": scan, "injection_datetime": injection, "decay_s": decay_s, "scan_time_source": scan_source,
