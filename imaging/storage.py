@@ -3,10 +3,23 @@
 Keys are derived from the SHA-256 of the bytes, so writing the same content twice is a no-op. On the
 local filesystem the write skips the generic storage machinery (name de-duplication, a stat per call)
 and lands atomically with a rename; any other backend (S3 via django-storages) goes through the API.
+
+An upload writes its files first under a staging prefix of its own (``incoming/<batch>/``) and publishes
+them under their content address (``dicom/..``) only as the last step of the transaction that writes
+their rows (``promote``); whatever is still staged afterwards is removed (``discard``). Why not write to
+the content address and delete on rollback: a content-addressed file may be shared with a concurrent
+upload of the same bytes, so a request can never safely delete one; the staged files are its alone.
+Django has no rollback hook, and publishing on commit (``on_commit``) would let rows exist for a moment
+(or, after a crash, forever) without their file. What is left is a content-addressed file with no row when
+the commit itself fails after the publication, or an enclosing transaction rolls back: harmless, and
+listed and removed by ``manage.py imaging_orphans``.
 """
 import os
 import secrets
+import shutil
 import tempfile
+from collections.abc import Iterator
+from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -16,16 +29,90 @@ def key_for(sha256: str) -> str:
     return f"dicom/{sha256[:2]}/{sha256[2:4]}/{sha256}.dcm"
 
 
-def put(data: bytes, sha256: str) -> str:
-    key = key_for(sha256)
-    if isinstance(default_storage, FileSystemStorage):  # LazyObject proxies isinstance to the real backend
+STAGING = "incoming"
+CONTENT = "dicom"
+
+
+def new_batch() -> str:
+    return secrets.token_hex(12)
+
+
+def staged_key(batch: str, sha256: str) -> str:
+    return f"{STAGING}/{batch}/{sha256}.dcm"
+
+
+def _local() -> bool:
+    return isinstance(default_storage, FileSystemStorage)  # LazyObject proxies isinstance to the real backend
+
+
+def stage(data: bytes, sha256: str, batch: str) -> str:
+    """Write `data` under the batch's private staging key (no database: runs in the ingest's worker processes)."""
+    key = staged_key(batch, sha256)
+    if _local():
         path = default_storage.path(key)
         if not os.path.exists(path):
             _write_new(path, data)
         return key
     if not default_storage.exists(key):
-        key = default_storage.save(key, ContentFile(data))
+        default_storage.save(key, ContentFile(data))
     return key
+
+
+def promote(batch: str, sha256: str) -> str:
+    """Publish a staged file under its content address (idempotent: a file already there has these bytes)."""
+    source, key = staged_key(batch, sha256), key_for(sha256)
+    if _local():
+        staged, final = default_storage.path(source), default_storage.path(key)
+        if os.path.exists(final):
+            return key
+        try:
+            os.replace(staged, final)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(staged, final)
+        return key
+    if not default_storage.exists(key):
+        with default_storage.open(source, "rb") as fh:
+            default_storage.save(key, ContentFile(fh.read()))
+    return key
+
+
+def discard(batch: str) -> None:
+    """Remove whatever the batch still has staged (files refused, duplicates, or a rolled-back transaction's)."""
+    folder = f"{STAGING}/{batch}"
+    if _local():
+        shutil.rmtree(default_storage.path(folder), ignore_errors=True)
+        return
+    for name in default_storage.listdir(folder)[1]:
+        default_storage.delete(f"{folder}/{name}")
+
+
+def exists(key: str) -> bool:
+    return default_storage.exists(key)
+
+
+def walk(prefix: str) -> Iterator[str]:
+    """Every file key under `prefix` (for the orphan check)."""
+    if _local():
+        root = default_storage.path(prefix)
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                yield os.path.relpath(os.path.join(folder, name), default_storage.path("")).replace(os.sep, "/")
+        return
+    if not default_storage.exists(prefix):
+        return
+    dirs, files = default_storage.listdir(prefix)
+    yield from (f"{prefix}/{name}" for name in files)
+    for name in dirs:
+        yield from walk(f"{prefix}/{name}")
+
+
+def modified(key: str) -> datetime:
+    return default_storage.get_modified_time(key)
+
+
+def delete(key: str) -> None:
+    default_storage.delete(key)
 
 
 def _write_new(path: str, data: bytes) -> None:

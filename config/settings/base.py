@@ -158,7 +158,10 @@ AUDIT_CHECKPOINT_PATH = Path(env("AUDIT_CHECKPOINT_PATH", default=str(VAR_DIR / 
 DICOM_UID_KEY = env("DICOM_UID_KEY", default="")
 DICOM_MAX_FILE_BYTES = env.int("DICOM_MAX_FILE_BYTES", default=512 * 1024 * 1024)
 ZIP_MAX_ENTRIES = env.int("ZIP_MAX_ENTRIES", default=20000)
-ZIP_MAX_TOTAL_BYTES = env.int("ZIP_MAX_TOTAL_BYTES", default=8 * 1024**3)
+# Temporary disk of an upload: one archive may expand to ZIP_MAX_TOTAL_BYTES, all the archives of one request
+# together to INGEST_TEMP_MAX_BYTES (imaging.services.ingest; docs/operations.md).
+ZIP_MAX_TOTAL_BYTES = env.int("ZIP_MAX_TOTAL_BYTES", default=2 * 1024**3)
+INGEST_TEMP_MAX_BYTES = env.int("INGEST_TEMP_MAX_BYTES", default=4 * 1024**3)
 ZIP_MAX_RATIO = env.float("ZIP_MAX_RATIO", default=200.0)
 # Worker processes for the per-file work of large uploads (parse, de-identify, store); 0 or 1: in-process.
 INGEST_WORKERS = env.int("INGEST_WORKERS", default=os.cpu_count() or 1)

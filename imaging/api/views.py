@@ -86,6 +86,8 @@ class ReleaseSerializer(serializers.Serializer):
 
 def patient_for_upload(request: Request, study_id: str) -> Patient:
     """404 when the patient is not visible to the uploader at all; 403 when visible but not theirs to add to."""
+    if not study_id.isprintable():  # a NUL (from a STOW header or query) is no study ID, and PostgreSQL refuses it in a query
+        raise exceptions.NotFound("No such patient.")
     patient = Patient.objects.restrict(request.user, Action.VIEW).filter(study_id=study_id).first()
     if patient is None:
         raise exceptions.NotFound("No such patient.")

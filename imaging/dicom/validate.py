@@ -14,6 +14,7 @@ while reading (which can quote element values) are swallowed for the same reason
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import struct
@@ -29,13 +30,14 @@ from pydicom import dcmread
 from pydicom.datadict import DicomDictionary
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID_dictionary
 
 from imaging import modalities
 
 __all__ = [
     "CheckResult", "DicomRejected", "REJECTION_CODES", "QUARANTINE_CODES",
-    "check", "inspect", "patient_characteristics", "read_dataset",
+    "INVALID_VALUE", "check", "inspect", "patient_characteristics", "read_dataset",
 ]
 
 # Rejection codes (stable: the API and the UI key on them).
@@ -51,8 +53,9 @@ MISSING_MODALITY = "missing_modality"
 MODALITY_NOT_ALLOWED = "modality_not_allowed"
 MISSING_PIXEL_DATA = "missing_pixel_data"
 MISSING_CONTENT = "missing_content"
+INVALID_VALUE = "invalid_value"
 REJECTION_CODES = (EMPTY, NOT_DICOM, TRUNCATED, CORRUPT, TOO_LARGE, UNSUPPORTED_TRANSFER_SYNTAX, MISSING_UID,
-                   INVALID_UID, MISSING_MODALITY, MODALITY_NOT_ALLOWED, MISSING_PIXEL_DATA, MISSING_CONTENT)
+                   INVALID_UID, MISSING_MODALITY, MODALITY_NOT_ALLOWED, MISSING_PIXEL_DATA, MISSING_CONTENT, INVALID_VALUE)
 # Quarantine codes (accepted, held for review before publication).
 BURNED_IN_ANNOTATION = "burned_in_annotation"
 SECONDARY_CAPTURE = "secondary_capture"
@@ -78,6 +81,14 @@ DEFAULT_MAX_INFLATED_BYTES = 1024 ** 3  # a deflated dataset may not expand beyo
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 _SAFE_CODE = re.compile(r"^[A-Z0-9_ ]{1,16}$")
 _AGE = re.compile(r"^(\d{3})([DWMY])$")
+# The numbers the ingest reads from a header and stores or computes with: keyword, tag, how many values, integer?
+# A value that is not a number of that kind (or an integer outside DICOM's IS range, which is also the database's
+# integer column) rejects the file rather than failing the whole upload later (issue 14, reproducer 4).
+NUMERIC_ATTRIBUTES = (("InstanceNumber", "(0020,0013)", 1, True), ("SeriesNumber", "(0020,0011)", 1, True),
+                      ("NumberOfFrames", "(0028,0008)", 1, True), ("PixelSpacing", "(0028,0030)", 2, False),
+                      ("SliceThickness", "(0018,0050)", 1, False), ("ImagePositionPatient", "(0020,0032)", 3, False))
+RADIOPHARMACEUTICAL_NUMBERS = (("RadionuclideHalfLife", "(0018,1075)"), ("RadionuclideTotalDose", "(0018,1074)"))
+IS_RANGE = (-(2 ** 31), 2 ** 31 - 1)
 _VRS = frozenset(b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split())
 
 
@@ -370,6 +381,39 @@ def _pixel_problem(ds: Dataset, ts: str) -> tuple[str, str] | None:
     return None
 
 
+def _numbers(ds: Dataset, keyword: str) -> list[float] | None:
+    """The element's values as numbers; [] when absent or empty, None when any value is not a finite number."""
+    try:
+        value = ds.get(keyword)
+    except Exception:  # noqa: BLE001 - pydicom may refuse to convert a malformed value on access
+        return None
+    if value is None or value == "":
+        return []
+    values = list(value) if isinstance(value, MultiValue | list | tuple) else [value]
+    try:
+        numbers = [float(str(v).strip()) for v in values]
+    except ValueError:
+        return None
+    return numbers if all(math.isfinite(n) for n in numbers) else None
+
+
+def _value_problem(ds: Dataset) -> str | None:
+    """Why the first malformed numeric attribute the ingest reads is refused (naming it, never quoting it); None when sound."""
+    for keyword, tag, count, integer in NUMERIC_ATTRIBUTES:
+        numbers = _numbers(ds, keyword)
+        kind = f"{count} {'integer' if integer else 'decimal number'}{'s' if count > 1 else ''}"
+        if numbers is None or (numbers and len(numbers) != count):
+            return f"{keyword} {tag} must hold {kind}."
+        if integer and any(n != int(n) or not IS_RANGE[0] <= n <= IS_RANGE[1] for n in numbers):
+            return f"{keyword} {tag} must be an integer between {IS_RANGE[0]} and {IS_RANGE[1]}."
+    for item in ds.get("RadiopharmaceuticalInformationSequence") or []:
+        for keyword, tag in RADIOPHARMACEUTICAL_NUMBERS:
+            numbers = _numbers(item, keyword)
+            if numbers is None or len(numbers) > 1:
+                return f"{keyword} {tag} must hold 1 decimal number."
+    return None
+
+
 def check(ds: Dataset, *, size_bytes: int, max_bytes: int) -> CheckResult:
     """Decide whether a parsed dataset may enter the platform (see the module docstring)."""
     with _quiet():
@@ -417,6 +461,9 @@ def _check(ds: Dataset, *, size_bytes: int, max_bytes: int) -> CheckResult:
     elif not ds.get("ContentSequence"):
         return _reject(MISSING_CONTENT, "The dose report has no Content Sequence (0040,A730); the file may be truncated.",
                        modality=modality, **known)
+    malformed = _value_problem(ds)
+    if malformed:
+        return _reject(INVALID_VALUE, f"Malformed value: {malformed}", modality=modality, **known)
     reasons: list[tuple[str, str]] = []
     if _text(ds, "BurnedInAnnotation").upper() == "YES":
         reasons.append((BURNED_IN_ANNOTATION, "Burned In Annotation is YES: the pixels may show patient text; "

@@ -69,8 +69,8 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
                 fail(path, dj.PROCESSING_FAILURE)
             continue
         by_name = {item["file"]: item for item in upload.items}
-        located = _locate_all([item["sop_instance_uid"] for item in upload.items
-                               if item["outcome"] in ("accepted", "duplicate", "quarantined")])
+        located = _locate_all(upload, [item["sop_instance_uid"] for item in upload.items
+                                       if item["outcome"] in ("accepted", "duplicate", "quarantined")])
         for path in paths:
             item = by_name.get(path.name, {"outcome": "rejected", "code": "not_dicom"})
             if item["outcome"] in ("accepted", "duplicate", "quarantined"):
@@ -99,9 +99,10 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
     return StowResult(body, status, headers)
 
 
-def _locate_all(sop_uids: list[str]) -> dict[str, tuple[str, str, str]]:
-    """SOP instance UID -> (study UID, series UID, SOP class UID) of the stored instances, in one query for the
-    whole upload (the SOP class is kept by de-identification: the row's is the part's)."""
-    rows = Instance.objects.filter(sop_instance_uid__in=sop_uids).values_list(
+def _locate_all(upload: Upload, sop_uids: list[str]) -> dict[str, tuple[str, str, str]]:
+    """SOP instance UID -> (study UID, series UID, SOP class UID) of the upload's patient's stored instances, in one
+    query for the whole upload (the SOP class is kept by de-identification: the row's is the part's). Only this
+    patient's: a part is never answered with a place in another patient's hierarchy."""
+    rows = Instance.objects.filter(patient_id=upload.patient_id, sop_instance_uid__in=sop_uids).values_list(
         "sop_instance_uid", "series__study__study_uid", "series__series_uid", "sop_class_uid")
     return {sop: (study, series, sop_class) for sop, study, series, sop_class in rows}

@@ -1,4 +1,13 @@
-"""De-identified imaging data: studies of registry patients, their series and instances."""
+"""De-identified imaging data: studies of registry patients, their series and instances.
+
+Identity is the whole hierarchy (patient -> study -> series -> instance), never a UID alone: each UID is
+unique, a series and an instance carry their patient (denormalised), and on PostgreSQL composite foreign
+keys (migration 0006) make a series' patient its study's, an instance's patient its series' and its
+upload's. An instance uploaded for one patient therefore cannot land in another patient's series: the
+database refuses the row. The (id, patient) unique constraints below are what those keys reference.
+"""
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +51,7 @@ class ImagingStudy(ScopedModel):
     class Meta:
         ordering = ["-study_date", "-id"]
         verbose_name_plural = _("imaging studies")
+        constraints = [models.UniqueConstraint(fields=["id", "patient"], name="imaging_study_id_patient")]
 
     def __str__(self) -> str:
         return f"{self.patient_id}:{self.study_uid}"
@@ -56,6 +66,8 @@ class Series(ScopedModel):
         HELD = "held", _("Held (study on hold)")
 
     study = models.ForeignKey(ImagingStudy, on_delete=models.PROTECT, related_name="series")
+    # The study's patient, filled on save; a composite foreign key keeps it equal to the study's (see the module docstring).
+    patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="+", editable=False)
     series_uid = models.CharField(max_length=64, unique=True)
     modality = models.CharField(max_length=4)
     description = models.CharField(max_length=64, blank=True)
@@ -89,13 +101,21 @@ class Series(ScopedModel):
     class Meta:
         ordering = ["study", "series_number", "id"]
         verbose_name_plural = _("series")
+        constraints = [models.UniqueConstraint(fields=["id", "patient"], name="imaging_series_id_patient")]
 
     def __str__(self) -> str:
         return f"{self.modality} {self.series_uid}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.patient_id is None and self.study_id is not None:
+            self.patient_id = self.study.patient_id
+        super().save(*args, **kwargs)
+
 
 class Instance(ScopedModel):
     series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="instances")
+    # The series' patient and the upload's patient (composite foreign keys to both on PostgreSQL).
+    patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="+", editable=False)
     sop_instance_uid = models.CharField(max_length=64, unique=True)
     sop_class_uid = models.CharField(max_length=64)
     instance_number = models.IntegerField(null=True, blank=True)

@@ -36,6 +36,42 @@ class Upload(ScopedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Referenced by the instances' composite foreign key (upload, patient): see imaging.models.studies.
+        constraints = [models.UniqueConstraint(fields=["id", "patient"], name="imaging_upload_id_patient")]
 
     def __str__(self) -> str:
         return f"upload {self.pk} ({self.source})"
+
+
+class IntakeConflict(ScopedModel):
+    """A file whose UIDs would place it in another patient's study, another study's series or another series'
+    instance: kept aside for review with its de-identified bytes, never merged.
+
+    It belongs to the upload's patient (and so is visible to the uploader's hospital only); it does not name
+    the row it collided with, which may be another hospital's.
+    """
+
+    class Code(models.TextChoices):
+        STUDY_OF_ANOTHER_PATIENT = "study_of_another_patient", _("The study UID is filed under another patient")
+        SERIES_OF_ANOTHER_STUDY = "series_of_another_study", _("The series UID is filed under another study")
+        INSTANCE_OF_ANOTHER_SERIES = "instance_of_another_series", _("The instance UID is filed under another series")
+
+    upload = models.ForeignKey(Upload, on_delete=models.PROTECT, related_name="intake_conflicts")
+    file = models.CharField(max_length=255, help_text="The name the file had in the upload.")
+    code = models.CharField(max_length=32, choices=Code.choices)
+    study_uid = models.CharField(max_length=64)
+    series_uid = models.CharField(max_length=64)
+    sop_instance_uid = models.CharField(max_length=64)
+    storage_key = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    resolved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope_hospital_path = "upload__patient__hospital"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"intake conflict {self.pk} ({self.code})"

@@ -1,26 +1,32 @@
 """The one ingest service behind every upload path (API multipart, DICOMweb STOW-RS, import_dicom).
 
-Per file: size limit -> parse -> validate (modality, UIDs) -> wrong-patient guard -> de-identify ->
-content-addressed storage -> index rows. The original identified bytes are never written to storage:
-only the de-identified dataset is serialised and saved. Every file gets an outcome (accepted,
-duplicate, conflict, quarantined, rejected with a reason); accepted files are kept even when others of
-the same upload are refused. Rows are written in one transaction per upload, then the series pipeline
-is queued on commit.
+Per file: size limit -> parse -> validate (modality, UIDs, the numbers the index reads) -> wrong-patient
+guard -> de-identify -> staged storage -> index rows. The original identified bytes are never written to
+storage: only the de-identified dataset is serialised and saved. Every file gets an outcome (accepted,
+duplicate, conflict, quarantined, rejected with a code and a reason); accepted files are kept even when
+others of the same upload are refused. Rows are written in one transaction per upload, which publishes
+the staged files it keeps as its last step (imaging.storage explains why); the series pipeline is queued
+on commit.
+
+A file is placed by the whole hierarchy: its study must be this patient's, its series that study's, its
+instance that series'. A file whose UIDs are already filed elsewhere (another patient's study, another
+study's series, another series' instance) is a conflict kept aside (IntakeConflict), never merged.
 """
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imaging import guard, modalities, zipsafe
-from imaging.models import ImagingStudy, Instance, InstanceConflict, Series, Upload
+from imaging import guard, modalities, storage, zipsafe
+from imaging.models import ImagingStudy, Instance, InstanceConflict, IntakeConflict, Series, Upload
 from imaging.services.prepare import IncomingFile, Prepared, prepare_many
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record
@@ -32,25 +38,41 @@ from trials.models import SubjectVisit
 logger = logging.getLogger(__name__)
 
 
-def _limits() -> zipsafe.ZipLimits:
-    return zipsafe.ZipLimits(settings.ZIP_MAX_ENTRIES, settings.ZIP_MAX_TOTAL_BYTES, settings.ZIP_MAX_RATIO)
+def _limits(remaining: int) -> zipsafe.ZipLimits:
+    return zipsafe.ZipLimits(settings.ZIP_MAX_ENTRIES, min(settings.ZIP_MAX_TOTAL_BYTES, remaining), settings.ZIP_MAX_RATIO)
 
 
 def _expand(files: Iterable[IncomingFile], workdir: Path, items: list[dict[str, Any]]) -> Iterator[IncomingFile]:
-    """Yield plain files, expanding zips; a refused zip becomes one rejected item naming why."""
-    for n, incoming in enumerate(files):
+    """Yield plain files, expanding zips; a refused zip or zip entry becomes one rejected item naming why.
+
+    All the zips of one request share one budget of temporary disk (INGEST_TEMP_MAX_BYTES), so a request
+    of many archives is bounded as a whole, not only archive by archive (ZIP_MAX_TOTAL_BYTES).
+    """
+    remaining = settings.INGEST_TEMP_MAX_BYTES
+    for n, given in enumerate(files):
+        incoming = IncomingFile(_printable(given.name), given.path)
         if incoming.name.lower().endswith(".zip") or (incoming.path.suffix != ".dcm" and zipsafe.is_zip(incoming.path, incoming.name)):
             target = workdir / f"zip{n}"
             target.mkdir()
             try:
-                entries = zipsafe.expand(incoming.path, target, _limits())
+                expanded = zipsafe.expand(incoming.path, target, _limits(remaining))
             except zipsafe.ZipRejected as exc:
+                zipsafe.cleanup(target)  # what a refused archive wrote before it was stopped
                 items.append({"file": incoming.name, "outcome": "rejected", "code": exc.code, "reason": exc.reason})
                 continue
-            for name, path in entries:
+            remaining -= expanded.bytes_written
+            for name, code, reason in expanded.rejected:
+                items.append({"file": f"{incoming.name}/{name}", "outcome": "rejected", "code": code, "reason": reason})
+            for name, path in expanded.files:
                 yield IncomingFile(f"{incoming.name}/{name}", path)
         else:
             yield incoming
+
+
+def _printable(name: str) -> str:
+    """A client's file name as the items may show it: control characters (a NUL, which PostgreSQL refuses in JSON and
+    text) removed, at most 255 characters."""
+    return "".join(c for c in name if c.isprintable())[:255] or "unnamed"
 
 
 def _recent_weight(patient: Patient, study_date: date | None, exclude_uid: str) -> float | None:
@@ -94,56 +116,115 @@ def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], sour
     visit = upload_check_visit(actor=actor, patient=patient, trial_visit_id=trial_visit_id)
     items: list[dict[str, Any]] = []
     accepted: list[Prepared] = []
-    with tempfile.TemporaryDirectory(prefix="nbnm-ingest-") as tmp:
-        plain = list(_expand(files, Path(tmp), items))
-        for outcome in prepare_many(plain, study_id=patient.study_id):
-            if isinstance(outcome, dict):
-                items.append(outcome)
-            else:
-                accepted.append(outcome)
-                items.append(outcome.item)
-    return _record(actor=actor, patient=patient, source=source, trial_visit=visit, items=items, accepted=accepted)
+    batch = storage.new_batch()
+    try:
+        with tempfile.TemporaryDirectory(prefix="nbnm-ingest-") as tmp:
+            plain = list(_expand(files, Path(tmp), items))
+            for outcome in prepare_many(plain, study_id=patient.study_id, batch=batch):
+                if isinstance(outcome, dict):
+                    items.append(outcome)
+                else:
+                    accepted.append(outcome)
+                    items.append(outcome.item)
+        try:
+            return _record(actor=actor, patient=patient, source=source, trial_visit=visit, items=items, accepted=accepted,
+                           batch=batch)
+        except IntegrityError:
+            # A concurrent upload of the same files created a study, series or instance first (a double submit):
+            # file against its rows once more, where this upload's copies become duplicates or conflicts.
+            return _record(actor=actor, patient=patient, source=source, trial_visit=visit, items=items, accepted=accepted,
+                           batch=batch)
+    finally:
+        storage.discard(batch)  # whatever was not published: refused files, duplicates, a rolled-back transaction's
+
+
+@dataclass
+class _Filed:
+    """The rows already stored under the UIDs of an upload's files, and the new ones the upload itself places."""
+
+    studies: dict[str, ImagingStudy]
+    series: dict[str, Series]
+    instances: dict[str, Instance]
+    new_series_study: dict[str, str] = field(default_factory=dict)  # series UID -> study UID, for series this upload creates
+    new_instance_series: dict[str, str] = field(default_factory=dict)  # SOP UID -> series UID, for instances it creates
+
+    @classmethod
+    def load(cls, accepted: list[Prepared]) -> "_Filed":
+        return cls(
+            studies={s.study_uid: s for s in ImagingStudy.objects.filter(study_uid__in={a.study_uid for a in accepted})},
+            series={s.series_uid: s for s in Series.objects.filter(series_uid__in={a.series_uid for a in accepted})},
+            instances={i.sop_instance_uid: i for i in Instance.objects.filter(sop_instance_uid__in={a.sop_uid for a in accepted})})
+
+    def conflict(self, a: Prepared, patient: Patient) -> str | None:
+        """Why the file cannot be filed under this patient's hierarchy (an IntakeConflict code), or None."""
+        study = self.studies.get(a.study_uid)
+        if study is not None and study.patient_id != patient.pk:
+            return IntakeConflict.Code.STUDY_OF_ANOTHER_PATIENT
+        series = self.series.get(a.series_uid)
+        if series is not None:
+            if study is None or series.study_id != study.pk:
+                return IntakeConflict.Code.SERIES_OF_ANOTHER_STUDY
+        elif self.new_series_study.setdefault(a.series_uid, a.study_uid) != a.study_uid:
+            return IntakeConflict.Code.SERIES_OF_ANOTHER_STUDY
+        instance = self.instances.get(a.sop_uid)
+        if instance is not None:
+            if series is None or instance.series_id != series.pk:
+                return IntakeConflict.Code.INSTANCE_OF_ANOTHER_SERIES
+        elif self.new_instance_series.setdefault(a.sop_uid, a.series_uid) != a.series_uid:
+            return IntakeConflict.Code.INSTANCE_OF_ANOTHER_SERIES
+        return None
+
+
+CONFLICT_REASONS = {
+    IntakeConflict.Code.STUDY_OF_ANOTHER_PATIENT: "This StudyInstanceUID is already filed under another patient; kept aside for review.",
+    IntakeConflict.Code.SERIES_OF_ANOTHER_STUDY: "This SeriesInstanceUID is already filed under another study; kept aside for review.",
+    IntakeConflict.Code.INSTANCE_OF_ANOTHER_SERIES: "This SOPInstanceUID is already filed under another series; kept aside for review.",
+}
 
 
 @transaction.atomic
 def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectVisit | None, items: list[dict[str, Any]],
-            accepted: list[Prepared]) -> Upload:
+            accepted: list[Prepared], batch: str) -> Upload:
+    for a in accepted:  # a second pass (after a concurrent upload won) starts from the files' own outcomes
+        a.item.update(outcome="accepted", code="", reason="")
     upload = Upload.objects.create(patient=patient, uploaded_by=actor, source=source, trial_visit=trial_visit,
                                    files_received=len(items), bytes_received=sum(a.size for a in accepted))
-    studies: dict[str, ImagingStudy] = {}
-    for uid in sorted({a.study_uid for a in accepted}):
-        group = [a for a in accepted if a.study_uid == uid]
-        study, _created = ImagingStudy.objects.get_or_create(study_uid=uid, defaults={"patient": patient, "trial_visit": trial_visit})
-        if study.patient_id != patient.pk:
-            for a in group:
-                a.item.update(outcome="rejected", code="study_of_another_patient",
-                              reason="This study is already filed under another patient.")
+    filed = _Filed.load(accepted)
+    keep, publish = [], []
+    for a in accepted:
+        code = filed.conflict(a, patient)
+        if code is None:
+            keep.append(a)
             continue
-        _update_study(study, group, patient)
-        studies[uid] = study
-    keep = [a for a in accepted if a.study_uid in studies]
-    series = _series_rows(keep, studies)
-    existing = {i.sop_instance_uid: i for i in Instance.objects.filter(sop_instance_uid__in=[a.sop_uid for a in keep])}
+        IntakeConflict.objects.create(upload=upload, file=a.item["file"][:255], code=code, study_uid=a.study_uid,
+                                      series_uid=a.series_uid, sop_instance_uid=a.sop_uid, storage_key=a.storage_key,
+                                      size=a.size, sha256=a.sha256)
+        a.item.update(outcome="conflict", code=code, reason=CONFLICT_REASONS[code])
+        publish.append(a)
+    studies = _study_rows(keep, filed, patient, trial_visit)
+    series = _series_rows(keep, filed, studies, patient)
     new_rows, seen = [], set()
     for a in keep:
         a.item["sop_instance_uid"] = a.sop_uid
-        prior = existing.get(a.sop_uid)
+        prior = filed.instances.get(a.sop_uid)
         if prior is not None or a.sop_uid in seen:
             if prior is not None and prior.sha256 != a.sha256:
                 InstanceConflict.objects.create(instance=prior, storage_key=a.storage_key, size=a.size, sha256=a.sha256,
                                                 upload=upload)
                 a.item.update(outcome="conflict", code="uid_conflict",
                               reason="An instance with this UID is already stored with different content; kept aside for review.")
+                publish.append(a)
             else:
                 a.item.update(outcome="duplicate", code="duplicate", reason="Already stored (identical).")
             continue
         seen.add(a.sop_uid)
         if a.quarantine:
             a.item.update(outcome="quarantined", code="quarantined", reason=a.quarantine)
-        new_rows.append(Instance(series=series[a.series_uid], sop_instance_uid=a.sop_uid, sop_class_uid=a.sop_class_uid,
-                                 instance_number=a.instance_number, storage_key=a.storage_key, size=a.size, sha256=a.sha256,
-                                 quarantine_reason=a.quarantine, upload=upload, slice_position=a.slice_position,
-                                 acquisition=a.acquisition))
+        new_rows.append(Instance(series=series[a.series_uid], patient=patient, sop_instance_uid=a.sop_uid,
+                                 sop_class_uid=a.sop_class_uid, instance_number=a.instance_number, storage_key=a.storage_key,
+                                 size=a.size, sha256=a.sha256, quarantine_reason=a.quarantine, upload=upload,
+                                 slice_position=a.slice_position, acquisition=a.acquisition))
+        publish.append(a)
     Instance.objects.bulk_create(new_rows, batch_size=1000)
     touched = {r.series_id for r in new_rows}
     for s in series.values():
@@ -164,11 +245,24 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectV
     audit_record(actor=actor, action="ingest", instance=upload, hospital_id=patient.hospital_id,
                  after={**counts, "files": len(items), "studies": sorted(studies), "source": source,
                         "trial_visit": trial_visit.pk if trial_visit else None})
+    # Last, once every row is written: a failure before this point leaves only staged files, which ingest removes.
+    for a in publish:
+        storage.promote(batch, a.sha256)
     queued = [s.pk for s in series.values() if s.pk in touched and s.pipeline_state == Series.PipelineState.PENDING]
     if queued:
         transaction.on_commit(lambda: _queue_pipelines(queued))
     logger.info("upload %s: %s", upload.pk, counts)
     return upload
+
+
+def _study_rows(keep: list[Prepared], filed: _Filed, patient: Patient, trial_visit: SubjectVisit | None) -> dict[str, ImagingStudy]:
+    """This patient's studies of the files kept, created when new and updated from their files."""
+    studies: dict[str, ImagingStudy] = {}
+    for uid in sorted({a.study_uid for a in keep}):
+        study = filed.studies.get(uid) or ImagingStudy.objects.create(study_uid=uid, patient=patient, trial_visit=trial_visit)
+        _update_study(study, [a for a in keep if a.study_uid == uid], patient)
+        studies[uid] = study
+    return studies
 
 
 def _update_study(study: ImagingStudy, group: list[Prepared], patient: Patient) -> None:
@@ -191,14 +285,19 @@ def _update_study(study: ImagingStudy, group: list[Prepared], patient: Patient) 
     study.save()
 
 
-def _series_rows(accepted: list[Prepared], studies: dict[str, ImagingStudy]) -> dict[str, Series]:
-    rows: dict[str, Series] = {s.series_uid: s for s in Series.objects.filter(series_uid__in={a.series_uid for a in accepted})
-                               .select_related("study")}
-    for a in accepted:
-        if a.series_uid not in rows:
-            rows[a.series_uid] = Series.objects.create(
-                study=studies[a.study_uid], series_uid=a.series_uid, modality=a.modality, description=a.series_description,
-                series_number=a.series_number, frame_of_reference_uid=a.frame_of_reference_uid, geometry=a.geometry)
+def _series_rows(keep: list[Prepared], filed: _Filed, studies: dict[str, ImagingStudy], patient: Patient) -> dict[str, Series]:
+    """The series of the files kept (each already checked to be its study's), created when new."""
+    rows: dict[str, Series] = {}
+    for a in keep:
+        if a.series_uid in rows:
+            continue
+        existing = filed.series.get(a.series_uid)
+        if existing is not None:
+            existing.study = studies[a.study_uid]  # the same row, as just updated (its status decides the pipeline's)
+        rows[a.series_uid] = existing or Series.objects.create(
+            study=studies[a.study_uid], patient=patient, series_uid=a.series_uid, modality=a.modality,
+            description=a.series_description, series_number=a.series_number, frame_of_reference_uid=a.frame_of_reference_uid,
+            geometry=a.geometry)
     return rows
 
 

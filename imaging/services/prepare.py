@@ -38,7 +38,7 @@ class IncomingFile:
 
 @dataclass
 class Prepared:
-    """A validated, de-identified file waiting for its rows."""
+    """A validated, de-identified file waiting for its rows; its bytes are staged, `storage_key` is where they will be published."""
 
     item: dict[str, Any]
     study_uid: str
@@ -113,10 +113,17 @@ def _restore_raw(ds: pydicom.Dataset, as_read: dict[Any, Any]) -> None:
             current[tag] = elem
 
 
-def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: bytes) -> Prepared | dict[str, Any]:
-    """Validate and de-identify one file and store its de-identified bytes; return the record or the rejection.
+def _integer(ds: pydicom.Dataset, keyword: str) -> int | None:
+    """An IS value already checked by validate.check (an integer in range), as int; None when absent."""
+    value = ds.get(keyword)
+    return int(float(str(value))) if value not in (None, "") else None
 
-    No database access: this runs in worker processes for large uploads.
+
+def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: bytes, batch: str) -> Prepared | dict[str, Any]:
+    """Validate and de-identify one file and stage its de-identified bytes; return the record or the rejection.
+
+    No database access: this runs in worker processes for large uploads. The bytes go to the upload's
+    staging area (storage.stage); the ingest publishes them when it writes their rows.
     """
     size = incoming.path.stat().st_size
     if size > max_bytes:
@@ -130,26 +137,39 @@ def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: b
     result = validate.check(ds, size_bytes=size, max_bytes=max_bytes)
     if not result.accepted:
         return {"file": incoming.name, "outcome": "rejected", "code": result.code, "reason": result.reason}
+    try:
+        return _prepare_checked(incoming, ds, as_read, result, study_id=study_id, uid_key=uid_key, batch=batch)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        # validate.check covers the values read here; a malformed value it does not know of must still cost
+        # this file only, never the upload. The exception's text may quote header values, and a file's name may
+        # be a patient's: log the exception's type alone.
+        logger.warning("a file of an upload could not be prepared (%s)", type(exc).__name__)
+        return {"file": incoming.name, "outcome": "rejected", "code": "unprocessable",
+                "reason": f"The file could not be processed ({type(exc).__name__})."}
+
+
+def _prepare_checked(incoming: IncomingFile, ds: pydicom.Dataset, as_read: dict[Any, Any], result: validate.CheckResult, *,
+                     study_id: str, uid_key: bytes, batch: str) -> Prepared:
     characteristics = validate.patient_characteristics(ds)
     tracer = _tracer(ds)
     header = _header(ds)
+    instance_number, series_number = _integer(ds, "InstanceNumber"), _integer(ds, "SeriesNumber")
     _restore_raw(ds, as_read)
     deid.deidentify(ds, study_id=study_id, uid_key=uid_key)
     data = deid.to_bytes(ds)
     sha = hashlib.sha256(data).hexdigest()
+    storage.stage(data, sha, batch)
     return Prepared(
         item={"file": incoming.name, "outcome": "accepted", "code": "", "reason": ""},
         study_uid=str(ds.StudyInstanceUID), series_uid=str(ds.SeriesInstanceUID), sop_uid=str(ds.SOPInstanceUID),
         sop_class_uid=str(ds.SOPClassUID), modality=result.modality,
-        instance_number=int(ds.InstanceNumber) if ds.get("InstanceNumber") not in (None, "") else None,
-        series_number=int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
+        instance_number=instance_number, series_number=series_number,
         series_description=str(ds.get("SeriesDescription", "") or "")[:64],
-        study_date=_date(ds.get("StudyDate")), frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "") or ""),
-        storage_key=storage.put(data, sha), size=len(data), sha256=sha, quarantine=result.quarantine or "",
+        study_date=_date(ds.get("StudyDate")), frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "") or "")[:64],
+        storage_key=storage.key_for(sha), size=len(data), sha256=sha, quarantine=result.quarantine or "",
         tracer=tracer, weight_kg=characteristics.get("weight_kg"), size_m=characteristics.get("size_m"),
         characteristics=characteristics, **header,
     )
-
 
 
 _pool: ProcessPoolExecutor | None = None
@@ -170,10 +190,10 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     return _pool
 
 
-def prepare_many(files: list[IncomingFile], *, study_id: str) -> Iterator[Prepared | dict[str, Any]]:
+def prepare_many(files: list[IncomingFile], *, study_id: str, batch: str) -> Iterator[Prepared | dict[str, Any]]:
     """Outcomes in the order of `files`, computed in worker processes when the upload is large enough."""
     work = partial(prepare, study_id=study_id, max_bytes=settings.DICOM_MAX_FILE_BYTES,
-                   uid_key=settings.DICOM_UID_KEY.encode())
+                   uid_key=settings.DICOM_UID_KEY.encode(), batch=batch)
     workers = settings.INGEST_WORKERS
     if workers > 1 and len(files) >= POOL_THRESHOLD:
         try:
