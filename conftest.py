@@ -170,13 +170,13 @@ def start_worker(*, broker_url: str, queue: str, log: IO[str], extra_env: dict[s
     )
 
 
-def stop_worker(proc: subprocess.Popen[str]) -> None:
-    """A warm shutdown (the task in hand finishes), killed after 20 s."""
+def stop_worker(proc: subprocess.Popen[str], grace: float = 20) -> None:
+    """A warm shutdown (the task in hand finishes), killed after `grace` seconds."""
     if proc.poll() is not None:
         return
     proc.terminate()
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -1,15 +1,12 @@
 """Jobs through Celery: eager in the embedded default, a real worker process on Redis under CI."""
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from config.celery_app import app as celery_app
-from conftest import Actors, api_client
+from conftest import Actors, api_client, queued_for_real
 from registry.models import AuditEvent, Job
 from registry.services.jobs import job_enqueue
 from registry.services.work import work_requeue_stale
@@ -88,26 +85,6 @@ def test_real_worker_runs_job_queued_on_commit_and_records_actor(worker: str, ac
     assert job.status == Job.Status.SUCCEEDED, job.error
     event = AuditEvent.objects.get(action="audit_verify", object_id=str(job_id))
     assert event.actor == actors.data_manager and event.source == "task" and event.request_id == "worker-test-01"
-
-
-@contextmanager
-def queued_for_real(broker_url: str | None = None) -> Iterator[str]:
-    """Tasks published (not run in-process) to a queue of this test's own, on the configured broker or on `broker_url`.
-
-    With no broker configured that is kombu's in-memory transport (a real broker for one process); under CI, Redis.
-    """
-    conf = celery_app.conf
-    previous = (conf.task_always_eager, conf.task_default_queue, conf.broker_url)
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    conf.task_always_eager, conf.task_default_queue = False, queue
-    if broker_url:
-        conf.broker_url = broker_url
-    celery_app._pool, celery_app.amqp._producer_pool = None, None  # connections follow the broker URL set here
-    try:
-        yield queue
-    finally:
-        conf.task_always_eager, conf.task_default_queue, conf.broker_url = previous
-        celery_app._pool, celery_app.amqp._producer_pool = None, None
 
 
 def drain(queue: str) -> list[tuple[str, list]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -240,6 +241,8 @@ if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="nbnm")
 CELERY_TASK_IGNORE_RESULT = True  # job rows hold status and results, not a result backend
+# A message is acknowledged after its task, and given back to the broker when the worker process running it dies:
+# a killed worker loses no message. Running one twice is harmless (the engine's claim, registry.services.work).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -248,7 +251,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# How long Redis keeps a delivered, unacknowledged message before handing it out again (the whole worker was killed,
+# so nobody gave it back). Longer than the hard time limit: a task still running is never handed to a second worker.
+# Shorter than the lease (JOB_LEASE_SECONDS, checked below): a dead worker's messages come back, find their rows
+# still leased and claim nothing, before the sweep re-queues those rows, so none arrives after the recovery.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 120)}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # One sweep for every kind of background work (jobs, report runs, series pipelines): registry.services.work.
@@ -268,6 +275,10 @@ JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT 
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
 JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=30)
 JOB_RETRY_MAX_SECONDS = env.int("JOB_RETRY_MAX_SECONDS", default=900)
+# The order the recovery relies on (see the visibility timeout above); a deployment that breaks it does not start.
+if not (CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < JOB_LEASE_SECONDS):
+    raise ImproperlyConfigured(
+        "Celery timings must satisfy CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT < JOB_LEASE_SECONDS")
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -140,7 +140,7 @@ class SeriesViewSet(ScopedReadOnlyViewSet):
     @extend_schema(request=None, responses={202: SeriesSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        """Run the failed and remaining pipeline steps again (only a failed pipeline; audited)."""
+        """Run the failed and remaining pipeline steps again: a failed pipeline, or one whose worker stopped (running, lease expired); audited."""
         series = work_retry(actor=request.user, row=self.get_object())
         return Response(SeriesSerializer(series).data, status=status.HTTP_202_ACCEPTED)
 

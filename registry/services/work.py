@@ -15,7 +15,7 @@ pending -> running -> succeeded | failed:
   up to JOB_MAX_ATTEMPTS; every other error fails it at once: a refusal or a bug does not improve by repeating.
 - sweep: one beat task re-queues pending rows whose message was lost and running rows whose lease expired (their
   worker died), each by a conditional update, so it is queued once however many sweeps run.
-- retry: a user's retry of a failed row is `work_retry`, audited.
+- retry: a user's retry of a failed row, or of a running row whose lease expired, is `work_retry`, audited.
 """
 import logging
 from dataclasses import dataclass
@@ -36,7 +36,7 @@ from registry.audit import audit_record
 from registry.context import work_context
 from registry.errors import ApplicationError
 from registry.models import User
-from registry.models.work import WorkSpec
+from registry.models.work import WorkFields, WorkSpec
 
 logger = logging.getLogger(__name__)
 
@@ -260,20 +260,31 @@ def _recover_abandoned(model: type[models.Model]) -> int:
     return queued
 
 
+def _retryable(row: models.Model, f: WorkFields) -> bool:
+    """Failed, or running with its lease expired: its worker died and nobody will finish it before the sweep does."""
+    status = getattr(row, f.status)
+    lease = getattr(row, f.lease_expires_at)
+    return status == FAILED or (status == RUNNING and lease is not None and lease < timezone.now())
+
+
 @transaction.atomic
 def work_retry(*, actor: User, row: models.Model) -> models.Model:
-    """Queue a failed row again for a user who may change it: a fresh budget of attempts, audited."""
+    """Queue a failed or abandoned row again for a user who may change it: a fresh budget of attempts, audited.
+
+    Abandoned is running with an expired lease (the worker was killed or lost the broker). A worker that is in fact
+    still alive cannot overwrite what the retry's run writes: its claim time no longer matches (Work.finish).
+    """
     model, spec = type(row), _spec(type(row))
     f = spec.fields
     locked = (model._default_manager.restrict(actor, Action.CHANGE)  # type: ignore[attr-defined]
               .select_for_update(of=("self",)).filter(pk=row.pk).first())
     if locked is None:
         raise ApplicationError(_("This is not yours to retry."), code="out_of_scope")
-    if getattr(locked, f.status) != FAILED:
+    if not _retryable(locked, f):
         state = str(getattr(locked, f"get_{f.status}_display")()).lower()
-        raise ApplicationError(_("Only failed work is retried (this is %(state)s).") % {"state": state}, code="invalid_transition",
-                               fields={f.status: [_("Only failed work is retried (this is %(state)s).") % {"state": state}]})
-    before = {"status": FAILED, "error": getattr(locked, f.error)}
+        message = _("Only failed work, or work whose worker stopped, is retried (this is %(state)s).") % {"state": state}
+        raise ApplicationError(message, code="invalid_transition", fields={f.status: [message]})
+    before = {"status": getattr(locked, f.status), "error": getattr(locked, f.error)}
     columns = {f.status: PENDING, f.error: "", f.queued_at: timezone.now(), f.attempts: 0, f.lease_expires_at: None}
     if f.error_code:
         columns[f.error_code] = ""
