@@ -192,13 +192,20 @@ def queued_for_real(broker_url: str | None = None) -> Iterator[str]:
     previous = (conf.task_always_eager, conf.task_default_queue, conf.broker_url)
     queue = f"test-{uuid.uuid4().hex[:8]}"
     conf.task_always_eager, conf.task_default_queue = False, queue
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI exports it), so both change.
+    previous_env = os.environ.get("CELERY_BROKER_URL")
     if broker_url:
         conf.broker_url = broker_url
+        os.environ["CELERY_BROKER_URL"] = broker_url
     celery_app._pool, celery_app.amqp._producer_pool = None, None  # connections follow the broker URL set here
     try:
         yield queue
     finally:
         conf.task_always_eager, conf.task_default_queue, conf.broker_url = previous
+        if previous_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = previous_env
         celery_app._pool, celery_app.amqp._producer_pool = None, None
 
 
