@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import Action, HospitalRole, Scope, ScopedModel, TrialRole
+from registry.access import Action, Scope, ScopedModel, TrialRole
 from registry.models.work import WorkRow, WorkSpec
 
 
@@ -38,7 +38,7 @@ class ReportRun(WorkRow, ScopedModel):
         # every run of that trial (a sponsor who loses the role loses its reports too).
         if scope.is_empty:
             return None
-        if HospitalRole.DATA_MANAGER in scope.everywhere_roles:
+        if scope.is_central_data_manager:
             return Q()
         sponsored = scope.trials_with(frozenset({TrialRole.SPONSOR}))
         return Q(requested_by_id=scope.user_id, trial__isnull=True) | Q(trial_id__in=sponsored)

@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from registry.access import Action, HospitalRole, Scope, ScopedModel
+from registry.access import Action, Scope, ScopedModel
 from registry.models.work import WorkFields, WorkRow, WorkSpec
 
 
@@ -29,7 +29,7 @@ class Job(WorkRow, ScopedModel):
     @classmethod
     def scope_q(cls, scope: Scope, action: Action) -> Q | None:  # noqa: ARG003
         # A job belongs to whoever asked for it; data managers of every hospital also see all jobs.
-        return Q() if HospitalRole.DATA_MANAGER in scope.everywhere_roles else Q(requested_by_id=scope.user_id)
+        return Q() if scope.is_central_data_manager else Q(requested_by_id=scope.user_id)
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.status}"

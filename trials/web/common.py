@@ -1,24 +1,16 @@
-"""What the trial pages share: who may see a patient's identity, who may write, and refused writes re-rendered."""
+"""What the trial pages share: who may see a patient's identity and refused writes re-rendered (who may write: registry.access.may)."""
 from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from registry import access
-from registry.access import Action
 from registry.errors import ApplicationError
 from registry.web.forms import add_application_error
 from trials import selectors
 from trials.models import Subject
 
 TEMPLATES = "trials/web/"
-
-
-def may(user: Any, model: Any, obj: Any, action: Action) -> bool:
-    """Whether `user` may `action` this row: registry.access.may (the service checks again). `model` is kept for the
-    pages' calls; the row's own type answers."""
-    return access.may(user, action, obj)
 
 
 def study_id_for(user: Any, subject: Subject) -> str | None:

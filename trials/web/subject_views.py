@@ -15,14 +15,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from registry.access import Action
+from registry.access import Action, may
 from registry.errors import ApplicationError
 from trials import selectors
 from trials.models import DosingRecord, ProtocolDeviation, Subject, SubjectVisit
 from trials.services.casebook import casebook_signed
 from trials.services.dosing import compute, dosing_record_create, dosing_record_update
 from trials.services.randomisation import subject_unblind, unblinding_refusal
-from trials.web.common import TEMPLATES, may, refused, study_id_for
+from trials.web.common import TEMPLATES, refused, study_id_for
 from trials.web.forms import DeviationReviewForm, DoseCorrectionForm, DosingForm, UnblindForm
 from trials.web.subject_sections import add_subject_sections
 from trials.web.trial_views import _arm_shown
@@ -40,7 +40,7 @@ def _dosing_form(request: HttpRequest, subject: Subject) -> DosingForm:
 def subject_context(request: HttpRequest, subject: Subject, **extra: Any) -> dict[str, Any]:
     """The subject page. `review_forms` (deviation id -> bound form) and `review_open` re-show a refused deviation review."""
     user = request.user
-    may_write = may(user, Subject, subject, Action.CHANGE)
+    may_write = may(user, Action.CHANGE, subject)
     visits = list(selectors.subject_visit_list(user=user).filter(subject=subject).order_by("target_date", "definition__day_offset"))
     doses = list(selectors.dosing_list(user=user).filter(subject=subject))
     deviations = list(selectors.deviation_list(user=user).filter(subject=subject))
@@ -128,7 +128,7 @@ def dosing_correct(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct a recorded dose (`dosing_record_update`): every computed value is recomputed, the same deviation is
     updated, the reason and before/after values are audited. 404 outside scope, 403 for a role that only reads."""
     record = get_object_or_404(selectors.dosing_list(user=request.user), pk=pk)
-    if not may(request.user, DosingRecord, record, Action.CHANGE):
+    if not may(request.user, Action.CHANGE, record):
         raise PermissionDenied(_("Your role does not record doses."))
     subject = visible_subject(request, record.subject_id)
     visits = selectors.subject_visit_list(user=request.user).filter(subject=subject)

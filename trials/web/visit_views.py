@@ -18,14 +18,14 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from registry.access import Action
+from registry.access import Action, may
 from registry.errors import ApplicationError
 from trials import selectors
 from trials.models import ProtocolDeviation, SubjectVisit
 from trials.services.casebook import casebook_signed
 from trials.services.dosing import protocol_deviation_review
 from trials.services.visits import subject_visit_record
-from trials.web.common import TEMPLATES, may, refused, study_id_for
+from trials.web.common import TEMPLATES, refused, study_id_for
 from trials.web.forms import DeviationReviewForm, VisitRecordForm
 from trials.web.subject_views import subject_context
 
@@ -35,7 +35,7 @@ RECORDED = (SubjectVisit.Status.DONE, SubjectVisit.Status.MISSED)
 def writable_visit(request: HttpRequest, pk: int) -> SubjectVisit:
     """The visit: 404 outside the user's scope, 403 for a role that may read it but not record it."""
     visit = get_object_or_404(selectors.subject_visit_list(user=request.user).select_related("subject__trial"), pk=pk)
-    if not may(request.user, SubjectVisit, visit, Action.CHANGE):
+    if not may(request.user, Action.CHANGE, visit):
         raise PermissionDenied(_("Your role does not record visits."))
     return visit
 
@@ -85,7 +85,7 @@ def visit_record(request: HttpRequest, pk: int) -> HttpResponse:
 def deviation_review(request: HttpRequest, pk: int) -> HttpResponse:
     """Investigators and data managers of the subject's hospital review a deviation; the form sits on the subject page."""
     deviation = get_object_or_404(selectors.deviation_list(user=request.user).select_related("subject__trial"), pk=pk)
-    if not may(request.user, ProtocolDeviation, deviation, Action.CHANGE):
+    if not may(request.user, Action.CHANGE, deviation):
         raise PermissionDenied(_("Your role does not review protocol deviations."))
     subject = selectors.subject_list(user=request.user).get(pk=deviation.subject_id)
     form = DeviationReviewForm(request.POST, deviation_id=deviation.pk)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from registry.access import Action, Rule, reach
+from registry.access import Action, Rule, may, reach
 from registry.errors import ApplicationError
 from trials.oversight.models import Signature
 from trials.oversight.selectors import data_query_list
@@ -27,7 +27,7 @@ from trials.safety.services.assessment import adverse_event_sponsor_assess
 from trials.safety.services.clocks import is_sponsor_of, may_report, reporting_clock_record_report
 from trials.safety.services.events import adverse_event_follow_up, adverse_event_report
 from trials.safety.web.forms import AdverseEventFollowUpForm, AdverseEventForm, ClockReportForm, SponsorAssessmentForm, version_initial
-from trials.web.common import may, refused, study_id_for
+from trials.web.common import refused, study_id_for
 from trials.web.subject_views import visible_subject
 
 TEMPLATES = "safety/web/"
@@ -107,7 +107,7 @@ def ae_context(request: HttpRequest, event: AdverseEvent, *, report_form: ClockR
         "sign_form": SignForm(initial={"meaning": SIGN_MEANING}),
         "query_form": QueryRaiseForm(field_choices=query_field_choices(AdverseEvent)),
         "may_raise": _may_raise(user, event),
-        "may_follow_up": may(user, AdverseEvent, event, Action.CHANGE),
+        "may_follow_up": may(user, Action.CHANGE, event),
         "may_assess": may_assess,
         "sponsor_form": SponsorAssessmentForm(initial=_sponsor_initial(event)) if may_assess else None,
     }
@@ -154,7 +154,7 @@ def adverse_event_follow_up_page(request: HttpRequest, pk: int) -> HttpResponse:
     fields that changed are sent. A signed event needs the reason (the service voids the signature). 404 outside
     scope, 403 for a role that only reads the event (monitors, sponsors)."""
     event = visible_event(request, pk)
-    if not may(request.user, AdverseEvent, event, Action.CHANGE):
+    if not may(request.user, Action.CHANGE, event):
         raise PermissionDenied(_("Your role does not report on this adverse event."))
     version = event.current_version
     assert version is not None
