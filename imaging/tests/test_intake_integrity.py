@@ -5,6 +5,8 @@ Hospital A plays BJYY, hospital B plays SHET. Files are the project's real sampl
 malformed ones are written with the raw bytes a broken scanner would send.
 """
 import struct
+import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,13 +17,14 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.tag import Tag
 
 from conftest import Actors, api_client
 from imaging import storage
+from imaging.dicom.deid import remap_uid
 from imaging.models import ImagingStudy, Instance, InstanceConflict, IntakeConflict, Series, Upload
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.tests.helpers import as_upload, child, pet_files, sample, zip_of
@@ -151,6 +154,37 @@ def test_the_database_refuses_a_mixed_hierarchy(on_postgres, actors: Actors, pat
         with pytest.raises(IntegrityError), transaction.atomic():
             mix()
     assert Instance.objects.get() == instance and instance.patient_id == bjyy.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_racing_double_submit_is_filed_against_the_winner(on_postgres, reference_rows, actors: Actors, tmp_path: Path,
+                                                             settings) -> None:
+    """Another upload of the same files creates the study and series after this one looked and commits while this one
+    waits on the unique index: this one's insert fails, and the ingest files its files once more against the winner's
+    rows (once a 500 IntegrityError)."""
+    bjyy = child(actors.coordinator_a, actors.hospital_a)
+    files = pet_files(tmp_path, bjyy, n=3)
+    original = pydicom.dcmread(files[0])
+    key = settings.DICOM_UID_KEY.encode()
+    inserted = threading.Event()
+
+    def winner() -> None:
+        try:
+            with transaction.atomic():
+                study = ImagingStudy.objects.create(patient=bjyy, study_uid=remap_uid(str(original.StudyInstanceUID), key))
+                Series.objects.create(study=study, series_uid=remap_uid(str(original.SeriesInstanceUID), key), modality="PT")
+                inserted.set()
+                time.sleep(3)  # the other upload de-identifies its files, looks, and waits on the study's unique index
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=winner)
+    thread.start()
+    assert inserted.wait(30)
+    upload = ingest(actor=actors.coordinator_a, patient=bjyy, files=[IncomingFile(p.name, p) for p in files], source=Upload.Source.API)
+    thread.join()
+    assert upload.accepted == 3 and Upload.objects.count() == 1
+    assert ImagingStudy.objects.count() == 1 and Series.objects.get().number_of_instances == 3
 
 
 # ------------------------------------------------------------------------------------- reproducer 4: one bad value
