@@ -19,10 +19,12 @@ The reach of each role, defined once
 ------------------------------------
 - Coordinator, investigator, monitor: the hospitals named in their memberships, nothing else.
 - Data manager at a hospital: that hospital's data and staff, as the models' role maps say.
-- Data manager at every hospital (a membership without a hospital; "central data manager"): every hospital,
-  and, alone among the roles, the programme-wide privileges: publish consent documents, set up trials,
-  edit follow-up plans, verify the audit trail, run trial reports across every site. A data manager of one
-  hospital does not hold them: a programme-wide change made by someone who sees one site is the unsafe reading.
+- Data manager at every hospital (a membership without a hospital; "central data manager"): every hospital, so every
+  record a rule of theirs reaches, rows reached through a trial alone included (every trial runs at hospitals inside
+  "every"), except identity-like ones (patient identities, signed consent pages), which need a role named at the
+  patient's own hospital. Alone among the roles they hold the programme-wide privileges: publish consent documents,
+  set up trials, edit follow-up plans, verify the audit trail, run trial reports across every site. A data manager of
+  one hospital does not hold them: a programme-wide change made by someone who sees one site is the unsafe reading.
 - Sponsor, trial monitor, central reader: the trials named in their trial memberships.
 - The built-in system actor (`User.is_system_actor`, never a role) and Django superusers hold only the
   platform set-up rules (create hospitals, grant the first memberships); the system actor also publishes
@@ -219,7 +221,14 @@ class Reach:
         return queryset.none() if q is None else queryset.filter(q)
 
     def q_for(self, model: type[models.Model]) -> Q | None:
-        """The filter for rows of `model` inside the reach, through the model's own paths."""
+        """The filter for rows of `model` inside the reach, through the model's own paths.
+
+        A reach of every hospital covers every row, as covers() says of one record: also the rows of a model reached
+        through a trial alone (a trial, its set-up rows), since every trial runs at hospitals inside it, and of a model
+        with no path at all (a programme-wide row: a consent document, a report run).
+        """
+        if self.hospitals is ALL:
+            return Q()
         return self.q(model, hospital_path=_hospital_path(model), trial_path=_trial_path(model))
 
     def q(self, model: type[models.Model], *, hospital_path: str | None, trial_path: str | None) -> Q | None:
@@ -253,6 +262,7 @@ class Grant:
     """Who holds a named rule; each field widens it."""
 
     at_hospital: frozenset[str] = frozenset()  # roles at the record's hospital (a role held everywhere counts everywhere)
+    at_own_hospital: frozenset[str] = frozenset()  # roles at the record's hospital, named in a membership (not held everywhere)
     in_trial: frozenset[str] = frozenset()  # roles in the record's trial
     central: frozenset[str] = frozenset()  # roles that grant the rule only when held at every hospital
     system_actor: bool = False  # the built-in system actor (seeds, commands)
@@ -262,7 +272,10 @@ class Grant:
         if (self.system_actor and scope.is_system_actor) or (self.superuser and scope.is_superuser) \
                 or scope.everywhere_roles & self.central:
             return Reach(hospitals=ALL)
-        return Reach(hospitals=scope.hospitals_with(self.at_hospital), trials=scope.trials_with(self.in_trial))
+        hospitals = scope.hospitals_with(self.at_hospital)
+        if not isinstance(hospitals, _All):
+            hospitals |= scope.own_hospitals_with(self.at_own_hospital)
+        return Reach(hospitals=hospitals, trials=scope.trials_with(self.in_trial))
 
 
 class Rule(StrEnum):
@@ -270,6 +283,7 @@ class Rule(StrEnum):
 
     HOLD_A_ROLE = "hold_a_role"
     KNOW_PATIENT = "know_patient"
+    READ_SIGNED_CONSENT = "read_signed_consent"
     SITE_STAFF = "site_staff"
     SIGN = "sign"
     UNBLIND = "unblind"
@@ -301,6 +315,10 @@ RULES: dict[Rule, Grant] = {
     Rule.HOLD_A_ROLE: Grant(at_hospital=ALL_HOSPITAL_ROLES, in_trial=ALL_TRIAL_ROLES),
     # Which registry patient a record is (study ID): the hospital's own staff; a trial role never shows it.
     Rule.KNOW_PATIENT: Grant(at_hospital=ALL_HOSPITAL_ROLES),
+    # A consent's scanned signature page names and shows the signatures of the child's guardians (identity-like):
+    # whoever holds a role at the patient's own hospital, the monitor included (verifying signed consent against the
+    # source is a monitor's task); not a data manager who holds their role at every hospital, a trial role or a superuser.
+    Rule.READ_SIGNED_CONSENT: Grant(at_own_hospital=ALL_HOSPITAL_ROLES),
     # The site's own clinical staff: they answer the 24-hour SAE clock and open queries.
     Rule.SITE_STAFF: Grant(at_hospital=frozenset({_COORD, _INV})),
     # Signing is the investigator's act at the record's hospital.

@@ -228,3 +228,40 @@ def test_a_restricted_prefetch_brings_only_rows_in_scope(actors: Actors) -> None
     seen = {m.pk for h in hospitals for m in h.memberships.all()}
     assert coordinator_b_membership.pk not in seen
     assert HospitalMembership.objects.get(user=actors.coordinator_a).pk in seen
+
+
+@pytest.mark.django_db
+def test_an_every_hospital_reach_covers_rows_reached_through_a_trial_alone(actors: Actors) -> None:
+    """A trial has no hospital path: Rule.REPORT_TRIAL (central data managers, the trial's sponsors) reaches every trial
+    for a data manager of every hospital, as reach().covers() says of one trial, and only the sponsored one for a sponsor."""
+    from trials.models import Trial, TrialMembership
+    from trials.tests.builders import quick_trial
+
+    sponsored, other = quick_trial([actors.hospital_a], code="NB-R1"), quick_trial([actors.hospital_b], code="NB-R2")
+    TrialMembership.objects.create(user=actors.sponsor, trial=sponsored, role="sponsor")
+    dm_a = UserFactory(username="dm_a")
+    MembershipFactory(user=dm_a, hospital=actors.hospital_a, role="data_manager")
+    users = {name: actors.by_name(name) for name in ("data_manager", "sponsor", "coordinator_a", "nobody")} | {"dm_a": dm_a}
+    reported = {name: set(Trial.objects.restrict(user, Rule.REPORT_TRIAL).values_list("code", flat=True)) for name, user in users.items()}
+    assert reported == {"data_manager": {"NB-R1", "NB-R2"}, "sponsor": {"NB-R1"}, "coordinator_a": set(), "nobody": set(), "dm_a": set()}
+    assert may(actors.data_manager, Rule.REPORT_TRIAL, other) is True
+    assert may(actors.sponsor, Rule.REPORT_TRIAL, other) is False
+    # A programme-wide row with no path at all: the central data manager publishes consent documents, nobody else does.
+    document = ConsentDocument.objects.create(scope="registry", version="9.0", title="v9", ethics_approval_number="EC-9",
+                                              ethics_approval_date="2025-01-01", effective_from="2025-01-01")
+    assert may(actors.data_manager, Rule.PUBLISH_CONSENT_DOCUMENTS, document) is True
+    assert may(dm_a, Rule.PUBLISH_CONSENT_DOCUMENTS, document) is False
+
+
+@pytest.mark.django_db
+def test_a_signed_consent_page_is_read_by_roles_named_at_the_patients_own_hospital(actors: Actors) -> None:
+    """Identity-like: any role held at the patient's hospital (the monitor verifies consent); a role held at every hospital,
+    a trial role or another hospital's role does not reach it."""
+    patient_a = make_patient(actors.data_manager, actors.hospital_a)
+    dm_a = UserFactory(username="dm_a")
+    MembershipFactory(user=dm_a, hospital=actors.hospital_a, role="data_manager")
+    readers = {name for name in ("coordinator_a", "investigator_a", "monitor_a", "coordinator_b", "data_manager", "sponsor", "nobody")
+               if may(actors.by_name(name), Rule.READ_SIGNED_CONSENT, patient_a)}
+    assert readers == {"coordinator_a", "investigator_a", "monitor_a"}
+    assert may(dm_a, Rule.READ_SIGNED_CONSENT, patient_a) is True
+    assert list(Patient.objects.restrict(actors.data_manager, Rule.READ_SIGNED_CONSENT)) == []
