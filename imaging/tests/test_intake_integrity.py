@@ -156,6 +156,18 @@ def test_the_database_refuses_a_mixed_hierarchy(on_postgres, actors: Actors, pat
     assert Instance.objects.get() == instance and instance.patient_id == bjyy.pk
 
 
+def test_import_command_names_each_conflict(actors: Actors, patients, tmp_path: Path, capsys) -> None:
+    bjyy, shet = patients
+    original = pet_files(tmp_path, bjyy, n=1)[0]
+    post(actors.coordinator_a, bjyy, [as_upload(original)])
+    folder = tmp_path / "shet"
+    folder.mkdir()
+    rewritten(original, folder / "shet.dcm", PatientID=shet.study_id, StudyInstanceUID=NEW_STUDY_UID, SOPInstanceUID=NEW_SOP_UID)
+    call_command("import_dicom", str(folder), patient=shet.study_id, actor="coordinator_b")
+    out = capsys.readouterr()
+    assert "conflicts 1" in out.out and "conflict shet.dcm (series_of_another_study)" in out.err
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_racing_double_submit_is_filed_against_the_winner(on_postgres, reference_rows, actors: Actors, tmp_path: Path,
                                                              settings) -> None:

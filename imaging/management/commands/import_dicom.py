@@ -39,6 +39,6 @@ class Command(AuditedCommand):
             for key in totals:
                 totals[key] += getattr(upload, key)
             for item in upload.items:
-                if item["outcome"] == "rejected":
-                    self.stderr.write(f"rejected {item['file']}: {item['reason']}")
+                if item["outcome"] in ("rejected", "conflict"):
+                    self.stderr.write(f"{item['outcome']} {item['file']} ({item['code']}): {item['reason']}")
         self.stdout.write(", ".join(f"{k} {v}" for k, v in totals.items()) + f" ({len(files)} files)")
