@@ -1,9 +1,22 @@
 """API conventions: error shape, pagination, schema and docs, health, query counts."""
+import threading
+from datetime import date, timedelta
+
 import pytest
+import time_machine
 from django.conf import settings
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from conftest import Actors, api_client
+from imaging.reading.tests import helpers as reading
+from registry.models import ConsentRecord
+from registry.tests.builders import make_document, make_patient
 from registry.tests.factories import HospitalFactory
+from trials.models import Subject
+from trials.tests.builders import enrol, make_trial
+from trials.tests.test_dosing import ENROLLED, T0, dose
 
 
 def test_validation_error_has_code_detail_and_fields(actors: Actors) -> None:
@@ -79,3 +92,102 @@ def test_healthz_is_503_when_the_broker_is_down(client, settings) -> None:  # ty
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["broker"].startswith("error")
+
+
+# --- Bad input is a 400 naming the field, never a 500 (issue 14: the schemathesis root causes) --------------------------
+@pytest.mark.parametrize("year", ["0", "-1", "99999", "1e20", "2020.5"])
+def test_an_impossible_diagnosis_year_is_a_400_naming_it(actors: Actors, year: str) -> None:
+    response = api_client(actors.data_manager).get("/api/v1/patients/", {"diagnosis_year": year})
+    assert response.status_code == 400 and "diagnosis_year" in response.json()["fields"], response.content
+
+
+def test_a_diagnosis_year_filters(actors: Actors) -> None:
+    make_patient(actors.coordinator_a, actors.hospital_a, diagnosis_date=date(2021, 3, 1))
+    client = api_client(actors.data_manager)
+    assert client.get("/api/v1/patients/", {"diagnosis_year": 2021}).json()["count"] == 1
+    assert client.get("/api/v1/patients/", {"diagnosis_year": 2022}).json()["count"] == 0
+
+
+def test_krenning_agreement_of_one_study_compares_totals(actors: Actors) -> None:
+    patient = reading.patient_at(actors.coordinator_a, actors.hospital_a)
+    pet = reading.study_of(patient, tracer="GA68_DOTATATE", modality="PT")
+    for reader, score in ((actors.investigator_a, 3), (reading.investigator(actors.hospital_a, "reader2"), 2)):
+        reading.submitted(reader, pet, "krenning", {"lesions": [{"site": "liver", "score": score}]})
+    response = api_client(actors.investigator_a).get(f"/api/v1/reading/studies/{pet.pk}/agreement/", {"kind": "krenning"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["segments"] == [] and body["pairs"] == [{"readers": ["investigator_a", "reader2"], "total_difference": -1}]
+
+
+@pytest.mark.parametrize(("query", "field"), [({"kind": "bogus"}, "kind"), ({}, "kind"),
+                                              ({"kind": "curie", "hospital": "A\x00B"}, "hospital")])
+def test_agreement_query_is_checked(actors: Actors, query: dict, field: str) -> None:
+    response = api_client(actors.monitor_a).get("/api/v1/reading/agreement/", query)
+    assert response.status_code == 400 and field in response.json()["fields"], response.content
+
+
+@pytest.mark.parametrize("url", ["/api/v1/reading/patients/AAA-0000%00/timeline/?kind=curie",
+                                 "/api/v1/imaging/patients/AAA-0000%00/dose-history/",
+                                 "/api/v1/imaging/patients/not-a-study-id/dose-history/"])
+def test_a_study_id_of_another_shape_is_a_404(actors: Actors, url: str) -> None:
+    assert api_client(actors.data_manager).get(url).status_code == 404
+
+
+def test_a_nul_character_anywhere_in_a_json_body_is_a_400_naming_where(actors: Actors) -> None:
+    response = api_client(actors.data_manager).post("/api/v1/reports/runs/", {"kind": "x", "params": {"a": ["ok", "b\x00"]}},
+                                                    format="json")
+    assert response.status_code == 400 and response.json()["fields"] == {"params.a.1": ["Null characters are not allowed."]}
+
+
+@pytest.mark.parametrize(("field", "value"), [("calibrated_at", "2026-07-01T12:00:00+08:00"),  # far after the injection
+                                              ("calibrated_at", "9999-12-31T00:00:00Z")])
+def test_a_dose_corrected_over_an_impossible_span_is_a_400_naming_the_time(actors: Actors, field: str, value: str) -> None:
+    subject = dosing_subject(actors)
+    record = dose(actors, subject)
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        response = api_client(actors.coordinator_a).patch(f"/api/v1/trials/dosing/{record.pk}/", {field: value, "reason": "typo"},
+                                                          format="json")
+    assert response.status_code == 400 and field in response.json()["fields"], response.content
+
+
+def dosing_subject(actors: Actors) -> Subject:
+    """trials/tests/test_dosing.py's subject: 18F-NaF, enrolled at hospital A."""
+    trial = make_trial(actors.data_manager, [actors.hospital_a], code="NAF-3", agent_code="F18_NAF", dosage_table="north_america")
+    with time_machine.travel(ENROLLED, tick=False):
+        return enrol(actors.coordinator_a, trial, actors.hospital_a)
+
+
+# --- Consent: the same consent submitted twice at once makes one row and a clean refusal ------------------------------
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_submitted_consent_makes_one_row_and_no_500(on_postgres, reference_rows, actors: Actors) -> None:  # type: ignore[no-untyped-def]
+    document = make_document(version="9.0", effective_from=date(2010, 1, 1))
+    patient = make_patient(actors.coordinator_a, actors.hospital_a, birth_date=date(2016, 5, 10), diagnosis_date=date(2019, 1, 15))
+    token = Token.objects.create(user=actors.coordinator_a).key
+    body = {"patient": patient.study_id, "document": document.pk, "assent": "not_applicable", "signed_date": "2019-01-20",
+            "guardian1_relationship": "mother"}
+    rounds, barrier = 5, threading.Barrier(2)
+    statuses: list[int] = []
+    codes: list[str] = []
+
+    def submit() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        try:
+            barrier.wait()
+            response = client.post("/api/v1/consents/", body, format="json")
+            statuses.append(response.status_code)
+            if response.status_code != 201:
+                codes.append(response.json()["code"])
+        finally:
+            connection.close()
+
+    for _ in range(rounds):  # each round races two submissions; the first round's winner makes the only row
+        threads = [threading.Thread(target=submit) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        barrier.reset()
+    assert ConsentRecord.objects.filter(patient=patient, document=document).count() == 1
+    assert sorted(statuses) == [201] + [400] * (2 * rounds - 1) and set(codes) == {"already_signed"}

@@ -194,6 +194,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.DefaultPagination",
+    # JSON bodies with a NUL character anywhere are refused as bad input (PostgreSQL cannot store NUL): registry/api/parsers.py.
+    "DEFAULT_PARSER_CLASSES": ["registry.api.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

@@ -21,7 +21,7 @@ from registry.models import Patient
 
 
 class DoseResultSerializer(serializers.ModelSerializer):
-    study_date = serializers.DateField(source="study.study_date", read_only=True)
+    study_date = serializers.DateField(source="study.study_date", read_only=True, allow_null=True)
 
     class Meta:
         model = DoseResult

@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from imaging.api import analysis, views
+from registry.api.patients import PatientViewSet
 
 router = SimpleRouter()
 router.register("uploads", views.UploadViewSet, basename="imaging-upload")
@@ -13,6 +14,8 @@ router.register("suv-results", analysis.SuvResultViewSet, basename="imaging-suv"
 router.register("previews", analysis.PreviewViewSet, basename="imaging-preview")
 router.register("vois", analysis.VoiViewSet, basename="imaging-voi")
 urlpatterns = [
-    path("patients/<str:study_id>/dose-history/", analysis.PatientDoseHistoryView.as_view(), name="imaging-patient-dose-history"),
+    # A study ID has one shape (the patients API's): anything else is a 404 here, never a lookup with a raw string.
+    re_path(rf"^patients/(?P<study_id>{PatientViewSet.lookup_value_regex})/dose-history/$", analysis.PatientDoseHistoryView.as_view(),
+            name="imaging-patient-dose-history"),
     *router.urls,
 ]

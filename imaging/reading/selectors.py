@@ -41,7 +41,8 @@ def study_agreement(*, user: User, study: ImagingStudy, kind: str) -> dict[str, 
     sheets = list(_submitted(user, kind).filter(study=study).order_by("submitted_at", "id"))
     reads = [s for s in sheets if s.role == ScoreSheet.Role.READ]
     consensus = next((s for s in sheets if s.role == ScoreSheet.Role.CONSENSUS), None)
-    segments = rules.segment_codes(kind)
+    # Krenning scores lesions, not segments: its reads are compared by their totals only.
+    segments = () if kind == rules.KRENNING else rules.segment_codes(kind)
     return {
         "study": study.pk,
         "kind": kind,

@@ -14,6 +14,16 @@ from registry.access import Action, may
 _METHOD_ACTIONS = {"POST": Action.CHANGE, "PUT": Action.CHANGE, "PATCH": Action.CHANGE, "DELETE": Action.DELETE}
 
 
+def query_input(request: Request, serializer_class: type[Serializer]) -> dict[str, Any]:
+    """The query string checked by an input serializer (400 naming the parameter, never a 500 from a raw value).
+
+    Its fields also document the parameters: `@extend_schema(parameters=[serializer_class])`.
+    """
+    params = serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return dict(params.validated_data)
+
+
 class ScopedViewSetMixin:
     """Lists and lookups see only the caller's scope (out of scope -> 404).
 

@@ -1,22 +1,63 @@
-"""Consent documents (published by data managers), signed consents and withdrawals."""
+"""Consent documents (published by data managers), signed consents and withdrawals, and their stored files."""
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models.fields.files import FieldFile
+from django.urls import reverse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry.access import Action
+from registry.access import Action, Rule, reach
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.api.parsers import JSONParser
+from registry.errors import ApplicationError
 from registry.models import ConsentDocument, ConsentRecord, ConsentWithdrawal, Patient
 from registry.selectors import consent_document_list, consent_record_list
-from registry.services.consent import consent_document_create, consent_record_create, consent_withdraw
+from registry.services.consent import (
+    consent_document_create,
+    consent_document_pdf_download,
+    consent_record_create,
+    consent_signature_page_download,
+    consent_withdraw,
+)
+from registry.web.downloads import document_pdf_response, signature_page_response
 
 PARSERS = [JSONParser, MultiPartParser, FormParser]
+FILE_RESPONSE = {(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)}
+
+
+def _download_url(context: dict[str, Any], url_name: str, pk: int) -> str:
+    """A stored file is read back as the URL of the action that sends it (checked and audited there), never as its
+    storage address: stored files are not served from MEDIA_URL."""
+    path = reverse(url_name, args=[pk])
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class ConsentDocumentPdfField(serializers.FileField):
+    """Uploaded with the document; read back as the URL of its `pdf` action, or null when none was published."""
+
+    def to_representation(self, value: FieldFile) -> str | None:
+        return _download_url(self.context, "consent-document-pdf", value.instance.pk) if value else None
+
+
+def _download(send: Callable[..., FieldFile], **arguments: Any) -> FieldFile:
+    """The service's file as an attachment; a refusal (not the caller's to read, no file) answers 404 as out of scope."""
+    try:
+        return send(**arguments)
+    except ApplicationError as error:
+        raise exceptions.NotFound(error.message) from None
 
 
 class ConsentDocumentSerializer(serializers.ModelSerializer):
+    pdf = ConsentDocumentPdfField(max_length=100, required=False, allow_null=True)
+
     class Meta:
         model = ConsentDocument
         fields = ["id", "scope", "trial_id", "version", "language", "title", "ethics_approval_number",
@@ -35,13 +76,21 @@ class WithdrawalSerializer(serializers.ModelSerializer):
 class ConsentRecordSerializer(serializers.ModelSerializer):
     patient = serializers.CharField(source="patient.study_id", read_only=True)
     document_version = serializers.CharField(source="document.version", read_only=True)
-    withdrawal = WithdrawalSerializer(read_only=True)
+    withdrawal = WithdrawalSerializer(read_only=True, allow_null=True)
+    signature_page = serializers.SerializerMethodField()
 
     class Meta:
         model = ConsentRecord
         fields = ["id", "patient", "document", "document_version", "signer", "guardian1_relationship",
                   "guardian2_relationship", "assent", "signed_date", "witnessed_by", "signature_page", "withdrawal",
                   "created_at"]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_signature_page(self, record: ConsentRecord) -> str | None:
+        """The URL of the scanned signature page, for staff of the patient's own hospital (Rule.READ_SIGNED_CONSENT)."""
+        request = self.context.get("request")
+        readable = reach(request.user if request else None, Rule.READ_SIGNED_CONSENT).covers(hospital_id=record.patient.hospital_id)
+        return _download_url(self.context, "consent-signature-page", record.pk) if record.signature_page and readable else None
 
 
 class ConsentRecordCreateSerializer(ScopedRelatedFields, serializers.Serializer):
@@ -73,6 +122,14 @@ class ConsentDocumentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mix
         data = dict(serializer.validated_data)
         serializer.instance = consent_document_create(actor=self.request.user, pdf=data.pop("pdf", None), **data)
 
+    @extend_schema(responses=FILE_RESPONSE)
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, pk: str | None = None) -> Any:
+        """The approved form's PDF; every download is recorded in the audit trail."""
+        document = self.get_object()
+        file = _download(consent_document_pdf_download, actor=request.user, document=document)
+        return document_pdf_response(document, file)
+
 
 class ConsentRecordFilter(filters.FilterSet):
     patient = filters.CharFilter(field_name="patient__study_id")
@@ -94,7 +151,7 @@ class ConsentRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
     @extend_schema(request=ConsentRecordCreateSerializer, responses={201: ConsentRecordSerializer})
     def create(self, request: Request) -> Response:
         record = consent_record_create(actor=request.user, **self.validated(ConsentRecordCreateSerializer))
-        return Response(ConsentRecordSerializer(self.get_queryset().get(pk=record.pk)).data,
+        return Response(ConsentRecordSerializer(self.get_queryset().get(pk=record.pk), context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED)
 
     @extend_schema(request=WithdrawalSerializer, responses={201: ConsentRecordSerializer})
@@ -103,6 +160,14 @@ class ConsentRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
         """Withdraw this consent from a date, with a reason and a scope; nothing is deleted."""
         record = self.get_object()
         consent_withdraw(actor=request.user, consent=record, **self.validated(WithdrawalSerializer))
-        return Response(ConsentRecordSerializer(self.get_queryset().get(pk=record.pk)).data,
+        return Response(ConsentRecordSerializer(self.get_queryset().get(pk=record.pk), context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=FILE_RESPONSE)
+    @action(detail=True, methods=["get"], url_path="signature-page", url_name="signature-page")
+    def signature_page(self, request: Request, pk: str | None = None) -> Any:
+        """The scanned signature page, for staff of the patient's own hospital; every download is recorded in the audit trail."""
+        record = self.get_object()
+        file = _download(consent_signature_page_download, actor=request.user, record=record)
+        return signature_page_response(record, file)
 

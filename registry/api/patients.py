@@ -1,10 +1,12 @@
 """Patients, their identity (own-hospital staff only) and their outcome."""
+from datetime import MAXYEAR, MINYEAR
 from typing import Any
 
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -95,9 +97,27 @@ class OutcomeSerializer(serializers.Serializer):
     efs_event = serializers.BooleanField(help_text="Relapse, progression or death; false = censored.")
 
 
+@extend_schema_field({"type": "integer", "minimum": MINYEAR, "maximum": MAXYEAR})
+class YearFilter(filters.NumberFilter):
+    """A calendar year: a whole number that a date can have (the year lookup builds dates from it; year 0 or 1e20 cannot)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=MINYEAR, max_value=MAXYEAR, lookup_expr="year", **kwargs)
+
+
+class ConsentStatusSerializer(serializers.Serializer):
+    valid = serializers.BooleanField(help_text="A registry consent is valid today.")
+    problem = serializers.CharField(help_text="Empty when valid; otherwise what is missing or due, in words.")
+    reconsent_due = serializers.BooleanField()
+    adult_consent_due = serializers.BooleanField()
+    consent_id = serializers.IntegerField(allow_null=True, help_text="The consent judged (the latest signed version), if any.")
+
+
 class PatientFilter(filters.FilterSet):
     hospital = filters.CharFilter(field_name="hospital__code")
-    diagnosis_year = filters.NumberFilter(field_name="diagnosis_date", lookup_expr="year")
+    diagnosis_year = YearFilter(field_name="diagnosis_date")
     vital_status = filters.ChoiceFilter(choices=[("alive", "alive"), ("dead", "dead")], method="filter_vital")
     consent_state = filters.ChoiceFilter(
         choices=[(c, c) for c in ("valid", "missing", "withdrawn", "reconsent_due", "adult_consent_due")],
@@ -180,6 +200,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
         [result] = outcomes(Patient.objects.filter(pk=patient.pk))
         return Response(OutcomeSerializer(result).data)
 
+    @extend_schema(responses=ConsentStatusSerializer)
     @action(detail=True, methods=["get"], url_path="consent-status")
     def consent_status(self, request: Request, study_id: str | None = None) -> Response:
         """Whether a registry consent is valid today, and what is missing or due."""

@@ -20,7 +20,7 @@ class HospitalUpdateSerializer(serializers.Serializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
-    hospital_code = serializers.CharField(source="hospital.code", read_only=True, default=None)
+    hospital_code = serializers.CharField(source="hospital.code", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = HospitalMembership
@@ -28,7 +28,7 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 
 class OwnMembershipSerializer(serializers.ModelSerializer):
-    hospital = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="Null: every hospital.")
+    hospital = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True, help_text="Null: every hospital.")
 
     class Meta:
         model = HospitalMembership

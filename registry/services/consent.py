@@ -1,9 +1,11 @@
-"""Consent documents, signed consents and withdrawals."""
+"""Consent documents, signed consents and withdrawals, and the downloads of their stored files."""
+import hashlib
 from datetime import date
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,6 +61,13 @@ def consent_record_create(
         if age >= document.assent_age_years and assent != ConsentRecord.Assent.GIVEN:
             raise _fail("assent", f"The child was {age} at signing: assent is required from age "
                                   f"{document.assent_age_years} under version {document.version}.")
+    # Two submissions of the same consent at once (a double click, a client's retry): the patient's row is locked, so
+    # the second waits for the first to commit and is refused here, before any file is stored, rather than tripping
+    # the unique constraint (consent_record_once_per_version) with a server error.
+    Patient.objects.select_for_update().get(pk=patient.pk)
+    if ConsentRecord.objects.filter(patient=patient, document=document).exists():
+        message = _("This patient has already signed version %(version)s.") % {"version": document.version}
+        raise ApplicationError(message, code="already_signed", fields={"document": [message]})
     record = ConsentRecord(
         patient=patient, document=document, signer=signer, guardian1_relationship=guardian1_relationship,
         guardian2_relationship=guardian2_relationship, assent=assent, signed_date=signed_date,
@@ -66,8 +75,6 @@ def consent_record_create(
     )
     if signature_page is not None:
         record.signature_page.save(signature_page.name, signature_page, save=False)
-    if ConsentRecord.objects.filter(patient=patient, document=document).exists():
-        raise _fail("document", f"This patient has already signed version {document.version}.")
     validate(record)
     record.save()
     ensure_in_scope(record, user=actor, action=Action.ADD)
@@ -139,3 +146,40 @@ def _apply_registry_withdrawal(*, actor: User, patient: Patient, withdrawal: Con
         audit_record(actor=actor, action="cancel_visits", object_type="registry.followupvisit",
                      object_id=f"patient:{patient.pk}", after={"cancelled": cancelled, "why": "consent withdrawn"},
                      hospital_id=patient.hospital_id)
+
+
+def _sha256(file: FieldFile) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as stream:
+        for chunk in stream.chunks():
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def consent_signature_page_download(*, actor: User, record: ConsentRecord) -> FieldFile:
+    """The scanned signature page to send, after recording who pulled which file (with its SHA-256) in the audit trail.
+
+    It shows the guardians' names and signatures: staff holding a role at the patient's own hospital only
+    (Rule.READ_SIGNED_CONSENT); anyone else is told it is not there, as for a record out of scope.
+    """
+    if not may(actor, Rule.READ_SIGNED_CONSENT, record):
+        raise ApplicationError(_("This consent is not at one of your hospitals."), code="out_of_scope")
+    if not record.signature_page:
+        raise ApplicationError(_("No signature page was scanned for this consent."), code="no_file")
+    audit_record(actor=actor, action="consent_page_download", instance=record, hospital_id=record.patient.hospital_id,
+                 trial_id=record.document.trial_id,
+                 after={"file": record.signature_page.name, "size": record.signature_page.size, "sha256": _sha256(record.signature_page)})
+    return record.signature_page
+
+
+@transaction.atomic
+def consent_document_pdf_download(*, actor: User, document: ConsentDocument) -> FieldFile:
+    """The approved form's PDF, for anyone who may see the document, after recording the download in the audit trail."""
+    if not may(actor, Action.VIEW, document):
+        raise ApplicationError(_("There is no such consent document."), code="out_of_scope")
+    if not document.pdf:
+        raise ApplicationError(_("No PDF was published with version %(version)s.") % {"version": document.version}, code="no_file")
+    audit_record(actor=actor, action="consent_document_download", instance=document, trial_id=document.trial_id,
+                 after={"file": document.pdf.name, "size": document.pdf.size, "sha256": _sha256(document.pdf)})
+    return document.pdf

@@ -90,7 +90,7 @@ class DosingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
 
 class DeviationSerializer(serializers.ModelSerializer):
     subject_number = serializers.CharField(source="subject.subject_number", read_only=True)
-    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True, default=None)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = ProtocolDeviation

@@ -82,7 +82,8 @@ class ArmViewSet(ScopedReadOnlyViewSet):
 
 class TrialSiteSerializer(serializers.ModelSerializer):
     hospital_code = serializers.CharField(source="hospital.code", read_only=True)
-    principal_investigator = serializers.CharField(source="principal_investigator.get_full_name", read_only=True, default=None)
+    principal_investigator = serializers.CharField(source="principal_investigator.get_full_name", read_only=True, default=None,
+                                                   allow_null=True)
     active = serializers.SerializerMethodField()
     enrolled = serializers.IntegerField(read_only=True)
 

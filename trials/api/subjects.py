@@ -113,7 +113,7 @@ class ScreeningViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedM
         return Response(self.get_serializer(self.get_queryset().get(pk=record.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: ScreeningLogRowSerializer(many=True)})
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # one row per site: short, and answered whole
     def log(self, request: Request) -> Response:
         """The screening log: per site, screened / eligible / screen failures / enrolled (filters as the list)."""
         rows = selectors.screening_log(self.filter_queryset(self.get_queryset()))
@@ -129,7 +129,7 @@ class SubjectSerializer(serializers.ModelSerializer):
     protocol_version = serializers.CharField(source="protocol_version.number", read_only=True)
     arm = serializers.SerializerMethodField(help_text="Null while the allocation is blinded.")
     blinded = serializers.SerializerMethodField()
-    unblinded_at = serializers.DateTimeField(source="unblinding.unblinded_at", read_only=True, default=None)
+    unblinded_at = serializers.DateTimeField(source="unblinding.unblinded_at", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Subject

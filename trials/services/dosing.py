@@ -28,6 +28,9 @@ PERCENT = Decimal("0.01")
 # The administered activity typed at the injection and the net activity computed from the syringe readings should
 # agree; beyond this the dose is flagged (both numbers kept) so that someone checks the readings or the entry.
 ENTERED_ACTIVITY_TOLERANCE_PERCENT = Decimal(5)
+# A syringe reading this many half-lives from the injection is a wrong time, not a measurement: its decay correction
+# would multiply or divide the activity by more than 2^10 (and, further out, overflow).
+MAX_DECAY_HALF_LIVES = 10
 
 
 def _dec(value: float, places: Decimal = MBQ) -> Decimal:
@@ -49,6 +52,12 @@ def _check_entered(record: DosingRecord, subject: Subject, now: datetime) -> Non
         raise _fail("administered_at", _("The administration is before the subject's enrolment."))
     if record.residual_measured_at is not None and record.residual_measured_at < record.administered_at:
         raise _fail("residual_measured_at", _("The residual is measured after the administration."))
+    agent = BY_CODE[subject.trial.agent_code]
+    for name in ("calibrated_at", "residual_measured_at"):
+        value = getattr(record, name)
+        if value is not None and abs((record.administered_at - value).total_seconds()) > MAX_DECAY_HALF_LIVES * agent.half_life_s:
+            raise _fail(name, _("This reading is more than %(n)s half-lives of %(agent)s from the administration: check its time.")
+                        % {"n": MAX_DECAY_HALF_LIVES, "agent": subject.trial.get_agent_code_display()})
     for name in ("calibrated_activity_mbq", "administered_activity_mbq", "residual_activity_mbq"):
         if getattr(record, name) is None or getattr(record, name) < 0:
             raise _fail(name, _("An activity is a number of MBq, zero or more."))
@@ -158,12 +167,6 @@ def _finish(*, actor: User, record: DosingRecord, subject: Subject, action: str,
         compute(record, subject)
     except ValueError as exc:  # nucmed refuses impossible inputs (e.g. residual above the syringe activity)
         raise ApplicationError(_("Cannot compute this dose: %(problem)s.") % {"problem": exc}, code="invalid") from exc
-    except ArithmeticError as exc:
-        # A decay correction over an implausible span (a calibration or residual reading far from the injection)
-        # overflows or gives an activity no number of MBq can hold: one of those times is wrong.
-        message = _("The calibration or residual measurement time is too far from the administration for a decay correction.")
-        fields = ["calibrated_at", *(["residual_measured_at"] if record.residual_measured_at else [])]
-        raise ApplicationError(message, code="invalid", fields={name: [message] for name in fields}) from exc
     validate(record, exclude=["subject", "recorded_by"])
     record.save()
     ensure_in_scope(record, user=actor, action=Action.ADD if before is None else Action.CHANGE)

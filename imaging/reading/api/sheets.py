@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
@@ -20,7 +20,7 @@ from imaging.reading.services.sheets import (
     score_sheet_update,
 )
 from registry.access import Action, Rule, may, reach
-from registry.api.base import ScopedModelViewSet
+from registry.api.base import ScopedModelViewSet, query_input
 from registry.models import Patient
 
 
@@ -103,14 +103,44 @@ class ScoreSheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         return Response(ScoreSheetSerializer(sheet, context={"request": request}).data)
 
 
-KIND_PARAM = OpenApiParameter("kind", str, enum=ScoreSheet.Kind.values, required=True)
+class KindQuery(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ScoreSheet.Kind.choices, help_text="The scoring system.")
+
+
+class SetAgreementQuery(KindQuery):
+    hospital = serializers.CharField(required=False, help_text="Hospital code: only this hospital's studies.")
 
 
 def _kind(request: Request) -> str:
-    kind = request.query_params.get("kind", "")
-    if kind not in ScoreSheet.Kind.values:
-        raise exceptions.ValidationError({"kind": [_("Choose one of %(kinds)s.") % {"kinds": ", ".join(ScoreSheet.Kind.values)}]})
-    return kind
+    return query_input(request, KindQuery)["kind"]
+
+
+class LabelledSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    label_zh = serializers.CharField()
+
+
+class SegmentSerializer(LabelledSerializer):
+    code = serializers.CharField()
+
+
+class LevelSerializer(LabelledSerializer):
+    value = serializers.IntegerField()
+
+
+class ScoringSystemSerializer(serializers.Serializer):
+    """One system as rules.systems_reference() gives it (Krenning has no segments and no flag)."""
+
+    kind = serializers.ChoiceField(choices=ScoreSheet.Kind.choices)
+    name = serializers.CharField()
+    segments = SegmentSerializer(many=True)
+    levels = LevelSerializer(many=True)
+    max_per_segment = serializers.IntegerField()
+    max_total = serializers.IntegerField()
+    flag_above = serializers.IntegerField(allow_null=True, help_text="A total above this is flagged; null: no flag.")
+    flag_applies_to = serializers.CharField(allow_null=True, help_text="The time point the flag applies to.")
+    source = serializers.CharField()
+    version = serializers.CharField()
 
 
 class ScoringSystemsView(GenericAPIView):
@@ -119,8 +149,7 @@ class ScoringSystemsView(GenericAPIView):
     pagination_class = None
     filter_backends: list[type] = []
 
-    @extend_schema(responses=inline_serializer("ScoringSystem", {"kind": serializers.CharField(),
-                                                                  "definition": serializers.JSONField()}, many=True))
+    @extend_schema(responses=ScoringSystemSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(rules.systems_reference())
 
@@ -131,7 +160,7 @@ class StudyAgreementView(GenericAPIView):
 
     filter_backends: list[type] = []
 
-    @extend_schema(parameters=[KIND_PARAM], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[KindQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         study = get_object_or_404(selectors.scorable_studies(user=request.user), pk=pk)
         return Response(selectors.study_agreement(user=request.user, study=study, kind=_kind(request)))
@@ -144,11 +173,10 @@ class AgreementView(GenericAPIView):
 
     filter_backends: list[type] = []
 
-    @extend_schema(parameters=[KIND_PARAM, OpenApiParameter("hospital", str, description="Hospital code")],
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[SetAgreementQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response(selectors.reading_set_agreement(user=request.user, kind=_kind(request),
-                                                        hospital_code=request.query_params.get("hospital") or None))
+        query = query_input(request, SetAgreementQuery)
+        return Response(selectors.reading_set_agreement(user=request.user, kind=query["kind"], hospital_code=query.get("hospital")))
 
 
 class PatientTimelineView(GenericAPIView):
@@ -156,7 +184,7 @@ class PatientTimelineView(GenericAPIView):
 
     filter_backends: list[type] = []
 
-    @extend_schema(parameters=[KIND_PARAM], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[KindQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, study_id: str) -> Response:
         patient = get_object_or_404(Patient.objects.restrict(request.user, Action.VIEW), study_id=study_id)
         return Response(selectors.patient_timeline(user=request.user, patient=patient, kind=_kind(request)))

@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -43,7 +43,9 @@ class CtcaeTermViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="Part of the term, or a MedDRA code."),
                                OpenApiParameter("soc", OpenApiTypes.STR, description="System organ class, exactly.")],
-                   responses=TermSerializer(many=True))
+                   responses=inline_serializer("CtcaeTermList", {
+                       "version": serializers.CharField(help_text="The CTCAE version the terms are from."),
+                       "count": serializers.IntegerField(), "results": TermSerializer(many=True)}))
     def list(self, request: Request) -> Response:
         found = ctcae.search(request.query_params.get("search", ""), soc=request.query_params.get("soc", ""))
         return Response({"version": ctcae.CURRENT_VERSION, "count": len(found), "results": TermSerializer(found, many=True).data})
