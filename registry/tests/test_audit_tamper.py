@@ -242,6 +242,9 @@ def test_postgres_refuses_truncate(on_postgres, events: list[AuditEvent], table:
             connection.cursor() as cursor:
         # The test session may empty test databases between transactional tests; a production session may not.
         cursor.execute("SET LOCAL nbnm.allow_audit_truncate = 'off'")
+        # The fixture's rows leave deferred foreign-key checks pending, and PostgreSQL refuses any TRUNCATE over those
+        # before a trigger runs; fire them now so the refusal seen is the audit trigger's.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"TRUNCATE {table} CASCADE")
     assert AuditEvent.objects.count() >= len(events) and verify_chain().ok
 
