@@ -27,6 +27,7 @@ urlpatterns = [
     path("dicomweb/", include("imaging.dicomweb.urls")),
     # Pages for hospital staff, sponsors and monitors (server-rendered; same services and selectors as the API).
     path("patients/", include("registry.web.urls")),
+    path("consent-documents/", include("registry.web.consent_document_urls")),
     # Each app and sub-app owns its pages; a sub-app's pages share its parent's prefix.
     path("imaging/", include("imaging.web.urls")),
     path("imaging/", include("imaging.reading.web.urls")),

@@ -2,6 +2,7 @@
 from datetime import date
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from registry.access import HospitalRole
@@ -86,6 +87,7 @@ CASES = [
 
 # --- Patients, consent, follow-up ------------------------------------------------------------------
 DX = date(2024, 1, 10)
+SCAN = b"%PDF-1.4 signed consent page"  # each patient's consent comes with its scanned signature page
 
 
 def _patient(world: World, key: str, coordinator: Any, hospital: Any, record_number: str) -> None:
@@ -96,7 +98,7 @@ def _patient(world: World, key: str, coordinator: Any, hospital: Any, record_num
     world.rows[key] = patient
     world.rows[f"consent_{key}"] = consent_record_create(
         actor=coordinator, patient=patient, document=world.rows["document_v1"], assent="not_applicable",
-        signed_date=DX, guardian1_relationship="mother")
+        signed_date=DX, guardian1_relationship="mother", signature_page=SimpleUploadedFile("scan.pdf", SCAN, "application/pdf"))
     visits = list(patient.visits.order_by("number")[:2])
     world.rows[f"visit_{key}"], world.rows[f"visit2_{key}"] = visits
 
@@ -105,7 +107,8 @@ def arrange_clinical(world: World) -> None:
     a = world.actors
     world.rows["document_v1"] = consent_document_create(
         actor=a.data_manager, scope="registry", version="1.0", title="Registry consent", ethics_approval_number="EC-1",
-        ethics_approval_date=date(2015, 1, 1), effective_from=date(2015, 1, 1))
+        ethics_approval_date=date(2015, 1, 1), effective_from=date(2015, 1, 1),
+        pdf=SimpleUploadedFile("form.pdf", b"%PDF-1.4 approved form", "application/pdf"))
     world.rows["document_v2"] = consent_document_create(
         actor=a.data_manager, scope="registry", version="2.0", title="Registry consent", ethics_approval_number="EC-2",
         ethics_approval_date=date(2024, 6, 1), effective_from=date(2024, 6, 1))
@@ -160,6 +163,8 @@ CLINICAL_CASES = [
          visible={a: {"document_v1"} for a in HOSPITAL_MEMBERS} | {"nobody": set()}),
     Case("consent document detail", "consent-document-detail",
          statuses(ok=HOSPITAL_MEMBERS, hidden={"nobody"}), args=lambda w: [w["document_v1"].pk]),
+    Case("consent document pdf", "consent-document-pdf", statuses(ok=HOSPITAL_MEMBERS, hidden={"nobody"}),
+         args=lambda w: [w["document_v1"].pk]),
     Case("consent document publish", "consent-document-list",
          statuses(ok={"data_manager"}, ok_status=201,
                   forbidden={"coordinator_a", "investigator_a", "coordinator_b", "monitor_a", "nobody"}),
@@ -169,6 +174,11 @@ CLINICAL_CASES = [
     Case("consent list", "consent-list", statuses(ok=AUTHENTICATED), universe=("consent_patient_a", "consent_patient_b"),
          visible=_visible("consent_patient_")),
     Case("consent detail", "consent-detail", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: [w["consent_patient_a"].pk]),
+    # The guardians' names and signatures: roles named at the patient's own hospital only (Rule.READ_SIGNED_CONSENT),
+    # so not the data manager of every hospital, who sees the consent itself.
+    Case("consent signature page", "consent-signature-page",
+         statuses(ok={"coordinator_a", "investigator_a", "monitor_a"}, hidden={"coordinator_b", "data_manager", "nobody"}),
+         args=lambda w: [w["consent_patient_a"].pk]),
     Case("consent record", "consent-list",
          statuses(ok=ADDERS_A, ok_status=201, forbidden={"monitor_a", "nobody"}, invalid={"coordinator_b"}),
          method="post", data=lambda w, actor: {"patient": w["patient_a"].study_id, "document": w["document_v2"].pk,

@@ -8,7 +8,7 @@ from typing import Any
 
 from registry.services.followup import followup_visit_record
 from registry.tests import matrix_cases as api
-from tests.matrix import AUTHENTICATED, Case, World, both, page_case, statuses
+from tests.matrix import AUTHENTICATED, HOSPITAL_MEMBERS, Case, World, both, page_case, statuses
 
 
 def _recorded_visit(world: World) -> None:
@@ -85,6 +85,13 @@ CASES: list[Case] = [
     page_case("consent record", "web-patient-consent-record", _write(**CLINICAL), method="post", args=patient_arg,
               data=_consent),
     page_case("consent withdraw page", "web-patient-consent-withdraw", _page(**CLINICAL), args=consent_args),
+    # Downloads: the scanned signature page for roles named at the patient's own hospital (not the data manager of
+    # every hospital); the approved form's PDF for everyone who sees the document.
+    page_case("consent signature page", "web-patient-consent-signature-page",
+              statuses(kind="file", ok={"coordinator_a", "investigator_a", "monitor_a"}, hidden={"coordinator_b", "data_manager", "nobody"}),
+              args=consent_args),
+    page_case("consent document pdf", "web-consent-document-pdf", statuses(kind="file", ok=HOSPITAL_MEMBERS, hidden={"nobody"}),
+              args=lambda w: [w["document_v1"].pk]),
     page_case("consent withdraw", "web-patient-consent-withdraw", _write(**CLINICAL), method="post", args=consent_args,
               data=lambda w, actor: {"withdrawn_on": "2025-01-05", "scope": "no_further_contact", "reason": "family moved"}),
     page_case("visit enter page", "web-patient-visit-enter", _page(**CLINICAL), args=patient_arg),

@@ -1,7 +1,7 @@
 """Patient pages, under /patients/ (config/urls.py). Study IDs as in the API: hospital code + 5 digits."""
 from django.urls import URLPattern, path, register_converter
 
-from registry.web import views
+from registry.web import downloads, views
 
 
 class StudyIdConverter:
@@ -23,6 +23,8 @@ urlpatterns: list[URLPattern] = [
     path("<study_id:study_id>/edit/", views.patient_edit_page, name="web-patient-edit"),
     path("<study_id:study_id>/consents/new/", views.consent_record_page, name="web-patient-consent-record"),
     path("<study_id:study_id>/consents/<int:pk>/withdraw/", views.consent_withdraw_page, name="web-patient-consent-withdraw"),
+    path("<study_id:study_id>/consents/<int:pk>/signature-page", downloads.consent_signature_page,
+         name="web-patient-consent-signature-page"),
     path("<study_id:study_id>/visits/new/", views.visit_enter_page, name="web-patient-visit-enter"),
     path("<study_id:study_id>/visits/<int:pk>/missed/", views.visit_missed_page, name="web-patient-visit-missed"),
     path("<study_id:study_id>/visits/<int:pk>/correct/", views.visit_correct_page, name="web-patient-visit-correct"),

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from registry import codelists as cl
-from registry.access import Action, may, reach
+from registry.access import Action, Rule, may, reach
 from registry.consent_rules import ConsentState, consent_state
 from registry.errors import ApplicationError
 from registry.models import ConsentDocument, ConsentRecord, ConsentScope, FollowUpVisit, Hospital, Patient, PatientIdentity
@@ -185,6 +185,8 @@ def patient_detail_page(request: HttpRequest, study_id: str) -> HttpResponse:
         "consents": consent_record_list(user=request.user).filter(patient=patient).order_by("-signed_date", "-id"),
         "timeline": _timeline(visits, today), "outcome": outcome,
         "can_change": can_change,
+        # The scanned signature pages (guardians' names and signatures): roles named at the patient's own hospital.
+        "can_read_signed_consent": may(request.user, Rule.READ_SIGNED_CONSENT, patient),
         "panels": patient_panels(request, patient),
     })
 
