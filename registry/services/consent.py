@@ -167,9 +167,10 @@ def consent_signature_page_download(*, actor: User, record: ConsentRecord) -> Fi
         raise ApplicationError(_("This consent is not at one of your hospitals."), code="out_of_scope")
     if not record.signature_page:
         raise ApplicationError(_("No signature page was scanned for this consent."), code="no_file")
+    # The stored name is left out: it keeps the name the scan was uploaded with, which may carry the child's name.
     audit_record(actor=actor, action="consent_page_download", instance=record, hospital_id=record.patient.hospital_id,
                  trial_id=record.document.trial_id,
-                 after={"file": record.signature_page.name, "size": record.signature_page.size, "sha256": _sha256(record.signature_page)})
+                 after={"file": "signature_page", "size": record.signature_page.size, "sha256": _sha256(record.signature_page)})
     return record.signature_page
 
 
@@ -181,5 +182,5 @@ def consent_document_pdf_download(*, actor: User, document: ConsentDocument) -> 
     if not document.pdf:
         raise ApplicationError(_("No PDF was published with version %(version)s.") % {"version": document.version}, code="no_file")
     audit_record(actor=actor, action="consent_document_download", instance=document, trial_id=document.trial_id,
-                 after={"file": document.pdf.name, "size": document.pdf.size, "sha256": _sha256(document.pdf)})
+                 after={"file": "pdf", "size": document.pdf.size, "sha256": _sha256(document.pdf)})
     return document.pdf
