@@ -6,7 +6,7 @@ from typing import Any
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from trials.models import Subject
@@ -38,6 +38,13 @@ class TermSerializer(serializers.Serializer):
         "grade": {"type": "integer"}, "meaning": {"type": "string"}, "text": {"type": "string"}}}})
     def get_grades(self, term: ctcae.Term) -> list[dict[str, Any]]:
         return [{"grade": g, "meaning": str(ctcae.GRADE_MEANINGS[g]), "text": text} for g, text in sorted(term.grades.items())]
+
+
+@extend_schema_serializer(many=False)  # the list action answers one envelope, not an array (nor a page)
+class TermListSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="The CTCAE version the terms are from.")
+    count = serializers.IntegerField()
+    results = TermSerializer(many=True)
 
 
 # A report as recorded: the declared fields between the version's own.

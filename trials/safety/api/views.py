@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -24,6 +24,7 @@ from trials.safety.api.serializers import (
     FollowUpSerializer,
     ReportSerializer,
     SponsorAssessmentSerializer,
+    TermListSerializer,
     TermSerializer,
     VersionSerializer,
 )
@@ -43,9 +44,7 @@ class CtcaeTermViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="Part of the term, or a MedDRA code."),
                                OpenApiParameter("soc", OpenApiTypes.STR, description="System organ class, exactly.")],
-                   responses=inline_serializer("CtcaeTermList", {
-                       "version": serializers.CharField(help_text="The CTCAE version the terms are from."),
-                       "count": serializers.IntegerField(), "results": TermSerializer(many=True)}))
+                   responses=TermListSerializer)
     def list(self, request: Request) -> Response:
         found = ctcae.search(request.query_params.get("search", ""), soc=request.query_params.get("soc", ""))
         return Response({"version": ctcae.CURRENT_VERSION, "count": len(found), "results": TermSerializer(found, many=True).data})
