@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -191,3 +192,36 @@ def test_a_double_submitted_consent_makes_one_row_and_no_500(on_postgres, refere
         barrier.reset()
     assert ConsentRecord.objects.filter(patient=patient, document=document).count() == 1
     assert sorted(statuses) == [201] + [400] * (2 * rounds - 1) and set(codes) == {"already_signed"}
+
+
+# --- The schema says what the API answers (issue 14, reproducer 7; tests/test_schemathesis.py checks real responses) ---
+NULLABLE = [("ConsentRecord", "withdrawal"), ("DoseResult", "study_date"), ("Membership", "hospital_code"),
+            ("OwnMembership", "hospital"), ("Deviation", "reviewed_by"), ("TrialSite", "principal_investigator"),
+            ("Subject", "unblinded_at")]
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@pytest.mark.parametrize(("component", "field"), NULLABLE)
+def test_fields_that_may_be_null_are_nullable_in_the_schema(openapi: dict, component: str, field: str) -> None:
+    assert openapi["components"]["schemas"][component]["properties"][field].get("nullable") is True
+
+
+@pytest.mark.parametrize(("path", "shape"), [
+    ("/api/v1/safety/ctcae-terms/", {"$ref": "#/components/schemas/TermList"}),  # its own envelope: version, count, results
+    ("/api/v1/trials/screening/log/", {"type": "array", "items": {"$ref": "#/components/schemas/ScreeningLogRow"}}),
+    ("/api/v1/patients/{study_id}/consent-status/", {"$ref": "#/components/schemas/ConsentStatus"}),
+    ("/api/v1/reading/scoring-systems/", {"type": "array", "items": {"$ref": "#/components/schemas/ScoringSystem"}}),
+])
+def test_lists_and_envelopes_are_documented_as_answered(openapi: dict, path: str, shape: dict) -> None:
+    assert openapi["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == shape
+
+
+def test_the_scoring_systems_schema_has_the_fields_they_are_served_with(openapi: dict, actors: Actors) -> None:
+    served = api_client(actors.monitor_a).get("/api/v1/reading/scoring-systems/").json()
+    documented = openapi["components"]["schemas"]["ScoringSystem"]["properties"]
+    assert {kind["kind"] for kind in served} == {"curie", "siopen", "krenning"}
+    assert all(set(kind) == set(documented) for kind in served)
