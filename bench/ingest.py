@@ -151,7 +151,7 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
     token, patients = _setup(groups)
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "1", "--timeout", "600", "--log-level", "warning"],
+                               "--workers", "1", "--timeout", "600", "--log-level", "warning", "--no-control-socket"],
                               cwd=ROOT, env={**os.environ, **({"CELERY_BROKER_URL": "memory://"} if args.analysis == "queued" else {})})
     base = f"http://127.0.0.1:{port}"
     try:
