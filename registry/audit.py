@@ -30,6 +30,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from registry.context import current
+from registry.files import is_generated
 from registry.models import AuditChainHead, AuditEvent, User
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,10 @@ def snapshot(instance: models.Model, *, redact: Iterable[str] = ()) -> dict[str,
         if f.name in hidden or key in hidden:
             data[key] = REDACTED
         elif isinstance(f, models.FileField):
-            data[key] = getattr(instance, key).name or None
+            # A generated storage name (registry/files.py) says nothing about the patient; any other name may be the one
+            # the file was uploaded with, so it is not written.
+            name = getattr(instance, key).name or None
+            data[key] = name if name is None or is_generated(name) else REDACTED
         else:
             data[key] = f.value_from_object(instance)
     return to_json_value(data)

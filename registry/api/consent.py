@@ -1,13 +1,10 @@
 """Consent documents (published by data managers), signed consents and withdrawals, and their stored files."""
-from collections.abc import Callable
 from typing import Any
 
 from django.db.models.fields.files import FieldFile
-from django.urls import reverse
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import exceptions, mixins, serializers, status
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -15,8 +12,8 @@ from rest_framework.response import Response
 
 from registry.access import Action, Rule, reach
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.api.downloads import FILE_RESPONSE, download, download_url
 from registry.api.parsers import JSONParser
-from registry.errors import ApplicationError
 from registry.models import ConsentDocument, ConsentRecord, ConsentWithdrawal, Patient
 from registry.selectors import consent_document_list, consent_record_list
 from registry.services.consent import (
@@ -29,30 +26,13 @@ from registry.services.consent import (
 from registry.web.downloads import document_pdf_response, signature_page_response
 
 PARSERS = [JSONParser, MultiPartParser, FormParser]
-FILE_RESPONSE = {(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)}
-
-
-def _download_url(context: dict[str, Any], url_name: str, pk: int) -> str:
-    """A stored file is read back as the URL of the action that sends it (checked and audited there), never as its
-    storage address: stored files are not served from MEDIA_URL."""
-    path = reverse(url_name, args=[pk])
-    request = context.get("request")
-    return request.build_absolute_uri(path) if request is not None else path
 
 
 class ConsentDocumentPdfField(serializers.FileField):
     """Uploaded with the document; read back as the URL of its `pdf` action, or null when none was published."""
 
     def to_representation(self, value: FieldFile) -> str | None:
-        return _download_url(self.context, "consent-document-pdf", value.instance.pk) if value else None
-
-
-def _download(send: Callable[..., FieldFile], **arguments: Any) -> FieldFile:
-    """The service's file as an attachment; a refusal (not the caller's to read, no file) answers 404 as out of scope."""
-    try:
-        return send(**arguments)
-    except ApplicationError as error:
-        raise exceptions.NotFound(error.message) from None
+        return download_url(self.context, "consent-document-pdf", value.instance.pk) if value else None
 
 
 class ConsentDocumentSerializer(serializers.ModelSerializer):
@@ -90,7 +70,7 @@ class ConsentRecordSerializer(serializers.ModelSerializer):
         """The URL of the scanned signature page, for staff of the patient's own hospital (Rule.READ_SIGNED_CONSENT)."""
         request = self.context.get("request")
         readable = reach(request.user if request else None, Rule.READ_SIGNED_CONSENT).covers(hospital_id=record.patient.hospital_id)
-        return _download_url(self.context, "consent-signature-page", record.pk) if record.signature_page and readable else None
+        return download_url(self.context, "consent-signature-page", record.pk) if record.signature_page and readable else None
 
 
 class ConsentRecordCreateSerializer(ScopedRelatedFields, serializers.Serializer):
@@ -127,7 +107,7 @@ class ConsentDocumentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mix
     def pdf(self, request: Request, pk: str | None = None) -> Any:
         """The approved form's PDF; every download is recorded in the audit trail."""
         document = self.get_object()
-        file = _download(consent_document_pdf_download, actor=request.user, document=document)
+        file = download(consent_document_pdf_download, actor=request.user, document=document)
         return document_pdf_response(document, file)
 
 
@@ -168,6 +148,6 @@ class ConsentRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
     def signature_page(self, request: Request, pk: str | None = None) -> Any:
         """The scanned signature page, for staff of the patient's own hospital; every download is recorded in the audit trail."""
         record = self.get_object()
-        file = _download(consent_signature_page_download, actor=request.user, record=record)
+        file = download(consent_signature_page_download, actor=request.user, record=record)
         return signature_page_response(record, file)
 

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from registry.access import Action, Scope, ScopedModel
+from registry.files import PDF_SUFFIXES, SCAN_SUFFIXES, GeneratedName
 
 
 class ConsentScope(models.TextChoices):
@@ -28,7 +29,8 @@ class ConsentDocument(ScopedModel):
     requires_reconsent = models.BooleanField(
         default=False, help_text=_("Active participants who signed an earlier version must sign this one.")
     )
-    pdf = models.FileField(upload_to="consent/documents/", blank=True)
+    # Stored under a generated name (registry/files.py): the uploaded name never reaches storage or the audit trail.
+    pdf = models.FileField(upload_to=GeneratedName("consent/documents", PDF_SUFFIXES), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     scope_hospital_path = None
@@ -80,7 +82,8 @@ class ConsentRecord(ScopedModel):
     assent = models.CharField(max_length=16, choices=Assent.choices)
     signed_date = models.DateField()
     witnessed_by = models.CharField(max_length=120, blank=True, help_text=_("Staff member who witnessed the signature."))
-    signature_page = models.FileField(upload_to="consent/signatures/", blank=True)
+    # A scan is often named after the child: stored under a generated name (registry/files.py).
+    signature_page = models.FileField(upload_to=GeneratedName("consent/signatures", SCAN_SUFFIXES), blank=True)
     recorded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

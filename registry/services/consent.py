@@ -1,5 +1,4 @@
 """Consent documents, signed consents and withdrawals, and the downloads of their stored files."""
-import hashlib
 from datetime import date
 from typing import Any
 
@@ -15,6 +14,7 @@ from registry.dates import adult_on, age_years
 from registry.errors import ApplicationError
 from registry.models import ConsentDocument, ConsentRecord, ConsentScope, ConsentWithdrawal, FollowUpVisit, Patient, User
 from registry.services.common import validate
+from registry.services.files import file_download
 
 
 @transaction.atomic
@@ -148,14 +148,6 @@ def _apply_registry_withdrawal(*, actor: User, patient: Patient, withdrawal: Con
                      hospital_id=patient.hospital_id)
 
 
-def _sha256(file: FieldFile) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as stream:
-        for chunk in stream.chunks():
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @transaction.atomic
 def consent_signature_page_download(*, actor: User, record: ConsentRecord) -> FieldFile:
     """The scanned signature page to send, after recording who pulled which file (with its SHA-256) in the audit trail.
@@ -165,13 +157,9 @@ def consent_signature_page_download(*, actor: User, record: ConsentRecord) -> Fi
     """
     if not may(actor, Rule.READ_SIGNED_CONSENT, record):
         raise ApplicationError(_("This consent is not at one of your hospitals."), code="out_of_scope")
-    if not record.signature_page:
-        raise ApplicationError(_("No signature page was scanned for this consent."), code="no_file")
-    # The stored name is left out: it keeps the name the scan was uploaded with, which may carry the child's name.
-    audit_record(actor=actor, action="consent_page_download", instance=record, hospital_id=record.patient.hospital_id,
-                 trial_id=record.document.trial_id,
-                 after={"file": "signature_page", "size": record.signature_page.size, "sha256": _sha256(record.signature_page)})
-    return record.signature_page
+    return file_download(actor=actor, instance=record, field="signature_page", action="consent_page_download",
+                         missing=_("No signature page was scanned for this consent."),
+                         hospital_id=record.patient.hospital_id, trial_id=record.document.trial_id)
 
 
 @transaction.atomic
@@ -179,8 +167,6 @@ def consent_document_pdf_download(*, actor: User, document: ConsentDocument) -> 
     """The approved form's PDF, for anyone who may see the document, after recording the download in the audit trail."""
     if not may(actor, Action.VIEW, document):
         raise ApplicationError(_("There is no such consent document."), code="out_of_scope")
-    if not document.pdf:
-        raise ApplicationError(_("No PDF was published with version %(version)s.") % {"version": document.version}, code="no_file")
-    audit_record(actor=actor, action="consent_document_download", instance=document, trial_id=document.trial_id,
-                 after={"file": "pdf", "size": document.pdf.size, "sha256": _sha256(document.pdf)})
-    return document.pdf
+    return file_download(actor=actor, instance=document, field="pdf", action="consent_document_download",
+                         missing=_("No PDF was published with version %(version)s.") % {"version": document.version},
+                         trial_id=document.trial_id)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nucmed.radiopharmaceuticals import CHOICES as AGENT_CHOICES
 from registry.access import ALL, Action, HospitalRole, Scope, ScopedModel, TrialRole
+from registry.files import DOCUMENT_SUFFIXES, GeneratedName
 from trials.models.scoping import TrialSetupModel
 
 STRATIFICATION_FACTORS = ("site", "inrg_risk", "cog_risk", "mycn", "inrgss_stage", "sex")
@@ -86,7 +87,8 @@ class ProtocolVersion(TrialSetupModel):
     trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="protocol_versions")
     number = models.CharField(_("version"), max_length=20)
     version_date = models.DateField(_("version date"))
-    document = models.FileField(_("protocol document"), upload_to="trials/protocols/", blank=True)
+    # Stored under a generated name (registry/files.py) and sent by the audited download (trials/services/protocol_documents.py).
+    document = models.FileField(_("protocol document"), upload_to=GeneratedName("trials/protocols", DOCUMENT_SUFFIXES), blank=True)
     ethics_approval_number = models.CharField(_("ethics approval number"), max_length=60)
     ethics_approval_date = models.DateField(_("ethics approval date"))
     effective_from = models.DateField(_("in force from"))
