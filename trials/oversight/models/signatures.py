@@ -44,6 +44,10 @@ class Signature(ClinicalRecordReference):
     class Meta:
         ordering = ["-signed_at", "-id"]
         indexes = [models.Index(fields=["content_type", "object_id", "status"], name="signature_record_idx")]
+        # One valid signature per signer, meaning and record version: every edit of a record voids its valid
+        # signatures, so "valid" is "of the current version", and a new version can be signed again.
+        constraints = [models.UniqueConstraint(fields=["content_type", "object_id", "signer", "meaning"],
+                                               condition=models.Q(status="valid"), name="signature_valid_once")]
 
     def __str__(self) -> str:
         return f"{self.printed_name}, {self.get_meaning_display()} ({self.status})"

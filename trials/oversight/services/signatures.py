@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,6 +49,22 @@ def all_signatures(record: models.Model) -> models.QuerySet[Signature]:
 
 def valid_signatures(record: models.Model) -> models.QuerySet[Signature]:
     return all_signatures(record).filter(status=Signature.Status.VALID)
+
+
+def has_signed(*, signer: User, record: models.Model, meaning: str) -> bool:
+    """Whether `signer` already holds a valid signature with this meaning on the record's current version."""
+    return valid_signatures(record).filter(signer=signer, meaning=meaning).exists()
+
+
+def may_sign(user: User, record: models.Model, *, meaning: str, hospital_id: int) -> bool:
+    """What the pages ask before offering the Sign button: the signing rule at the record's hospital, and no valid
+    signature of this user with this meaning yet (the service refuses a second one: already_signed)."""
+    return reach(user, Rule.SIGN).covers(hospital_id=hospital_id) and not has_signed(signer=user, record=record, meaning=meaning)
+
+
+def _already_signed() -> ApplicationError:
+    return ApplicationError(_("You have already signed this version of the record with this meaning: your signature stands."),
+                            code="already_signed")
 
 
 def require_reason_if_signed(record: models.Model, reason: str) -> str:
@@ -95,6 +111,9 @@ def signature_sign(*, actor: User, content_type: ContentType, object_id: int, me
         raise ApplicationError(_("Only an investigator of this record's hospital can sign it."), code="not_allowed")
     if meaning not in Signature.Meaning.values:
         raise ApplicationError(_("Unknown signature meaning."), code="invalid", fields={"meaning": [_("Unknown meaning.")]})
+    # Refused before the password is checked: a second signature is no failed attempt (it counts nothing towards the lockout).
+    if has_signed(signer=actor, record=record, meaning=meaning):
+        raise _already_signed()
     if not password or not _password_ok(actor, password, request):
         locked = bool(request is not None and getattr(request, "axes_locked_out", False))
         # The audit event stores fixed English words ("why"), never the refusal's message in the user's language.
@@ -115,13 +134,21 @@ def _sign(*, actor: User, record: models.Model, content_type: ContentType, meani
           trial_id: int | None) -> Signature:
     # Lock the record, so no edit slips between reading the content and storing its hash.
     record = type(record)._default_manager.select_for_update().get(pk=record.pk)
+    # Checked again under the record's lock: a concurrent signing of the same record by the same signer waits for the
+    # lock above and then finds the first signature. The database constraint signature_valid_once holds either way.
+    if has_signed(signer=actor, record=record, meaning=meaning):
+        raise _already_signed()
     content = signed_content(record)
     printed_name = actor.get_full_name().strip() or actor.get_username()
     signature = Signature(content_type=content_type, object_id=record.pk, hospital_id=hospital_id, trial_id=trial_id,
                           signer=actor, printed_name=printed_name, signed_at=timezone.now(), meaning=meaning,
                           content=content, content_hash=content_hash(content))
-    signature.full_clean()
-    signature.save()
+    signature.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            signature.save()
+    except IntegrityError as exc:
+        raise _already_signed() from exc
     ensure_in_scope(signature, user=actor, action=Action.ADD)
     audit_record(actor=actor, action="sign", instance=signature, after=snapshot(signature, redact=("content",)),
                  hospital_id=hospital_id, trial_id=trial_id)

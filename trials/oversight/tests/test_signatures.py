@@ -1,7 +1,10 @@
-"""E-signatures: password re-entry (refusals audited, counted by the lockout), who may sign, voiding on edit."""
+"""E-signatures: password re-entry (refusals audited, counted by the lockout), who may sign, voiding on edit, one valid
+signature per signer and meaning."""
+import threading
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from conftest import PASSWORD, Actors
@@ -126,3 +129,65 @@ def test_an_investigator_signs_a_subjects_casebook(actors: Actors) -> None:
     assert (signature.hospital_id, signature.trial_id) == (actors.hospital_a.pk, subject.trial_id)
     assert signature.get_meaning_display() == "Casebook reviewed and approved by investigator"
     assert signature.content["subject_number"] == subject.subject_number
+
+
+def test_a_second_signature_with_the_same_meaning_is_refused(actors: Actors, patient: Patient) -> None:
+    first = sign(actors.investigator_a, patient)
+    with pytest.raises(ApplicationError) as refused:
+        sign(actors.investigator_a, patient)
+    assert refused.value.code == "already_signed" and "already signed" in refused.value.message
+    assert list(valid_signatures(patient)) == [first]
+    # Refused before the password check: nothing is audited as a failed attempt.
+    assert not AuditEvent.objects.filter(action="signature_refused").exists()
+
+
+def test_after_an_edit_the_new_version_can_be_signed_again(actors: Actors, patient: Patient) -> None:
+    first = sign(actors.investigator_a, patient)
+    with transaction.atomic():
+        void_for_edit(patient, actor=actors.coordinator_a, reason="stage corrected")
+    second = sign(actors.investigator_a, patient)
+    first.refresh_from_db()
+    assert first.status == Signature.Status.VOIDED and list(valid_signatures(patient)) == [second]
+
+
+def test_the_database_holds_one_valid_signature_per_signer_and_meaning(actors: Actors, patient: Patient) -> None:
+    first = sign(actors.investigator_a, patient)
+    first.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        first.save()
+    first.status = Signature.Status.VOIDED  # voided copies do not count
+    first.save()
+    assert Signature.objects.filter(object_id=patient.pk).count() == 2
+
+
+def test_the_api_refuses_a_second_signature_with_its_code(actors: Actors, patient: Patient, client_for) -> None:  # type: ignore[no-untyped-def]
+    body = {"record_type": "registry.patient", "object_id": patient.pk, "meaning": MEANING, "password": PASSWORD}
+    client = client_for(actors.investigator_a)
+    assert client.post(URL, body, format="json").status_code == 201
+    response = client.post(URL, body, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "already_signed"
+    assert Signature.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_threads_signing_at_once_give_one_signature(on_postgres, actors: Actors, patient: Patient) -> None:  # type: ignore[no-untyped-def]
+    barrier, codes = threading.Barrier(2), []
+
+    def attempt() -> None:
+        try:
+            barrier.wait()
+            sign(actors.investigator_a, patient)
+            codes.append("signed")
+        except ApplicationError as error:
+            codes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == ["already_signed", "signed"]
+    assert valid_signatures(patient).count() == 1

@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from registry.access import Action, Rule, may, reach
+from registry.access import Action, may
 from registry.errors import ApplicationError
 from trials.oversight.models import Signature
 from trials.oversight.selectors import data_query_list
 from trials.oversight.services.queries import data_query_raise, may_raise_query
-from trials.oversight.services.signatures import all_signatures, signature_sign, valid_signatures
+from trials.oversight.services.signatures import all_signatures, has_signed, may_sign, signature_sign, valid_signatures
 from trials.oversight.web.forms import QueryRaiseForm, SignForm
 from trials.safety import ctcae
 from trials.safety.models import AdverseEvent, ReportingClock
@@ -103,7 +103,8 @@ def ae_context(request: HttpRequest, event: AdverseEvent, *, report_form: ClockR
         "clocks": clocks, "may_record_any": any(clock.may_record for clock in clocks),
         "signatures": list(all_signatures(event).select_related("signer")),
         "queries": list(data_query_list(user=user).filter(content_type=content_type, object_id=event.pk).prefetch_related("messages")),
-        "may_sign": reach(user, Rule.SIGN).covers(hospital_id=event.subject.site.hospital_id), "meaning_label": SIGN_MEANING.label,
+        "may_sign": may_sign(user, event, meaning=SIGN_MEANING, hospital_id=event.subject.site.hospital_id),
+        "meaning_label": SIGN_MEANING.label, "signed_by_me": has_signed(signer=user, record=event, meaning=SIGN_MEANING),
         "sign_form": SignForm(initial={"meaning": SIGN_MEANING}),
         "query_form": QueryRaiseForm(field_choices=query_field_choices(AdverseEvent)),
         "may_raise": _may_raise(user, event),
@@ -130,10 +131,16 @@ def adverse_event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def adverse_event_sign(request: HttpRequest, pk: int) -> HttpResponse:
-    """Sign the event's current report after re-entering the password (the signature service audits refusals)."""
+    """Sign the event's current report after re-entering the password (the signature service audits refusals).
+
+    A signature redirects to the event. A refusal re-renders the event's page (400, the message in the dialog, as
+    every refused write does) and the page puts the event's own address back in the address bar, so a reload is a GET
+    of the event; a GET of /sign/ itself (a bookmark, an old tab) redirects to the event rather than answering 405."""
     event = visible_event(request, pk)
+    if request.method == "GET":
+        return redirect("web-ae-detail", pk=event.pk)
     form = SignForm(request.POST)
     context = ae_context(request, event, sign_form=form, sign_open=True)
     if not form.is_valid():
