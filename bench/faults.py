@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -244,7 +245,7 @@ def main() -> int:
                              cwd=ROOT, capture_output=True, text=True)
         line = next((x for x in run.stdout.splitlines() if x.startswith("RESULT ")), None)
         if line is None:
-            print(run.stdout[-3000:], run.stderr[-5000:], sep="\n")
+            print(run.stdout[-3000:], run.stderr[-5000:], f"kept for inspection: {work}", sep="\n")
             return 1
         results[mode] = json.loads(line[len("RESULT "):])
     total = SERIES * PER_SERIES
@@ -261,6 +262,10 @@ def main() -> int:
     print("duplicates by kind (faults run): " + json.dumps(results["faults"]["duplicates"]))
     ok = all(r["analysed"] == total and r["series_done"] == SERIES and not any(r["duplicates"].values())
              for r in results.values())
+    if ok:
+        shutil.rmtree(work)
+    else:  # the services' logs are the first thing to read
+        print(f"kept for inspection: {work}")
     return 0 if ok else 1
 
 

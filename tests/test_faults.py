@@ -152,7 +152,7 @@ def test_celery_acks_late_rejects_on_worker_lost_and_the_visibility_timeout_is_i
     visibility = conf.broker_transport_options["visibility_timeout"]
     assert conf.task_soft_time_limit < conf.task_time_limit < visibility < settings.JOB_LEASE_SECONDS
     tasks = {import_string(model.work_spec.task) for model in work_models()}  # type: ignore[attr-defined]
-    assert {task.name for task in tasks} == {"imaging.run_pipeline", "registry.run_job", "reports.run_report"}
+    assert {"imaging.run_pipeline", "registry.run_job", "reports.run_report"} <= {task.name for task in tasks}
     assert all(task.acks_late for task in tasks)
 
 
