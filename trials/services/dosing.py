@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from nucmed import decay, dosage, effective_dose
+from nucmed.instants import elapsed_seconds
 from nucmed.radiopharmaceuticals import BY_CODE, CATALOGUE_VERSION
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
@@ -55,7 +56,7 @@ def _check_entered(record: DosingRecord, subject: Subject, now: datetime) -> Non
     agent = BY_CODE[subject.trial.agent_code]
     for name in ("calibrated_at", "residual_measured_at"):
         value = getattr(record, name)
-        if value is not None and abs((record.administered_at - value).total_seconds()) > MAX_DECAY_HALF_LIVES * agent.half_life_s:
+        if value is not None and abs(elapsed_seconds(value, record.administered_at)) > MAX_DECAY_HALF_LIVES * agent.half_life_s:
             raise _fail(name, _("This reading is more than %(n)s half-lives of %(agent)s from the administration: check its time.")
                         % {"n": MAX_DECAY_HALF_LIVES, "agent": subject.trial.get_agent_code_display()})
     for name in ("calibrated_activity_mbq", "administered_activity_mbq", "residual_activity_mbq"):
