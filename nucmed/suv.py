@@ -9,7 +9,9 @@ The slope can differ per slice (GE), so the factor excludes it, except where the
 vendor scale into it (Philips (7053,1009), see below). A series that cannot be quantified gets factor None and
 the reason; nothing here raises for bad header content.
 
-Datetimes are DICOM local times: naive (or all aware), compared as given.
+Datetimes come aware from imaging.dicom.suv_headers (each with the offset DICOM or the site's zone gives it), so
+the decay time is elapsed time across a daylight-saving change; naive ones (tests, old callers) are taken as one
+scanner's wall clock. A header mixing both is refused.
 """
 import math
 from collections.abc import Sequence
@@ -108,7 +110,7 @@ def injection_datetime(header: SuvHeader, scan: datetime) -> tuple[datetime | No
     if header.injection_time is None:
         return None, None, "no RadiopharmaceuticalStartDateTime (0018,1078) or RadiopharmaceuticalStartTime (0018,1072): injection time unknown"
     day = header.series_date or scan.date()
-    start = datetime.combine(day, header.injection_time, tzinfo=scan.tzinfo)
+    start = datetime.combine(day, header.injection_time, tzinfo=header.injection_time.tzinfo or scan.tzinfo)
     if start > scan:
         return start - timedelta(days=1), "previous_day_start_time", None
     return start, "series_date_start_time", None

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 
-from imaging.dicom.suv_headers import pet_header
+from imaging.dicom.suv_headers import pet_header, time_offsets
 from imaging.models import Series, SuvResult
 from imaging.volume import Progress, VolumeError, published_instances, read_dataset, series_volume
 from nucmed.suv import SuvHeader, suv_factor
@@ -49,10 +49,13 @@ def series_suv_compute(*, series: Series, progress: Progress | None = None) -> S
     if not instances:
         values["not_quantifiable_reason"] = "The series has no published images."
         return _store(series, values)
-    header = pet_header(read_dataset(instances[0], pixels=False), acquisitions=[i.acquisition for i in instances])
+    first = read_dataset(instances[0], pixels=False)
+    header = pet_header(first, acquisitions=[i.acquisition for i in instances])
     values.update(units=header.units, decay_correction=header.decay_correction)
     values.update(suv_factors(header))
-    values["details"] = {**values["details"], "header": _header_summary(header)}
+    # Which offset each decay time was read with (the file's, the DT's own, the site's zone): a physicist checking a
+    # decay time across a daylight-saving change needs to know.
+    values["details"] = {**values["details"], "header": _header_summary(header), "time_offsets": time_offsets(first, header)}
     if values["suv_bw_factor"] is None:
         values["quantifiable"] = False
         return _store(series, values)
