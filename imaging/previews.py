@@ -89,3 +89,46 @@ def render(volume: Volume, values: np.ndarray, display: Display, *, axial: int =
         png, w, h = _png(_grey(values[k], display), rows * row_mm, cols * col_mm)
         out.append(Rendered("axial", index, png, w, h, round(volume.positions_mm[k], 2)))
     return out
+
+
+# Rendering for DICOMweb (WADO-RS /rendered and /thumbnail, PS3.18 8.3.5.1): a window (VOI LUT) on the rescaled
+# values, then an 8-bit image scaled to fit a viewport. The functions are those of PS3.3 C.11.2.1.2.
+WINDOW_FUNCTIONS = ("linear", "linear-exact", "sigmoid")
+RENDERED_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG"}
+
+
+def window_grey(values: np.ndarray, *, center: float, width: float, function: str = "linear",
+                inverted: bool = False) -> np.ndarray:
+    """8-bit grey of `values` through a VOI window (MONOCHROME1 images are shown inverted)."""
+    x = values.astype(np.float32, copy=False)
+    if function == "sigmoid":
+        grey = 255.0 / (1.0 + np.exp(np.clip(-4.0 * (x - center) / max(width, 1e-6), -60, 60)))
+    elif function == "linear-exact":
+        grey = (x - (center - width / 2)) / max(width, 1e-6) * 255.0
+    else:  # linear: centre and width are offset by half a step so that integer windows land on pixel values
+        grey = ((x - (center - 0.5)) / max(width - 1, 1e-6) + 0.5) * 255.0
+    out = np.clip(grey, 0, 255).astype(np.uint8)
+    return 255 - out if inverted else out
+
+
+def default_window(modality: str, values: np.ndarray) -> tuple[float, float]:
+    """(centre, width) when neither the request nor the instance names one: the preview's window for the modality,
+    in the instance's own units (activity concentration or counts for emission images, HU for CT)."""
+    low, high = display_for(modality, values, quantified=False).window
+    return (low + high) / 2, max(high - low, 1e-6)
+
+
+def encode_image(pixels: np.ndarray, *, media_type: str, quality: int = 90, viewport: tuple[int, int] | None = None) -> bytes:
+    """An 8-bit grey or RGB image as JPEG or PNG, scaled (aspect kept) to fit `viewport` (columns, rows)."""
+    image = Image.fromarray(pixels)
+    if viewport is not None:
+        scale = min(viewport[0] / image.width, viewport[1] / image.height)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        if size != image.size:
+            image = image.resize(size, Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    if RENDERED_TYPES[media_type] == "JPEG":
+        image.save(buffer, format="JPEG", quality=quality)
+    else:
+        image.save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()

@@ -1,4 +1,5 @@
-"""DICOMweb: STOW-RS into the ingest service; QIDO-RS search and WADO-RS retrieval of published instances.
+"""DICOMweb (PS3.18): STOW-RS into the ingest service; QIDO-RS search (imaging.dicomweb.qido) and WADO-RS retrieval,
+metadata, bulk data, frames and rendered images (imaging.dicomweb.wado) of published instances.
 
 Scoped with the platform's access rule like every API: a study outside the caller's hospitals does
 not exist for them. Only studies that are ready (not on hold) and instances that are not quarantined
@@ -6,26 +7,23 @@ are published.
 """
 import json
 import tempfile
-import uuid
-from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import pydicom
-from django.core.files.storage import default_storage
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from imaging.api.views import patient_for_upload
-from imaging.dicomweb import json as dj
+from imaging.dicomweb import qido, wado
+from imaging.dicomweb.attributes import Level
 from imaging.dicomweb.stow import stow_store
-from imaging.models import ImagingStudy, Instance, Series
+from imaging.models import Instance
 from imaging.multipart_related import split_parts
-from registry.access import Action
+from registry.api.base import query_input
 from registry.errors import ApplicationError
 
 DICOM_JSON = "application/dicom+json"
@@ -51,59 +49,45 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return response
 
 
-def published_studies(user: Any) -> QuerySet[ImagingStudy]:
-    return ImagingStudy.objects.restrict(user, Action.VIEW).filter(status=ImagingStudy.Status.READY)
+def _instances(user: Any, study: str, series: str | None = None, instance: str | None = None) -> QuerySet[Instance]:
+    """The caller's published instances of a study, series or instance (the hierarchy named whole, never a UID alone)."""
+    qs = qido.published_instances(user).filter(series__study__study_uid=study)
+    if series is not None:
+        qs = qs.filter(series__series_uid=series)
+    if instance is not None:
+        qs = qs.filter(sop_instance_uid=instance)
+    return qs
 
 
-def published_instances(user: Any) -> QuerySet[Instance]:
-    return (Instance.objects.restrict(user, Action.VIEW)
-            .filter(quarantine_reason="", series__study__status=ImagingStudy.Status.READY)
-            .select_related("series__study"))
+def _one(qs: QuerySet[Instance]) -> Instance:
+    found = qs.first()
+    if found is None:
+        raise exceptions.NotFound()
+    return found
 
 
-def _paginate(request: Request, qs: QuerySet[Any]) -> QuerySet[Any]:
-    try:
-        offset = max(int(request.query_params.get("offset", 0)), 0)
-        limit = min(max(int(request.query_params.get("limit", 1000)), 1), 5000)
-    except ValueError as exc:
-        raise ApplicationError("limit and offset must be integers.", code="invalid") from exc
-    return qs[offset:offset + limit]
+class _Search(DicomWebView):
+    """QIDO-RS at one level; `fixed` are the levels whose UIDs the path names."""
+
+    level: Level
+    fixed: tuple[Level, ...] = ()
+
+    def search(self, request: Request, qs: QuerySet[Any]) -> HttpResponse:
+        query = qido.parse(request.query_params, self.level, self.fixed)
+        result = qido.search(qs, query, base=self.base_url(request))
+        return _json(result.body, headers=_warning(result.warnings))
 
 
-def _date_filter(value: str) -> Q:
-    """DICOM date matching: YYYYMMDD, or a range YYYYMMDD-YYYYMMDD with either end open."""
-    def parse(text: str) -> date:
-        return datetime.strptime(text, "%Y%m%d").date()
-
-    try:
-        if "-" in value:
-            start, end = value.split("-", 1)
-            q = Q()
-            if start:
-                q &= Q(study_date__gte=parse(start))
-            if end:
-                q &= Q(study_date__lte=parse(end))
-            return q
-        return Q(study_date=parse(value))
-    except ValueError as exc:
-        raise ApplicationError("StudyDate must be YYYYMMDD or a YYYYMMDD-YYYYMMDD range.", code="invalid") from exc
+def _warning(warnings: list[str]) -> dict[str, str]:
+    return {"Warning": ", ".join(f'299 nbnm "{w}"' for w in warnings[:20])} if warnings else {}
 
 
-class StudiesView(DicomWebView):
+class StudiesView(_Search):
+    level = "study"
+
     def get(self, request: Request) -> HttpResponse:
-        """QIDO-RS study search: StudyInstanceUID, PatientID (platform study ID), StudyDate, ModalitiesInStudy."""
-        qs = published_studies(request.user).select_related("patient").prefetch_related("series")
-        params = request.query_params
-        if params.get("StudyInstanceUID"):
-            qs = qs.filter(study_uid__in=params.get("StudyInstanceUID").split(","))
-        if params.get("PatientID"):
-            qs = qs.filter(patient__study_id=params["PatientID"])
-        if params.get("StudyDate"):
-            qs = qs.filter(_date_filter(params["StudyDate"]))
-        if params.get("ModalitiesInStudy"):
-            qs = qs.filter(series__modality=params["ModalitiesInStudy"]).distinct()
-        base = self.base_url(request)
-        return _json([dj.study_json(s, base) for s in _paginate(request, qs.order_by("-study_date", "pk"))])
+        """QIDO-RS: search for studies."""
+        return self.search(request, qido.published_studies(request.user))
 
     def post(self, request: Request) -> HttpResponse:
         """STOW-RS: store instances (multipart/related; type="application/dicom")."""
@@ -123,78 +107,108 @@ class StudiesView(DicomWebView):
 
 class StudyStoreView(StudiesView):
     def get(self, request: Request, study: str) -> HttpResponse:  # type: ignore[override]
-        return _multipart(published_instances(request.user).filter(series__study__study_uid=study))
+        """WADO-RS: every published instance of a study."""
+        return wado.retrieve(_instances(request.user, study))
 
     def post(self, request: Request, study: str) -> HttpResponse:  # type: ignore[override]
         return self._store(request, study)
 
 
-class StudySeriesView(DicomWebView):
+class AllSeriesView(_Search):
+    level = "series"
+
+    def get(self, request: Request) -> HttpResponse:
+        """QIDO-RS: search for series in every study (study attributes returned too)."""
+        return self.search(request, qido.published_series(request.user))
+
+
+class AllInstancesView(_Search):
+    level = "instance"
+
+    def get(self, request: Request) -> HttpResponse:
+        """QIDO-RS: search for instances in every study."""
+        return self.search(request, qido.published_instances(request.user))
+
+
+class StudySeriesView(_Search):
+    level, fixed = "series", ("study",)
+
     def get(self, request: Request, study: str) -> HttpResponse:
-        """QIDO-RS series search within a study."""
-        if not published_studies(request.user).filter(study_uid=study).exists():
+        """QIDO-RS: search for series within a study."""
+        if not qido.published_studies(request.user).filter(study_uid=study).exists():
             raise exceptions.NotFound()
-        qs = Series.objects.restrict(request.user, Action.VIEW).filter(study__study_uid=study).select_related("study")
-        if request.query_params.get("Modality"):
-            qs = qs.filter(modality=request.query_params["Modality"])
-        base = self.base_url(request)
-        return _json([dj.series_json(s, base) for s in _paginate(request, qs.order_by("series_number", "pk"))])
+        return self.search(request, qido.published_series(request.user).filter(study__study_uid=study))
 
 
-class SeriesInstancesView(DicomWebView):
+class StudyInstancesView(_Search):
+    level, fixed = "instance", ("study",)
+
+    def get(self, request: Request, study: str) -> HttpResponse:
+        """QIDO-RS: search for instances within a study (series attributes returned too)."""
+        if not qido.published_studies(request.user).filter(study_uid=study).exists():
+            raise exceptions.NotFound()
+        return self.search(request, _instances(request.user, study))
+
+
+class SeriesInstancesView(_Search):
+    level, fixed = "instance", ("study", "series")
+
     def get(self, request: Request, study: str, series: str) -> HttpResponse:
-        """QIDO-RS instance search within a series."""
-        if not published_studies(request.user).filter(study_uid=study, series__series_uid=series).exists():
+        """QIDO-RS: search for instances within a series."""
+        if not qido.published_series(request.user).filter(study__study_uid=study, series_uid=series).exists():
             raise exceptions.NotFound()
-        qs = published_instances(request.user).filter(series__series_uid=series, series__study__study_uid=study)
-        base = self.base_url(request)
-        return _json([dj.instance_json(i, base) for i in _paginate(request, qs.order_by("instance_number", "pk"))])
-
-
-def _stream(instances: list[Instance], boundary: str) -> Iterator[bytes]:
-    for inst in instances:
-        yield (f"--{boundary}\r\nContent-Type: application/dicom\r\nContent-Length: {inst.size}\r\n\r\n").encode()
-        with default_storage.open(inst.storage_key, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                yield chunk
-        yield b"\r\n"
-    yield f"--{boundary}--\r\n".encode()
-
-
-def _multipart(qs: QuerySet[Instance]) -> StreamingHttpResponse:
-    instances = list(qs.order_by("instance_number", "pk"))
-    if not instances:
-        raise exceptions.NotFound()
-    boundary = uuid.uuid4().hex
-    return StreamingHttpResponse(
-        _stream(instances, boundary),
-        content_type=f'multipart/related; type="application/dicom"; boundary={boundary}')
+        return self.search(request, _instances(request.user, study, series))
 
 
 class SeriesRetrieveView(DicomWebView):
     def get(self, request: Request, study: str, series: str) -> StreamingHttpResponse:
         """WADO-RS: every published instance of a series."""
-        return _multipart(published_instances(request.user).filter(series__series_uid=series, series__study__study_uid=study))
+        return wado.retrieve(_instances(request.user, study, series))
 
 
 class InstanceRetrieveView(DicomWebView):
     def get(self, request: Request, study: str, series: str, instance: str) -> StreamingHttpResponse:
         """WADO-RS: one de-identified instance."""
-        return _multipart(published_instances(request.user).filter(
-            sop_instance_uid=instance, series__series_uid=series, series__study__study_uid=study))
+        return wado.retrieve(_instances(request.user, study, series, instance))
 
 
-class SeriesMetadataView(DicomWebView):
-    def get(self, request: Request, study: str, series: str) -> HttpResponse:
-        """WADO-RS metadata: the headers of a series (no pixel data), as DICOM JSON, for viewers such as OHIF."""
-        instances = list(published_instances(request.user).filter(series__series_uid=series, series__study__study_uid=study)
-                         .order_by("instance_number", "pk"))
-        if not instances:
-            raise exceptions.NotFound()
-        out = []
-        for inst in instances:
-            with default_storage.open(inst.storage_key, "rb") as fh:
-                ds = pydicom.dcmread(fh, stop_before_pixels=True)
-            out.append(ds.to_json_dict(bulk_data_threshold=1024, bulk_data_element_handler=lambda el: ""))
-        return _json(out)
+class MetadataView(DicomWebView):
+    def get(self, request: Request, study: str, series: str | None = None, instance: str | None = None) -> HttpResponse:
+        """WADO-RS metadata of a study, series or instance: the headers as DICOM JSON, without pixel data; long
+        binary values and the pixel data by BulkDataURI."""
+        return _json(wado.metadata(_instances(request.user, study, series, instance), self.base_url(request)))
 
+
+class BulkDataView(DicomWebView):
+    def get(self, request: Request, study: str, series: str, instance: str, path: str) -> HttpResponse:
+        """WADO-RS bulk data: a value a metadata response gave by BulkDataURI."""
+        return wado.bulkdata(_one(_instances(request.user, study, series, instance)), path)
+
+
+class FramesView(DicomWebView):
+    def get(self, request: Request, study: str, series: str, instance: str, frames: str) -> HttpResponse:
+        """WADO-RS frames: uncompressed pixel values of the frames named (1-based, comma separated)."""
+        return wado.frames(_one(_instances(request.user, study, series, instance)), frames)
+
+
+class RenderedView(DicomWebView):
+    """WADO-RS rendered (and, with `thumbnail`, thumbnail) of a study, series, instance or frame, as JPEG or PNG.
+
+    A study or series is shown by its representative image (the middle instance of its first series)."""
+
+    thumbnail = False
+
+    def get(self, request: Request, study: str, series: str | None = None, instance: str | None = None,
+            frames: str | None = None) -> HttpResponse:
+        how = wado.rendering(query_input(request, wado.RenderQuery), request.headers.get("Accept", ""),
+                             thumbnail=self.thumbnail)
+        qs = _instances(request.user, study, series, instance)
+        if instance is None:
+            return wado.render(wado.representative(qs), how)
+        if frames is not None and not frames.isdigit():
+            raise ApplicationError(gettext("A rendered frame is one frame number."), code="invalid_frame")
+        return wado.render(_one(qs), how, frame=int(frames) if frames is not None else None)
+
+
+class ThumbnailView(RenderedView):
+    thumbnail = True
