@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import schemathesis
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -43,11 +44,21 @@ schema.app = get_wsgi_application()
 
 @pytest.fixture(scope="module")
 def demo_world(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """A small demo network, built once for the module in a transaction rolled back at its end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", patients=12, scale=0.05, verbosity=0, stdout=io.StringIO())
-        yield
-        transaction.set_rollback(True)
+    """A small demo network, built once for the module in a transaction rolled back at its end.
+
+    Requests go through the real WSGI handler, whose request signals close the database connection (and with it this
+    transaction, on PostgreSQL): as Django's test client does, they are disconnected while the module runs.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with django_db_blocker.unblock(), transaction.atomic():
+            call_command("seed_demo", patients=12, scale=0.05, verbosity=0, stdout=io.StringIO())
+            yield
+            transaction.set_rollback(True)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(params=ROLES)
