@@ -1,17 +1,22 @@
 """Trial set-up, read through the API (data managers change it in the admin): trials with their status
 transitions, protocol versions, arms, sites, trial roles, eligibility criteria and visit schedules."""
+from typing import Any
+
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.api.base import ScopedReadOnlyViewSet
+from registry.api.downloads import FILE_RESPONSE, download, download_url
 from trials import selectors
 from trials.models import Arm, EligibilityCriterion, ProtocolVersion, Trial, TrialMembership, TrialSite, VisitDefinition
+from trials.services.protocol_documents import protocol_document_download
 from trials.services.setup import trial_transition
+from trials.web.downloads import protocol_document_response
 
 
 class TrialSerializer(serializers.ModelSerializer):
@@ -51,11 +56,17 @@ class TrialViewSet(ScopedReadOnlyViewSet):
 
 class ProtocolVersionSerializer(serializers.ModelSerializer):
     trial_code = serializers.CharField(source="trial.code", read_only=True)
+    document = serializers.SerializerMethodField()
 
     class Meta:
         model = ProtocolVersion
         fields = ["id", "trial", "trial_code", "number", "version_date", "document", "ethics_approval_number",
                   "ethics_approval_date", "effective_from", "created_at"]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_document(self, version: ProtocolVersion) -> str | None:
+        """The URL of the `document` action that sends the protocol (checked and audited), or null when none was filed."""
+        return download_url(self.context, "protocol-version-document", version.pk) if version.document else None
 
 
 class ProtocolVersionViewSet(ScopedReadOnlyViewSet):
@@ -64,6 +75,14 @@ class ProtocolVersionViewSet(ScopedReadOnlyViewSet):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.protocol_version_list(user=self.request.user)
+
+    @extend_schema(responses=FILE_RESPONSE)
+    @action(detail=True, methods=["get"])
+    def document(self, request: Request, pk: str | None = None) -> Any:
+        """The approved protocol document; every download is recorded in the audit trail."""
+        version = self.get_object()
+        file = download(protocol_document_download, actor=request.user, version=version)
+        return protocol_document_response(version, file)
 
 
 class ArmSerializer(serializers.ModelSerializer):

@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from registry.models import User
@@ -20,13 +21,16 @@ from trials.services.setup import trial_membership_grant
 from trials.tests.builders import TODAY, answers, enrol, make_trial_consent, quick_trial, ready_patient, screen, site_of
 
 TRIAL_ACTORS = ("sponsor", "trial_monitor", "central_reader")
+PROTOCOL = b"%PDF-1.4 approved protocol"
 
 
 def _side(world: World, side: str, coordinator: User, hospital, **trial_fields: Any) -> None:  # type: ignore[no-untyped-def]
     trial = quick_trial([hospital], code=f"T-{side.upper()}", agent_code="F18_NAF", dosage_table="north_america", **trial_fields)
     site = site_of(trial, hospital)
     world.rows[f"trial_{side}"], world.rows[f"site_{side}"] = trial, site
-    world.rows[f"version_{side}"] = trial.protocol_versions.get()
+    world.rows[f"version_{side}"] = version = trial.protocol_versions.get()
+    # Filed straight to storage, as quick_trial writes its rows: the document's download is a case of its own.
+    version.document.save(f"Protocol {side}.pdf", ContentFile(PROTOCOL), save=True)
     world.rows[f"arm_{side}"] = trial.arms.order_by("code").first()
     world.rows[f"criterion_{side}"] = EligibilityCriterion.objects.filter(protocol_version__trial=trial).first()
     world.rows[f"definition_{side}"] = world.rows[f"version_{side}"].visit_definitions.first()
@@ -114,6 +118,8 @@ CASES = [
          method="post", args=pk("trial_a"), data=lambda w, a: {"status": "suspended", "reason": "safety review"}),
     _list("protocol version list", "protocol-version-list", "version_"),
     _detail("protocol version detail", "protocol-version-detail", "version_a"),
+    # The protocol document: for whoever sees the version (audited download), 404 for everyone else.
+    _detail("protocol version document", "protocol-version-document", "version_a"),
     _list("arm list", "arm-list", "arm_"),
     _detail("arm detail", "arm-detail", "arm_a"),
     _list("trial site list", "trial-site-list", "site_"),

@@ -66,6 +66,9 @@ CASES: list[Case] = [
     page_case("trial list page", "web-trial-list", _page(ok=AUTHENTICATED), universe=("trial_a", "trial_b"),
               row_id=lambda trial: trial.code, visible=api._visible("trial_")),
     page_case("trial page", "web-trial-detail", _page(ok=SEE_TRIAL_A, hidden=NOT_A), args=pk("trial_a")),
+    # The protocol document of a version: for whoever sees the trial (audited download), 404 for everyone else.
+    page_case("protocol document", "web-protocol-document", statuses(kind="file", ok=SEE_TRIAL_A, hidden=NOT_A),
+              args=pk("version_a")),
     # The screening and enrolment forms open for whoever sees the trial; the sites offered are those where the
     # user's role may screen or enrol (none for a monitor or a trial role: the form then refuses, 400).
     page_case("screening page", "web-screening-create", _page(ok=SEE_TRIAL_A, hidden=NOT_A), args=pk("trial_a")),

@@ -2,7 +2,7 @@
 safety and oversight sub-apps' (their web/urls.py, mounted at the same prefix by config/urls.py)."""
 from django.urls import URLPattern, path
 
-from trials.web import subject_views, trial_views, visit_views
+from trials.web import downloads, subject_views, trial_views, visit_views
 
 urlpatterns: list[URLPattern] = [
     path("", trial_views.trial_list_page, name="web-trial-list"),
@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern] = [
     path("<int:pk>/screen/", trial_views.screening_page, name="web-screening-create"),
     path("<int:pk>/screening-log/", trial_views.screening_log_page, name="web-screening-log"),
     path("<int:pk>/enrol/", trial_views.enrol_page, name="web-enrol"),
+    path("protocols/<int:pk>/document", downloads.protocol_document, name="web-protocol-document"),
     path("subjects/<int:pk>/", subject_views.subject_detail_page, name="web-subject-detail"),
     path("subjects/<int:pk>/unblind/", subject_views.subject_unblind_page, name="web-subject-unblind"),
     path("subjects/<int:pk>/dose/", subject_views.dosing_create, name="web-dosing-create"),
