@@ -118,4 +118,17 @@ CLINICAL_CASES = [
     Case("QIDO instances", "dicomweb-instances", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: _dw(w, "study", "series")),
     Case("WADO instance", "dicomweb-instance", statuses(ok=SEE_A, hidden=NOT_A),
          args=lambda w: _dw(w, "study", "series", "instance")),
+    # DICOMweb completeness (issue 16): searches at every level, metadata, bulk data, frames, rendered, thumbnails.
+    Case("QIDO all series", "dicomweb-all-series", statuses(ok=AUTHENTICATED)),
+    Case("QIDO all instances", "dicomweb-all-instances", statuses(ok=AUTHENTICATED)),
+    Case("QIDO study instances", "dicomweb-study-instances", statuses(ok=SEE_A, hidden=NOT_A), args=lambda w: _dw(w, "study")),
+    *[Case(f"WADO {level} {what}", f"dicomweb-{level}-{what}", statuses(ok=SEE_A, hidden=NOT_A),
+           args=lambda w, parts=parts: _dw(w, *parts))
+      for level, parts in (("study", ("study",)), ("series", ("study", "series")), ("instance", ("study", "series", "instance")))
+      for what in ("rendered", "thumbnail", *(("metadata",) if level != "series" else ()))],
+    Case("WADO bulk data", "dicomweb-bulkdata", statuses(ok=SEE_A, hidden=NOT_A),
+         args=lambda w: [*_dw(w, "study", "series", "instance"), "7FE00010"]),
+    *[Case(f"WADO {name}", f"dicomweb-{name}", statuses(ok=SEE_A, hidden=NOT_A),
+           args=lambda w: [*_dw(w, "study", "series", "instance"), "1"])
+      for name in ("frames", "frames-rendered", "frames-thumbnail")],
 ]
