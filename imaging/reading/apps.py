@@ -7,3 +7,6 @@ class ReadingConfig(AppConfig):
     name = "imaging.reading"
     label = "reading"
     verbose_name = "Image reading"
+
+    def ready(self) -> None:
+        from imaging.reading.web import panels  # noqa: F401  (registers the patient page's MIBG response panel)

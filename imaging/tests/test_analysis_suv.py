@@ -51,6 +51,8 @@ def test_sphere_of_known_suv_through_the_step(actors, patient, tmp_path, django_
     assert len({float(ds.RescaleSlope) for ds in phantom.datasets}) == len(phantom.datasets)
     # Height known (108 cm): the SUVlbm and SUVbsa factors are there too.
     assert result.suv_lbm_factor and result.suv_lbm_janma_factor and result.suv_bsa_factor
+    # The decay times were read on the platform zone (the phantom's headers carry no offset) and the details say so.
+    assert (result.details["time_offsets"]["injection"], result.details["time_offsets"]["scan"]) == ("platform_zone", "platform_zone")
     step = series.pipeline_steps["suv"]
     assert step["state"] == "done" and step["progress"] == 100 and step["result"]["quantifiable"] is True
 
