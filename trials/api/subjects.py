@@ -226,13 +226,15 @@ class SubjectVisitSerializer(serializers.ModelSerializer):
     class Meta:
         model = SubjectVisit
         fields = ["id", "subject", "subject_number", "code", "name_zh", "name_en", "anchor", "day", "target_date",
-                  "window_start", "window_end", "status", "done_on"]
+                  "window_start", "window_end", "status", "done_on", "out_of_window_reason"]
 
 
 class SubjectVisitRecordSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[SubjectVisit.Status.DONE, SubjectVisit.Status.MISSED])
     done_on = serializers.DateField(required=False, allow_null=True, default=None)
     reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Required to change a recorded visit.")
+    out_of_window_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500,
+                                                 help_text="Required when done_on is outside the visit window (code out_of_window_reason_required).")
 
 
 class SubjectVisitFilter(filters.FilterSet):

@@ -48,6 +48,8 @@ class SubjectVisit(ScopedModel):
     window_end = models.DateField(null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     done_on = models.DateField(_("done on"), null=True, blank=True)
+    # Why the visit was done outside its window: required to record it so (the protocol deviation is raised as well).
+    out_of_window_reason = models.CharField(_("reason for the date outside the window"), max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     scope_hospital_path = "subject__site__hospital"

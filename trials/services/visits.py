@@ -3,6 +3,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from registry.access import Action
@@ -62,8 +63,9 @@ def anchor_on_first_dose(*, actor: User, subject: Subject, first_dose_on: date) 
 
 @transaction.atomic
 def subject_visit_record(*, actor: User, visit: SubjectVisit, status: str, done_on: date | None = None,
-                         reason: str = "", today: date | None = None) -> SubjectVisit:
-    """Mark a visit done (on a date) or missed. A visit done outside its window raises a protocol deviation."""
+                         reason: str = "", out_of_window_reason: str = "", today: date | None = None) -> SubjectVisit:
+    """Mark a visit done (on a date) or missed. A visit done outside its window needs `out_of_window_reason` (kept on
+    the visit and in the audit event) and raises a protocol deviation for review."""
     today = today or timezone.localdate()
     visit = (SubjectVisit.objects.restrict(actor, Action.CHANGE).select_for_update(of=("self",))
              .select_related("subject__site", "definition").filter(pk=visit.pk).first())
@@ -90,15 +92,30 @@ def subject_visit_record(*, actor: User, visit: SubjectVisit, status: str, done_
     if visit.target_date is None and status == SubjectVisit.Status.DONE:
         raise ApplicationError(_("This visit is counted from the first dose, which has not been recorded."),
                                code="awaiting_dosing")
+    out_of_window_reason = out_of_window_reason.strip() if outside_window(visit, done_on) else ""
+    if outside_window(visit, done_on) and not out_of_window_reason:
+        assert done_on is not None and visit.window_start is not None and visit.window_end is not None
+        raise ApplicationError(
+            _("%(done)s is outside the visit window (%(start)s to %(end)s): give the reason to record the visit on that date.")
+            % {"done": date_format(done_on, "SHORT_DATE_FORMAT"), "start": date_format(visit.window_start, "SHORT_DATE_FORMAT"),
+               "end": date_format(visit.window_end, "SHORT_DATE_FORMAT")},
+            code="out_of_window_reason_required",
+            fields={"out_of_window_reason": [_("Required: the date is outside the visit window.")]})
     before = snapshot(visit)
-    visit.status, visit.done_on = status, done_on
-    visit.save(update_fields=["status", "done_on", "updated_at"])
+    visit.status, visit.done_on, visit.out_of_window_reason = status, done_on, out_of_window_reason
+    visit.save(update_fields=["status", "done_on", "out_of_window_reason", "updated_at"])
     audit_record(actor=actor, action="record", instance=visit, before=before, after=snapshot(visit), reason=reason,
                  hospital_id=visit.subject.site.hospital_id, trial_id=visit.subject.trial_id)
     casebook_void(actor=actor, subject=visit.subject, reason=reason)
-    if done_on is not None and visit.window_start and not (visit.window_start <= done_on <= visit.window_end):
+    if outside_window(visit, done_on):
         raise_visit_deviation(actor=actor, visit=visit)
     return visit
+
+
+def outside_window(visit: SubjectVisit, done_on: date | None) -> bool:
+    """Whether a visit done on `done_on` falls outside its window (False for a missed visit or one not yet dated)."""
+    return (done_on is not None and visit.window_start is not None and visit.window_end is not None
+            and not (visit.window_start <= done_on <= visit.window_end))
 
 
 def raise_visit_deviation(*, actor: User, visit: SubjectVisit) -> ProtocolDeviation | None:
@@ -107,7 +124,7 @@ def raise_visit_deviation(*, actor: User, visit: SubjectVisit) -> ProtocolDeviat
     deviation = ProtocolDeviation.objects.create(
         subject_id=visit.subject_id, subject_visit=visit, kind=ProtocolDeviation.Kind.VISIT_OUT_OF_WINDOW, detected_at=timezone.now(),
         description=(f"Visit {visit.definition.code} done on {visit.done_on.isoformat()}, outside its window "
-                     f"{visit.window_start.isoformat()} to {visit.window_end.isoformat()}."),
+                     f"{visit.window_start.isoformat()} to {visit.window_end.isoformat()}. Reason given: {visit.out_of_window_reason}"),
     )
     audit_record(actor=actor, action="create", instance=deviation, after=snapshot(deviation),
                  hospital_id=visit.subject.site.hospital_id, trial_id=visit.subject.trial_id)

@@ -117,8 +117,9 @@ def test_a_visit_done_outside_its_window_raises_one_deviation(actors: Actors, su
     dose(actors, subject)
     d7 = SubjectVisit.objects.get(subject=subject, definition__code="D7")
     late = d7.window_end + timedelta(days=1)
-    subject_visit_record(actor=actors.coordinator_a, visit=d7, status="done", done_on=late, today=late)
-    subject_visit_record(actor=actors.coordinator_a, visit=d7, status="done", done_on=late, reason="re-entered", today=late)
+    subject_visit_record(actor=actors.coordinator_a, visit=d7, status="done", done_on=late, out_of_window_reason="scanner down", today=late)
+    subject_visit_record(actor=actors.coordinator_a, visit=d7, status="done", done_on=late, reason="re-entered",
+                         out_of_window_reason="scanner down", today=late)
     deviation = ProtocolDeviation.objects.get()
     assert deviation.kind == "visit_out_of_window" and deviation.subject_visit_id == d7.pk
 

@@ -5,7 +5,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import PASSWORD, Actors
+from conftest import PASSWORD, Actors, api_client
 from registry.models import AuditEvent
 from trials.models import DosingRecord, ProtocolDeviation, Subject, SubjectVisit
 from trials.oversight.models import DataQuery, Signature
@@ -52,7 +52,8 @@ def test_visit_done_outside_its_window_raises_a_deviation(client, actors: Actors
     w4 = visit(world, "W4")  # four weeks after enrolment, three days either side: today is before its window
     client.force_login(actors.investigator_a)
     today = timezone.localdate()
-    response = client.post(record_url(w4), {"status": "done", "done_on": today.isoformat(), "reason": ""}, follow=True)
+    response = client.post(record_url(w4), {"status": "done", "done_on": today.isoformat(), "reason": "",
+                                            "out_of_window_reason": "Family could only come today."}, follow=True)
     text = response.content.decode()
     assert response.status_code == 200 and "outside its window" in text and "a protocol deviation was raised for review" in text
     deviation = ProtocolDeviation.objects.get()
@@ -113,7 +114,8 @@ def test_visit_recording_refused_to_readers_and_outsiders(client, actors: Actors
 
 def _deviation(client, actors: Actors, world: World) -> ProtocolDeviation:  # type: ignore[no-untyped-def]  # noqa: F811
     client.force_login(actors.coordinator_a)
-    client.post(record_url(visit(world, "W4")), {"status": "done", "done_on": timezone.localdate().isoformat(), "reason": ""})
+    client.post(record_url(visit(world, "W4")), {"status": "done", "done_on": timezone.localdate().isoformat(), "reason": "",
+                                                 "out_of_window_reason": "Family could only come today."})
     return ProtocolDeviation.objects.get()
 
 
@@ -203,3 +205,47 @@ def test_visit_page_in_chinese(client, actors: Actors, world: World) -> None:  #
     client.cookies["django_language"] = "zh-hans"
     text = client.get(record_url(visit(world, "SCR"))).content.decode()
     assert "保存访视" in text and "Save the visit" not in text
+
+
+def test_a_visit_outside_its_window_needs_a_reason_which_is_kept(client, actors: Actors, world: World) -> None:  # noqa: F811
+    """Issue 17: a date outside the window is warned about on the page, refused without a reason (input kept, nothing
+    written), and recorded with it: the reason stays on the visit, in the audit event and in the deviation."""
+    w4 = visit(world, "W4")  # today is before its window
+    client.force_login(actors.coordinator_a)
+    today = timezone.localdate().isoformat()
+    page = client.get(record_url(w4)).content.decode()
+    assert 'data-testid="out-of-window-warning"' in page and f'data-window-start="{w4.window_start.isoformat()}"' in page
+    response = client.post(record_url(w4), {"status": "done", "done_on": today, "reason": ""})
+    text = response.content.decode()
+    assert response.status_code == 400 and "is outside the visit window" in text
+    assert "Required: the date is outside the visit window." in text and f'value="{today}"' in text
+    assert 'data-testid="out-of-window-warning" hidden' not in text  # the warning is shown with the refusal
+    w4.refresh_from_db()
+    assert w4.status == SubjectVisit.Status.SCHEDULED and not ProtocolDeviation.objects.exists()
+    response = client.post(record_url(w4), {"status": "done", "done_on": today, "reason": "", "out_of_window_reason": "Scanner down in week 4."})
+    assert response.status_code == 302
+    w4.refresh_from_db()
+    assert w4.status == SubjectVisit.Status.DONE and w4.out_of_window_reason == "Scanner down in week 4."
+    event = AuditEvent.objects.get(action="record", object_type="trials.subjectvisit", object_id=str(w4.pk))
+    assert event.after["out_of_window_reason"] == "Scanner down in week 4."
+    assert "Reason given: Scanner down in week 4." in ProtocolDeviation.objects.get(subject_visit=w4).description
+
+
+def test_a_visit_inside_its_window_keeps_no_reason(client, actors: Actors, world: World) -> None:  # noqa: F811
+    scr = visit(world, "SCR")
+    client.force_login(actors.coordinator_a)
+    page = client.get(record_url(scr)).content.decode()
+    assert 'data-testid="out-of-window-warning" hidden' in page  # the window is open today: no warning yet
+    client.post(record_url(scr), {"status": "done", "done_on": scr.target_date.isoformat(), "reason": "", "out_of_window_reason": "not needed"})
+    scr.refresh_from_db()
+    assert scr.status == SubjectVisit.Status.DONE and scr.out_of_window_reason == ""
+
+
+def test_the_api_refuses_an_out_of_window_visit_without_its_reason(actors: Actors, world: World) -> None:  # noqa: F811
+    w4 = visit(world, "W4")
+    url = reverse("subject-visit-record", args=[w4.pk])
+    body = {"status": "done", "done_on": timezone.localdate().isoformat()}
+    response = api_client(actors.coordinator_a).post(url, body, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "out_of_window_reason_required"
+    response = api_client(actors.coordinator_a).post(url, {**body, "out_of_window_reason": "Scanner down."}, format="json")
+    assert response.status_code == 200 and response.json()["out_of_window_reason"] == "Scanner down."

@@ -110,10 +110,14 @@ class VisitRecordForm(BootstrapForm):
 
     status = forms.ChoiceField(label=_("Outcome"), choices=[(SubjectVisit.Status.DONE, _("Done")), (SubjectVisit.Status.MISSED, _("Missed"))])
     done_on = forms.DateField(label=_("Done on"), widget=DATE, required=False,
-                              help_text=_("For a done visit. A date outside the visit window raises a protocol deviation for review."))
+                              help_text=_("For a done visit. A date outside the visit window needs a reason and raises a protocol "
+                                          "deviation for review."))
     reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=500,
                              help_text=_("Required when the visit was already recorded, or when the casebook is signed (the signature "
                                          "is then voided)."))
+    out_of_window_reason = forms.CharField(
+        label=_("Reason for the date outside the window"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when the visit was done outside its window: kept on the visit and in the audit trail."))
 
 
 class DeviationReviewForm(BootstrapForm):

@@ -1,10 +1,11 @@
 """Recording a trial visit (done on a date, or missed) and reviewing a protocol deviation from the subject page.
 
 The rules are the services': `trials.services.visits.subject_visit_record` (who may record, the date, a reason when the
-visit was already recorded or the casebook is signed, the deviation when the visit is done outside its window) and
+visit was already recorded or the casebook is signed, a reason and a deviation when the visit is done outside its window) and
 `trials.services.dosing.protocol_deviation_review`. A visit or deviation outside the user's scope is a 404; a role that
 may read it but not write it (monitors, sponsors) gets a 403.
 """
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -24,7 +25,7 @@ from trials import selectors
 from trials.models import ProtocolDeviation, SubjectVisit
 from trials.services.casebook import casebook_signed
 from trials.services.dosing import protocol_deviation_review
-from trials.services.visits import subject_visit_record
+from trials.services.visits import outside_window, subject_visit_record
 from trials.web.common import TEMPLATES, refused, study_id_for
 from trials.web.forms import DeviationReviewForm, VisitRecordForm
 from trials.web.subject_views import subject_context
@@ -49,16 +50,29 @@ def _short(day: Any) -> str:
     return date_format(day, "SHORT_DATE_FORMAT")
 
 
+def _window_warning(visit: SubjectVisit, form: VisitRecordForm) -> bool:
+    """Warn before saving: the window has already closed (a visit done today falls outside it), or the date sent is outside."""
+    if visit.window_end is None:
+        return False
+    sent = form.data.get("done_on") if form.is_bound else None
+    try:
+        done_on = date.fromisoformat(sent) if sent else None
+    except ValueError:
+        done_on = None
+    return outside_window(visit, done_on) if done_on else (visit.status not in RECORDED and timezone.localdate() > visit.window_end)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_record(request: HttpRequest, pk: int) -> HttpResponse:
     visit = writable_visit(request, pk)
     subject = visit.subject
     recorded = visit.status in RECORDED
-    initial = {"status": visit.status if recorded else SubjectVisit.Status.DONE, "done_on": visit.done_on}
+    initial = {"status": visit.status if recorded else SubjectVisit.Status.DONE, "done_on": visit.done_on,
+               "out_of_window_reason": visit.out_of_window_reason}
     form = VisitRecordForm(request.POST or None, initial=initial)
     context = {"subject": subject, "study_id": study_id_for(request.user, subject), "visit": visit, "recorded": recorded,
-               "form": form, "casebook_signed": casebook_signed(subject)}
+               "form": form, "casebook_signed": casebook_signed(subject), "window_warning": _window_warning(visit, form)}
     if request.method == "GET":
         return render(request, TEMPLATES + "visit_form.html", context)
     if not form.is_valid():
@@ -67,7 +81,7 @@ def visit_record(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         saved = subject_visit_record(actor=request.user, visit=visit, status=form.cleaned_data["status"],
                                      done_on=form.cleaned_data["done_on"], reason=form.cleaned_data["reason"],
-                                     today=timezone.localdate())
+                                     out_of_window_reason=form.cleaned_data["out_of_window_reason"], today=timezone.localdate())
     except ApplicationError as error:
         return refused(request, "visit_form.html", context, form, error)
     deviation = None if had_deviation else _window_deviation(request.user, saved)
