@@ -1,10 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from config.api_docs import redoc_view, schema_view, swagger_view
 from registry.health import healthz
 from registry.views import home
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico on pages without base.html's <link rel="icon"> (the API's JSON, a PDF). Resolved per
+    request: production's manifest storage names the file by its hash only after collectstatic."""
+    return HttpResponsePermanentRedirect(static("favicon.ico"))
+
 
 urlpatterns = [
     path("", home, name="home"),
@@ -12,6 +21,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     # Open in dev, signed-in users only in production (API_DOCS_PUBLIC; config/api_docs.py).
     path("api/schema/", schema_view, name="schema"),
@@ -38,3 +48,5 @@ urlpatterns = [
 ]
 # Stored files (consent scans, DICOM, report files, previews) are never served from MEDIA_URL, not even with DEBUG on:
 # each is downloaded through a view that checks the user's access (tests/test_access_matrix.py).
+# Error pages: Django's default handlers render registry/templates/403.html, 404.html and 500.html (in the user's
+# language, through LocaleMiddleware); with DEBUG on, config/error_pages.py puts them in place of the technical pages.
