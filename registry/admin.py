@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry.access import Action, Rule, may
@@ -54,6 +56,26 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class StoredFileAdmin:
+    """Stored files are never served from MEDIA_URL, so a saved row's file field, which the admin would show as a dead
+    /media/ link, is replaced by `<field>_link`: a link to the view that checks and audits the download."""
+
+    stored_files: tuple[str, ...] = ()
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        excluded = list(super().get_exclude(request, obj) or ())  # type: ignore[misc]
+        return [*excluded, *self.stored_files] if obj is not None else excluded
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        return [*readonly, *(f"{name}_link" for name in self.stored_files)] if obj is not None else readonly
+
+
+def download_link(file: Any, url: str) -> str:
+    """A link to a stored file's download view, or a dash when the row has no file."""
+    return format_html('<a href="{}">{}</a>', url, _("Download (recorded in the audit trail)")) if file else "-"
 
 
 class ReasonForm(forms.ModelForm):
@@ -153,9 +175,14 @@ class PatientAdmin(ScopedAdmin):
 
 
 @admin.register(ConsentDocument)
-class ConsentDocumentAdmin(ScopedAdmin):
+class ConsentDocumentAdmin(StoredFileAdmin, ScopedAdmin):
     list_display = ["scope", "trial_id", "version", "language", "effective_from", "effective_to", "requires_reconsent"]
     list_filter = ["scope", "requires_reconsent"]
+    stored_files = ("pdf",)
+
+    @admin.display(description=_("PDF"))
+    def pdf_link(self, obj: ConsentDocument) -> str:
+        return download_link(obj.pdf, reverse("web-consent-document-pdf", args=[obj.pk]))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # an approved version is never edited; publish a new version instead
@@ -180,10 +207,28 @@ class FollowUpPlanAdmin(ScopedAdmin):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyAdmin):
+class ConsentRecordAdmin(StoredFileAdmin, ReadOnlyAdmin):
     list_display = ["patient", "document", "signer", "assent", "signed_date"]
     list_select_related = ["patient", "document"]
     search_fields = ["patient__study_id"]
+    stored_files = ("signature_page",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ConsentRecord | None = None) -> list[str]:
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and not may(request.user, Rule.READ_SIGNED_CONSENT, obj):
+            # The guardians' names and signatures are for staff of the patient's own hospital: no link that would 404.
+            return [("signature_page_withheld" if name == "signature_page_link" else name) for name in readonly]
+        return readonly
+
+    @admin.display(description=_("Signature page"))
+    def signature_page_link(self, obj: ConsentRecord) -> str:
+        return download_link(obj.signature_page, reverse("web-patient-consent-signature-page", args=[obj.patient.study_id, obj.pk]))
+
+    @admin.display(description=_("Signature page"))
+    def signature_page_withheld(self, obj: ConsentRecord) -> str:
+        if not obj.signature_page:
+            return "-"
+        return str(_("Scanned; readable by staff of the patient's own hospital."))
 
 
 @admin.register(ConsentWithdrawal)

@@ -8,8 +8,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
-from registry.admin import ReadOnlyAdmin, ReasonForm, ScopedAdmin
+from registry.admin import ReadOnlyAdmin, ReasonForm, ScopedAdmin, StoredFileAdmin, download_link
 from trials.models import (
     Arm,
     DosingRecord,
@@ -64,10 +66,15 @@ class TrialAdmin(ScopedAdmin):
 
 
 @admin.register(ProtocolVersion)
-class ProtocolVersionAdmin(CreateOnlyAdmin):
+class ProtocolVersionAdmin(StoredFileAdmin, CreateOnlyAdmin):
     create_service = staticmethod(setup.protocol_version_create)
     list_display = ["trial", "number", "version_date", "effective_from", "ethics_approval_number"]
     list_filter = ["trial"]
+    stored_files = ("document",)
+
+    @admin.display(description=_("protocol document"))
+    def document_link(self, obj: ProtocolVersion) -> str:
+        return download_link(obj.document, reverse("web-protocol-document", args=[obj.pk]))
 
 
 @admin.register(Arm)

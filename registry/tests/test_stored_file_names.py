@@ -14,15 +14,18 @@ from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from conftest import Actors, api_client
+from registry.access import HospitalRole
 from registry.audit import REDACTED, snapshot
 from registry.errors import ApplicationError
 from registry.files import DOCUMENT_SUFFIXES, SCAN_SUFFIXES, GeneratedName, generated_name, is_generated, safe_suffix
 from registry.models import AuditEvent, ConsentDocument, ConsentRecord, Patient
 from registry.services.consent import consent_signature_page_download
-from registry.tests.builders import client_of, make_document, make_patient, make_registry_consent
+from registry.tests.builders import client_of, make_document, make_patient, make_registry_consent, text
+from registry.tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +182,33 @@ def test_a_row_whose_file_is_gone_gets_a_generated_name_and_its_download_is_refu
     page = reverse("web-patient-consent-signature-page", args=[patient.study_id, record.pk])
     assert client_of(actors.coordinator_a).get(page).status_code == 404
     assert not AuditEvent.objects.filter(action="consent_page_download").exists()
+
+
+@pytest.fixture
+def staff_client(actors: Actors) -> Client:
+    actors.data_manager.is_staff = True
+    actors.data_manager.save(update_fields=["is_staff"])
+    return client_of(actors.data_manager)
+
+
+def test_the_admin_links_the_consent_downloads_not_media(actors: Actors, patient: Patient, document: ConsentDocument,
+                                                         staff_client: Client) -> None:
+    record = make_registry_consent(actors.coordinator_a, patient, document=document,
+                                   signature_page=SimpleUploadedFile(f"Li {CHILD} signed.pdf", SCAN, "application/pdf"))
+    pdf_page = text(staff_client.get(reverse("admin:registry_consentdocument_change", args=[document.pk])))
+    assert f'href="{reverse("web-consent-document-pdf", args=[document.pk])}"' in pdf_page
+    # The central data manager sees the consent but not the guardians' signatures: no link that would answer 404.
+    consent_page = text(staff_client.get(reverse("admin:registry_consentrecord_change", args=[record.pk])))
+    scan_url = reverse("web-patient-consent-signature-page", args=[patient.study_id, record.pk])
+    assert scan_url not in consent_page and "readable by staff of the patient&#x27;s own hospital" in consent_page
+    # A data manager of the patient's own hospital gets the link, and it works.
+    local = UserFactory(username="dm_a", is_staff=True)
+    MembershipFactory(user=local, hospital=actors.hospital_a, role=HospitalRole.DATA_MANAGER)
+    local_client = client_of(local)
+    local_page = text(local_client.get(reverse("admin:registry_consentrecord_change", args=[record.pk])))
+    assert f'href="{scan_url}"' in local_page
+    assert b"".join(local_client.get(scan_url).streaming_content) == SCAN
+    for html in (pdf_page, consent_page, local_page):
+        assert "/media/" not in html and CHILD not in html
+    # Adding a document still takes the upload.
+    assert 'type="file" name="pdf"' in text(staff_client.get(reverse("admin:registry_consentdocument_add")))

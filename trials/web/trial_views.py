@@ -57,6 +57,7 @@ def trial_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     rows = [{"subject": s, "study_id": s.patient.study_id if selectors.sees_patient(request.user, s.site.hospital_id) else None,
              "arm": _arm_shown(s)} for s in subjects]
     context = {"trial": trial, "sites": sites, "arms": list(selectors.arm_list(user=request.user).filter(trial=trial)),
+               "versions": list(selectors.protocol_version_list(user=request.user).filter(trial=trial)),
                "chart": chart, "rows": rows, "title": _title(trial), "show_ids": any(r["study_id"] for r in rows),
                "may_screen": writable_sites(request.user, trial, ScreeningRecord).exists(),
                "may_enrol": writable_sites(request.user, trial, Subject).exists()}
