@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 PASSWORD = "correct-horse-battery"
-SERVICE_MARKERS = ("postgres", "redis", "worker", "browser")
+SERVICE_MARKERS = ("postgres", "redis", "worker", "browser", "dicom_tools")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

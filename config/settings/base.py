@@ -166,6 +166,13 @@ INGEST_TEMP_MAX_BYTES = env.int("INGEST_TEMP_MAX_BYTES", default=4 * 1024**3)
 ZIP_MAX_RATIO = env.float("ZIP_MAX_RATIO", default=200.0)
 # Worker processes for the per-file work of large uploads (parse, de-identify, store); 0 or 1: in-process.
 INGEST_WORKERS = env.int("INGEST_WORKERS", default=os.cpu_count() or 1)
+# The DICOM listener (manage.py dicom_listener; docs/imaging/network.md): C-STORE, C-ECHO and Modality Worklist.
+DICOM_LISTENER_AE_TITLE = env("DICOM_LISTENER_AE_TITLE", default="NBNM")
+DICOM_LISTENER_PORT = env.int("DICOM_LISTENER_PORT", default=11112)
+# Instances of an association wait here until it ends; what an interrupted listener left is ingested at its next start.
+DICOM_SPOOL_DIR = Path(env("DICOM_SPOOL_DIR", default=str(VAR_DIR / "dicom" / "spool")))
+# Instances for no known patient, as received (identified): private to the platform, removed when resolved.
+DICOM_UNMATCHED_DIR = Path(env("DICOM_UNMATCHED_DIR", default=str(VAR_DIR / "dicom" / "unmatched")))
 # Uploads stream to temporary files: nothing of a request body is held whole in memory.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=10000)

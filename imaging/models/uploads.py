@@ -13,6 +13,7 @@ class Upload(ScopedModel):
         COMMAND = "command", _("import_dicom command")
         SEED = "seed", _("Demo seed")
         WEB = "web", _("Web page")
+        DIMSE = "dimse", _("DICOM network (C-STORE)")
 
     patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="uploads")
     uploaded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
