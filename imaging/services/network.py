@@ -6,7 +6,7 @@ import shutil
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pydicom
@@ -15,8 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imaging import modalities
 from imaging.models import DicomNode, ImagingStudy, ScheduledExam, UnmatchedInstance, Upload
-from imaging.services.ingest import IncomingFile, ingest
+from imaging.services.ingest import IncomingFile, ingest, upload_check_patient, upload_check_visit
+from nucmed.dosage import recommended_activity
 from registry import identity_crypto
 from registry.access import Action, HospitalRole, ensure_in_scope, reach
 from registry.audit import audit_record
@@ -232,3 +234,54 @@ def scheduled_exam_mark_done(*, actor: User, exam: ScheduledExam, upload: Upload
     if changed:  # a conditional update: a second association with the same accession number finds it done already
         audit_record(actor=actor, action="exam_done", instance=exam, hospital_id=exam.patient.hospital_id,
                      after={"state": ScheduledExam.State.DONE, "upload": upload.pk, "study": study.pk if study else None})
+
+
+def _last_weight(patient: Patient) -> float | None:
+    """The child's weight at the last visit that recorded one: a trial dosing, or an imaging study's header."""
+    from trials.models import DosingRecord
+
+    dosed = DosingRecord.objects.filter(subject__patient=patient).order_by("-pk").values_list("weight_kg", flat=True).first()
+    if dosed is not None:
+        return float(dosed)
+    return ImagingStudy.objects.filter(patient=patient, patient_weight_kg__isnull=False).order_by("-study_date", "-pk") \
+        .values_list("patient_weight_kg", flat=True).first()
+
+
+def _recommendation(patient: Patient, tracer: str, weight_kg: float | None, table: str) -> tuple[float | None, str]:
+    if weight_kg is None:
+        return None, _("No recommended activity: no weight is recorded for this child; enter one.")
+    advice = recommended_activity(agent_code=tracer, weight_kg=weight_kg, table=table)
+    if advice.activity_mbq is None:
+        return None, str(advice.not_available_reason)[:200]
+    return round(advice.activity_mbq, 1), f"{advice.table} {advice.table_version}: {advice.detail}"[:200]
+
+
+@transaction.atomic
+def scheduled_exam_schedule(*, actor: User, patient: Patient, scheduled_for: datetime, tracer: str, modality: str,
+                            station_ae_title: str = "", trial_visit_id: int | None = None,
+                            weight_kg: float | None = None) -> ScheduledExam:
+    """Schedule an imaging exam: a Modality Worklist item with the activity recommended for this child's weight under the
+    trial's dosage table (a trial visit) or the hospital's (registry follow-up imaging)."""
+    upload_check_patient(actor=actor, patient=patient)
+    visit = upload_check_visit(actor=actor, patient=patient, trial_visit_id=trial_visit_id)
+    if modality not in modalities.EMISSION_MODALITIES:
+        message = _("Schedule an emission exam (%(allowed)s).") % {"allowed": ", ".join(modalities.EMISSION_MODALITIES)}
+        raise ApplicationError(message, code="invalid_modality", fields={"modality": [message]})
+    weight = weight_kg if weight_kg is not None else _last_weight(patient)
+    table = visit.subject.trial.dosage_table if visit is not None else patient.hospital.dosage_table
+    try:
+        recommended, note = _recommendation(patient, tracer, weight, table)
+    except ValueError as exc:
+        raise ApplicationError(_("No recommended activity: %(problem)s.") % {"problem": exc}, code="invalid_tracer",
+                               fields={"tracer": [str(exc)]}) from exc
+    exam = ScheduledExam(patient=patient, trial_visit=visit, scheduled_for=scheduled_for, tracer=tracer, modality=modality,
+                         station_ae_title=station_ae_title.strip(), accession_number=f"NB{uuid.uuid4().int % 10**14:014d}",
+                         weight_kg=weight, recommended_mbq=recommended, recommendation_note=note, scheduled_by=actor)
+    exam.full_clean()
+    exam.save()
+    ensure_in_scope(exam, user=actor, action=Action.ADD)
+    audit_record(actor=actor, action="schedule_exam", instance=exam, hospital_id=patient.hospital_id,
+                 after={"accession_number": exam.accession_number, "tracer": tracer, "modality": modality,
+                        "scheduled_for": scheduled_for.isoformat(), "weight_kg": weight, "recommended_mbq": recommended,
+                        "trial_visit": visit.pk if visit else None})
+    return exam

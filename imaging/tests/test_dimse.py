@@ -165,3 +165,62 @@ def test_connection_dropped_mid_association_keeps_what_arrived(world: dict[str, 
     assert Upload.objects.get(patient=patient).accepted == 5
     assert Instance.objects.filter(patient=patient).count() == 5
     assert not list((world["tmp"] / "spool").rglob("*.part"))
+
+
+def _findscu(port: int, tmp: Path, *keys: str) -> list[Any]:
+    """findscu's worklist query (-W); the answers written as files (-X) and read back."""
+    import pydicom
+
+    out = tmp / f"find-{time.monotonic_ns()}"
+    out.mkdir()
+    done = _run("findscu", "-W", "-aet", "PETCT_A", "-aec", "NBNM", "-X", "-od", str(out), "127.0.0.1", str(port),
+                "-k", "PatientID", "-k", "PatientName", "-k", "PatientSex", "-k", "PatientBirthDate", "-k", "PatientWeight",
+                "-k", "AccessionNumber", "-k", "ScheduledProcedureStepSequence[0].Modality",
+                "-k", "ScheduledProcedureStepSequence[0].ScheduledStationAETitle",
+                "-k", "ScheduledProcedureStepSequence[0].ScheduledProcedureStepDescription",
+                "-k", "ScheduledProcedureStepSequence[0].CommentsOnTheScheduledProcedureStep", *keys)
+    assert done.returncode == 0, done.stderr
+    return [pydicom.dcmread(p) for p in sorted(out.iterdir())]
+
+
+def test_worklist_gives_the_childs_recommended_activity_and_images_close_the_exam(dcmtk: None, world: dict[str, Any]) -> None:
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from imaging.models import ScheduledExam
+    from imaging.services.network import scheduled_exam_schedule
+    from nucmed.dosage import recommended_activity
+
+    actors: Actors = world["actors"]
+    patient = child(actors.coordinator_a, actors.hospital_a)
+    other = child(actors.coordinator_b, actors.hospital_b)
+    when = timezone.make_aware(datetime(2026, 12, 7, 9, 30))
+    exam = scheduled_exam_schedule(actor=actors.coordinator_a, patient=patient, scheduled_for=when, tracer="I123_MIBG",
+                                   modality="NM", station_ae_title="PETCT_A", weight_kg=18.0)
+    scheduled_exam_schedule(actor=actors.coordinator_b, patient=other, scheduled_for=when, tracer="I123_MIBG", modality="NM",
+                            weight_kg=20.0)
+    expected = recommended_activity(agent_code="I123_MIBG", weight_kg=18.0, table=actors.hospital_a.dosage_table).activity_mbq
+    assert expected and exam.recommended_mbq == round(expected, 1)
+    items = _findscu(world["port"], world["tmp"], "-k", "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20261207")
+    assert [i.PatientID for i in items] == [patient.study_id]  # hospital B's exam is not on hospital A's worklist
+    item = items[0]
+    assert (item.PatientName, item.PatientSex, item.PatientBirthDate, item.AccessionNumber) == (
+        patient.study_id, "F", "20190315", exam.accession_number)
+    assert float(item.PatientWeight) == 18.0
+    step = item.ScheduledProcedureStepSequence[0]
+    assert step.Modality == "NM" and f"{exam.recommended_mbq:.1f} MBq" in step.ScheduledProcedureStepDescription
+    assert not _findscu(world["port"], world["tmp"], "-k", "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20261208")
+    # The images come back with the accession number (and the scanner's own PatientID): matched to the exam, which is done.
+    datasets = synthetic.pet_series(tracer="F18_FDG", patient=like(patient, study_id="SCANNER-42"), seed=9, n_slices=3, rows=32,
+                                    cols=32)
+    for ds in datasets:
+        ds.AccessionNumber = exam.accession_number
+    files = synthetic.write_series(datasets, world["tmp"] / "returned")
+    done = _filed(1)
+    assert _run("storescu", "-aet", "PETCT_A", "-aec", "NBNM", "127.0.0.1", str(world["port"]), *map(str, files)).returncode == 0
+    _wait(done)
+    exam.refresh_from_db()
+    assert exam.state == ScheduledExam.State.DONE and exam.study is not None and exam.study.patient == patient
+    assert not UnmatchedInstance.objects.exists()
+    assert not _findscu(world["port"], world["tmp"])  # a done exam leaves the worklist
