@@ -305,6 +305,7 @@ class Rule(StrEnum):
     VERIFY_AUDIT = "verify_audit"
     USE_ADMIN = "use_admin"
     RECOMPUTE_DOSE = "recompute_dose"
+    READ_RECEIVED_IDENTITY = "read_received_identity"
 
 
 _COORD, _INV, _MON, _DM = HospitalRole.COORDINATOR, HospitalRole.INVESTIGATOR, HospitalRole.MONITOR, HospitalRole.DATA_MANAGER
@@ -351,6 +352,9 @@ RULES: dict[Rule, Grant] = {
     Rule.USE_ADMIN: Grant(at_hospital=frozenset({_DM}), superuser=True),
     # Recomputing stored doses with another table version (manage.py dose_recompute): the study's hospital's data manager.
     Rule.RECOMPUTE_DOSE: Grant(at_hospital=frozenset({_DM}), system_actor=True),
+    # What a scanner called a child it sent images of (imaging.UnmatchedInstance): identifiers, so only the sending
+    # hospital's own coordinators and data managers, who resolve the unmatched queue; not a data manager of every hospital.
+    Rule.READ_RECEIVED_IDENTITY: Grant(at_own_hospital=frozenset({_COORD, _DM})),
 }
 
 

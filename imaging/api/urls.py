@@ -1,7 +1,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from imaging.api import analysis, views
+from imaging.api import analysis, network, views
 from registry.api.patients import PatientViewSet
 
 router = SimpleRouter()
@@ -13,6 +13,9 @@ router.register("dose-results", analysis.DoseResultViewSet, basename="imaging-do
 router.register("suv-results", analysis.SuvResultViewSet, basename="imaging-suv")
 router.register("previews", analysis.PreviewViewSet, basename="imaging-preview")
 router.register("vois", analysis.VoiViewSet, basename="imaging-voi")
+router.register("dicom-nodes", network.DicomNodeViewSet, basename="imaging-dicom-node")
+router.register("unmatched", network.UnmatchedViewSet, basename="imaging-unmatched")
+router.register("scheduled-exams", network.ScheduledExamViewSet, basename="imaging-scheduled-exam")
 urlpatterns = [
     # A study ID has one shape (the patients API's): anything else is a 404 here, never a lookup with a raw string.
     re_path(rf"^patients/(?P<study_id>{PatientViewSet.lookup_value_regex})/dose-history/$", analysis.PatientDoseHistoryView.as_view(),

@@ -132,3 +132,8 @@ CLINICAL_CASES = [
            args=lambda w: [*_dw(w, "study", "series", "instance"), "1"])
       for name in ("frames", "frames-rendered", "frames-thumbnail")],
 ]
+
+# The DICOM network (issue 16): senders, the unmatched queue and scheduled exams, in a world with those rows.
+from imaging.tests.network_matrix import NETWORK_CASES, arrange_network  # noqa: E402
+
+CASES_IN_OTHER_WORLDS = [(arrange_network, NETWORK_CASES)]
