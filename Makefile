@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo test lint clean messages browser dicom-tools
+.PHONY: install demo test lint clean messages browser dicom-tools pdf-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: install
 browser:
 	command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
+
+# poppler's pdftoppm: the PDF layout test renders every report page to PNG (reports/tests/test_pdf_layout.py; needs root and apt).
+pdf-tools:
+	command -v pdftoppm >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils)
 
 # dcmtk's storescu/echoscu/findscu: the independent DICOM peer of the network intake tests (needs root and apt).
 dicom-tools:

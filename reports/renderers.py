@@ -106,14 +106,20 @@ def to_xlsx(report: Report) -> bytes:
 
 
 PDF_MAX_ROWS = 400
+# Tables with more columns than this are set smaller, so most listings still read one row to a line.
+WIDE_TABLE_COLUMNS = 10
+PDF_MARGIN_MM = 14
 PDF_CSS = """
-@page { size: A4 landscape; margin: 14mm; @bottom-right { content: "page " counter(page) " of " counter(pages); font-size: 8pt; } }
+@page { size: A4 landscape; margin: PAGE_MARGIN; @bottom-right { content: "page " counter(page) " of " counter(pages); font-size: 8pt; } }
 body { font-family: "DejaVu Sans", sans-serif; font-size: 8.5pt; }
 h1 { font-size: 15pt; } h2 { font-size: 11pt; margin-top: 14pt; }
 table { border-collapse: collapse; margin-bottom: 6pt; } th, td { border: 0.4pt solid #888; padding: 1.5pt 4pt; }
+/* A table never runs off the page: its cells may break anywhere (column names break after "_", see _html_table), so
+   the table's narrowest layout fits the width and a wide listing wraps instead of losing its last columns. */
+th, td { overflow-wrap: anywhere; } table.wide { font-size: 7pt; } table.wide th, table.wide td { padding: 1pt 2pt; }
 th { background: #eee; } td.n { text-align: right; } p.note { color: #444; font-style: italic; }
 img { max-width: 100%; max-height: 150mm; }
-"""
+""".replace("PAGE_MARGIN", f"{PDF_MARGIN_MM}mm")
 # Chinese: Noto Sans CJK (Debian fonts-noto-cjk, installed by `make browser` and in the image); DejaVu keeps the Latin.
 ZH_CSS = """
 @page { @bottom-right { content: "第 " counter(page) " 页，共 " counter(pages) " 页"; font-family: "Noto Sans CJK SC", sans-serif; } }
@@ -155,7 +161,7 @@ def _heading(report: Report, key: str, english: str) -> str:
 
 
 def _html_table(section: Section) -> str:
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in section.frame.columns)
+    head = "".join(f"<th>{escape(str(c)).replace('_', '_<wbr>')}</th>" for c in section.frame.columns)
     body = []
     for row in section.frame.head(PDF_MAX_ROWS).itertuples(index=False, name=None):
         cells = []
@@ -166,7 +172,8 @@ def _html_table(section: Section) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = len(section.frame) - PDF_MAX_ROWS
     tail = f"<p class='note'>{more} more rows in the CSV and XLSX files.</p>" if more > 0 else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{tail}"
+    wide = " class='wide'" if len(section.frame.columns) > WIDE_TABLE_COLUMNS else ""
+    return f"<table{wide}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{tail}"
 
 
 def to_html(report: Report) -> str:
