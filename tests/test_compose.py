@@ -29,5 +29,6 @@ def test_commands_and_volumes() -> None:
     assert "gunicorn config.wsgi:application" in SERVICES["web"]["command"]
     assert SERVICES["worker"]["command"].startswith("celery -A config.celery_app worker")
     assert SERVICES["beat"]["command"].startswith("celery -A config.celery_app beat")
+    assert SERVICES["dicom"]["command"].startswith("python manage.py dicom_listener") and "dicom:/data/dicom" in SERVICES["web"]["volumes"]
     assert {"pgdata", "redisdata", "media", "audit"} <= set(COMPOSE["volumes"])
     assert "pgdata:/var/lib/postgresql/data" in SERVICES["db"]["volumes"]
