@@ -8,7 +8,7 @@ from django.utils import timezone
 from imaging.models import UnmatchedInstance
 from imaging.services.network import dicom_node_register, scheduled_exam_schedule
 from registry import identity_crypto
-from tests.matrix import AUTHENTICATED, Case, World, statuses
+from tests.matrix import AUTHENTICATED, Case, World, page_case, statuses
 
 _WHEN = timezone.make_aware(datetime(2026, 12, 7, 9, 30))
 # Senders and the unmatched queue: the hospital's coordinators and data managers.
@@ -82,4 +82,27 @@ NETWORK_CASES = [
     Case("scheduled exam create", "imaging-scheduled-exam-list",
          statuses(ok={"coordinator_a", "investigator_a", "data_manager"}, ok_status=201, hidden={"coordinator_b"},
                   forbidden={"monitor_a", "nobody"}), method="post", data=_schedule),
+]
+
+
+def _page_ids(w: World, actor: str) -> dict[str, Any]:
+    return {"ids": [str(w["unmatched_a"].pk)], "reason": "test shot"}
+
+
+WEB_NETWORK_CASES = [
+    page_case("unmatched queue page", "web-dicom-unmatched", statuses(kind="page", ok=AUTHENTICATED)),
+    # Rows outside the caller's queue are not among the form's choices (400), like the upload page's patients.
+    page_case("unmatched discard", "web-dicom-unmatched-discard",
+              statuses(kind="page write", ok=NETWORK_STAFF_A, invalid={"investigator_a", "monitor_a", "coordinator_b", "nobody"}),
+              method="post", data=_page_ids),
+    page_case("unmatched assign (another hospital's instance)", "web-dicom-unmatched-assign",
+              statuses(kind="page write", invalid={"coordinator_a", "investigator_a", "monitor_a", "coordinator_b", "data_manager",
+                                                   "nobody"}),
+              method="post", data=lambda w, actor: {"ids": [str(w["unmatched_b"].pk)], "patient": w["patient_a"].study_id}),
+    page_case("scheduled exams page", "web-scheduled-exams", statuses(kind="page", ok=AUTHENTICATED)),
+    page_case("schedule an exam", "web-scheduled-exams",
+              statuses(kind="page write", ok={"coordinator_a", "investigator_a", "data_manager"},
+                       invalid={"coordinator_b", "monitor_a", "nobody"}),
+              method="post", data=lambda w, actor: {"patient": w["patient_a"].study_id, "scheduled_for": "2026-12-08T10:00",
+                                                    "tracer": "I123_MIBG", "modality": "NM", "weight_kg": "18"}),
 ]

@@ -33,3 +33,8 @@ CASES: list[Case] = [
     page_case("preview image", "web-preview-image", statuses(kind="file", ok=SEE_A, hidden=NOT_A),
               args=lambda w: [w["preview_a"].pk]),
 ]
+
+# The DICOM network's pages (issue 16), in the world with a sender, an unmatched instance and an exam per side.
+from imaging.tests.network_matrix import WEB_NETWORK_CASES, arrange_network  # noqa: E402
+
+CASES_IN_OTHER_WORLDS = [(arrange_network, WEB_NETWORK_CASES)]

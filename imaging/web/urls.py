@@ -2,7 +2,7 @@
 sub-app's (imaging/reading/web/urls.py, mounted at the same prefix)."""
 from django.urls import URLPattern, path
 
-from imaging.web import views
+from imaging.web import network, views
 
 urlpatterns: list[URLPattern] = [
     path("upload/", views.upload_page, name="web-upload"),
@@ -10,4 +10,8 @@ urlpatterns: list[URLPattern] = [
     path("studies/<int:pk>/progress/", views.study_progress, name="web-study-progress"),
     path("studies/<int:pk>/release/", views.study_release_page, name="web-study-release"),
     path("previews/<int:pk>/image/", views.preview_image, name="web-preview-image"),
+    path("dicom/unmatched/", network.unmatched_page, name="web-dicom-unmatched"),
+    path("dicom/unmatched/assign/", network.unmatched_assign_page, name="web-dicom-unmatched-assign"),
+    path("dicom/unmatched/discard/", network.unmatched_discard_page, name="web-dicom-unmatched-discard"),
+    path("exams/", network.scheduled_exams_page, name="web-scheduled-exams"),
 ]
