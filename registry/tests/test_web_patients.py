@@ -201,7 +201,7 @@ def test_patient_page_queries_do_not_grow_with_visits_and_consents(actors: Actor
     make_registry_consent(actors.coordinator_a, patient, document=make_document(version="2.0", effective_from=date(2015, 1, 1)),
                           signed_date=date(2021, 5, 1))
     client = client_of(actors.coordinator_a)
-    with django_assert_max_num_queries(28):  # incl. the audited identity read, the imaging and trials panels
+    with django_assert_max_num_queries(29):  # incl. the audited identity read, the imaging, trials and MIBG response panels
         assert client.get(detail(patient)).status_code == 200
 
 

@@ -32,10 +32,11 @@ def _unverified_items() -> tuple[str, ...]:
 
 def _timelines(request: HttpRequest, patient: Patient) -> list[dict[str, Any]]:
     timelines = []
-    for kind in rules.SEGMENTED:
+    # One query finds the systems the child has submitted sheets under, so a page without any costs no more.
+    scored = set(selectors.sheet_list(user=request.user).filter(study__patient=patient, kind__in=rules.SEGMENTED,
+                                                                status=ScoreSheet.Status.SUBMITTED).values_list("kind", flat=True))
+    for kind in (k for k in rules.SEGMENTED if k in scored):
         points = selectors.patient_timeline(user=request.user, patient=patient, kind=kind)["points"]
-        if not points:
-            continue
         for point in points:
             point["timepoint_label"] = ScoreSheet.Timepoint(point["timepoint"]).label if point["timepoint"] else ""
         for point in points[1:]:
