@@ -73,7 +73,9 @@ def rename_stored_files(model: type[models.Model], field_name: str) -> int:
     storage: Storage = field.storage
     upload_to: GeneratedName = field.upload_to
     renamed = 0
-    for pk, name in model._default_manager.exclude(**{field_name: ""}).values_list("pk", field_name).iterator():
+    # Read whole before updating: SQLite gives no isolation between a cursor still open on a table and writes to it.
+    rows = list(model._default_manager.exclude(**{field_name: ""}).values_list("pk", field_name))
+    for pk, name in rows:
         if not name or is_generated(name):
             continue
         new = generated_name(upload_to.folder, name, upload_to.suffixes)

@@ -1,10 +1,14 @@
 """A protocol version's document: stored under a generated name, sent only by the audited download (API action and
 page), linked from the API and the admin by that download's URL, never by a /media/ address."""
 import hashlib
+import importlib
 import re
 from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -126,3 +130,14 @@ def test_the_trial_page_links_each_versions_document(actors: Actors, trial: Tria
     assert f'href="{page_url(version)}"' in html
     bare = trial.protocol_versions.get(number="1.0")
     assert page_url(bare) not in html and "Version 1.0" in html
+
+
+def test_the_data_migration_renames_a_document_stored_under_its_uploaded_name(trial: Trial, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    bare = trial.protocol_versions.get(number="1.0")
+    old = default_storage.save("trials/protocols/Amendment for Li Xiaohong.pdf", ContentFile(PROTOCOL))
+    ProtocolVersion.objects.filter(pk=bare.pk).update(document=old)
+    with django_capture_on_commit_callbacks(execute=True):
+        importlib.import_module("trials.migrations.0004_generated_protocol_document_names").rename_uploaded_names(apps, None)
+    bare.refresh_from_db()
+    assert is_generated(bare.document.name) and bare.document.name.endswith(".pdf") and bare.document.read() == PROTOCOL
+    assert not default_storage.exists(old)
