@@ -11,6 +11,8 @@ step keeps a result's version; `manage.py dose_recompute --table-version` moves 
 - `ct-k-factors-shrimpton/nbnm-2026.1` (previous): the same k-values applied to the DLP as reported (no phantom
   conversion) with the "at or below" age band; kept only so results stored with it can be reproduced.
 - ICRP 103 (Deak et al., Radiology 2010;257:158, Table values; Lee 2012 for ages): NOT AVAILABLE, see NOT_AVAILABLE.
+  Lee et al., Med Phys 2012;39(4):2129-2146, Table XII ("NCI ED103") was read, but not the CTDI phantom its DLP is
+  expressed on; a k-factor applied on the wrong phantom is the two-fold error of defect 1, so it is not shipped.
 """
 from dataclasses import dataclass, field
 
@@ -63,4 +65,8 @@ NOT_AVAILABLE: dict[str, str] = {
     "ct-k-icrp103-deak2010": ("ICRP 103 k-factors (Deak et al., Radiology 2010;257:158; Lee 2012 for ages) are not shipped: only the "
                               "abstract of Deak 2010 was read (an increase of about 76 % for chest CT in 5-year-olds), not its "
                               "table of k-factors, so no value could be checked against the publication's page and table."),
+    "ct-k-icrp103-lee2012": ("ICRP 103 k-factors of Lee, Kim, Long & Bolch, Med Phys 2012;39(4):2129-2146, Table XII ('NCI ED103', "
+                             "PMC3326072) are not shipped: the table's values were read, but not the article's methods, so the CTDI "
+                             "phantom (16 or 32 cm) on which its body DLP is expressed could not be established from the text; "
+                             "applied on the wrong phantom a k-factor is wrong by a factor of about 2 (docs/physics.md section 4)."),
 }

@@ -78,6 +78,17 @@ def test_icrp103_table_is_not_available_with_the_reason() -> None:
         k_table("nope")
 
 
+def test_lee2012_icrp103_table_is_refused_until_its_phantom_basis_is_established() -> None:
+    """Lee et al., Med Phys 2012;39(4):2129-2146, Table XII (NCI ED103) was read but not its methods: the CTDI phantom of its
+    DLP is unknown, so the version is refused with that reason, and new results stay on the ICRP 60 table (a dose on
+    an unestablished phantom basis would repeat defect 1's factor of 2)."""
+    with pytest.raises(ValueError, match=r"Med Phys 2012;39\(4\):2129-2146.*phantom \(16 or 32 cm\)"):
+        k_table("ct-k-icrp103-lee2012")
+    with pytest.raises(ValueError, match="Table XII"):
+        ct_effective_dose(dlp_mgy_cm=100, age_years=5, region="chest", phantom_cm=32, dw_cm=15, table_version="ct-k-icrp103-lee2012")
+    assert ct_k_factors.VERSION == ct_k_factors.ICRP60.version and "ct-k-icrp103-lee2012" not in ct_k_factors.TABLES
+
+
 def test_unknown_region_not_available() -> None:
     dose = ct_effective_dose(dlp_mgy_cm=100, age_years=3, region="lower leg", phantom_cm=32)
     assert dose.msv is None and dose.k is None and "lower leg" in dose.not_available_reason
