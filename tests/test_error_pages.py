@@ -44,7 +44,8 @@ def test_the_404_page_in_chinese(client, actors: Actors) -> None:
     client.force_login(actors.coordinator_a)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     text = client.get("/no-such-page/").content.decode()
-    assert '<html lang="zh-hans">' in text and "工作列表" in text and 'data-status="404"' in text
+    assert '<html lang="zh-hans">' in text and "此地址没有页面" in text and "返回工作列表" in text and 'data-status="404"' in text
+    assert "Page not found" not in text
 
 
 @override_settings(DEBUG=True, FRIENDLY_ERROR_PAGES=False, MIDDLEWARE=DEV_MIDDLEWARE)
@@ -76,6 +77,15 @@ def test_a_failing_view_is_the_friendly_500(client, actors: Actors, debug: bool)
     text = response.content.decode()
     assert response.status_code == 500 and 'data-status="500"' in text and "Server error" in text
     assert "a failing view" not in text and "Traceback" not in text
+
+
+@pytest.mark.urls("tests.test_error_pages")
+def test_the_500_page_in_chinese(client, actors: Actors) -> None:
+    client.raise_request_exception = False
+    client.force_login(actors.coordinator_a)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    text = client.get("/boom/").content.decode()
+    assert '<html lang="zh-hans">' in text and "服务器错误" in text and "Server error" not in text
 
 
 def test_the_favicon_is_served(client) -> None:

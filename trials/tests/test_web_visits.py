@@ -249,3 +249,11 @@ def test_the_api_refuses_an_out_of_window_visit_without_its_reason(actors: Actor
     assert response.status_code == 400 and response.json()["code"] == "out_of_window_reason_required"
     response = api_client(actors.coordinator_a).post(url, {**body, "out_of_window_reason": "Scanner down."}, format="json")
     assert response.status_code == 200 and response.json()["out_of_window_reason"] == "Scanner down."
+
+
+def test_the_out_of_window_refusal_in_chinese(client, actors: Actors, world: World) -> None:  # noqa: F811
+    w4 = visit(world, "W4")
+    client.force_login(actors.coordinator_a)
+    client.cookies["django_language"] = "zh-hans"
+    text = client.post(record_url(w4), {"status": "done", "done_on": timezone.localdate().isoformat(), "reason": ""}).content.decode()
+    assert "必填：日期超出访视时间窗。" in text and "outside the visit window" not in text

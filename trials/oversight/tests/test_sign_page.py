@@ -37,3 +37,13 @@ def test_a_wrong_password_puts_the_events_address_back(client, actors: Actors, w
     response = client.post(reverse("web-ae-sign", args=[world.event_a.pk]), {**SIGN, "password": "wrong"})
     text = response.content.decode()
     assert response.status_code == 400 and "history.replaceState" in text and "getOrCreateInstance" in text
+
+
+def test_the_second_signature_is_refused_in_chinese(client, actors: Actors, world: World) -> None:  # noqa: F811
+    client.force_login(actors.investigator_a)
+    client.cookies["django_language"] = "zh-hans"
+    sign = reverse("web-ae-sign", args=[world.event_a.pk])
+    client.post(sign, SIGN)
+    assert "您已签署此报告的当前版本。" in client.get(reverse("web-ae-detail", args=[world.event_a.pk])).content.decode()
+    text = client.post(sign, SIGN).content.decode()
+    assert "您已以此签名含义签署过该记录的此版本" in text and "already signed" not in text
