@@ -98,6 +98,9 @@ def _candidates() -> dict[str, list[Any]]:
         "study": list(ImagingStudy.objects.values_list("study_uid", flat=True)),
         "series": list(Series.objects.values_list("series_uid", flat=True)),
         "instance": list(Instance.objects.values_list("sop_instance_uid", flat=True)),
+        # DICOMweb frame lists and bulk data paths: a frame, a list, the pixels and the radiopharmaceutical sequence
+        # (which holds the activity); any other value answers no more than these, and all ids would be ~10^5 calls.
+        "frames": ["1", "1,2"], "path": ["7FE00010", "00540016"],
         "*": sorted(ints),
     }
 
