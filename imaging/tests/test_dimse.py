@@ -108,11 +108,15 @@ def test_unknown_patient_goes_to_the_unmatched_queue_and_is_resolved(dcmtk: None
     other = child(actors.coordinator_b, actors.hospital_b)
     datasets = synthetic.pet_series(tracer="F18_FDG", patient=like(patient, study_id="MRN-778899"), seed=3, n_slices=4, rows=32, cols=32)
     files = synthetic.write_series(datasets, world["tmp"] / "unknown")
+    # Hospital B's child's study ID sent by hospital A's scanner: not hospital A's patient, so unmatched too.
+    files += synthetic.write_series(synthetic.pet_series(tracer="F18_FDG", patient=like(other), seed=4, n_slices=1, rows=32, cols=32),
+                                    world["tmp"] / "other-hospital")
     done = _filed(1)
     assert _run("storescu", "-aet", "PETCT_A", "-aec", "NBNM", "127.0.0.1", str(world["port"]), *map(str, files)).returncode == 0
     _wait(done)
-    assert not ImagingStudy.objects.exists()  # nothing filed under a guess
-    items = list(UnmatchedInstance.objects.all())
+    assert not ImagingStudy.objects.exists()  # nothing filed under a guess, nothing under another hospital's child
+    assert UnmatchedInstance.objects.filter(hospital=actors.hospital_a).count() == 5
+    items = list(UnmatchedInstance.objects.filter(study_uid=datasets[0].StudyInstanceUID))
     assert {i.cause for i in items} == {"unknown_patient"} and "MRN-778899" not in items[0].identity
     assert unmatched_identity(items[0])["patient_id"] == "MRN-778899"
     ids = [i.pk for i in items]
@@ -128,7 +132,7 @@ def test_unknown_patient_goes_to_the_unmatched_queue_and_is_resolved(dcmtk: None
     assert unmatched_discard(actor=actors.coordinator_a, ids=ids[3:], reason="Test shot of the phantom") == 1
     states = dict(UnmatchedInstance.objects.values_list("pk", "state"))
     assert [states[i] for i in ids] == ["assigned"] * 3 + ["discarded"]
-    assert not list((world["tmp"] / "unmatched").glob("*.dcm"))  # the identified files are gone once resolved
+    assert len(list((world["tmp"] / "unmatched").glob("*.dcm"))) == 1  # only the still-waiting one: resolved files are removed
 
 
 def test_non_conformant_file_is_refused_with_a_reason_and_the_rest_kept(dcmtk: None, world: dict[str, Any]) -> None:
