@@ -30,6 +30,7 @@ PUBLIC_URL_NAMES = {
     "set_language",  # i18n: stores the chosen language in a cookie
     "healthz",  # the liveness probe (database and broker up?), for the load balancer
     "schema", "swagger-ui", "redoc",  # the OpenAPI description of the API and its viewers: no data
+    "favicon",  # a redirect to the static icon (tests/test_error_pages.py)
 }
 # Django's admin: superusers only, every model's access checked by its own tests (tests/test_admin.py).
 PUBLIC_PREFIXES = ("admin/",)
