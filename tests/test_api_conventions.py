@@ -140,6 +140,19 @@ def test_a_nul_character_anywhere_in_a_json_body_is_a_400_naming_where(actors: A
     assert response.status_code == 400 and response.json()["fields"] == {"params.a.1": ["Null characters are not allowed."]}
 
 
+@pytest.mark.parametrize("fmt", ["multipart", "form"])
+def test_a_nul_character_in_a_form_body_is_a_400_naming_the_field(actors: Actors, fmt: str) -> None:
+    """schemathesis found it on PostgreSQL: a form-encoded `patient` with NUL reached the study-ID lookup (a 500)."""
+    client = api_client(actors.coordinator_a)
+    body = {"patient": "BJYY-0\x0001", "trial": "1", "site": "1"}
+    if fmt == "form":
+        from urllib.parse import urlencode
+        response = client.post("/api/v1/trials/screening/", urlencode(body), content_type="application/x-www-form-urlencoded")
+    else:
+        response = client.post("/api/v1/trials/screening/", body, format="multipart")
+    assert response.status_code == 400 and response.json()["fields"] == {"patient": ["Null characters are not allowed."]}
+
+
 @pytest.mark.parametrize(("field", "value"), [("calibrated_at", "2026-07-01T12:00:00+08:00"),  # far after the injection
                                               ("calibrated_at", "9999-12-31T00:00:00Z")])
 def test_a_dose_corrected_over_an_impossible_span_is_a_400_naming_the_time(actors: Actors, field: str, value: str) -> None:

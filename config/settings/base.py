@@ -202,8 +202,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.DefaultPagination",
     # JSON bodies with a NUL character anywhere are refused as bad input (PostgreSQL cannot store NUL): registry/api/parsers.py.
-    "DEFAULT_PARSER_CLASSES": ["registry.api.parsers.JSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": ["registry.api.parsers.JSONParser", "registry.api.parsers.FormParser",
+                               "registry.api.parsers.MultiPartParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -239,6 +239,9 @@ SPECTACULAR_SETTINGS = {
         "ScoreSheetKindEnum": "imaging.reading.models.sheets.ScoreSheet.Kind",
         "PreviewKindEnum": "imaging.models.analysis.Preview.Kind",
         "VoiKindEnum": "imaging.models.analysis.VoiMeasurement.Kind",
+        # The trial's dosage table and its fallback share one set; the hospital's default is labelled differently.
+        "TrialDosageTableEnum": "trials.models.trials.Trial.DosageTable",
+        "HospitalDosageTableEnum": "registry.models.hospitals.DOSAGE_TABLE_CHOICES",
     },
 }
 

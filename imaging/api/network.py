@@ -1,6 +1,6 @@
 """DICOM network API: the hospitals' registered senders, the unmatched queue (assign / discard) and scheduled exams
 (the Modality Worklist). Thin: input serializers, then the services of imaging.services.network."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -91,7 +91,7 @@ class UnmatchedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedM
         upload = unmatched_assign(actor=request.user, ids=data["ids"], patient=patient)
         return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=DiscardSerializer, responses={200: serializers.DictField()})
+    @extend_schema(request=DiscardSerializer, responses={200: inline_serializer("UnmatchedDiscarded", {"discarded": serializers.IntegerField()})})
     @action(detail=False, methods=["post"])
     def discard(self, request: Request) -> Response:
         """Discard waiting instances with a reason (the rows stay, the received files are removed)."""

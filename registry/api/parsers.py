@@ -37,3 +37,28 @@ class JSONParser(parsers.JSONParser):
         if where is not None:
             raise exceptions.ValidationError({where or "non_field_errors": [_("Null characters are not allowed.")]})
         return data
+
+
+def _refuse_nul_fields(data: Any) -> None:
+    """A form body (QueryDict) with NUL in a field name or value: 400 naming the field."""
+    for key in data.keys():
+        if "\x00" in key or any("\x00" in value for value in data.getlist(key) if isinstance(value, str)):
+            raise exceptions.ValidationError({key.replace("\x00", "") or "non_field_errors": [_("Null characters are not allowed.")]})
+
+
+class FormParser(parsers.FormParser):
+    """Form-encoded bodies get the same guard as JSON ones (a related-field lookup would carry NUL to PostgreSQL)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        _refuse_nul_fields(data)
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """Multipart bodies: the form fields get the same guard (file contents are not text and are not checked)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        parsed = super().parse(stream, media_type, parser_context)
+        _refuse_nul_fields(parsed.data)
+        return parsed

@@ -41,6 +41,11 @@ BEGIN
         IF NEW.seq = 0 AND NEW.hash = repeat('0', 64) AND NOT EXISTS (SELECT 1 FROM registry_auditevent) THEN
             RETURN NEW;
         END IF;
+        -- A writer that lost the race to create the head: let its INSERT meet the primary key, whose unique
+        -- violation tells it to read the head the winner created (it can never add a second head).
+        IF EXISTS (SELECT 1 FROM registry_auditchainhead WHERE id = NEW.id) THEN
+            RETURN NEW;
+        END IF;
         RAISE EXCEPTION 'registry_auditchainhead: a new head must start an empty chain (INSERT of #% refused)', NEW.seq
             USING ERRCODE = 'insufficient_privilege';
     END IF;

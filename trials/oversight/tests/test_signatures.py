@@ -171,7 +171,7 @@ def test_the_api_refuses_a_second_signature_with_its_code(actors: Actors, patien
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_threads_signing_at_once_give_one_signature(on_postgres, actors: Actors, patient: Patient) -> None:  # type: ignore[no-untyped-def]
+def test_two_threads_signing_at_once_give_one_signature(on_postgres, reference_rows: None, actors: Actors, patient: Patient) -> None:  # type: ignore[no-untyped-def]
     barrier, codes = threading.Barrier(2), []
 
     def attempt() -> None:
