@@ -3,7 +3,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY . .
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir ".[s3]"
 RUN useradd --create-home app && mkdir -p /data/media && chown app /data/media
 USER app
 EXPOSE 8000
