@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from imaging import viewer_config
 from imaging.models import ImagingStudy, Preview, Series, Upload, VoiMeasurement
 from imaging.pipeline import step_states
 from imaging.selectors import patient_dose_history
@@ -115,7 +116,8 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _render_detail(request: HttpRequest, study: ImagingStudy, release_form: ReleaseForm, status: int = 200) -> HttpResponse:
     can_release = (study.status == ImagingStudy.Status.ON_HOLD
                    and ImagingStudy.objects.restrict(request.user, Action.CHANGE).filter(pk=study.pk).exists())
-    context = {**_live_context(request, study), "release_form": release_form, "can_release": can_release}
+    context = {**_live_context(request, study), "release_form": release_form, "can_release": can_release,
+               "viewer": viewer_config.for_study(request.user, study)}
     return render(request, "imaging/web/study_detail.html", context, status=status)
 
 

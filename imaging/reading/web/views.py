@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
+from imaging import viewer_config
 from imaging.models import ImagingStudy, Preview
+from imaging.reading import dicomweb as case_dicomweb
 from imaging.reading import rules, selectors
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ScoreSheet
 from imaging.reading.services.sessions import assignment_case_score
@@ -127,7 +129,8 @@ def score_sheet_page(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     if request.method != "POST":
         meta = SheetMetaForm(initial={"timepoint": sheet.timepoint, "comment": sheet.comment} if sheet else None)
         return render(request, "reading/web/score_sheet.html",
-                      _sheet_context(request, study, kind, sheet, _typed_from_sheet(kind, sheet), meta))
+                      {**_sheet_context(request, study, kind, sheet, _typed_from_sheet(kind, sheet), meta),
+                       "viewer": _sheet_viewer(request, study, kind, sheet)})
     meta = SheetMetaForm(request.POST)
     posted = SheetValuesForm(request.POST, kind=kind)
     posted.is_valid()  # every field is optional: always valid, the sheet services judge the values
@@ -155,7 +158,15 @@ def score_sheet_page(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             else:
                 messages.success(request, _("Draft saved."))
             return redirect("web-score-sheet", pk=study.pk, kind=kind)
-    return render(request, "reading/web/score_sheet.html", _sheet_context(request, study, kind, sheet, typed, meta), status=400)
+    return render(request, "reading/web/score_sheet.html",
+                  {**_sheet_context(request, study, kind, sheet, typed, meta), "viewer": _sheet_viewer(request, study, kind, sheet)},
+                  status=400)
+
+
+def _sheet_viewer(request: HttpRequest, study: ImagingStudy, kind: str, sheet: ScoreSheet | None) -> viewer_config.Viewer | None:
+    """The viewer beside the sheet (imaging/viewer_config.py): the study's series the reader can open."""
+    return viewer_config.for_score_sheet(request.user, study, kind, can_score=_can_score(request),
+                                         submitted=sheet is not None and sheet.status == ScoreSheet.Status.SUBMITTED)
 
 
 # --- Blinded reading sessions -------------------------------------------------------------------------------
@@ -212,7 +223,8 @@ def case_page(request: HttpRequest, pk: int, position: int) -> HttpResponse:
     images = list(range(len(selectors.case_previews(case))))
     total = assignment.cases.count()
     return render(request, "reading/web/case.html",
-                  {"assignment": assignment, "case": case, "images": images, "form": form, "total": total}, status=status)
+                  {"assignment": assignment, "case": case, "images": images, "form": form, "total": total,
+                   "viewer": case_dicomweb.viewer_for(case)}, status=status)
 
 
 @login_required
