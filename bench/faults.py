@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.dicom_raw import generate  # noqa: E402
 from bench.ingest import _free_port, _setup, _throwaway_database, _upload  # noqa: E402
+from bench.local_services import redis_answers as _redis_answers  # noqa: E402
+from bench.local_services import wait_until as _wait  # noqa: E402
 
 SERIES, PER_SERIES = 10, 100
 # In the order the settings require (soft < hard < visibility < lease); the sweep re-sends work pending 10 s.
@@ -103,29 +104,12 @@ class Services:
         self.log.close()
 
 
-def _redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def _listening(url: str) -> bool:
     try:
         requests.get(url, timeout=5)
         return True
     except requests.RequestException:
         return False
-
-
-def _wait(condition: Any, seconds: float, why: str, every: float = 0.05) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(why)
-        time.sleep(every)
 
 
 def _run(mode: str, inputs: Path, work: Path) -> dict[str, Any]:

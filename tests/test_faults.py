@@ -10,15 +10,12 @@ the whole worker killed with SIGKILL mid-series, and Redis stopped and restarted
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
 
 import pytest
 from django.conf import settings
@@ -27,6 +24,8 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from bench.local_services import RedisServer
+from bench.local_services import wait_until as _until
 from config.celery_app import app as celery_app
 from conftest import Actors, api_client, queued_for_real, require, start_worker, stop_worker
 from imaging import synthetic
@@ -166,48 +165,6 @@ def test_settings_that_break_the_order_do_not_start() -> None:
 
 
 # --- Real services: a Redis of our own, real workers -------------------------------------------------------------------
-class RedisServer:
-    """A redis-server on a free port of its own (not 6379), without persistence: a restart loses every message."""
-
-    def __init__(self, log: IO[str]) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.log = log
-        self.proc: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--daemonize", "no"], stdout=self.log, stderr=subprocess.STDOUT, text=True)
-        _until(lambda: _answers(self.port), 10, "redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _until(condition: Callable[[], bool], seconds: float, why: str, every: float = 0.05) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(why)
-        time.sleep(every)
-
-
 # The workers' timings, short enough for a test and in the order the settings require (soft < hard < visibility < lease):
 # a killed worker's series is swept after 12 s without a heartbeat.
 FAST_RECOVERY = {"CELERY_TASK_SOFT_TIME_LIMIT": "8", "CELERY_TASK_TIME_LIMIT": "10", "CELERY_VISIBILITY_TIMEOUT": "11",
