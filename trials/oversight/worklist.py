@@ -19,9 +19,9 @@ def data_queries(user: User, on: date) -> list[WorkItem]:
     items = []
     for query in data_query_worklist(user=user):  # one query: content_type and hospital selected
         answer = query.status == DataQuery.Status.OPEN
-        title = (_("Data query %(id)s to answer: %(field)s of a %(record)s") if answer
-                 else _("Data query %(id)s answered, to close: %(field)s of a %(record)s")) % {
-            "id": query.pk, "field": query.field_name, "record": query.content_type.model}
+        title = (_("Data query %(id)s to answer: %(field)s (%(record)s)") if answer
+                 else _("Data query %(id)s answered, to close: %(field)s (%(record)s)")) % {
+            "id": query.pk, "field": query.field_label, "record": query.record_kind}
         items.append(WorkItem("query_to_answer" if answer else "query_to_close", None, "", query.hospital.code,
                               timezone.localdate(query.raised_at), title=title,
                               link=reverse("data-query-detail", args=[query.pk])))

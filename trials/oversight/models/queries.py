@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from registry.access import Action, HospitalRole, TrialRole
+from trials.oversight.fields import field_label, record_kind
 from trials.oversight.models.records import ClinicalRecordReference
 
 MONITOR_HOSPITAL_ROLES = frozenset({HospitalRole.MONITOR, HospitalRole.DATA_MANAGER})
@@ -49,6 +50,16 @@ class DataQuery(ClinicalRecordReference):
 
     def __str__(self) -> str:
         return f"Query {self.pk} on {self.field_name} ({self.status})"
+
+    @property
+    def field_label(self) -> str:
+        """The queried field's verbose name in the active language (select content_type with the query)."""
+        return field_label(self.content_type.model_class(), self.field_name)
+
+    @property
+    def record_kind(self) -> str:
+        """What kind of record the query is on ("adverse event"), in the active language."""
+        return record_kind(self.content_type.model_class())
 
 
 class QueryMessage(models.Model):

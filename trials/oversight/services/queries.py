@@ -19,7 +19,9 @@ Q_ = DataQuery.Status
 def _text(text: str, field: str = "text") -> str:
     text = (text or "").strip()
     if not text:
-        raise ApplicationError(_("The text is required."), code="invalid", fields={field: [_("This field is required.")]})
+        # One message, the field's own, so a page shows it once (next to the field), not again at the top.
+        message = _("This field is required.")
+        raise ApplicationError(message, code="invalid", fields={field: [message]})
     return text
 
 

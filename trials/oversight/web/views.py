@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from registry.errors import ApplicationError
 from trials.models import DosingRecord, SubjectVisit, Trial
+from trials.oversight.fields import field_choices
 from trials.oversight.models import DataQuery
 from trials.oversight.selectors import data_query_list, open_query_counts
 from trials.oversight.services.queries import (
@@ -27,7 +28,7 @@ from trials.oversight.services.queries import (
     may_raise_query,
 )
 from trials.oversight.web.forms import QueryRaiseForm, QueryReplyForm
-from trials.oversight.web.labels import dose_label, record_labels, visit_label
+from trials.oversight.web.labels import dose_label, record_labels, record_links, visit_label
 from trials.selectors import dosing_list, subject_visit_list
 from trials.web.common import refused, study_id_for
 
@@ -54,7 +55,7 @@ def query_list_page(request: HttpRequest) -> HttpResponse:
 
 def _thread_context(request: HttpRequest, query: DataQuery, **extra: Any) -> dict[str, Any]:
     user = request.user
-    context = {"query": query, "label": record_labels([query])[query.pk],
+    context = {"query": query, "label": record_labels([query])[query.pk], "record_url": record_links(user, [query]).get(query.pk),
                "thread": list(query.messages.select_related("author").order_by("created_at", "id")),
                "may_answer": query.status == DataQuery.Status.OPEN and is_site_user(user, query),
                "may_close": query.status != DataQuery.Status.CLOSED and is_monitor_user(user, query),
@@ -99,7 +100,7 @@ RECORD_QUERY_FIELDS: dict[type, tuple[str, ...]] = {
 
 
 def record_field_choices(model: type) -> list[tuple[str, str]]:
-    return [(name, str(model._meta.get_field(name).verbose_name)) for name in RECORD_QUERY_FIELDS[model]]
+    return field_choices(model, RECORD_QUERY_FIELDS[model])
 
 
 def _raise_on_record(request: HttpRequest, record: SubjectVisit | DosingRecord, label: str, action_url: str) -> HttpResponse:

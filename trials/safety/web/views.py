@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from registry.access import Action, may
 from registry.errors import ApplicationError
+from trials.oversight.fields import field_choices
 from trials.oversight.models import Signature
 from trials.oversight.selectors import data_query_list
 from trials.oversight.services.queries import data_query_raise, may_raise_query
@@ -36,7 +37,7 @@ SIGN_MEANING = Signature.Meaning.ASSESSED
 
 def query_field_choices(model: type) -> list[tuple[str, str]]:
     names = sorted(model.queryable_field_names()) if hasattr(model, "queryable_field_names") else []
-    return [(n, n) for n in names if n not in ("id", "event", "recorded_by", "recorded_at", "version_number")]
+    return field_choices(model, [n for n in names if n not in ("id", "event", "recorded_by", "recorded_at", "version_number")])
 
 
 @login_required
