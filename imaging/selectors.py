@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import F
+
 from imaging.models import ImagingStudy
 from registry.access import Action
 from registry.models import Patient
@@ -18,19 +20,26 @@ class DoseHistory:
     exams: list[dict[str, Any]] = field(default_factory=list)
     cumulative_msv: float = 0.0
     complete: bool = True  # every exam has both its radiopharmaceutical and (if any) CT dose
+    held: list[ImagingStudy] = field(default_factory=list)  # studies on hold: not in exams or the total until released
 
 
 def patient_dose_history(*, user: UserLike, patient: Patient) -> DoseHistory:
-    """Every exam of the child in the registry (oldest first) with its doses and the running total.
+    """Every exam of the child in the registry (oldest first, undated last, on hold left out) with its doses and the running total.
 
     The total adds what is known; an exam whose dose is not (fully) available is listed with the reason and
     makes the history incomplete, so a reader never takes a partial sum for the child's whole exposure.
     """
+    # Undated exams come last on every database (SQLite sorts NULL first, PostgreSQL last), so the running total of
+    # dated exams is theirs alone.
     studies = (ImagingStudy.objects.restrict(user, Action.VIEW).filter(patient=patient).select_related("dose")
-               .order_by("study_date", "id"))
+               .order_by(F("study_date").asc(nulls_last=True), "id"))
     history = DoseHistory(patient=patient)
     running = 0.0
     for study in studies:
+        if study.status == ImagingStudy.Status.ON_HOLD:
+            # Possibly another child's images: counted for nothing (exams, doses, total) until released; listed apart.
+            history.held.append(study)
+            continue
         dose = getattr(study, "dose", None)
         total = dose.total_msv if dose is not None else None
         running += total or 0.0
