@@ -22,6 +22,7 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from config.celery_app import app as celery_app
+from config.queues import queue_names
 from registry.access import HospitalRole
 from registry.models import Hospital, User
 from registry.tests.factories import HospitalFactory, MembershipFactory, UserFactory
@@ -150,7 +151,8 @@ def client_for():  # type: ignore[no-untyped-def]
 
 def start_worker(*, broker_url: str, queue: str, log: IO[str], extra_env: dict[str, str] | None = None,
                  pool: str = "solo") -> subprocess.Popen[str]:
-    """A real `celery worker` process consuming `queue` on `broker_url`, reading the test database, writing to `log`.
+    """A real `celery worker` process consuming `queue` and the queue of every other kind of work named after it
+    (config/queues.py) on `broker_url`, reading the test database, writing to `log`.
 
     In a session of its own, so that `os.killpg` kills it whole (a prefork pool's children included).
     """
@@ -164,7 +166,7 @@ def start_worker(*, broker_url: str, queue: str, log: IO[str], extra_env: dict[s
         **(extra_env or {}),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", f"--pool={pool}", "-Q", queue,
+        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", f"--pool={pool}", "-Q", ",".join(queue_names(queue)),
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
         env=env, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )

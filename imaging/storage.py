@@ -13,6 +13,12 @@ Django has no rollback hook, and publishing on commit (``on_commit``) would let 
 (or, after a crash, forever) without their file. What is left is a content-addressed file with no row when
 the commit itself fails after the publication, or an enclosing transaction rolls back: harmless, and
 listed and removed by ``manage.py imaging_orphans``.
+
+On S3 (STORAGE_BACKEND=s3, django-storages) the same steps take one request each where the generic storage API would
+take several: ``stage`` is one PUT, ``promote`` a server-side copy (the bytes never come back through the app),
+``discard`` one batch delete of the prefix, ``walk`` one paginated listing, and ``chunks`` streams an object's body as
+it arrives (WADO-RS retrieval) instead of spooling the whole object first. Nothing outside this module needs a local
+path: every read goes through ``read``/``chunks``/``open_file``, every write through ``stage``/``promote``/``overwrite``.
 """
 import os
 import secrets
@@ -20,6 +26,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -45,6 +52,28 @@ def _local() -> bool:
     return isinstance(default_storage, FileSystemStorage)  # LazyObject proxies isinstance to the real backend
 
 
+def _s3() -> Any | None:
+    """The S3Storage behind default_storage, or None (another backend, or the `s3` extra not installed)."""
+    try:
+        from storages.backends.s3 import S3Storage
+    except ImportError:
+        return None
+    return default_storage if isinstance(default_storage, S3Storage) else None
+
+
+def _s3_key(s3: Any, key: str) -> str:
+    """The object key of a storage name (the storage's S3_PREFIX location in front)."""
+    from storages.utils import clean_name
+
+    return str(s3._normalize_name(clean_name(key)))
+
+
+def _missing(error: Exception) -> bool:
+    response = getattr(error, "response", None) or {}
+    return response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404 or \
+        response.get("Error", {}).get("Code") in ("404", "NoSuchKey")
+
+
 def stage(data: bytes, sha256: str, batch: str) -> str:
     """Write `data` under the batch's private staging key (no database: runs in the ingest's worker processes)."""
     key = staged_key(batch, sha256)
@@ -52,6 +81,9 @@ def stage(data: bytes, sha256: str, batch: str) -> str:
         path = default_storage.path(key)
         if not os.path.exists(path):
             _write_new(path, data)
+        return key
+    if _s3() is not None:  # the batch's own key: one PUT, no existence check first
+        default_storage.save(key, ContentFile(data))
         return key
     if not default_storage.exists(key):
         default_storage.save(key, ContentFile(data))
@@ -71,6 +103,17 @@ def promote(batch: str, sha256: str) -> str:
             os.makedirs(os.path.dirname(final), exist_ok=True)
             os.replace(staged, final)
         return key
+    s3 = _s3()
+    if s3 is not None:  # a server-side copy: one request, the bytes stay in the store
+        from botocore.exceptions import ClientError
+
+        try:
+            s3.connection.meta.client.copy_object(Bucket=s3.bucket_name, Key=_s3_key(s3, key),
+                                                  CopySource={"Bucket": s3.bucket_name, "Key": _s3_key(s3, source)})
+        except ClientError as error:
+            if not (_missing(error) and default_storage.exists(key)):  # staged file gone: published by an earlier try
+                raise
+        return key
     if not default_storage.exists(key):
         with default_storage.open(source, "rb") as fh:
             default_storage.save(key, ContentFile(fh.read()))
@@ -82,6 +125,10 @@ def discard(batch: str) -> None:
     folder = f"{STAGING}/{batch}"
     if _local():
         shutil.rmtree(default_storage.path(folder), ignore_errors=True)
+        return
+    s3 = _s3()
+    if s3 is not None:  # one listing and one batch delete (up to 1,000 keys a request)
+        s3.bucket.objects.filter(Prefix=_s3_key(s3, folder) + "/").delete()
         return
     for name in default_storage.listdir(folder)[1]:
         default_storage.delete(f"{folder}/{name}")
@@ -98,6 +145,13 @@ def walk(prefix: str) -> Iterator[str]:
         for folder, _dirs, files in os.walk(root):
             for name in files:
                 yield os.path.relpath(os.path.join(folder, name), default_storage.path("")).replace(os.sep, "/")
+        return
+    s3 = _s3()
+    if s3 is not None:  # one paginated listing of the prefix, not a request per folder
+        root = _s3_key(s3, "")
+        root = f"{root.rstrip('/')}/" if root else ""
+        for obj in s3.bucket.objects.filter(Prefix=_s3_key(s3, prefix).rstrip("/") + "/"):
+            yield obj.key[len(root):]
         return
     if not default_storage.exists(prefix):
         return
@@ -149,6 +203,38 @@ def overwrite(key: str, data: bytes) -> str:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         return key
-    if default_storage.exists(key):
+    if not getattr(default_storage, "file_overwrite", False) and default_storage.exists(key):
         default_storage.delete(key)
     return default_storage.save(key, ContentFile(data))
+
+
+def read(key: str) -> bytes:
+    """A stored file's bytes (one instance, a cached volume, a preview): never a local path outside this module."""
+    if _local():
+        with open(default_storage.path(key), "rb") as fh:
+            return fh.read()
+    with default_storage.open(key, "rb") as fh:
+        return bytes(fh.read())
+
+
+def chunks(key: str, size: int = 1 << 20) -> Iterator[bytes]:
+    """A stored file's bytes in chunks of at most `size`, as they arrive from the store: a series is retrieved without
+    holding more than a chunk in memory. FileNotFoundError when it is missing (raised at the first chunk)."""
+    s3 = _s3()
+    if s3 is not None:
+        from botocore.exceptions import ClientError
+
+        try:
+            body = s3.bucket.Object(_s3_key(s3, key)).get()["Body"]
+        except ClientError as error:
+            if _missing(error):
+                raise FileNotFoundError(key) from None
+            raise
+        try:
+            yield from body.iter_chunks(size)
+        finally:
+            body.close()
+        return
+    with (open(default_storage.path(key), "rb") if _local() else default_storage.open(key, "rb")) as fh:
+        while chunk := fh.read(size):
+            yield chunk

@@ -11,6 +11,9 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
+
+from config.queues import queue_names
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -166,6 +169,9 @@ INGEST_TEMP_MAX_BYTES = env.int("INGEST_TEMP_MAX_BYTES", default=4 * 1024**3)
 ZIP_MAX_RATIO = env.float("ZIP_MAX_RATIO", default=200.0)
 # Worker processes for the per-file work of large uploads (parse, de-identify, store); 0 or 1: in-process.
 INGEST_WORKERS = env.int("INGEST_WORKERS", default=os.cpu_count() or 1)
+# A series' analysis runs once it has received nothing for this long (one run for a series sent an instance per
+# request, as PACS detect the end of a study); ignored without a broker (eager tasks run at once). imaging.services.ingest
+IMAGING_PIPELINE_SETTLE_SECONDS = env.int("IMAGING_PIPELINE_SETTLE_SECONDS", default=15)
 # The DICOM listener (manage.py dicom_listener; docs/imaging/network.md): C-STORE, C-ECHO and Modality Worklist.
 DICOM_LISTENER_AE_TITLE = env("DICOM_LISTENER_AE_TITLE", default="NBNM")
 DICOM_LISTENER_PORT = env.int("DICOM_LISTENER_PORT", default=11112)
@@ -191,6 +197,36 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# STORAGE_BACKEND=s3: DICOM instances, previews, cached volumes, consent and protocol files and report outputs in an
+# S3-compatible bucket (AWS S3, MinIO, Ceph RGW, ...) through django-storages (the `s3` extra). Objects are private
+# (no ACL; nothing is ever served from a bucket URL: every file leaves through a view that checks access).
+STORAGE_BACKEND = env("STORAGE_BACKEND", default="filesystem")
+if STORAGE_BACKEND == "s3":
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env("S3_BUCKET", default=""),
+        # Empty: AWS's own endpoint for the region. MinIO and other S3-compatible stores: their URL.
+        "endpoint_url": env("S3_ENDPOINT_URL", default="") or None,
+        "region_name": env("S3_REGION", default="") or None,
+        # Empty: boto3's own chain (AWS_* variables, an instance or pod role, ~/.aws).
+        "access_key": env("S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env("S3_SECRET_ACCESS_KEY", default="") or None,
+        # "path" for most self-hosted stores (bucket in the path), "virtual" (bucket in the host name), or auto.
+        "addressing_style": env("S3_ADDRESSING_STYLE", default="") or None,
+        "location": env("S3_PREFIX", default=""),  # a key prefix, to share a bucket
+        "verify": env("S3_CA_BUNDLE", default="") or None,  # a private CA's bundle, for a store with its own certificate
+        "signature_version": "s3v4",
+        "default_acl": None,
+        "querystring_auth": True,
+        # Every name the platform writes is unique (content addresses, generated names, per-run report keys), and the
+        # writers that replace a file mean to: no existence check before each write.
+        "file_overwrite": True,
+        # A file opened for reading is spooled to a temporary file beyond this size, not held in memory.
+        "max_memory_size": env.int("S3_MAX_MEMORY_BYTES", default=16 * 1024 * 1024),
+    }}
+    if not STORAGES["default"]["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs S3_BUCKET")
+elif STORAGE_BACKEND != "filesystem":
+    raise ImproperlyConfigured("STORAGE_BACKEND is filesystem (the default) or s3")
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -253,6 +289,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="nbnm")
+# A queue per kind of work (config/queues.py): ingest follow-up on the default queue, then <default>.analysis,
+# <default>.reports and <default>.beat. A worker without -Q consumes them all; compose runs one worker per queue.
+CELERY_TASK_ROUTES = ("config.celery_app.route_task",)
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in queue_names(CELERY_TASK_DEFAULT_QUEUE)]
 CELERY_TASK_IGNORE_RESULT = True  # job rows hold status and results, not a result backend
 # A message is acknowledged after its task, and given back to the broker when the worker process running it dies:
 # a killed worker loses no message. Running one twice is harmless (the engine's claim, registry.services.work).

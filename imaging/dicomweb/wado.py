@@ -1,7 +1,8 @@
 """WADO-RS (PS3.18 10.4): instances, metadata with bulk data URIs, bulk data, frames, rendered images and thumbnails.
 
 Everything reads the stored de-identified files of published instances (the caller's scope, ready studies,
-instances not quarantined); the views hand in an already scoped queryset.
+instances not quarantined); the views hand in an already scoped queryset. Files are read through imaging/storage.py
+(filesystem or S3 alike); a retrieval streams each instance's bytes as the store sends them, one instance at a time.
 """
 from __future__ import annotations
 
@@ -11,14 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext
 from pydicom.dataset import Dataset
 from rest_framework import exceptions, serializers
 
-from imaging import previews
+from imaging import previews, storage
 from imaging.models import Instance
 from imaging.volume import read_dataset
 from registry.errors import ApplicationError
@@ -42,9 +42,7 @@ def _multipart(parts: Iterable[bytes], media_type: str) -> HttpResponse:
 def _stream(instances: list[Instance], boundary: str) -> Iterator[bytes]:
     for inst in instances:
         yield f"--{boundary}\r\nContent-Type: application/dicom\r\nContent-Length: {inst.size}\r\n\r\n".encode()
-        with default_storage.open(inst.storage_key, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                yield chunk
+        yield from storage.chunks(inst.storage_key)  # as the store sends it (S3: the object's body, chunk by chunk)
         yield b"\r\n"
     yield f"--{boundary}--\r\n".encode()
 
