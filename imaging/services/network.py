@@ -62,6 +62,26 @@ def dicom_node_register(*, actor: User, hospital: Hospital, ae_title: str, addre
     return node
 
 
+def dicom_node_set_active(*, actor: User, node: DicomNode, active: bool, reason: str) -> DicomNode:
+    """Deactivate a sender (its associations are refused from now on; what it sent stays) or reactivate it, with the
+    reason, audited. Data managers of the node's hospital (DicomNode's CHANGE role map)."""
+    if not DicomNode.objects.restrict(actor, Action.CHANGE).filter(pk=node.pk).exists():
+        raise ApplicationError(_("You cannot change DICOM senders of this hospital."), code="not_found")
+    if not reason.strip():
+        message = _("Say why.")
+        raise ApplicationError(message, code="invalid", fields={"reason": [message]})
+    with transaction.atomic():
+        # Conditional update: a second click (or a concurrent one) changes nothing and says so.
+        changed = DicomNode.objects.filter(pk=node.pk, active=not active).update(active=active)
+        if not changed:
+            message = _("The sender %(ae_title)s is already active.") if active else _("The sender %(ae_title)s is already inactive.")
+            raise ApplicationError(message % {"ae_title": node.ae_title}, code="no_change")
+        node.refresh_from_db()
+        audit_record(actor=actor, action="activate_dicom_node" if active else "deactivate_dicom_node", instance=node,
+                     hospital_id=node.hospital_id, before={"active": not active}, after={"active": active}, reason=reason.strip())
+    return node
+
+
 def dicom_node_for(*, calling_ae_title: str, address: str) -> DicomNode | None:
     """The active node an association comes from, or None (the association is then rejected)."""
     node = DicomNode.objects.select_related("hospital", "device_user").filter(ae_title=calling_ae_title.strip(), active=True).first()

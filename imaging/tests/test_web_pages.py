@@ -58,7 +58,7 @@ def test_refused_upload_shows_the_service_message_and_keeps_the_choice(client, a
     assert response.status_code == 400
     body = response.content.decode()
     assert "Cannot accept image upload" in body
-    assert f'value="{unconsented.pk}" selected' in body and 'value="7"' in body
+    assert f'value="{unconsented.study_id}"' in body and '<option value="7" selected>7</option>' in body
     assert not Upload.objects.exists()
     json_answer = client.post(reverse("web-upload"), {"patient": unconsented.pk}, HTTP_ACCEPT="application/json")
     assert json_answer.status_code == 400

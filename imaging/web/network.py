@@ -1,24 +1,34 @@
-"""Pages of the DICOM network: the unmatched queue (what scanners sent for no known patient, assigned or discarded by the
-sending hospital's coordinators) and the exam schedule that fills the Modality Worklist. Writes go through forms, then
-the services of imaging.services.network."""
+"""Pages of the DICOM network: the hospitals' registered senders (data managers register, deactivate and reactivate
+their scanners' and PACS' calling AE titles), the unmatched queue (what scanners sent for no known patient, assigned or
+discarded by the sending hospital's coordinators) and the exam schedule that fills the Modality Worklist. Writes go
+through forms, then the services of imaging.services.network."""
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from imaging import modalities
-from imaging.models import ScheduledExam, UnmatchedInstance
-from imaging.services.network import scheduled_exam_schedule, unmatched_assign, unmatched_discard, unmatched_identity
+from imaging.models import DicomNode, ScheduledExam, UnmatchedInstance
+from imaging.services.network import (
+    dicom_node_register,
+    dicom_node_set_active,
+    scheduled_exam_schedule,
+    unmatched_assign,
+    unmatched_discard,
+    unmatched_identity,
+)
 from nucmed.radiopharmaceuticals import CHOICES as TRACER_CHOICES
-from registry.access import Action, Rule, may
+from registry.access import Action, Rule, may, reach
 from registry.errors import ApplicationError
-from registry.models import Patient
+from registry.models import Hospital, Patient
 from registry.web.forms import BootstrapForm, add_application_error
 
 
@@ -133,3 +143,77 @@ def scheduled_exams_page(request: HttpRequest) -> HttpResponse:
     return render(request, "imaging/web/scheduled_exams.html",
                   {"form": form, "exams": exams, "can_schedule": may(request.user, Action.ADD, ScheduledExam)},
                   status=400 if request.method == "POST" else 200)
+
+
+class SenderForm(BootstrapForm):
+    """A hospital's scanner or PACS, as the API's DicomNodeRequestSerializer takes it (the service checks the rest)."""
+
+    hospital = forms.ModelChoiceField(label=gettext_lazy("Hospital"), queryset=Hospital.objects.none(), to_field_name="code")
+    ae_title = forms.CharField(label=gettext_lazy("Calling AE title"), max_length=16,
+                               help_text=gettext_lazy("As configured on the scanner or PACS: up to 16 characters, no backslash."))
+    address = forms.GenericIPAddressField(label=gettext_lazy("Address (optional)"), required=False,
+                                          help_text=gettext_lazy("When set, associations with this AE title must come from this IP address."))
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=100, required=False,
+                                  help_text=gettext_lazy("Which device it is, e.g. \"PET/CT room 2\"."))
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The hospitals where the user may register senders (DicomNode's ADD role map: data managers).
+        self.fields["hospital"].queryset = reach(user, Action.ADD, DicomNode).filter(Hospital.objects.order_by("code"), hospital_path="pk")
+        self.fields["hospital"].label_from_instance = lambda h: f"{h.code} · {h}"
+
+
+class SenderActiveForm(BootstrapForm):
+    active = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
+
+
+def _senders(request: HttpRequest, status: int = 200, form: SenderForm | None = None,
+             failed: tuple[int, SenderActiveForm] | None = None) -> HttpResponse:
+    nodes = list(DicomNode.objects.restrict(request.user).select_related("hospital").order_by("hospital__code", "ae_title"))
+    changeable = set(DicomNode.objects.restrict(request.user, Action.CHANGE).values_list("pk", flat=True))
+    rows = [{"node": n, "can_change": n.pk in changeable,
+             "form": failed[1] if failed and failed[0] == n.pk else SenderActiveForm(initial={"active": not n.active})} for n in nodes]
+    return render(request, "imaging/web/senders.html", {
+        "rows": rows, "form": form or SenderForm(user=request.user), "can_register": reach(request.user, Action.ADD, DicomNode).anywhere,
+        "listener_port": settings.DICOM_LISTENER_PORT}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def senders_page(request: HttpRequest) -> HttpResponse:
+    """The hospitals' registered DICOM senders; data managers register one here (dicom_node_register)."""
+    if request.method != "POST":
+        return _senders(request)
+    form = SenderForm(request.POST, user=request.user)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            node = dicom_node_register(actor=request.user, hospital=data.pop("hospital"), ae_title=data["ae_title"],
+                                       address=data["address"] or None, description=data["description"])
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, _("Sender %(ae_title)s registered: it may send to the platform now.") % {"ae_title": node.ae_title})
+            return redirect("web-dicom-senders")
+    return _senders(request, status=400, form=form)
+
+
+@login_required
+@require_POST
+def sender_active_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Deactivate (or reactivate) a sender with a reason (dicom_node_set_active). Out of view: 404; seen, not changeable: 403."""
+    node = get_object_or_404(DicomNode.objects.restrict(request.user), pk=pk)
+    if not may(request.user, Action.CHANGE, node):
+        raise PermissionDenied(_("Your role does not change DICOM senders."))
+    form = SenderActiveForm(request.POST)
+    if form.is_valid():
+        try:
+            dicom_node_set_active(actor=request.user, node=node, active=form.cleaned_data["active"], reason=form.cleaned_data["reason"])
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, (_("Sender %(ae_title)s reactivated.") if node.active else
+                                       _("Sender %(ae_title)s deactivated: its associations are refused from now on.")) % {"ae_title": node.ae_title})
+            return redirect("web-dicom-senders")
+    return _senders(request, status=400, failed=(node.pk, form))

@@ -8,25 +8,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Count, F, Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from imaging import viewer_config
-from imaging.models import ImagingStudy, Preview, Series, Upload, VoiMeasurement
+from imaging.models import ImagingStudy, Instance, Preview, Series, Upload, VoiMeasurement
 from imaging.pipeline import step_states
 from imaging.selectors import patient_dose_history
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.services.review import study_release
 from imaging.volume import open_bytes
-from imaging.web.forms import ReleaseForm, UploadForm
+from imaging.web.forms import ReleaseForm, UploadForm, visit_label
+from imaging.web.study_parts import study_parts
+from imaging.web.summary import upload_summary
+from nucmed.radiopharmaceuticals import CHOICES as TRACER_CHOICES
 from registry.access import Action, may
 from registry.errors import ApplicationError
 from registry.models import Patient
 from registry.web.forms import add_application_error
+from trials.models import SubjectVisit
 
 FINAL_STATES = {Series.PipelineState.DONE, Series.PipelineState.FAILED, Series.PipelineState.HELD}
 
@@ -53,15 +57,36 @@ def _studies_of(request: HttpRequest, upload: Upload) -> list[dict[str, Any]]:
              "status_label": s.get_status_display()} for s in studies]
 
 
+def _chosen(patients: QuerySet[Patient], value: str | None) -> Patient | None:
+    """The patient a request names (study ID, or the numeric id older links use), among those offered; else None."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    return patients.filter(**{"pk" if text.isdigit() else "study_id": text}).first()
+
+
+def _visits_of(request: HttpRequest, patient: Patient | None) -> QuerySet[SubjectVisit]:
+    if patient is None:
+        return SubjectVisit.objects.none()
+    return (SubjectVisit.objects.restrict(request.user, Action.VIEW).filter(subject__patient=patient)
+            .select_related("definition", "subject__trial").order_by("subject__trial__code", F("target_date").asc(nulls_last=True), "id"))
+
+
+PATIENT_OPTIONS = 50  # study IDs listed with the page; typing asks web-upload-patients for more
+
+
 @login_required
 def upload_page(request: HttpRequest) -> HttpResponse:
     patients = Patient.objects.restrict(request.user, Action.ADD).order_by("study_id")
-    initial = {"patient": request.GET.get("patient")} if request.GET.get("patient") else None
-    form = UploadForm(patients=patients, initial=initial)
+    chosen = _chosen(patients, request.POST.get("patient") if request.method == "POST" else request.GET.get("patient"))
+    visits = _visits_of(request, chosen)
+    initial = {"patient": chosen.study_id} if chosen else None
+    form = UploadForm(patients=patients, initial=initial, visits=visits)
     result: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
     status = 200
     if request.method == "POST":
-        form = UploadForm(request.POST, request.FILES, patients=patients)
+        form = UploadForm(request.POST, request.FILES, patients=patients, visits=visits)
         if form.is_valid():
             try:
                 with tempfile.TemporaryDirectory(prefix="nbnm-web-") as tmp:
@@ -73,6 +98,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
                 add_application_error(form, exc)
             else:
                 result = {"upload": upload.pk, "items": upload.items, "studies": _studies_of(request, upload)}
+                summary = upload_summary(user=request.user, uploads=[upload])
         if result is None:
             status = 400
             if _wants_json(request):
@@ -80,8 +106,40 @@ def upload_page(request: HttpRequest) -> HttpResponse:
                 return JsonResponse({"errors": errors}, status=400)
         elif _wants_json(request):
             return JsonResponse(result, status=201)
-    return render(request, "imaging/web/upload.html", {"form": form, "result": result, "has_patients": patients.exists()},
-                  status=status)
+    return render(request, "imaging/web/upload.html", {
+        "form": form, "result": result, "summary": summary, "has_patients": patients.exists(),
+        "patient_options": list(patients.values_list("study_id", flat=True)[:PATIENT_OPTIONS])}, status=status)
+
+
+@login_required
+@require_GET
+def upload_patients(request: HttpRequest) -> JsonResponse:
+    """The upload page's patient search: study IDs containing `q` among the patients the user may upload for (20 at
+    most). Study IDs only: the search never reads or returns a name or a record number."""
+    query = request.GET.get("q", "").strip()[:16]
+    found = Patient.objects.restrict(request.user, Action.ADD).filter(study_id__icontains=query).order_by("study_id")
+    return JsonResponse({"patients": [{"study_id": sid} for sid in found.values_list("study_id", flat=True)[:20]]})
+
+
+@login_required
+@require_GET
+def upload_visits(request: HttpRequest) -> JsonResponse:
+    """The trial visits of the chosen patient by name, for the upload form's visit list; a patient the user may not
+    upload for is 404 (as everywhere out of scope)."""
+    patient = _chosen(Patient.objects.restrict(request.user, Action.ADD), request.GET.get("patient"))
+    if patient is None:
+        raise Http404
+    return JsonResponse({"visits": [{"id": v.pk, "label": visit_label(v)} for v in _visits_of(request, patient)]})
+
+
+@login_required
+@require_GET
+def upload_summary_page(request: HttpRequest) -> HttpResponse:
+    """The summary fragment the page's script asks for once every file is sent: `?upload=<id>` once per request it
+    made. Uploads outside the user's scope are not read (the fragment then says nothing about them)."""
+    ids = [int(i) for i in request.GET.getlist("upload") if i.isdigit()][:1000]
+    uploads = Upload.objects.restrict(request.user, Action.VIEW).filter(pk__in=ids).order_by("id")
+    return render(request, "imaging/web/_upload_summary.html", {"summary": upload_summary(user=request.user, uploads=uploads)})
 
 
 def _study(request: HttpRequest, pk: int) -> ImagingStudy:
@@ -113,11 +171,24 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, study, ReleaseForm())
 
 
+def _study_links(request: HttpRequest, study: ImagingStudy) -> dict[str, Any]:
+    """What the study page links to and warns about: the patient's page, the trial visit by name, the instances kept
+    out of view (quarantined, by reason), and the sub-apps' parts (the reading sub-app's score sheets)."""
+    quarantined = list(Instance.objects.restrict(request.user, Action.VIEW).filter(series__study=study)
+                       .exclude(quarantine_reason="").values("quarantine_reason").annotate(count=Count("id"))
+                       .order_by("quarantine_reason"))
+    visit = (SubjectVisit.objects.restrict(request.user, Action.VIEW).select_related("definition", "subject__trial")
+             .filter(pk=study.trial_visit_id).first() if study.trial_visit_id else None)
+    return {"patient_url": reverse("web-patient-detail", args=[study.patient.study_id]) if may(request.user, Action.VIEW, study.patient) else None,
+            "visit_label": visit_label(visit) if visit else None, "quarantined": quarantined,
+            "tracer_label": dict(TRACER_CHOICES).get(study.tracer, study.tracer), "parts": study_parts(request, study)}
+
+
 def _render_detail(request: HttpRequest, study: ImagingStudy, release_form: ReleaseForm, status: int = 200) -> HttpResponse:
     can_release = (study.status == ImagingStudy.Status.ON_HOLD
                    and ImagingStudy.objects.restrict(request.user, Action.CHANGE).filter(pk=study.pk).exists())
     context = {**_live_context(request, study), "release_form": release_form, "can_release": can_release,
-               "viewer": viewer_config.for_study(request.user, study)}
+               "viewer": viewer_config.for_study(request.user, study), **_study_links(request, study)}
     return render(request, "imaging/web/study_detail.html", context, status=status)
 
 

@@ -1,4 +1,6 @@
-"""The patient page's MIBG response panel: the Curie / SIOPEN totals over time with the INRC 2017 MIBG bone component.
+"""The patient page's MIBG response panel, and the imaging study page's score sheet links (last in this module).
+
+The patient page's MIBG response panel: the Curie / SIOPEN totals over time with the INRC 2017 MIBG bone component.
 
 The physician comparing a follow-up scan with the baseline sees, per time point, the bone score, the relative bone score
 against the baseline, the response category and why (nucmed.response, through the same selector as the API's
@@ -11,8 +13,10 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _lazy
 
+from imaging.models import ImagingStudy
 from imaging.reading import rules, selectors
 from imaging.reading.models import ScoreSheet
+from imaging.web.study_parts import register_study_part
 from nucmed import response
 from nucmed.reference import reference_tables
 from registry.models import Patient
@@ -56,3 +60,15 @@ def mibg_response_panel(request: HttpRequest, patient: Patient) -> Panel | None:
     return Panel("reading/web/panels/mibg_response.html", {
         "timelines": timelines, "pr_max": response.PARTIAL_RESPONSE_RELATIVE_MAX, "pd_min": response.PROGRESSION_RELATIVE_MIN,
         "source": response.SOURCE, "version": response.VERSION, "unverified": _unverified_items()}, order=15)
+
+
+@register_study_part("score_sheets")
+def score_sheets_part(request: HttpRequest, study: ImagingStudy) -> Panel | None:
+    """The imaging study page's links to its score sheets: one per scoring system of the study's tracer (the reader's
+    own sheet page), and the sheets the user may see with their status and total. Absent for a tracer no system scores."""
+    kinds = [kind for kind, tracers in rules.TRACERS.items() if study.tracer in tracers]  # the score sheet page's own rule
+    if not kinds:
+        return None
+    sheets = list(selectors.sheet_list(user=request.user).filter(study=study).order_by("kind", "role", "id"))
+    return Panel("reading/web/panels/study_sheets.html", {
+        "systems": [(kind, ScoreSheet.Kind(kind).label) for kind in kinds], "sheets": sheets}, order=10)
