@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from registry.access import may
 from registry.errors import ApplicationError
 from registry.models import User
 from reports.document import Progress, Report
@@ -62,6 +63,12 @@ class ReportKind:
     # Set for kinds that stream their own files (then `build` is not called).
     write_files: WriteFiles | None = None
     file_name: str = ""
+    # The registry.access Rule whose holders are offered the kind's form (the Reports page's buttons); `permit` stays
+    # the authority at request and at execution. Empty: offered to everyone who reaches the page.
+    offered_to: str = ""
+
+    def offered(self, user: User) -> bool:
+        return not self.offered_to or may(user, self.offered_to)
 
 
 _kinds: dict[str, ReportKind] = {}
@@ -84,6 +91,11 @@ def report_kind(name: str) -> ReportKind:
 def report_kinds() -> list[ReportKind]:
     _load()
     return [_kinds[k] for k in sorted(_kinds)]
+
+
+def offered_kinds(user: User) -> list[ReportKind]:
+    """The kinds whose form this user is offered: those a submission by them would not refuse for their role."""
+    return [kind for kind in report_kinds() if kind.offered(user)]
 
 
 def _load() -> None:

@@ -264,4 +264,5 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     return report
 
 
-COHORT = register_report_kind(ReportKind("cohort", "Registry cohort report", authorise, build, permit))
+COHORT = register_report_kind(ReportKind("cohort", "Registry cohort report", authorise, build, permit,
+                                         offered_to=Rule.REPORT_SITE))

@@ -123,4 +123,5 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     return report
 
 
-DIAGNOSTIC = register_report_kind(ReportKind("diagnostic", "Diagnostic-performance report", authorise, build, permit))
+DIAGNOSTIC = register_report_kind(ReportKind("diagnostic", "Diagnostic-performance report", authorise, build, permit,
+                                             offered_to=Rule.REPORT_SITE))

@@ -294,4 +294,5 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     return report
 
 
-TRIAL = register_report_kind(ReportKind("trial", "Sponsor trial report", authorise, build, permit, trial_param="trial"))
+TRIAL = register_report_kind(ReportKind("trial", "Sponsor trial report", authorise, build, permit, trial_param="trial",
+                                        offered_to=Rule.REPORT_TRIAL))

@@ -142,4 +142,5 @@ def _no_document(user: User, params: dict[str, Any], progress: Progress):  # typ
 
 
 EXTRACT = register_report_kind(ReportKind("extract", "De-identified data extract (data managers)", authorise, _no_document, permit,
-                                          write_files=write, file_name="extract.zip"))
+                                          write_files=write, file_name="extract.zip",
+                                          offered_to=Rule.EXTRACT))
