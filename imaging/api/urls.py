@@ -1,7 +1,7 @@
-from django.urls import re_path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from imaging.api import analysis, network, views
+from imaging.api import analysis, measurements, network, views
 from registry.api.patients import PatientViewSet
 
 router = SimpleRouter()
@@ -20,5 +20,6 @@ urlpatterns = [
     # A study ID has one shape (the patients API's): anything else is a 404 here, never a lookup with a raw string.
     re_path(rf"^patients/(?P<study_id>{PatientViewSet.lookup_value_regex})/dose-history/$", analysis.PatientDoseHistoryView.as_view(),
             name="imaging-patient-dose-history"),
+    path("measurements/", measurements.MeasurementView.as_view(), name="imaging-measurements"),
     *router.urls,
 ]

@@ -149,6 +149,10 @@ class VoiMeasurement(ScopedModel):
     class Shape(models.TextChoices):
         SPHERE = "sphere", _("Sphere")
         BOX = "box", _("Box")
+        # Drawn in the viewer on one image (imaging/services/measurements.py): a length, a 2D region, a probed point.
+        LINE = "line", _("Length (viewer)")
+        ROI = "roi", _("Region on one image (viewer)")
+        POINT = "point", _("Probe (viewer)")
 
     class Threshold(models.TextChoices):
         # xgettext:no-python-format
@@ -176,6 +180,12 @@ class VoiMeasurement(ScopedModel):
     cov = models.FloatField(null=True, blank=True, help_text="Coefficient of variation (SD/mean) in the VOI")
     auc_csh = models.FloatField(null=True, blank=True, help_text="Area under the cumulative SUV-volume histogram")
     snr = models.FloatField(null=True, blank=True, help_text="Liver VOI: SUVmean/SD")
+    # A viewer measurement: the image it was drawn on, the points (LPS mm) and its length or area. Its SUV values are
+    # the viewer's, computed in the browser with the series' stored factor (checked on saving); method_version says so.
+    sop_instance_uid = models.CharField(max_length=64, blank=True)
+    points_mm = models.JSONField(null=True, blank=True, help_text="[[x, y, z], ...] LPS mm, as drawn in the viewer")
+    length_mm = models.FloatField(null=True, blank=True)
+    area_mm2 = models.FloatField(null=True, blank=True)
     method_version = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

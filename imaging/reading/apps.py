@@ -9,4 +9,5 @@ class ReadingConfig(AppConfig):
     verbose_name = "Image reading"
 
     def ready(self) -> None:
+        from imaging.reading import measurements  # noqa: F401  (registers the score sheet's and the case's measurement contexts)
         from imaging.reading.web import panels  # noqa: F401  (registers the patient page's MIBG response panel)

@@ -84,6 +84,13 @@ def _new_voi(w: World, actor: str) -> dict[str, Any]:
     return {"series": w["series_a"].pk, "shape": "sphere", "centre_mm": w["suv_a"].suv_max_position_mm, "radius_mm": 15.0}
 
 
+def _new_measurement(w: World, actor: str) -> dict[str, Any]:
+    inst = w["instance_a"]
+    return {"context": {"page": "study", "study": w["study_a"].pk}, "target": "voi", "seriesInstanceUID": inst.series.series_uid,
+            "sopInstanceUID": inst.sop_instance_uid, "tool": "length", "label": "node", "values": {"length_mm": 12.0},
+            "points": [[0.0, 0.0, 0.0], [12.0, 0.0, 0.0]]}
+
+
 # Analysis results (need the pipeline run: arranged by `arrange` above).
 CASES: list[Case] = [
     _list("dose", "imaging-dose-list"), _detail("dose", "imaging-dose-detail"),
@@ -95,6 +102,10 @@ CASES: list[Case] = [
     _list("voi", "imaging-voi-list"), _detail("voi", "imaging-voi-detail"),
     Case("voi create", "imaging-voi-list", statuses(ok=ADDERS_A, ok_status=201, invalid={"coordinator_b"},
                                                    forbidden={"monitor_a", "nobody"}), method="post", data=_new_voi),
+    # A viewer measurement of the study page (imaging/services/measurements.py): the page's study is out of scope (404)
+    # for other hospitals; a monitor sees the study but records nothing (403).
+    Case("viewer measurement save", "imaging-measurements",
+         statuses(ok=ADDERS_A, ok_status=201, forbidden={"monitor_a"}, hidden=NOT_A), method="post", data=_new_measurement),
 ]
 CLINICAL_CASES = [
     _list("upload", "imaging-upload-list"), _detail("upload", "imaging-upload-detail"),

@@ -7,9 +7,15 @@ hospital B's series, which they cannot open through the imaging API).
 from datetime import date
 from typing import Any
 
+from imaging import synthetic
+from imaging.models import ImagingStudy
+from imaging.reading import dicomweb as case_dw
 from imaging.reading.services.comparison import comparison_unit_create, reading_comparison_create
+from imaging.reading.services.sessions import ItemInput, reading_session_create
 from imaging.reading.services.sheets import score_sheet_create
 from imaging.reading.tests import helpers as h
+from imaging.services.ingest import IncomingFile, ingest
+from imaging.tests.helpers import like
 from registry.tests.matrix_cases import SEE_A
 from registry.tests.matrix_cases import arrange as arrange_registry
 from tests.matrix import AUTHENTICATED, HOSPITAL_MEMBERS, Case, World, statuses
@@ -143,3 +149,43 @@ CASES = [
          method="post", args=lambda w: [w["unit_a"].pk],
          data=lambda w, actor: {"method": "b" if actor == "data_manager" else "a", "positive": True}),
 ]
+
+
+def arrange_case_images(world: World) -> None:
+    """A blinded session over real stored instances (a PET pair of hospital B's child, ingested), which investigator_a
+    reads: the case's own DICOMweb root (imaging/reading/dicomweb.py) serves them under pseudonymous UIDs."""
+    import tempfile
+    from pathlib import Path
+
+    arrange_registry(world)
+    a = world.actors
+    patient = h.patient_at(a.coordinator_b, a.hospital_b)
+    child = like(patient)
+    ctx = synthetic.study_context(patient=child, seed=71)
+    pair = [synthetic.pet_series(tracer="F18_FDG", patient=child, seed=71, study=ctx, low_dose=low, n_slices=2, rows=8, cols=8,
+                                 series_number=number) for low, number in ((True, 3), (False, 5))]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = synthetic.write_series([*pair[0], *pair[1]], tmp)
+        ingest(actor=a.coordinator_b, patient=patient, source="api", files=[IncomingFile(p.name, Path(p)) for p in paths])
+    study = ImagingStudy.objects.get(patient=patient)
+    items = [ItemInput(study.series.get(series_number=number), arm) for number, arm in ((3, "low-dose"), (5, "standard-dose"))]
+    session = reading_session_create(actor=a.data_manager, name="case images", items=items, readers=[a.investigator_a], seed=1)
+    world.rows["image_case"] = session.assignments.get().cases.select_related("assignment", "item__series__study").get(position=1)
+
+
+def _case_dw(w: World, *parts: str) -> list[object]:
+    case = w["image_case"]
+    names = case_dw.Pseudonyms(case)
+    values = {"study": names.study_uid, "series": names.series_uid,
+              "instance": names.of(case.item.series.instances.order_by("instance_number").first().sop_instance_uid), "frame": "1"}
+    return [case.assignment_id, case.position, *(values[p] for p in parts)]
+
+
+_CASE_READER = statuses(kind="dicomweb", ok={"investigator_a"}, hidden=EVERYONE_BUT_INV_A)
+CASES_IN_OTHER_WORLDS = [(arrange_case_images, [
+    Case("reading case DICOMweb series", "reading-case-dicomweb-series", _CASE_READER, args=lambda w: _case_dw(w, "study")),
+    Case("reading case DICOMweb metadata", "reading-case-dicomweb-metadata", _CASE_READER,
+         args=lambda w: _case_dw(w, "study", "series")),
+    Case("reading case DICOMweb frames", "reading-case-dicomweb-frames", _CASE_READER,
+         args=lambda w: _case_dw(w, "study", "series", "instance", "frame")),
+])]
