@@ -11,16 +11,17 @@ import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Value
+from django.db.models import Count, Max, Min, Q, Value
 from django.db.models.functions import NullIf
 from django.utils import timezone
 
 from imaging.models import ImagingStudy, Series
 from registry.errors import ApplicationError
-from registry.services.work import TRANSIENT_ERRORS, Work, lease_until
+from registry.services.work import TRANSIENT_ERRORS, LeaseLost, Work, lease_until
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ _steps: dict[str, tuple[int, StepFunction]] = {}
 # The step being run in this thread/task, so that a long step can report its progress without passing names around.
 _running: ContextVar[tuple[int, str] | None] = ContextVar("imaging_pipeline_running_step", default=None)
 _last_report: dict[tuple[int, str], float] = {}
+# The claim of the run in this thread/task (its start time), so a step's state is written only while the run is still
+# the series' own: a series that gained instances meanwhile is pending again, and a step done on the old set of
+# instances must not be recorded as done for the new one.
+_claimed_at: ContextVar[datetime | None] = ContextVar("imaging_pipeline_claimed_at", default=None)
 PROGRESS_INTERVAL_S = 1.0
 
 
@@ -44,17 +49,32 @@ def step_names() -> list[str]:
     return [name for name, _ in sorted(_steps.items(), key=lambda kv: kv[1][0])]
 
 
-@pipeline_step("index", order=10)
-def index_series(series: Series) -> dict[str, Any]:
-    """Instance count, slice range and acquisition times, aggregated from the rows written at ingest."""
-    published = series.instances.filter(quarantine_reason="")
-    stats = published.aggregate(n=Count("id"), z_min=Min("slice_position"), z_max=Max("slice_position"),
-                                first=Min(NullIf("acquisition", Value(""))), last=Max(NullIf("acquisition", Value(""))))
+def index_values(series: Series) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """(number of instances, geometry, step result) of a series, from its rows in one aggregate query."""
+    published = Q(instances__quarantine_reason="")
+    stats = Series.objects.filter(pk=series.pk).aggregate(
+        all=Count("instances__id"), n=Count("instances__id", filter=published),
+        z_min=Min("instances__slice_position", filter=published), z_max=Max("instances__slice_position", filter=published),
+        first=Min(NullIf("instances__acquisition", Value("")), filter=published),
+        last=Max(NullIf("instances__acquisition", Value("")), filter=published))
     geometry = {**series.geometry, "instances": stats["n"],
                 "z_range": [stats["z_min"], stats["z_max"]] if stats["z_min"] is not None else None,
                 "acquisition_first": stats["first"], "acquisition_last": stats["last"]}
-    Series.objects.filter(pk=series.pk).update(number_of_instances=series.instances.count(), geometry=geometry)
-    return {"instances": stats["n"]}
+    return stats["all"], geometry, {"instances": stats["n"]}
+
+
+def steps_with_index(result: dict[str, Any], now: datetime) -> tuple[dict[str, Any], int]:
+    """The pipeline_steps and progress of a series whose index step was just done (by the ingest) and nothing else."""
+    steps = {"index": {"state": "done", "error": "", "result": result, "finished_at": now.isoformat(), "progress": 100}}
+    return steps, 100 // max(len(step_names()), 1)
+
+
+@pipeline_step("index", order=10)
+def index_series(series: Series) -> dict[str, Any]:
+    """Instance count, slice range and acquisition times, aggregated from the rows written at ingest."""
+    number, geometry, result = index_values(series)
+    Series.objects.filter(pk=series.pk).update(number_of_instances=number, geometry=geometry)
+    return result
 
 
 def step_states(series: Series) -> list[dict[str, Any]]:
@@ -85,6 +105,10 @@ def _set_step(series_id: int, step: str, **state: Any) -> Series:
     """Record one step's state and the pipeline's progress; while the pipeline runs, this is also its heartbeat."""
     with transaction.atomic():
         series = Series.objects.select_for_update().get(pk=series_id)
+        claimed_at = _claimed_at.get()
+        if claimed_at is not None and (series.pipeline_state != Series.PipelineState.RUNNING
+                                       or series.pipeline_started_at != claimed_at):
+            raise LeaseLost
         steps = dict(series.pipeline_steps)
         steps[step] = {**steps.get(step, {}), **state}
         if state.get("state") == "done":
@@ -118,7 +142,7 @@ def series_step_run(*, series_id: int, step: str) -> str:
     token = _running.set((series_id, step))
     try:
         result = _steps[step][1](series)
-    except TRANSIENT_ERRORS:
+    except (LeaseLost, *TRANSIENT_ERRORS):
         raise  # not the step's fault: the engine runs the pipeline again after a backoff
     except Exception as exc:  # recorded on the series for people to read and retry; never an identifier
         logger.exception("pipeline step %s failed for series %s", step, series_id)
@@ -133,7 +157,21 @@ def series_step_run(*, series_id: int, step: str) -> str:
 
 
 def pipeline_run(series: Series, work: Work) -> None:
-    """The engine's handler: every step in order. A failed step fails the pipeline with the step's error."""
+    """The engine's handler: every step in order. A failed step fails the pipeline with the step's error.
+
+    The steps share one read of the series' files (imaging.volume.run_cache): each stored file is opened once per run.
+    """
+    from imaging.volume import run_cache
+
+    token = _claimed_at.set(work.claimed_at)
+    try:
+        with run_cache():
+            _run_steps(series, work)
+    finally:
+        _claimed_at.reset(token)
+
+
+def _run_steps(series: Series, work: Work) -> None:
     for step in step_names():
         outcome = series_step_run(series_id=series.pk, step=step)
         if outcome == "held":  # put on hold since it was queued: the release queues it again

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from imaging.models import ImagingStudy, Instance, Series, Upload
 from imaging.pipeline import step_states
-from imaging.services.ingest import IncomingFile, ingest
+from imaging.services.ingest import IncomingFile, ingest, may_upload
 from imaging.services.review import study_release
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
@@ -91,7 +91,7 @@ def patient_for_upload(request: Request, study_id: str) -> Patient:
     patient = Patient.objects.restrict(request.user, Action.VIEW).filter(study_id=study_id).first()
     if patient is None:
         raise exceptions.NotFound("No such patient.")
-    if not Patient.objects.restrict(request.user, Action.ADD).filter(pk=patient.pk).exists():
+    if not may_upload(actor=request.user, patient=patient):  # remembered: the ingest does not ask again
         raise exceptions.PermissionDenied("Your role does not allow uploading images for this patient.")
     return patient
 

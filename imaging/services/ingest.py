@@ -16,7 +16,7 @@ import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +86,23 @@ def _recent_weight(patient: Patient, study_date: date | None, exclude_uid: str) 
     return None
 
 
+def may_upload(*, actor: User, patient: Patient) -> bool:
+    """Whether the patient is the uploader's to add images to (one query), remembered on this patient object.
+
+    A request that checked it to choose its answer (the API's 403) hands the same object to `ingest`, which then
+    does not ask again: the scope is checked once per request. The object lives as long as the request.
+    """
+    if getattr(patient, "_nbnm_upload_allowed_for", None) == actor.pk:
+        return True
+    allowed = Patient.objects.restrict(actor, Action.ADD).filter(pk=patient.pk).exists()
+    if allowed:
+        patient._nbnm_upload_allowed_for = actor.pk  # type: ignore[attr-defined]
+    return allowed
+
+
 def upload_check_patient(*, actor: User, patient: Patient) -> None:
     """Refuse before reading a byte: the patient must be the uploader's to add data to, with a valid consent."""
-    if not Patient.objects.restrict(actor, Action.ADD).filter(pk=patient.pk).exists():
+    if not may_upload(actor=actor, patient=patient):
         raise ApplicationError("You cannot upload images for this patient.", code="not_found")
     require_consent(patient, on=timezone.localdate(), action="image upload")
 
@@ -185,32 +199,39 @@ CONFLICT_REASONS = {
 @transaction.atomic
 def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectVisit | None, items: list[dict[str, Any]],
             accepted: list[Prepared], batch: str) -> Upload:
+    """File the accepted files and write the upload, in a fixed number of statements per kind of row.
+
+    Every file's outcome is decided first (conflict, duplicate, new), so the upload row is inserted once with its
+    counts and items, then the new instances and kept-aside conflicts in one bulk insert each, then one UPDATE per
+    series touched (its count, its index, the pipeline queued after the settle delay) and one audit event.
+    """
     for a in accepted:  # a second pass (after a concurrent upload won) starts from the files' own outcomes
         a.item.update(outcome="accepted", code="", reason="")
-    upload = Upload.objects.create(patient=patient, uploaded_by=actor, source=source, trial_visit=trial_visit,
-                                   files_received=len(items), bytes_received=sum(a.size for a in accepted))
     filed = _Filed.load(accepted)
     keep, publish = [], []
+    intake_conflicts: list[IntakeConflict] = []
     for a in accepted:
         code = filed.conflict(a, patient)
         if code is None:
             keep.append(a)
             continue
-        IntakeConflict.objects.create(upload=upload, file=a.item["file"][:255], code=code, study_uid=a.study_uid,
-                                      series_uid=a.series_uid, sop_instance_uid=a.sop_uid, storage_key=a.storage_key,
-                                      size=a.size, sha256=a.sha256)
+        intake_conflicts.append(IntakeConflict(file=a.item["file"][:255], code=code, study_uid=a.study_uid,
+                                               series_uid=a.series_uid, sop_instance_uid=a.sop_uid,
+                                               storage_key=a.storage_key, size=a.size, sha256=a.sha256))
         a.item.update(outcome="conflict", code=code, reason=CONFLICT_REASONS[code])
         publish.append(a)
     studies = _study_rows(keep, filed, patient, trial_visit)
     series = _series_rows(keep, filed, studies, patient)
-    new_rows, seen = [], set()
+    new_rows: list[Instance] = []
+    instance_conflicts: list[InstanceConflict] = []
+    seen: set[str] = set()
     for a in keep:
         a.item["sop_instance_uid"] = a.sop_uid
         prior = filed.instances.get(a.sop_uid)
         if prior is not None or a.sop_uid in seen:
             if prior is not None and prior.sha256 != a.sha256:
-                InstanceConflict.objects.create(instance=prior, storage_key=a.storage_key, size=a.size, sha256=a.sha256,
-                                                upload=upload)
+                instance_conflicts.append(InstanceConflict(instance=prior, storage_key=a.storage_key, size=a.size,
+                                                           sha256=a.sha256))
                 a.item.update(outcome="conflict", code="uid_conflict",
                               reason="An instance with this UID is already stored with different content; kept aside for review.")
                 publish.append(a)
@@ -222,24 +243,23 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectV
             a.item.update(outcome="quarantined", code="quarantined", reason=a.quarantine)
         new_rows.append(Instance(series=series[a.series_uid], patient=patient, sop_instance_uid=a.sop_uid,
                                  sop_class_uid=a.sop_class_uid, instance_number=a.instance_number, storage_key=a.storage_key,
-                                 size=a.size, sha256=a.sha256, quarantine_reason=a.quarantine, upload=upload,
+                                 size=a.size, sha256=a.sha256, quarantine_reason=a.quarantine,
                                  slice_position=a.slice_position, acquisition=a.acquisition))
         publish.append(a)
-    Instance.objects.bulk_create(new_rows, batch_size=1000)
-    touched = {r.series_id for r in new_rows}
-    for s in series.values():
-        if s.pk in touched:
-            s.number_of_instances = s.instances.count()
-            s.pipeline_state = Series.PipelineState.HELD if s.study.status == ImagingStudy.Status.ON_HOLD else Series.PipelineState.PENDING
-            s.pipeline_queued_at = timezone.now()
-            s.pipeline_steps, s.pipeline_progress = {}, 0  # new instances: every step must see them
-            s.save(update_fields=["number_of_instances", "pipeline_state", "pipeline_queued_at", "pipeline_steps",
-                                  "pipeline_progress", "updated_at"])
     counts = {k: sum(1 for i in items if i["outcome"] == k) for k in ("accepted", "duplicate", "conflict", "quarantined", "rejected")}
-    Upload.objects.filter(pk=upload.pk).update(
-        accepted=counts["accepted"], duplicates=counts["duplicate"], conflicts=counts["conflict"],
-        quarantined=counts["quarantined"], rejected=counts["rejected"], items=items, finished_at=timezone.now())
-    upload.refresh_from_db()
+    upload = Upload.objects.create(
+        patient=patient, uploaded_by=actor, source=source, trial_visit=trial_visit, files_received=len(items),
+        bytes_received=sum(a.size for a in accepted), accepted=counts["accepted"], duplicates=counts["duplicate"],
+        conflicts=counts["conflict"], quarantined=counts["quarantined"], rejected=counts["rejected"], items=items,
+        finished_at=timezone.now())
+    for row in (*intake_conflicts, *instance_conflicts, *new_rows):
+        row.upload = upload
+    for model, rows in ((IntakeConflict, intake_conflicts), (InstanceConflict, instance_conflicts), (Instance, new_rows)):
+        if rows:
+            model.objects.bulk_create(rows, batch_size=1000)
+    touched = {r.series_id for r in new_rows}
+    send = [s.pk for s in series.values() if s.pk in touched and _series_filed(s)]
+    # The re-check after the write, on the row as written (its patient is in memory: no re-read).
     ensure_in_scope(upload, user=actor, action=Action.ADD)
     # One event per upload: the upload is the unit of change, its items say what became of each file.
     audit_record(actor=actor, action="ingest", instance=upload, hospital_id=patient.hospital_id,
@@ -248,41 +268,97 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectV
     # Last, once every row is written: a failure before this point leaves only staged files, which ingest removes.
     for a in publish:
         storage.promote(batch, a.sha256)
-    queued = [s.pk for s in series.values() if s.pk in touched and s.pipeline_state == Series.PipelineState.PENDING]
-    if queued:
-        transaction.on_commit(lambda: _queue_pipelines(queued))
+    if send:
+        transaction.on_commit(lambda: _queue_pipelines(send))
     logger.info("upload %s: %s", upload.pk, counts)
     return upload
+
+
+def settle_seconds() -> int:
+    """How long a series must receive nothing before its analysis runs (IMAGING_PIPELINE_SETTLE_SECONDS).
+
+    PACS close a study the same way ("no new image for N seconds"): one instance per request (STOW-RS, a
+    PACS forward, C-STORE) would otherwise queue one analysis per instance. Without a broker (eager tasks) the
+    countdown of a message cannot be honoured, so the analysis runs at once.
+    """
+    return 0 if settings.CELERY_TASK_ALWAYS_EAGER else max(0, settings.IMAGING_PIPELINE_SETTLE_SECONDS)
+
+
+def _series_filed(s: Series) -> bool:
+    """Update a series that gained instances in one statement: its count, its index (the pipeline's first step, done
+    here from the rows just written) and its pipeline, pending until the series has been stable for the settle delay.
+
+    True when a message must be sent for it; False when a message sent for an earlier instance is still on its way
+    (the series was already pending and not yet due: that message sends itself on to the new due time,
+    imaging.tasks.run_pipeline) or the study is on hold (its release queues it).
+    """
+    from imaging.pipeline import index_values, steps_with_index
+
+    now = timezone.now()
+    in_flight = (s.pipeline_state == Series.PipelineState.PENDING and s.pipeline_queued_at is not None
+                 and s.pipeline_queued_at > now)
+    held = s.study.status == ImagingStudy.Status.ON_HOLD
+    number, geometry, result = index_values(s)
+    columns: dict[str, Any] = {"number_of_instances": number, "pipeline_queued_at": now + timedelta(seconds=settle_seconds()),
+                               "pipeline_attempts": 0, "pipeline_lease_expires_at": None, "pipeline_error": "", "updated_at": now}
+    if held:
+        # New instances: every step must see them; the index step runs when the study is released, as before.
+        columns |= {"pipeline_state": Series.PipelineState.HELD, "pipeline_steps": {}, "pipeline_progress": 0}
+    else:
+        steps, progress = steps_with_index(result, now)
+        columns |= {"pipeline_state": Series.PipelineState.PENDING, "pipeline_steps": steps, "pipeline_progress": progress,
+                    "geometry": geometry}
+    Series.objects.filter(pk=s.pk).update(**columns)
+    for name, value in columns.items():
+        setattr(s, name, value)
+    return not held and not in_flight
 
 
 def _study_rows(keep: list[Prepared], filed: _Filed, patient: Patient, trial_visit: SubjectVisit | None) -> dict[str, ImagingStudy]:
     """This patient's studies of the files kept, created when new and updated from their files."""
     studies: dict[str, ImagingStudy] = {}
     for uid in sorted({a.study_uid for a in keep}):
-        study = filed.studies.get(uid) or ImagingStudy.objects.create(study_uid=uid, patient=patient, trial_visit=trial_visit)
-        _update_study(study, [a for a in keep if a.study_uid == uid], patient)
+        study = filed.studies.get(uid)
+        created = study is None
+        if study is None:
+            study = ImagingStudy.objects.create(study_uid=uid, patient=patient, trial_visit=trial_visit)
+        _update_study(study, [a for a in keep if a.study_uid == uid], patient, filed, created=created)
         studies[uid] = study
     return studies
 
 
-def _update_study(study: ImagingStudy, group: list[Prepared], patient: Patient) -> None:
+_STUDY_FIELDS = ("study_date", "modality_group", "tracer", "patient_weight_kg", "patient_size_m", "status", "hold_reasons")
+
+
+def _update_study(study: ImagingStudy, group: list[Prepared], patient: Patient, filed: _Filed, *, created: bool) -> None:
+    """The study's values from its files, and the wrong-patient guard; written only when something changed.
+
+    A file of a series the study already has, with the study's recorded weight, changes nothing the study shows and
+    was already compared (the guard's weight check ran when that weight was recorded): the common case of a series
+    sent one instance per request costs no query here.
+    """
+    before = [getattr(study, name) for name in _STUDY_FIELDS]
     first = group[0]
     study.study_date = study.study_date or first.study_date
-    study.modality_group = modalities.modality_group({a.modality for a in group} | set(study.series.values_list("modality", flat=True)))
+    if created or any(a.series_uid not in filed.series for a in group):
+        study.modality_group = modalities.modality_group({a.modality for a in group}
+                                                         | set(study.series.values_list("modality", flat=True)))
     study.tracer = study.tracer or next((a.tracer for a in group if a.tracer), "")
     weight = next((a.weight_kg for a in group if a.weight_kg), None)
+    weight_checked = not created and weight is not None and weight == study.patient_weight_kg
     study.patient_weight_kg = study.patient_weight_kg or weight
     study.patient_size_m = study.patient_size_m or next((a.size_m for a in group if a.size_m), None)
     reasons = guard.differences(
         patient, sex=first.characteristics.get("sex"), birth_date=first.characteristics.get("birth_date"),
-        age=first.characteristics.get("age"), study_date=study.study_date, weight_kg=weight,
-        recent_weight_kg=_recent_weight(patient, study.study_date, study.study_uid))
+        age=first.characteristics.get("age"), study_date=study.study_date, weight_kg=None if weight_checked else weight,
+        recent_weight_kg=None if weight_checked or not weight else _recent_weight(patient, study.study_date, study.study_uid))
     if reasons:
         study.status = ImagingStudy.Status.ON_HOLD
         study.hold_reasons = sorted(set(study.hold_reasons) | set(reasons))
     elif study.status == ImagingStudy.Status.RECEIVING:
         study.status = ImagingStudy.Status.READY
-    study.save()
+    if created or before != [getattr(study, name) for name in _STUDY_FIELDS]:
+        study.save()
 
 
 def _series_rows(keep: list[Prepared], filed: _Filed, studies: dict[str, ImagingStudy], patient: Patient) -> dict[str, Series]:
@@ -302,18 +378,13 @@ def _series_rows(keep: list[Prepared], filed: _Filed, studies: dict[str, Imaging
 
 
 def _queue_pipelines(series_ids: list[int]) -> None:
-    """Index each new or grown series here, then queue its chain (the analysis steps: SUV, dose, previews).
+    """One message per series that has none on its way, counted down to the end of the settle delay.
 
-    The index step is cheap (one aggregate over the rows just written) and is part of the intake: an
-    upload's answer comes back with its series indexed whatever the Celery set-up. The chain skips it as
-    done. Should it fail here, the chain runs it again (a failed step is not done).
+    The index step is done in the upload's transaction (one aggregate over the rows just written), so the answer
+    comes back with the series indexed whatever the Celery set-up; the queued chain runs the analysis steps.
     """
-    from imaging.pipeline import series_step_run
     from registry.services.work import work_send
 
+    delay = settle_seconds()
     for series_id in series_ids:
-        try:
-            series_step_run(series_id=series_id, step="index")
-        except Exception:  # the rows are committed; the queued chain indexes the series instead
-            logger.exception("index step of series %s failed at ingest; left to the pipeline", series_id)
-        work_send(Series, series_id)
+        work_send(Series, series_id, countdown=delay or None)
