@@ -32,9 +32,40 @@ CASES: list[Case] = [
               method="post", args=study_arg, data=lambda w, actor: {"reason": "checked"}),
     page_case("preview image", "web-preview-image", statuses(kind="file", ok=SEE_A, hidden=NOT_A),
               args=lambda w: [w["preview_a"].pk]),
+    # The upload page's patient search: study IDs of the patients the user may upload for, nobody else's.
+    Case("web: upload patient search", "web-upload-patients", statuses(kind="page", ok=AUTHENTICATED),
+         data=lambda w, actor: {"q": ""}, universe=("patient_a", "patient_b"), id_field="study_id", row_id=lambda p: p.study_id,
+         visible={"coordinator_a": {"patient_a"}, "investigator_a": {"patient_a"}, "monitor_a": set(), "coordinator_b": {"patient_b"},
+                  "data_manager": {"patient_a", "patient_b"}, "nobody": set()}),
+    # The chosen patient's trial visits: a patient the user may not upload for is 404.
+    page_case("upload visits", "web-upload-visits", statuses(kind="page", ok=api.ADDERS_A, hidden={"coordinator_b", "monitor_a", "nobody"}),
+              data=lambda w, actor: {"patient": w["patient_a"].study_id}),
+    # The summary of uploads: each actor sees the studies of the uploads inside their scope, and only those.
+    page_case("upload summary", "web-upload-summary", statuses(kind="page", ok=AUTHENTICATED),
+              data=lambda w, actor: {"upload": [w["upload_a"].pk, w["upload_b"].pk]}, universe=("study_a", "study_b"),
+              row_id=lambda s: f'href="/imaging/studies/{s.pk}/"',
+              visible={"coordinator_a": {"study_a"}, "investigator_a": {"study_a"}, "monitor_a": {"study_a"},
+                       "coordinator_b": {"study_b"}, "data_manager": {"study_a", "study_b"}, "nobody": set()}),
 ]
 
 # The DICOM network's pages (issue 16), in the world with a sender, an unmatched instance and an exam per side.
-from imaging.tests.network_matrix import WEB_NETWORK_CASES, arrange_network  # noqa: E402
+from imaging.tests.network_matrix import NETWORK_STAFF_A, NOT_NETWORK_STAFF_A, WEB_NETWORK_CASES, arrange_network  # noqa: E402
 
-CASES_IN_OTHER_WORLDS = [(arrange_network, WEB_NETWORK_CASES)]
+SENDER_CASES = [
+    # The senders page lists the hospital's senders to its coordinators and data managers (by AE title).
+    page_case("dicom senders page", "web-dicom-senders", statuses(kind="page", ok=AUTHENTICATED), universe=("node_a", "node_b"),
+              row_id=lambda n: n.ae_title,
+              visible={"coordinator_a": {"node_a"}, "investigator_a": set(), "monitor_a": set(), "coordinator_b": {"node_b"},
+                       "data_manager": {"node_a", "node_b"}, "nobody": set()}),
+    # Registering: data managers; for anyone else the hospital is not among the form's choices (400).
+    page_case("register a dicom sender", "web-dicom-senders",
+              statuses(kind="page write", ok={"data_manager"}, invalid={"coordinator_a", "investigator_a", "monitor_a", "coordinator_b", "nobody"}),
+              method="post", data=lambda w, actor: {"hospital": w.actors.hospital_a.code, "ae_title": f"WEB_{actor[:8].upper()}"}),
+    # Deactivating: data managers; a coordinator sees the sender but may not change it (403); out of view 404.
+    page_case("deactivate a dicom sender", "web-dicom-sender-active",
+              statuses(kind="page write", ok={"data_manager"}, forbidden=NETWORK_STAFF_A - {"data_manager"},
+                       hidden=NOT_NETWORK_STAFF_A),
+              method="post", args=lambda w: [w["node_a"].pk], data=lambda w, actor: {"active": "false", "reason": "scanner replaced"}),
+]
+
+CASES_IN_OTHER_WORLDS = [(arrange_network, WEB_NETWORK_CASES + SENDER_CASES)]

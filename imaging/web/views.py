@@ -118,7 +118,7 @@ def upload_patients(request: HttpRequest) -> JsonResponse:
     most). Study IDs only: the search never reads or returns a name or a record number."""
     query = request.GET.get("q", "").strip()[:16]
     found = Patient.objects.restrict(request.user, Action.ADD).filter(study_id__icontains=query).order_by("study_id")
-    return JsonResponse({"patients": [{"study_id": sid} for sid in found.values_list("study_id", flat=True)[:20]]})
+    return JsonResponse({"results": [{"study_id": sid} for sid in found.values_list("study_id", flat=True)[:20]]})
 
 
 @login_required
