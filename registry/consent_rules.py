@@ -47,6 +47,12 @@ def consent_state(patient: Patient, *, on: date, scope: str = ConsentScope.REGIS
                    if registry else
                    _("the trial consent of this patient (version %(version)s) was withdrawn on %(date)s (%(scope)s)"))
         return ConsentState(False, latest, problem % words, False, False)
+    if latest.assent == ConsentRecord.Assent.REFUSED:
+        # The guardians signed but the child refused: the child's refusal is respected (no data, no images, no trial).
+        words = {"version": latest.document.version, "date": latest.signed_date.isoformat()}
+        problem = (_("the child refused assent to the registry consent (version %(version)s, %(date)s)") if registry else
+                   _("the child refused assent to the trial consent (version %(version)s, %(date)s)"))
+        return ConsentState(False, latest, problem % words, False, False)
     newer = reconsent_document(on, scope, trial_id)
     reconsent = bool(newer and newer.effective_from > latest.document.effective_from and patient.is_followed)
     # Only a participant's own signature given by `on` (and not withdrawn by then) answers adulthood.
@@ -79,7 +85,8 @@ def annotate_consent(patients: QuerySet[Patient], *, on: date) -> QuerySet[Patie
     # As consent_state: the latest version signed by `on` decides; an older, never withdrawn version does not keep
     # a patient "consented" after the current one was withdrawn.
     qs = patients.annotate(registry_consent_latest=Subquery(signed.order_by("-signed_date", "-id").values("pk")[:1]))
-    current = ConsentRecord.objects.filter(pk=OuterRef("registry_consent_latest")).exclude(withdrawal__withdrawn_on__lte=on)
+    current = (ConsentRecord.objects.filter(pk=OuterRef("registry_consent_latest")).exclude(withdrawal__withdrawn_on__lte=on)
+               .exclude(assent=ConsentRecord.Assent.REFUSED))
     qs = qs.annotate(has_registry_consent=Exists(current))
     newer = reconsent_document(on)
     followed = Q(death_date__isnull=True, contact_withdrawn_on__isnull=True)

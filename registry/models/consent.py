@@ -62,6 +62,8 @@ class ConsentRecord(ScopedModel):
 
     class Assent(models.TextChoices):
         GIVEN = "given", _("Given")
+        # The child refused: recorded, and the consent is then not valid (registry.consent_rules).
+        REFUSED = "refused", _("Refused by the child")
         NOT_APPLICABLE = "not_applicable", _("Not applicable (below the assent age)")
 
     class Signer(models.TextChoices):

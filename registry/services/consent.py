@@ -30,37 +30,48 @@ def consent_document_create(*, actor: User, pdf: UploadedFile | None = None, **f
     return document
 
 
-def _fail(field: str, message: str) -> ApplicationError:
-    return ApplicationError(message, code="invalid", fields={field: [message]})
-
-
 @transaction.atomic
 def consent_record_create(
     *, actor: User, patient: Patient, document: ConsentDocument, assent: str, signed_date: date,
     signer: str = ConsentRecord.Signer.GUARDIAN, guardian1_relationship: str = "", guardian2_relationship: str = "",
     witnessed_by: str = "", signature_page: UploadedFile | None = None, today: date | None = None,
 ) -> ConsentRecord:
-    """Record a signed consent; refuse it when it would not be valid (dates, guardian, assent, adult signer)."""
+    """Record a signed consent; refuse it when it would not be valid (dates, guardian, assent, adult signer), naming
+    every problem at once (each next to its field).
+
+    A child at or above the document's assent age either gives assent or refuses it; a refusal is recorded (assent
+    "refused", audited like any consent) and the consent is then not valid (registry.consent_rules): the child's
+    refusal is respected, whatever the guardians signed.
+    """
     today = today or timezone.localdate()
+    errors: dict[str, list[str]] = {}
+
+    def fail(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
     if signed_date > today:
-        raise _fail("signed_date", "The signature date is in the future.")
+        fail("signed_date", _("The signature date is in the future."))
     if signed_date < patient.birth_date:
-        raise _fail("signed_date", "The signature date is before the date of birth.")
+        fail("signed_date", _("The signature date is before the date of birth."))
     if signed_date < document.effective_from or (document.effective_to and signed_date > document.effective_to):
-        raise _fail("document", f"Version {document.version} was not in force on {signed_date.isoformat()}.")
+        fail("document", _("Version %(version)s was not in force on %(date)s.")
+             % {"version": document.version, "date": signed_date.isoformat()})
     age = age_years(patient.birth_date, signed_date)
     if signer == ConsentRecord.Signer.PARTICIPANT:
         if signed_date < adult_on(patient.birth_date):
-            raise _fail("signer", f"The participant was {age} on that date; a participant signs from age 18.")
+            fail("signer", _("The participant was %(age)s on that date; a participant signs from age 18.") % {"age": age})
         assent = ConsentRecord.Assent.NOT_APPLICABLE
     else:
         if signed_date >= adult_on(patient.birth_date):
-            raise _fail("signer", f"The participant was {age} on that date: an adult signs their own consent.")
+            fail("signer", _("The participant was %(age)s on that date: an adult signs their own consent.") % {"age": age})
         if not guardian1_relationship:
-            raise _fail("guardian1_relationship", "The signing guardian's relationship to the child is required.")
-        if age >= document.assent_age_years and assent != ConsentRecord.Assent.GIVEN:
-            raise _fail("assent", f"The child was {age} at signing: assent is required from age "
-                                  f"{document.assent_age_years} under version {document.version}.")
+            fail("guardian1_relationship", _("The signing guardian's relationship to the child is required."))
+        if age >= document.assent_age_years and assent not in (ConsentRecord.Assent.GIVEN, ConsentRecord.Assent.REFUSED):
+            fail("assent", _("The child was %(age)s at signing: assent is required from age %(assent_age)s under "
+                             "version %(version)s (record it as given or refused).")
+                 % {"age": age, "assent_age": document.assent_age_years, "version": document.version})
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], code="invalid", fields=errors)
     # Two submissions of the same consent at once (a double click, a client's retry): the patient's row is locked, so
     # the second waits for the first to commit and is refused here, before any file is stored, rather than tripping
     # the unique constraint (consent_record_once_per_version) with a server error.
@@ -93,12 +104,15 @@ def consent_withdraw(*, actor: User, consent: ConsentRecord, withdrawn_on: date,
     patient = Patient.objects.restrict(actor, Action.CHANGE).select_for_update().filter(pk=consent.patient_id).first()
     if patient is None:
         raise ApplicationError(_("This consent is not at one of your hospitals."), code="out_of_scope")
+    errors: dict[str, list[str]] = {}  # every problem of the input at once, each next to its field
     if not reason.strip():
-        raise _fail("reason", _("A reason for the withdrawal is required."))
+        errors["reason"] = [_("A reason for the withdrawal is required.")]
     if withdrawn_on > today:
-        raise _fail("withdrawn_on", _("The withdrawal date is in the future."))
-    if withdrawn_on < consent.signed_date:
-        raise _fail("withdrawn_on", _("The withdrawal date is before the consent was signed."))
+        errors["withdrawn_on"] = [_("The withdrawal date is in the future.")]
+    elif withdrawn_on < consent.signed_date:
+        errors["withdrawn_on"] = [_("The withdrawal date is before the consent was signed.")]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], code="invalid", fields=errors)
     if ConsentWithdrawal.objects.filter(consent=consent).exists():
         raise ApplicationError(_("This consent has already been withdrawn."), code="already_withdrawn")
     if consent.document.scope == ConsentScope.REGISTRY:

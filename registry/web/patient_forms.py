@@ -139,7 +139,9 @@ class ConsentRecordForm(BootstrapForm):
                                                choices=[("", "---------"), *ConsentRecord.Relationship.choices])
     guardian2_relationship = forms.ChoiceField(label=_("Second guardian's relationship"), required=False,
                                                choices=[("", "---------"), *ConsentRecord.Relationship.choices])
-    assent = forms.ChoiceField(label=_("Child assent"), choices=ConsentRecord.Assent.choices)
+    assent = forms.ChoiceField(label=_("Child assent"), choices=ConsentRecord.Assent.choices,
+                               help_text=_("From the version's assent age the child gives or refuses assent; a refusal is "
+                                           "recorded and the consent is then not valid."))
     signed_date = forms.DateField(label=_("Signed on"), widget=DateInput())
     witnessed_by = forms.CharField(label=_("Witnessed by"), max_length=120, required=False,
                                    help_text=_("Staff member who witnessed the signature."))
@@ -148,7 +150,9 @@ class ConsentRecordForm(BootstrapForm):
     def __init__(self, *args: Any, documents: QuerySet[ConsentDocument], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["document"].queryset = documents
-        self.fields["document"].label_from_instance = lambda d: f"{d.title} (v{d.version}, {d.language})"
+        # The assent age is part of the choice: the person recording sees which versions need the child's assent.
+        self.fields["document"].label_from_instance = lambda d: _("%(title)s (v%(version)s, %(language)s), assent from age %(age)s") % {
+            "title": d.title, "version": d.version, "language": d.language, "age": d.assent_age_years}
 
 
 class WithdrawForm(BootstrapForm):

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from registry import codelists as cl
 from registry.access import Action, Rule, may, reach
 from registry.consent_rules import ConsentState, consent_state
+from registry.dates import age_years
 from registry.errors import ApplicationError
 from registry.models import ConsentDocument, ConsentRecord, ConsentScope, FollowUpVisit, Hospital, Patient, PatientIdentity
 from registry.selectors import consent_document_list, consent_record_list, hospital_list, outcomes, patient_list, visit_list
@@ -212,8 +213,13 @@ def consent_record_page(request: HttpRequest, study_id: str) -> HttpResponse:
         else:
             messages.success(request, _("Consent recorded."))
             return redirect("web-patient-detail", study_id=patient.study_id)
-    return render(request, TEMPLATES + "consent_form.html", {"patient": patient, "form": form},
-                  status=400 if form.is_bound else 200)
+    today = timezone.localdate()
+    # What decides assent, shown before submitting: the child's age (today; the page updates it for the signing date)
+    # and each version's assent age.
+    context = {"patient": patient, "form": form, "age_today": age_years(patient.birth_date, today),
+               "assent_ages": [{"id": d.pk, "version": d.version, "title": d.title, "age": d.assent_age_years} for d in documents],
+               "birth_date": patient.birth_date.isoformat()}
+    return render(request, TEMPLATES + "consent_form.html", context, status=400 if form.is_bound else 200)
 
 
 @login_required

@@ -6,7 +6,8 @@ reports/tests/test_consent_frame.py compares the two on every combination the re
 change of the rules there fails here until this twin follows.
 
 Rules (as `consent_state` / `annotate_consent`):
-- the latest registry consent signed by `on` (by signed date, then id) decides; it is valid unless withdrawn by `on`;
+- the latest registry consent signed by `on` (by signed date, then id) decides; it is valid unless withdrawn by `on`
+  or the child refused assent;
 - reconsent due: valid, a newer in-force version requires reconsent and the valid consent is of an older version,
   and the patient is followed (not dead, no withdrawal of contact);
 - adult consent due: valid, adult on `on`, no participant's own signature given by `on` and not withdrawn by then,
@@ -37,18 +38,20 @@ def consent_frame(patients: QuerySet[Patient], flags: pd.DataFrame, *, on: date)
 
     Two queries: the registry consent records signed by `on` of the cohort, and the version requiring reconsent.
     """
-    columns = ["pk", "id", "signed_date", "signer", "withdrawn_on", "effective_from"]
+    columns = ["pk", "id", "signed_date", "signer", "assent", "withdrawn_on", "effective_from"]
     rows = (ConsentRecord.objects.filter(patient__in=patients.values("pk"), document__scope=ConsentScope.REGISTRY, signed_date__lte=on)
-            .values_list("patient_id", "id", "signed_date", "signer", "withdrawal__withdrawn_on", "document__effective_from"))
+            .values_list("patient_id", "id", "signed_date", "signer", "assent", "withdrawal__withdrawn_on",
+                         "document__effective_from"))
     records = pd.DataFrame(list(rows), columns=columns)
     withdrawn = pd.to_datetime(records["withdrawn_on"]) <= pd.Timestamp(on)
     records["active"] = ~withdrawn
+    records["valid"] = records["active"] & (records["assent"] != ConsentRecord.Assent.REFUSED)
     latest = records.sort_values(["pk", "signed_date", "id"]).drop_duplicates("pk", keep="last").set_index("pk")
     adult_signed = records[records["active"] & (records["signer"] == ConsentRecord.Signer.PARTICIPANT)]["pk"].unique()
 
     out = flags[["pk"]].copy()
     pk = out["pk"]
-    valid = pk.map(latest["active"]).eq(True)  # no consent record: NaN, which is not True
+    valid = pk.map(latest["valid"]).eq(True)  # no consent record: NaN, which is not True
     followed = flags["is_followed"].astype(bool)
     newer = reconsent_document(on)
     if newer is not None:

@@ -39,6 +39,10 @@ def _vary(patients: list[Patient]) -> None:
             Patient.objects.filter(pk=p.pk).update(contact_withdrawn_on=date(2020, 5, 1))
         if i % 11 == 10:
             ConsentRecord.objects.filter(pk=record.pk).update(signer="participant")
+        if i % 10 == 6:  # the child refused assent (the first version; some signed the newer one after)
+            ConsentRecord.objects.filter(pk=record.pk).update(assent="refused")
+        if i % 13 == 3:  # ... or refused the newer version
+            ConsentRecord.objects.filter(patient=p, document=v2).update(assent="refused")
 
 
 @pytest.mark.parametrize("with_newer_version", [True, False])
