@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from config.api_docs import redoc_view, schema_view, swagger_view
 from registry.health import healthz
-from registry.views import home
+from registry.views import home, worklist_group_page
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
@@ -17,6 +17,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 
 urlpatterns = [
     path("", home, name="home"),
+    path("worklist/<slug:kind>/", worklist_group_page, name="web-worklist-group"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

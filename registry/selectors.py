@@ -1,7 +1,10 @@
 """Reads. Every function returns a queryset already restricted to the user (never .objects.all())."""
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 
@@ -19,6 +22,7 @@ from registry.models import (
     Patient,
     User,
 )
+from registry.worklist_sources import Listing, WorkItem
 
 
 def hospital_list(*, user: User, action: Action = Action.VIEW) -> QuerySet[Hospital]:
@@ -91,40 +95,100 @@ def outcomes(patients: QuerySet[Patient]) -> list[Outcome]:
 
 
 @dataclass(frozen=True)
-class WorkItem:
-    """One thing to do. Registry items (visit_due | visit_overdue | reconsent_due | adult_consent_due) name the
-    patient by study ID (their users are of the patient's hospital); items of other apps (registry/worklist_sources.py)
-    leave patient_id/study_id empty and say what to do in `title`, with `link` the API URL of the object."""
-    kind: str
-    patient_id: int | None
-    study_id: str
-    hospital_code: str
-    due_date: date | None
-    visit_id: int | None = None
-    visit_number: int | None = None
-    title: str = ""
-    link: str = ""
-    due_at: datetime | None = None
+class WorkGroup:
+    """One group of the worklist: its total and the items of the page asked for."""
+    key: str
+    heading: Any
+    count: int
+    items: list[WorkItem]
+
+
+_Entry = tuple[str, Any, int, Listing | list[WorkItem]]
+
+
+def _entries(user: User, on: date, only: str | None) -> list[_Entry]:
+    """The user's groups by rank, each a Listing (a query not yet run) or, for the older list sources, its items."""
+    entries: list[_Entry] = []
+    registered = worklist_sources.groups()
+    for group in registered:
+        if only is None or group.key == only:
+            listing = group.listing(user, on)
+            if listing is not None:
+                entries.append((group.key, group.heading, group.rank, listing))
+    if only is None or only not in {g.key for g in registered}:
+        by_kind: dict[str, list[WorkItem]] = {}
+        for source in worklist_sources.sources().values():
+            for item in source(user, on):
+                by_kind.setdefault(item.kind, []).append(item)
+        for kind, items in by_kind.items():
+            if only is None or kind == only:
+                entries.append((kind, worklist_sources.LEGACY_HEADINGS.get(kind, kind),
+                                worklist_sources.LEGACY_RANKS.get(kind, 900), items))
+    return sorted(entries, key=lambda e: (e[2], e[0]))
+
+
+def _counts(entries: list[_Entry]) -> list[int]:
+    """Every group's size in one statement, SELECT (SELECT COUNT(*) FROM (<group>)), ...: no row is fetched. A group
+    whose query is empty by construction (no scope: `.none()`) counts 0 without SQL."""
+    parts: list[str] = []
+    params: list[Any] = []
+    db = "default"
+    for i, (_key, _heading, _rank, source) in enumerate(entries):
+        if isinstance(source, list):
+            parts.append(str(len(source)))
+            continue
+        try:
+            sql, p = source.rows.order_by().query.sql_with_params()
+        except EmptyResultSet:
+            parts.append("0")
+            continue
+        db = source.rows.db
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) wl{i})")
+        params.extend(p)
+    if not params and all(p.isdigit() for p in parts):
+        return [int(p) for p in parts]
+    with connections[db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        return [int(n) for n in cursor.fetchone()]
+
+
+def _slice(source: Listing | list[WorkItem], offset: int, limit: int) -> list[WorkItem]:
+    if isinstance(source, list):
+        return source[offset:offset + limit]
+    return [source.item(row) for row in source.rows[offset:offset + limit]]  # LIMIT/OFFSET in SQL
+
+
+def worklist_groups(*, user: User, on: date | None = None, offset: int = 0, limit: int = 10,
+                    only: str | None = None) -> list[WorkGroup]:
+    """The user's non-empty groups, most urgent first, each with its count and the rows offset..offset+limit: one query
+    for all the counts, then one per group shown, whatever the number of items."""
+    entries = _entries(user, on or timezone.localdate(), only)
+    return [WorkGroup(key, heading, n, _slice(source, offset, limit))
+            for (key, heading, _rank, source), n in zip(entries, _counts(entries), strict=True) if n]
+
+
+def worklist_page(*, user: User, on: date | None = None, offset: int = 0, limit: int = 50,
+                  only: str | None = None) -> tuple[list[WorkGroup], list[WorkItem]]:
+    """One page of the worklist read as a single list in group order (or of one group, `only`): the groups with their
+    counts (items left empty) and the page's items, fetched from only the groups the page spans."""
+    entries = _entries(user, on or timezone.localdate(), only)
+    counts = _counts(entries)
+    items: list[WorkItem] = []
+    start = offset
+    for (_key, _heading, _rank, source), n in zip(entries, counts, strict=True):
+        if len(items) >= limit:
+            break
+        if start >= n:
+            start -= n
+            continue
+        items.extend(_slice(source, start, min(limit - len(items), n - start)))
+        start = 0
+    return [WorkGroup(key, heading, n, []) for (key, heading, _rank, _s), n in zip(entries, counts, strict=True) if n], items
 
 
 def worklist(*, user: User, on: date | None = None) -> list[WorkItem]:
-    """What this user has to do: at their hospitals, overdue and due visits and consents to renew; then the items of
-    every registered source (SAE clocks, trial tasks, imaging...), each limited to the user's scope and roles."""
-    on = on or timezone.localdate()
-    visits = (FollowUpVisit.objects.restrict(user, Action.CHANGE)
-              .filter(status__in=[FollowUpVisit.Status.OVERDUE, FollowUpVisit.Status.DUE])
-              # A family that asked for no further contact is not to be called, even for an overdue visit.
-              .filter(patient__contact_withdrawn_on__isnull=True, patient__death_date__isnull=True)
-              .select_related("patient__hospital").order_by("window_end", "patient__study_id"))
-    items = [WorkItem("visit_overdue" if v.status == FollowUpVisit.Status.OVERDUE else "visit_due", v.patient_id,
-                      v.patient.study_id, v.patient.hospital.code, v.target_date, v.pk, v.number) for v in visits]
-    flagged = (annotate_consent(Patient.objects.restrict(user, Action.CHANGE), on=on)
-               .filter(Q(reconsent_due=True) | Q(adult_consent_due=True)).select_related("hospital").order_by("study_id"))
-    for p in flagged:
-        if p.reconsent_due:
-            items.append(WorkItem("reconsent_due", p.pk, p.study_id, p.hospital.code, None))
-        if p.adult_consent_due:
-            items.append(WorkItem("adult_consent_due", p.pk, p.study_id, p.hospital.code, None))
-    for source in worklist_sources.sources().values():
-        items.extend(source(user, on))
+    """Every item of every group, most urgent group first (for tests and small scripts; pages and the API page)."""
+    items: list[WorkItem] = []
+    for _key, _heading, _rank, source in _entries(user, on or timezone.localdate(), None):
+        items.extend(source if isinstance(source, list) else [source.item(row) for row in source.rows])
     return items

@@ -1,4 +1,5 @@
-"""The home page: the user's worklist grouped by kind, then panels other apps add for their roles.
+"""The home page: the user's worklist by urgency (groups ranked in registry/worklist_sources.py, each counted and paged
+in SQL), then panels other apps add for their roles; and one group's own paginated page ("N more").
 
 The registry imports no app further along the chain: items come from registry.selectors.worklist (which gathers
 the registered sources) and panels from `register_home_panel` (the reports pages register the sponsor's and
@@ -6,37 +7,27 @@ monitor's panels when their URLs load). Each item links to its page when that pa
 """
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.selectors import WorkItem, hospital_list, worklist
+from registry import worklist_sources
+from registry.selectors import WorkGroup, WorkItem, hospital_list, worklist_groups
 
 # A panel: request -> (template, context), or None when it has nothing for this user (it should not query then).
 Panel = Callable[[HttpRequest], tuple[str, dict[str, Any]] | None]
 _panels: list[tuple[int, str, Panel]] = []
 
-# Kinds in the order they appear, with their heading. Unknown kinds (a new source) come last under their own name.
-GROUPS: list[tuple[str, Any]] = [
-    ("visit_overdue", _("Follow-up visits overdue")),
-    ("visit_due", _("Follow-up visits due")),
-    ("reconsent_due", _("Re-consents due")),
-    ("adult_consent_due", _("Adult consents due")),
-    ("upload_on_hold", _("Uploads on hold (possible wrong patient)")),
-    ("sae_clock_late", _("SAE clocks late")),
-    ("sae_clock_due", _("SAE clocks about to lapse")),
-    ("ae_to_sign", _("Adverse events awaiting your assessment and signature")),
-    ("mibg_to_score", _("Studies awaiting MIBG scoring")),
-    ("sheet_draft", _("Draft score sheets")),
-    ("reading_cases", _("Blinded image-quality reads")),
-    ("deviation_to_review", _("Protocol deviations to review")),
-    ("query_to_answer", _("Open data queries to answer")),
-    ("query_to_close", _("Answered data queries to close")),
-]
+# Groups come in the order of their rank (registry/worklist_sources.py): SAE clocks, the user's own signatures and
+# scoring, visits, then the rest. The home page shows the first PER_GROUP of each, "N more" opens the group's own page.
+PER_GROUP = 10
+GROUP_PAGE_SIZE = 25
 # Pages for an item: from the API URL name of its link to a page URL name taking the same pk (tried, never required).
 PAGE_FOR_API = {
     "imaging-study-detail": "web-study-detail",
@@ -48,7 +39,6 @@ PAGE_FOR_API = {
 }
 PATIENT_PAGES = {"visit_overdue": "web-patient-detail", "visit_due": "web-patient-detail", "reconsent_due": "web-patient-detail",
                  "adult_consent_due": "web-patient-detail", "upload_on_hold": "web-study-detail"}
-MAX_PER_GROUP = 25
 
 
 def register_home_panel(name: str, order: int = 50) -> Callable[[Panel], Panel]:
@@ -65,6 +55,7 @@ class Row:
     item: WorkItem
     page: str  # the page to act on, or "" when that page is not built
     label: str
+    time_left: str = ""  # for items with a deadline hour (SAE clocks)
 
 
 def _reverse(name: str, *args: Any) -> str:
@@ -99,19 +90,29 @@ def _label(item: WorkItem) -> str:
     return item.study_id
 
 
-def grouped(items: list[WorkItem]) -> list[dict[str, Any]]:
-    by_kind: dict[str, list[WorkItem]] = {}
-    for item in items:
-        by_kind.setdefault(item.kind, []).append(item)
-    headings = dict(GROUPS)
-    order = [k for k, _h in GROUPS if k in by_kind] + sorted(k for k in by_kind if k not in headings)
-    groups = []
-    for kind in order:
-        rows = by_kind[kind]
-        shown = [Row(i, item_page(i), _label(i)) for i in rows[:MAX_PER_GROUP]]
-        groups.append({"kind": kind, "heading": headings.get(kind, kind), "rows": shown, "more": len(rows) - len(shown),
-                       "count": len(rows)})
-    return groups
+def time_left(due_at: datetime, now: datetime) -> str:
+    """'3 h 20 min left' or 'overdue by 2 h 5 min' (the page's script counts it down from there each minute)."""
+    seconds = int((due_at - now).total_seconds())
+    minutes = abs(seconds) // 60
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    span = (_("%(d)s d %(h)s h") % {"d": days, "h": hours} if days else
+            _("%(h)s h %(m)s min") % {"h": hours, "m": mins} if hours else _("%(m)s min") % {"m": mins})
+    return str((_("%(time)s left") if seconds >= 0 else _("overdue by %(time)s")) % {"time": span})
+
+
+def _rows(items: list[WorkItem], now: datetime) -> list[Row]:
+    return [Row(i, item_page(i), _label(i), time_left(i.due_at, now) if i.due_at else "") for i in items]
+
+
+def _group(group: WorkGroup, now: datetime, shown: int) -> dict[str, Any]:
+    return {"kind": group.key, "heading": group.heading, "rows": _rows(group.items, now), "count": group.count,
+            "more": max(group.count - shown, 0)}
+
+
+def countdown_labels() -> dict[str, str]:
+    """The countdown's words in the user's language, for the page's script."""
+    return {"left": str(_("%(time)s left")), "overdue": str(_("overdue by %(time)s")), "d": str(_("%(d)s d %(h)s h")),
+            "h": str(_("%(h)s h %(m)s min")), "m": str(_("%(m)s min"))}
 
 
 @login_required
@@ -122,7 +123,30 @@ def home(request: HttpRequest) -> HttpResponse:
         rendered = panel(request)
         if rendered is not None:
             panels.append({"name": name, "template": rendered[0], "context": rendered[1]})
+    now = timezone.now()
+    groups = [_group(g, now, len(g.items)) for g in worklist_groups(user=request.user, limit=PER_GROUP)]
     return render(request, "registry/home.html", {
         "memberships": memberships, "hospital_count": hospital_list(user=request.user).count(),
-        "groups": grouped(worklist(user=request.user)), "panels": panels,
+        "groups": groups, "panels": panels, "countdown_labels": countdown_labels(),
+    })
+
+
+@login_required
+def worklist_group_page(request: HttpRequest, kind: str) -> HttpResponse:
+    """One group of the worklist ("N more" on the home page), paginated in SQL: the group's count and one page."""
+    page = request.GET.get("page", "1")
+    number = int(page) if page.isdigit() and int(page) > 0 else 1
+    known = {g.key for g in worklist_sources.groups()} | set(worklist_sources.LEGACY_RANKS)
+    if kind not in known:
+        raise Http404
+    found = worklist_groups(user=request.user, only=kind, offset=(number - 1) * GROUP_PAGE_SIZE, limit=GROUP_PAGE_SIZE)
+    now = timezone.now()
+    heading = next((g.heading for g in worklist_sources.groups() if g.key == kind),
+                   worklist_sources.LEGACY_HEADINGS.get(kind, kind))
+    group = _group(found[0], now, 0) if found else {"kind": kind, "heading": heading, "rows": [], "count": 0, "more": 0}
+    pages = max((group["count"] + GROUP_PAGE_SIZE - 1) // GROUP_PAGE_SIZE, 1)
+    return render(request, "registry/worklist_group.html", {
+        "group": group, "number": number, "pages": pages, "first": (number - 1) * GROUP_PAGE_SIZE + 1,
+        "previous": number - 1 if number > 1 else None, "next": number + 1 if number < pages else None,
+        "countdown_labels": countdown_labels(),
     })

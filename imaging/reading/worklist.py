@@ -11,19 +11,20 @@ session's name is free text written by the data manager, so it is left out too).
 import operator
 from datetime import date
 from functools import reduce
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from imaging.models import ImagingStudy
 from imaging.reading.models import ReadingAssignment, ReadingSession, ScoreSheet
 from imaging.reading.rules import TRACERS
 from registry.access import Action, Rule, may, reach
 from registry.models import User
-from registry.selectors import WorkItem
-from registry.worklist_sources import register_worklist_source
+from registry.worklist_sources import Listing, WorkItem, register_worklist_group
 
 MIBG = TRACERS["curie"]
 
@@ -33,48 +34,61 @@ def _may_read(user: User) -> bool:
     return may(user, Rule.READ_IMAGES)
 
 
-@register_worklist_source("mibg_to_score")
-def mibg_to_score(user: User, on: date) -> list[WorkItem]:
+@register_worklist_group("mibg_to_score", gettext_lazy("Studies awaiting MIBG scoring"), rank=21)
+def mibg_to_score(user: User, on: date) -> Listing | None:
     scorers = reach(user, Rule.SCORE_IMAGES)
     at_site = scorers.q(ImagingStudy, hospital_path="patient__hospital", trial_path=None)
     central = scorers.q(ImagingStudy, hospital_path=None, trial_path="patient__trial_subjects__trial")
     if at_site is None and central is None:
-        return []
+        return None
     submitted = ScoreSheet.objects.filter(study=OuterRef("pk"), status=ScoreSheet.Status.SUBMITTED, kind__in=("curie", "siopen"))
     # At the site a study waits until anyone scored it; a central reader's waits until they scored it themselves.
     parts = [at_site & ~Q(Exists(submitted))] if at_site is not None else []
     if central is not None:
         parts.append(central & ~Q(Exists(submitted.filter(reader_id=user.pk))))
     mine = reduce(operator.or_, parts)
-    studies = (ImagingStudy.objects.filter(mine, status=ImagingStudy.Status.READY, tracer__in=MIBG)
-               .select_related("patient__hospital").distinct().order_by("study_date", "id"))
-    return [WorkItem("mibg_to_score", None, "", s.patient.hospital.code, s.study_date,
-                     title=_("MIBG study %(study)s of %(date)s awaiting scoring (Curie / SIOPEN)") % {
-                         "study": s.pk, "date": s.study_date.isoformat() if s.study_date else "?"},
-                     link=reverse("imaging-study-detail", args=[s.pk])) for s in studies]
+    rows = (ImagingStudy.objects.filter(mine, status=ImagingStudy.Status.READY, tracer__in=MIBG)
+            .values("pk", "study_date", "patient__hospital__code").distinct().order_by("study_date", "pk"))
+
+    def item(r: dict[str, Any]) -> WorkItem:
+        return WorkItem("mibg_to_score", None, "", r["patient__hospital__code"], r["study_date"],
+                        title=_("MIBG study %(study)s of %(date)s awaiting scoring (Curie / SIOPEN)") % {
+                            "study": r["pk"], "date": r["study_date"].isoformat() if r["study_date"] else "?"},
+                        link=reverse("imaging-study-detail", args=[r["pk"]]))
+
+    return Listing(rows, item)
 
 
-@register_worklist_source("score_sheet_drafts")
-def score_sheet_drafts(user: User, on: date) -> list[WorkItem]:
+@register_worklist_group("sheet_draft", gettext_lazy("Draft score sheets"), rank=22)
+def score_sheet_drafts(user: User, on: date) -> Listing | None:
     if not _may_read(user):
-        return []
-    drafts = (ScoreSheet.objects.restrict(user, Action.CHANGE).filter(reader_id=user.pk, status=ScoreSheet.Status.DRAFT)
-              .select_related("study__patient__hospital").order_by("created_at", "id"))
-    return [WorkItem("sheet_draft", None, "", d.study.patient.hospital.code, timezone.localdate(d.created_at),
-                     title=_("Draft %(kind)s score sheet of study %(study)s to submit") % {
-                         "kind": d.get_kind_display(), "study": d.study_id},
-                     link=reverse("reading-sheet-detail", args=[d.pk])) for d in drafts]
+        return None
+    rows = (ScoreSheet.objects.restrict(user, Action.CHANGE).filter(reader_id=user.pk, status=ScoreSheet.Status.DRAFT)
+            .order_by("created_at", "id").values("pk", "kind", "study_id", "created_at", "study__patient__hospital__code"))
+    kinds = dict(ScoreSheet._meta.get_field("kind").flatchoices)
+
+    def item(r: dict[str, Any]) -> WorkItem:
+        return WorkItem("sheet_draft", None, "", r["study__patient__hospital__code"], timezone.localdate(r["created_at"]),
+                        title=_("Draft %(kind)s score sheet of study %(study)s to submit") % {
+                            "kind": kinds.get(r["kind"], r["kind"]), "study": r["study_id"]},
+                        link=reverse("reading-sheet-detail", args=[r["pk"]]))
+
+    return Listing(rows, item)
 
 
-@register_worklist_source("reading_cases")
-def reading_cases(user: User, on: date) -> list[WorkItem]:
+@register_worklist_group("reading_cases", gettext_lazy("Blinded image-quality reads"), rank=23)
+def reading_cases(user: User, on: date) -> Listing | None:
     if not _may_read(user):
-        return []
-    assignments = (ReadingAssignment.objects.restrict(user, Action.VIEW)
-                   .filter(completed_at__isnull=True, session__status=ReadingSession.Status.OPEN)
-                   .annotate(to_read=Count("cases", filter=Q(cases__scored_at__isnull=True)))
-                   .filter(to_read__gt=0).order_by("created_at", "id"))
-    return [WorkItem("reading_cases", None, "", "", timezone.localdate(a.created_at),
-                     title=_("Blinded reading session %(session)s: %(count)s case(s) to read") % {
-                         "session": a.session_id, "count": a.to_read},
-                     link=reverse("reading-assignment-detail", args=[a.pk])) for a in assignments]
+        return None
+    rows = (ReadingAssignment.objects.restrict(user, Action.VIEW)
+            .filter(completed_at__isnull=True, session__status=ReadingSession.Status.OPEN)
+            .annotate(to_read=Count("cases", filter=Q(cases__scored_at__isnull=True)))
+            .filter(to_read__gt=0).order_by("created_at", "id").values("pk", "session_id", "created_at", "to_read"))
+
+    def item(r: dict[str, Any]) -> WorkItem:
+        return WorkItem("reading_cases", None, "", "", timezone.localdate(r["created_at"]),
+                        title=_("Blinded reading session %(session)s: %(count)s case(s) to read") % {
+                            "session": r["session_id"], "count": r["to_read"]},
+                        link=reverse("reading-assignment-detail", args=[r["pk"]]))
+
+    return Listing(rows, item)

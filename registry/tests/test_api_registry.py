@@ -183,7 +183,8 @@ def test_list_query_count_does_not_grow_with_rows(actors: Actors, document, url:
     few = _list_queries(client, url)
     more = register_more(actors, document)
     followup_mark_statuses(today=date(2023, 6, 1))
-    assert more >= 100 and _list_queries(client, url) == few
+    # At most as many: the worklist pages in SQL across its groups, and a fuller first group leaves later ones unread.
+    assert more >= 100 and _list_queries(client, url) <= few
 
 
 def register_more(actors: Actors, document) -> int:  # type: ignore[no-untyped-def]

@@ -69,6 +69,8 @@ CLINICAL = dict(ok=WRITERS_A, hidden=NOT_A, forbidden={"monitor_a"})
 
 CASES: list[Case] = [
     page_case("home page", "home", _page(ok=AUTHENTICATED)),
+    # One worklist group's own page ("N more"): every signed-in user gets their own items of it (restricted by the group).
+    page_case("worklist group page", "web-worklist-group", _page(ok=AUTHENTICATED), args=lambda w: ["visit_overdue"]),
     # The list shows each actor exactly the patients of their hospitals (by study ID in the page).
     page_case("patient list page", "web-patient-list", _page(ok=AUTHENTICATED), universe=("patient_a", "patient_b"),
               row_id=api.study_id, visible=api._visible("patient_")),
