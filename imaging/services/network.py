@@ -68,8 +68,8 @@ def dicom_node_set_active(*, actor: User, node: DicomNode, active: bool, reason:
     if not DicomNode.objects.restrict(actor, Action.CHANGE).filter(pk=node.pk).exists():
         raise ApplicationError(_("You cannot change DICOM senders of this hospital."), code="not_found")
     if not reason.strip():
-        message = _("Say why.")
-        raise ApplicationError(message, code="invalid", fields={"reason": [message]})
+        message = _("Say why the sender is deactivated or reactivated.")
+        raise ApplicationError(message, code="reason_required", fields={"reason": [message]})
     with transaction.atomic():
         # Conditional update: a second click (or a concurrent one) changes nothing and says so.
         changed = DicomNode.objects.filter(pk=node.pk, active=not active).update(active=active)
