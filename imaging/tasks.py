@@ -2,11 +2,15 @@
 import math
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from imaging.models import Series
 from registry.services.work import CLOCK_SLACK, work_execute, work_send
+
+
+def tasks_run_eagerly() -> bool:
+    """Celery runs tasks in-process (no broker, or a test's `eager`): a countdown cannot be honoured there."""
+    return bool(run_pipeline.app.conf.task_always_eager)
 
 
 @shared_task(name="imaging.run_pipeline", acks_late=True, ignore_result=True)
@@ -17,7 +21,7 @@ def run_pipeline(series_id: int) -> None:
     delay counts from its last instance, imaging.services.ingest): the message sends itself on to that time, so one
     message per series is on its way however many requests fed it. (Not with eager tasks: no countdown there.)
     """
-    if work_execute(model=Series, pk=series_id) or settings.CELERY_TASK_ALWAYS_EAGER:
+    if work_execute(model=Series, pk=series_id) or tasks_run_eagerly():
         return
     due = (Series.objects.filter(pk=series_id, pipeline_state=Series.PipelineState.PENDING)
            .values_list("pipeline_queued_at", flat=True).first())

@@ -25,3 +25,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c nbnm.allow_audit_truncate=on".strip()
 INGEST_WORKERS = env.int("INGEST_WORKERS", default=0)  # in-process; tests/test_ingest_pool.py exercises the pool
+# Analysis as soon as queued (tests with real workers wait for it); imaging/tests/test_ingest_single.py sets a delay.
+IMAGING_PIPELINE_SETTLE_SECONDS = env.int("IMAGING_PIPELINE_SETTLE_SECONDS", default=0)

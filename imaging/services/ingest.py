@@ -274,6 +274,12 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectV
     return upload
 
 
+def tasks_run_eagerly() -> bool:
+    from imaging.tasks import tasks_run_eagerly as eagerly
+
+    return eagerly()
+
+
 def settle_seconds() -> int:
     """How long a series must receive nothing before its analysis runs (IMAGING_PIPELINE_SETTLE_SECONDS).
 
@@ -281,7 +287,7 @@ def settle_seconds() -> int:
     PACS forward, C-STORE) would otherwise queue one analysis per instance. Without a broker (eager tasks) the
     countdown of a message cannot be honoured, so the analysis runs at once.
     """
-    return 0 if settings.CELERY_TASK_ALWAYS_EAGER else max(0, settings.IMAGING_PIPELINE_SETTLE_SECONDS)
+    return 0 if tasks_run_eagerly() else max(0, settings.IMAGING_PIPELINE_SETTLE_SECONDS)
 
 
 def _series_filed(s: Series) -> bool:
