@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -130,5 +129,7 @@ def paired_wilcoxon(x: Sequence[float], y: Sequence[float]) -> WilcoxonResult:
         return WilcoxonResult(None, None, n, nonzero, f"needs at least 2 pairs (have {n})")
     if nonzero == 0:
         return WilcoxonResult(None, None, n, 0, "all paired differences are zero")
+    from scipy import stats  # with the first test computed, not with the app (tests/test_lazy_imports.py)
+
     result = stats.wilcoxon(xs, ys, zero_method="wilcox", alternative="two-sided")
     return WilcoxonResult(float(result.statistic), float(result.pvalue), n, nonzero, None)

@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 VERSION = "ssde-aapm204-220/nbnm-2026.1"
 SOURCE = "AAPM Report 204 (2011) exponential fits for 32 and 16 cm phantoms; AAPM Report 220 (2014) water-equivalent diameter"
@@ -43,6 +42,8 @@ def water_equivalent_diameter_cm(hu: np.ndarray, *, pixel_spacing_mm: tuple[floa
     """Dw (cm) of one axial slice of Hounsfield units (AAPM 220), inside the body contour. Raises ValueError without a body."""
     if hu.ndim != 2:
         raise ValueError("one axial slice (a 2-D array) is needed")
+    from scipy import ndimage  # with the first CT dose step, not with the app (tests/test_lazy_imports.py)
+
     body = ndimage.binary_fill_holes(hu > CONTOUR_THRESHOLD_HU)
     labels, count = ndimage.label(body)
     if count == 0:

@@ -1,9 +1,12 @@
 """What a report builder produces, before any format: tidy tables (one per section), figures and notes."""
+from __future__ import annotations
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads with the first report built, not with the URLconf (tests/test_lazy_imports.py)
+    import pandas as pd
 
 Progress = Callable[[int], None]
 

@@ -14,9 +14,6 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from reports.document import Report, Section
 
 FLOAT_DIGITS = 4
@@ -24,6 +21,9 @@ FLOAT_DIGITS = 4
 
 def cell(value: Any) -> str | int | float | bool | None:
     """A JSON-safe cell: NaN/None as None, numpy scalars as Python, dates as ISO text, floats rounded."""
+    import numpy as np  # with the first report, not with the URLconf (tests/test_lazy_imports.py)
+    import pandas as pd
+
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.generic):

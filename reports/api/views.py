@@ -50,11 +50,16 @@ class ReportRunSerializer(serializers.ModelSerializer):
 
 
 class ReportRequestSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[(k.name, k.title) for k in report_kinds()])
+    kind = serializers.ChoiceField(choices=[])
     params = serializers.JSONField(required=False, help_text=(
         "cohort: as_of (YYYY-MM-DD, default today), hospitals (codes; default every hospital you may report on), "
         "diagnosis_from, diagnosis_to. trial: trial (id or code), as_of. diagnostic: comparison (id), as_of. "
         "extract (data managers): as_of."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The kinds (and their builders, which import pandas) load with the first request, not with the URLconf.
+        self.fields["kind"].choices = [(k.name, k.title) for k in report_kinds()]
 
 
 class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
