@@ -7,3 +7,4 @@ RUN pip install --no-cache-dir ".[s3]"
 RUN useradd --create-home app && mkdir -p /data/media && chown app /data/media
 USER app
 EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "-c", "config/gunicorn.conf.py"]

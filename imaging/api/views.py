@@ -56,7 +56,7 @@ class SeriesSerializer(serializers.ModelSerializer):
         model = Series
         fields = ["id", "series_uid", "modality", "description", "series_number", "number_of_instances",
                   "frame_of_reference_uid", "geometry", "pipeline_state", "pipeline_progress", "pipeline_error",
-                  "pipeline_steps", "steps", "study"]
+                  "steps", "study"]  # the stored pipeline_steps JSON is not repeated: `steps` lists the same states
 
     @extend_schema_field(PipelineStepSerializer(many=True))
     def get_steps(self, obj: Series) -> list[dict]:
