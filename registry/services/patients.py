@@ -168,6 +168,33 @@ def identity_update(*, actor: User, patient: Patient, changes: Mapping[str, Any]
 
 
 @transaction.atomic
+def patient_find_by_record_number(*, actor: User, record_number: str) -> list[Patient]:
+    """The patients with this hospital record number, at the hospitals whose identities the actor reads (own-hospital
+    staff: PatientIdentity's VIEW map; not a role held at every hospital, a monitor or a trial role).
+
+    There is no plaintext column to search: the number is hashed as at registration (the platform's PATIENT_HASH_KEY
+    with each such hospital's code) and compared with the stored keyed hash. The number itself is never stored,
+    logged or written to the audit trail; each patient found is recorded as an identity lookup (who found whom).
+    """
+    number = identity_crypto.normalise_record_number(record_number or "")
+    if not number:
+        message = _("Enter a hospital record number.")
+        raise ApplicationError(message, code="invalid", fields={"record_number": [message]})
+    identities = PatientIdentity.objects.restrict(actor, Action.VIEW)
+    codes = Hospital.objects.filter(pk__in=identities.values("patient__hospital")).values_list("code", flat=True)
+    wanted = [identity_crypto.record_number_hash(code, number) for code in codes]
+    if not wanted:
+        return []
+    found = list(Patient.objects.filter(record_number_hash__in=wanted, identity__in=identities)
+                 .select_related("hospital").order_by("study_id"))
+    # A hash is per hospital (its code is hashed in), so a match at one hospital is that hospital's number; the
+    # identity filter above keeps the match inside the actor's own hospitals.
+    for patient in found:
+        audit_record(actor=actor, action="find_by_record_number", instance=patient, hospital_id=patient.hospital_id)
+    return found
+
+
+@transaction.atomic
 def identity_read(*, actor: User, patient: Patient) -> dict[str, str]:
     """Decrypt an identity for own-hospital staff; every read is recorded (who looked at whom, not what)."""
     stored = PatientIdentity.objects.restrict(actor, Action.VIEW).filter(patient=patient).first()

@@ -6,6 +6,7 @@ each with a consent and a follow-up schedule) with patient A's first visit recor
 from datetime import date
 from typing import Any
 
+from registry import identity_crypto
 from registry.services.followup import followup_visit_record
 from registry.tests import matrix_cases as api
 from tests.matrix import AUTHENTICATED, HOSPITAL_MEMBERS, Case, World, both, page_case, statuses
@@ -38,6 +39,11 @@ def _registration(world: World, actor: str) -> dict[str, str]:
     return {"hospital": "AAA", "name": "Wang Fang", "record_number": f"MRN-{actor}", "sex": "F", "birth_date": "2019-03-15",
             "birth_date_precision": "day", "diagnosis_date": "2020-09-15", "primary_site": "adrenal", "inrgss_stage": "M",
             "inrg_risk": "high", "mycn": "amplified", "aberration_11q": "no", "ploidy": "diploid", "histology": "unfavourable"}
+
+
+def _record_number(world: World, actor: str) -> dict[str, str]:
+    """Patient A's hospital record number, as its staff would type it (read back from the encrypted identity)."""
+    return {"record_number": identity_crypto.decrypt(world["patient_a"].identity.ciphertext)["record_number"]}
 
 
 def _clinical_edit(world: World, actor: str) -> dict[str, str]:
@@ -80,6 +86,11 @@ CASES: list[Case] = [
     page_case("patient register", "web-patient-register",
               _write(ok={"coordinator_a", "investigator_a", "data_manager"}, invalid={"coordinator_b"},
                      forbidden={"monitor_a", "nobody"}), method="post", data=_registration),
+    # Finding patient A by hospital record number: A's own staff are sent to the page; B's coordinator finds nothing at
+    # their hospitals (404); roles that read no identifiers (monitor, data manager of every hospital, no role): 403.
+    page_case("patient find by record number", "web-patient-find",
+              _write(ok={"coordinator_a", "investigator_a"}, hidden={"coordinator_b"},
+                     forbidden={"monitor_a", "data_manager", "nobody"}), method="post", data=_record_number),
     page_case("patient page", "web-patient-detail", _page(ok=SEE_A, hidden=NOT_A), args=patient_arg),
     page_case("patient edit page", "web-patient-edit", _page(**CLINICAL), args=patient_arg),
     page_case("patient edit", "web-patient-edit", _write(**CLINICAL), method="post", args=patient_arg, data=_clinical_edit),

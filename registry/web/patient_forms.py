@@ -52,6 +52,14 @@ class PatientFilterForm(BootstrapForm):
         self.fields["risk"].choices = code_choices(cl.INRG_RISK, blank=str(_("Any risk group")))
 
 
+class RecordNumberForm(BootstrapForm):
+    """Find a patient of one's own hospitals by hospital record number; sent by POST, so the number stays out of the
+    address bar, the browser history and the server's access log (the service compares keyed hashes only)."""
+
+    record_number = forms.CharField(label=_("Hospital record number"), max_length=40,
+                                    widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+
+
 class ClinicalForm(BootstrapForm):
     """The clinical data at diagnosis (code lists in the page's language): registration and its correction."""
 

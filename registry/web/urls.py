@@ -19,6 +19,7 @@ register_converter(StudyIdConverter, "study_id")
 urlpatterns: list[URLPattern] = [
     path("", views.patient_list_page, name="web-patient-list"),
     path("register/", views.patient_register_page, name="web-patient-register"),
+    path("find/", views.patient_find_page, name="web-patient-find"),
     path("<study_id:study_id>/", views.patient_detail_page, name="web-patient-detail"),
     path("<study_id:study_id>/edit/", views.patient_edit_page, name="web-patient-edit"),
     path("<study_id:study_id>/consents/new/", views.consent_record_page, name="web-patient-consent-record"),

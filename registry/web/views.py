@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from registry import codelists as cl
 from registry.access import Action, Rule, may, reach
@@ -28,7 +28,7 @@ from registry.models import ConsentDocument, ConsentRecord, ConsentScope, Follow
 from registry.selectors import consent_document_list, consent_record_list, hospital_list, outcomes, patient_list, visit_list
 from registry.services.consent import consent_record_create, consent_withdraw
 from registry.services.followup import followup_visit_mark_missed, followup_visit_record
-from registry.services.patients import identity_read, patient_register, patient_update
+from registry.services.patients import identity_read, patient_find_by_record_number, patient_register, patient_update
 from registry.web.forms import add_application_error
 from registry.web.panels import patient_panels
 from registry.web.patient_forms import (
@@ -37,6 +37,7 @@ from registry.web.patient_forms import (
     PatientEditForm,
     PatientFilterForm,
     PatientRegisterForm,
+    RecordNumberForm,
     VisitCorrectForm,
     VisitForm,
     WithdrawForm,
@@ -85,6 +86,11 @@ def patient_list_page(request: HttpRequest) -> HttpResponse:
             patients = patients.filter(inrg_risk=data["risk"])
         if data["consent"]:
             patients = patients.filter(CONSENT_FILTERS[data["consent"]])
+    return _patient_list_response(request, form, patients)
+
+
+def _patient_list_response(request: HttpRequest, form: PatientFilterForm, patients: Any, *,
+                           find_form: RecordNumberForm | None = None, status: int = 200) -> HttpResponse:
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -95,9 +101,38 @@ def patient_list_page(request: HttpRequest) -> HttpResponse:
         response = render(request, TEMPLATES + "patient_list_results.html", context)
     else:
         context["can_register"] = _registration_hospitals(request.user).exists()
-        response = render(request, TEMPLATES + "patient_list.html", context)
+        # Finding by hospital record number: for staff who read identities at their own hospitals.
+        if may(request.user, Action.VIEW, PatientIdentity):
+            context["find_form"] = find_form or RecordNumberForm()
+        response = render(request, TEMPLATES + "patient_list.html", context, status=status)
     patch_vary_headers(response, ("HX-Request",))  # the same URL answers a page or a fragment
     return response
+
+
+@login_required
+@require_POST
+def patient_find_page(request: HttpRequest) -> HttpResponse:
+    """A hospital record number -> the patient's page (through the keyed hash: registry.services.patients). Nothing
+    found at the user's own hospitals: the list again with the form and its message (404: "not among yours")."""
+    if not may(request.user, Action.VIEW, PatientIdentity):
+        raise PermissionDenied(_("Your role does not read patients' identifiers."))
+    form = RecordNumberForm(request.POST)
+    found: list[Patient] = []
+    status = 400
+    if form.is_valid():
+        try:
+            found = patient_find_by_record_number(actor=request.user, record_number=form.cleaned_data["record_number"])
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            status = 200 if found else 404
+    if len(found) == 1:
+        return redirect("web-patient-detail", study_id=found[0].study_id)
+    if status == 404:
+        form.add_error("record_number", _("No patient with this hospital record number at your hospitals."))
+    # Several (the same number at two of the user's hospitals): the list shows just those.
+    patients = patient_list(user=request.user).filter(pk__in=[p.pk for p in found]).order_by("study_id")
+    return _patient_list_response(request, PatientFilterForm(), patients, find_form=form, status=status)
 
 
 @login_required
