@@ -39,6 +39,17 @@ def _numpy_load(paths: list[Path], rows: int, cols: int) -> float:
     return time.perf_counter() - started
 
 
+def _pydicom_load(paths: list[Path]) -> float:
+    """Seconds for pydicom to parse every file and view its pixel data: the floor for a step that reads DICOM."""
+    import pydicom
+
+    started = time.perf_counter()
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        np.frombuffer(ds.PixelData, dtype="<i2")
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=300)
@@ -87,6 +98,7 @@ def _run(args: argparse.Namespace, work: Path) -> None:
     steps = step_names()
     timings: dict[str, list[float]] = {name: [] for name in steps}
     anchors: list[float] = []
+    parsed: list[float] = []
     for run in range(args.repeat):
         patient = make_patient(user, hospital, sex="F", birth_date=date(2017, 5, 1), diagnosis_date=date(2024, 1, 10))
         consent_record_create(actor=user, patient=patient, document=document, assent="given", signed_date=date(2024, 1, 12),
@@ -100,6 +112,7 @@ def _run(args: argparse.Namespace, work: Path) -> None:
         series = Series.objects.get(study__patient=patient)
         stored = [Path(default_storage.path(k)) for k in series.instances.values_list("storage_key", flat=True)]
         anchors.append(_numpy_load(stored, args.size, args.size))
+        parsed.append(_pydicom_load(stored))
         with run_cache():  # as imaging.pipeline.pipeline_run: the steps share one read of each stored file
             for name in steps:
                 started = time.perf_counter()
@@ -120,6 +133,10 @@ def _run(args: argparse.Namespace, work: Path) -> None:
         print(f"{name:<10} {m:8.3f} {m / anchor:13.1f}")
     print(f"{'total':<10} {total:8.3f} {total / anchor:13.1f}   (target < 5 s: {'met' if total < 5 else 'NOT met'})")
     print(f"{'numpy load':<10} {anchor:8.3f} {1.0:13.1f}   (read {args.slices} stored files, view the pixel data, stack as float32)")
+    pydicom_s = statistics.median(parsed)
+    print(f"{'pydicom':<10} {pydicom_s:8.3f} {pydicom_s / anchor:13.1f}   (pydicom parse of the same files, pixel data viewed)")
+    print(f"analysis steps (suv + dose + preview) / numpy load: {(total - statistics.median(timings['index'])) / anchor:.1f} "
+          f"(target <= 5); / pydicom parse: {(total - statistics.median(timings['index'])) / pydicom_s:.1f}")
 
 
 def _results(series):  # type: ignore[no-untyped-def]

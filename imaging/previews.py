@@ -74,19 +74,26 @@ def _png(grey: np.ndarray, height_mm: float, width_mm: float) -> tuple[bytes, in
     return buffer.getvalue(), width, height
 
 
-def render(volume: Volume, values: np.ndarray, display: Display, *, axial: int = AXIAL_SLICES) -> list[Rendered]:
-    """The coronal MIP and `axial` evenly spaced axial slices of `values` (the volume in display units)."""
+def render(volume: Volume, values: np.ndarray, display: Display, *, axial: int = AXIAL_SLICES, scale: float = 1.0) -> list[Rendered]:
+    """The coronal MIP and `axial` evenly spaced axial slices of `values` times `scale` (the volume in display units).
+
+    The scale (SUVbw per Bq/ml, positive) is applied to the images drawn, not to the whole volume: the maximum of
+    scaled values is the scaled maximum, and a 300-slice volume is not copied to draw six images.
+    """
     n, rows, cols = values.shape
     row_mm, col_mm = volume.pixel_spacing
     out: list[Rendered] = []
     if n > 1:
         # Max over the rows (anterior -> posterior); slices ascend inferior -> superior, so flip: head on top.
         mip = values.max(axis=1)[::-1]
+        if scale != 1.0:
+            mip = mip * np.float32(scale)
         png, w, h = _png(_grey(mip, display), n * volume.slice_spacing, cols * col_mm)
         out.append(Rendered("coronal_mip", 0, png, w, h, None))
     picks = sorted({round((n - 1) * (q + 1) / (axial + 1)) for q in range(axial)}) if n > 1 else [0]
     for index, k in enumerate(reversed(picks)):  # superior first, like a reading order
-        png, w, h = _png(_grey(values[k], display), rows * row_mm, cols * col_mm)
+        image = values[k] * np.float32(scale) if scale != 1.0 else values[k]
+        png, w, h = _png(_grey(image, display), rows * row_mm, cols * col_mm)
         out.append(Rendered("axial", index, png, w, h, round(volume.positions_mm[k], 2)))
     return out
 

@@ -63,6 +63,7 @@ class _RunCache:
         self.files: dict[str, bytes] = {}
         self.size = 0
         self.volumes: dict[tuple[int, str], Volume] = {}
+        self.instances: dict[int, list[Instance]] = {}
 
 
 # A pipeline run keeps the bytes it read, so the SUV, dose and preview steps open each stored file once (a 300-slice
@@ -109,7 +110,14 @@ def read_dataset(instance: Instance, *, pixels: bool = True, tags: list[str] | N
 
 
 def published_instances(series: Series) -> list[Instance]:
-    return list(series.instances.filter(quarantine_reason="").order_by("instance_number", "id"))
+    """The series' published instances in order; within a pipeline run, queried once (each step asks)."""
+    run = _run_cache.get()
+    if run is not None and series.pk in run.instances:
+        return run.instances[series.pk]
+    instances = list(series.instances.filter(quarantine_reason="").order_by("instance_number", "id"))
+    if run is not None:
+        run.instances[series.pk] = instances
+    return instances
 
 
 def _digest(instances: list[Instance]) -> str:

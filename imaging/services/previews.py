@@ -13,9 +13,9 @@ def _key(series: Series, item: previews.Rendered) -> str:
 def series_previews_render(*, series: Series, volume: Volume) -> list[Preview]:
     """Render and store the previews of one series, replacing earlier ones (re-running changes nothing)."""
     suv = SuvResult.objects.filter(series=series, quantifiable=True).first()
-    values = volume.data * float(suv.suv_bw_factor) if suv is not None and suv.suv_bw_factor else volume.data
-    display = previews.display_for(series.modality, values, quantified=suv is not None)
-    rendered = previews.render(volume, values, display)
+    factor = float(suv.suv_bw_factor) if suv is not None and suv.suv_bw_factor else 1.0
+    display = previews.display_for(series.modality, volume.data, quantified=suv is not None)  # SUV: a fixed window
+    rendered = previews.render(volume, volume.data, display, scale=factor)
     rows = []
     for item in rendered:
         key = storage.overwrite(_key(series, item), item.png)
