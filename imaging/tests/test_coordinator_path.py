@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from conftest import Actors
 from imaging.models import DicomNode, DoseResult, ImagingStudy, Instance, Series, Upload
@@ -71,6 +72,9 @@ def test_upload_accepts_the_study_id_and_refuses_another_hospitals(actors: Actor
     files = [as_upload(p) for p in pet_files(tmp_path, patient, n=2)]
     answer = client.post(reverse("web-upload"), {"patient": patient.study_id, "files": files}, HTTP_ACCEPT="application/json")
     assert answer.status_code == 201 and Upload.objects.get().patient == patient
+    study = ImagingStudy.objects.get()
+    assert study.study_date is not None  # the page's script shows the date as the page does (the locale's short format)
+    assert answer.json()["studies"][0]["date_label"] == date_format(study.study_date, "SHORT_DATE_FORMAT")
     refused = client_of(actors.coordinator_b).post(reverse("web-upload"), {"patient": patient.study_id, "files": [as_upload(sample(MR))]},
                                                    HTTP_ACCEPT="application/json")
     assert refused.status_code == 400 and list(refused.json()["errors"]) == ["patient"] and Upload.objects.count() == 1

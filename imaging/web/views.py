@@ -12,6 +12,7 @@ from django.db.models import Count, F, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -53,7 +54,9 @@ def _path_of(uploaded: UploadedFile, workdir: Path) -> Path:
 def _studies_of(request: HttpRequest, upload: Upload) -> list[dict[str, Any]]:
     studies = (ImagingStudy.objects.restrict(request.user, Action.VIEW).filter(series__instances__upload=upload)
                .distinct().order_by("id"))
+    # date_label: the locale's short format, as everywhere on the page (the ISO date stays in "date" for clients).
     return [{"id": s.pk, "url": reverse("web-study-detail", args=[s.pk]), "date": s.study_date, "status": s.status,
+             "date_label": date_format(s.study_date, "SHORT_DATE_FORMAT") if s.study_date else _("date not recorded"),
              "status_label": s.get_status_display()} for s in studies]
 
 
