@@ -5,31 +5,83 @@ so the dose history shows a cumulative total; a quarter of the PET/CT studies ca
 import random
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
+from datetime import timedelta
+from multiprocessing import get_context
 from pathlib import Path
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Q
+from django.test.utils import override_settings
 from django.utils import timezone
-from pydicom.dataset import Dataset
 
-from imaging import synthetic
-from imaging.models import ImagingStudy
+from imaging import demo_seed_workers as workers
+from imaging.demo_seed_workers import ExamPlan, draw_plan, weight_for_age  # noqa: F401 (weight_for_age: used by other seeders)
+from imaging.models import ImagingStudy, Series
 from imaging.services.ingest import IncomingFile, ingest
+from imaging.tasks import run_pipeline
 from registry.consent_rules import annotate_consent
 from registry.demo.hooks import register_demo_seeder
 from registry.models import Patient, User
+from registry.services.work import work_execute
 
 PATIENTS_AT_SCALE_1 = 150  # plus a follow-up exam for one in three: ~200 studies
 SEED = 20261128
 FOLLOW_UP_EVERY = 3
-# BodyPartExamined of the CT half (descriptions do not survive de-identification; the dose step reads this).
-CT_BODY_PART = {"MIBG": "ABDOMEN"}  # the synthetic SPECT/CT field is centred on the upper abdomen; PET/CT is whole body
+CT_BODY_PART = workers.CT_BODY_PART
 
 
-def weight_for_age(years: float) -> float:
-    """A rough median weight-for-age (kg) for believable activities; not a growth standard."""
-    return round(3.5 + 6.5 * min(years, 1) + 2.3 * max(min(years, 12) - 1, 0) + 5.0 * max(years - 12, 0), 1)
+def _file_database() -> bool:
+    name = str(connection.settings_dict.get("NAME") or "")
+    return connection.vendor != "sqlite" or not (name in ("", ":memory:") or "mode=memory" in name)
+
+
+@contextmanager
+def _analysis_in_a_process() -> Iterator[Callable[[], None]]:
+    """While inside: each series' analysis is queued (not run inline by eager Celery) and a process of its own runs it
+    while the seeder goes on; the callable hands it the series queued since the last call. On leaving, every queued
+    analysis has run (any the process could not claim runs here)."""
+    app = run_pipeline.app
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+    # In-process broker (kombu's memory transport, the embedded default): the messages are never consumed; the
+    # series rows pending analysis are the work list, and the engine's claim keeps each run single.
+    app.conf.task_always_eager, app.conf.task_default_queue = False, f"seed-demo-{id(app)}"
+    submitted: set[int] = set()
+    futures: list[Future[None]] = []
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=workers.init_django)
+
+    def hand_over() -> None:
+        for pk in Series.objects.filter(pipeline_state=Series.PipelineState.PENDING).exclude(pk__in=submitted).values_list("pk", flat=True):
+            submitted.add(pk)
+            futures.append(pool.submit(workers.analyse, pk))
+
+    try:
+        with override_settings(IMAGING_PIPELINE_SETTLE_SECONDS=0):  # due at once: nothing more arrives for a seeded series
+            yield hand_over
+            hand_over()
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = previous
+        for future in futures:
+            future.result()
+        pool.shutdown()
+    for pk in Series.objects.filter(pipeline_state=Series.PipelineState.PENDING).values_list("pk", flat=True):
+        work_execute(model=Series, pk=pk)
+
+
+@contextmanager
+def _inline() -> Iterator[Callable[[], None]]:
+    yield lambda: None
+
+
+def _written(plans: list[ExamPlan], stack: ExitStack, ahead: bool) -> Iterator[list[str]]:
+    """Each exam's files, in order: written by a helper process running ahead of the ingest, or here."""
+    if not ahead:
+        return (workers.write_exam(plan) for plan in plans)
+    pool = stack.enter_context(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
+    return pool.map(workers.write_exam, plans)
 
 
 @register_demo_seeder("imaging", order=20)
@@ -48,40 +100,29 @@ def seed_imaging(actor: User, scale: float, write: Callable[[str], None]) -> Non
     rng = random.Random(SEED)
     chosen = rng.sample(list(candidates), min(wanted, candidates.count()))
     started, instances = time.perf_counter(), 0
-    studies = 0
-    with tempfile.TemporaryDirectory(prefix="nbnm-demo-imaging-") as tmp:
+    # Several processes when the ingest may use them (INGEST_WORKERS > 1, not the tests' in-memory database): one writes
+    # the synthetic files ahead, and, without a broker, one runs the analyses the ingest queues.
+    ahead = settings.INGEST_WORKERS > 1 and _file_database()
+    analysis_apart = ahead and bool(run_pipeline.app.conf.task_always_eager)
+    with tempfile.TemporaryDirectory(prefix="nbnm-demo-imaging-") as tmp, ExitStack() as stack:
+        plans: list[tuple[Patient, ExamPlan]] = []
         for n, patient in enumerate(chosen):
             kind = rng.choices(["MIBG", "F18_FDG", "GA68_DOTATATE", "F18_NAF"], weights=[45, 30, 15, 10])[0]
             first_date = patient.diagnosis_date + timedelta(days=rng.randint(3, 30))
             follow_up = first_date + timedelta(days=rng.randint(120, 180))  # after induction
             dates = [first_date] + ([follow_up] if n % FOLLOW_UP_EVERY == 0 and follow_up <= timezone.localdate() else [])
             for visit, study_date in enumerate(dates):
-                datasets = _exam(rng, patient, kind, study_date, seed=SEED + n + 10_000 * visit)
-                folder = Path(tmp) / f"{n:04d}-{visit}"
-                folder.mkdir()
-                paths = synthetic.write_series(datasets, folder)
+                plans.append((patient, draw_plan(rng, folder=f"{tmp}/{n:04d}-{visit}", study_id=patient.study_id, sex=patient.sex,
+                                                 birth_date=patient.birth_date, kind=kind, study_date=study_date,
+                                                 seed=SEED + n + 10_000 * visit)))
+        files = _written([plan for _, plan in plans], stack, ahead)
+        with (_analysis_in_a_process() if analysis_apart else _inline()) as hand_over:
+            for (patient, _plan), paths in zip(plans, files, strict=True):
                 upload = ingest(actor=uploader, patient=patient, source="seed",
-                                files=[IncomingFile(p.name, p) for p in paths])
+                                files=[IncomingFile(Path(p).name, Path(p)) for p in paths])
                 instances += upload.accepted
-                studies += 1
-    write(f"Demo imaging: {studies} studies of {len(chosen)} children ({instances} instances) ingested, de-identified, "
-          f"indexed and analysed (SUV, dose, previews) in {time.perf_counter() - started:.1f} s")
-
-
-def _exam(rng: random.Random, patient: Patient, kind: str, study_date: date, *, seed: int) -> list[Dataset]:
-    """The datasets of one synthetic exam: the emission series, its CT (with BodyPartExamined), sometimes a dose SR."""
-    age = (study_date - patient.birth_date).days / 365.25
-    child = synthetic.PatientLike(study_id=patient.study_id, sex=patient.sex, birth_date=patient.birth_date,
-                                  weight_kg=weight_for_age(age))
-    size = {"n_slices": 16, "rows": 64, "cols": 64, "ct_rows": 64, "ct_cols": 64, "study_date": study_date}
-    if kind == "MIBG":
-        first, ct = synthetic.spect_ct_study(patient=child, seed=seed, **size)
-    else:
-        first, ct = synthetic.pet_ct_study(tracer=kind, patient=child, seed=seed, low_dose=rng.random() < 0.3, **size)
-    for ds in ct:
-        ds.BodyPartExamined = CT_BODY_PART.get(kind, "WHOLEBODY")
-    extra = []
-    if kind != "MIBG" and rng.random() < 0.25:
-        dlp = float(ct[0].CTDIvol) * (len(ct) * float(ct[0].SliceThickness)) / 10 * rng.uniform(1.0, 1.15)  # scout and overranging
-        extra.append(synthetic.ct_dose_sr(ct=ct, patient=child, dlp_mgy_cm=round(dlp, 2)))
-    return [*first, *ct, *extra]
+                hand_over()
+    how = " (files written ahead and analyses run by helper processes)" if analysis_apart else \
+        " (files written ahead by a helper process)" if ahead else ""
+    write(f"Demo imaging: {len(plans)} studies of {len(chosen)} children ({instances} instances) ingested, de-identified, "
+          f"indexed and analysed (SUV, dose, previews) in {time.perf_counter() - started:.1f} s{how}")

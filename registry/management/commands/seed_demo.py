@@ -30,6 +30,7 @@ class Command(AuditedCommand):
         n, seed = options["patients"], options["seed"]
         if n < 0:
             raise CommandError("--patients must be 0 or more")
+        parts: list[tuple[str, float]] = []  # (part, seconds), printed at the end
         hospitals = seed_hospitals(actor=actor)
         logins = seed_logins(actor=actor)
         self.stdout.write(f"{len(hospitals)} hospitals in {len({h.province for h in hospitals})} provinces")
@@ -40,6 +41,7 @@ class Command(AuditedCommand):
         documents, created = cohort.seed_consent_documents(actor=actor)
         versions = ", ".join(f"v{d.version} from {d.effective_from.isoformat()}" for d in documents)
         self.stdout.write(f"Registry consent documents: {versions} ({created} created)")
+        parts.append(("network and logins", time.perf_counter() - started))
         if n == 0:
             self._print_logins()
             return
@@ -49,10 +51,13 @@ class Command(AuditedCommand):
             self.stdout.write(f"Demo cohort already present ({Patient.objects.count()} patients in the registry, "
                               f"seed {seed_used}): no patients added.")
         else:
+            t0 = time.perf_counter()
             self._seed_cohort(actor=actor, n=n, seed=seed, hospitals=hospitals, documents=documents)
+            parts.append(("registry cohort", time.perf_counter() - t0))
         if options["scale"] > 0:
-            run_demo_seeders(actor=actor, scale=options["scale"], write=self.stdout.write)
-        self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
+            parts += run_demo_seeders(actor=actor, scale=options["scale"], write=self.stdout.write)
+        total = time.perf_counter() - started
+        self.stdout.write(f"Done in {total:.1f} s: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts) + ".")
         self._print_logins()
 
     def _print_logins(self) -> None:
