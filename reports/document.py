@@ -26,9 +26,19 @@ class Section:
 
 @dataclass(frozen=True)
 class Figure:
+    """One figure, drawn once (reports.plots.Drawing): PNG in the PDF, SVG on the report page (stored as `<key>.svg`)."""
+
     key: str
     title: str
-    png: bytes
+    drawing: Any
+
+    @property
+    def png(self) -> bytes:
+        return bytes(self.drawing.png)
+
+    @property
+    def svg(self) -> bytes:
+        return bytes(self.drawing.svg)
 
 
 @dataclass

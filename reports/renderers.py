@@ -14,6 +14,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from reports import display
 from reports.document import Report, Section
 
 FLOAT_DIGITS = 4
@@ -32,7 +33,9 @@ def cell(value: Any) -> str | int | float | bool | None:
         return None if math.isnan(value) or math.isinf(value) else round(value, FLOAT_DIGITS)
     if isinstance(value, Decimal):
         return round(float(value), FLOAT_DIGITS)
-    if isinstance(value, datetime | date | pd.Timestamp):
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat(timespec="seconds")  # microseconds are noise to a reader and to a diff
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
@@ -57,6 +60,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "kind": report.kind, "title": report.title, "params": report.params, "notes": report.notes,
         "sections": [{"key": s.key, "title": s.title, "note": s.note, "columns": [str(c) for c in s.frame.columns],
                       "rows": section_rows(s)} for s in report.sections],
+        # The figures' keys and titles; each is stored as <key>.svg with the run's files.
+        "figures": [{"key": f.key, "title": f.title} for f in report.figures],
     }
 
 
@@ -80,6 +85,9 @@ def _sheet_title(key: str, used: set[str]) -> str:
 
 
 def to_xlsx(report: Report) -> bytes:
+    """The workbook: an "about" sheet, then a sheet per section (named by its key, as the CSV files are) with headings
+    in the report's language over the same values as the CSV; percentages show one decimal (the cell keeps the value).
+    The "about" sheet lists each sheet's headings against the CSV's column keys."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -88,18 +96,29 @@ def to_xlsx(report: Report) -> bytes:
     about.title = "about"
     about.append([report.title])
     about["A1"].font = Font(bold=True)
-    for key, value in sorted(report.params.items()):
-        about.append([key, str(value)])
+    for label, value in display.param_items(dict(sorted(report.params.items())), report.language):
+        about.append([label, value])
     for note in report.notes:
         about.append([note])
     used = {"about"}
+    key_rows = []
     for section in report.sections:
         sheet = book.create_sheet(_sheet_title(section.key, used))
-        sheet.append([str(c) for c in section.frame.columns])
+        columns = [str(c) for c in section.frame.columns]
+        sheet.append([display.column_label(c, report.language) for c in columns])
+        key_rows += [[sheet.title, display.column_label(c, report.language), c] for c in columns]
         for c in sheet[1]:
             c.font = Font(bold=True)
         for row in section_rows(section):
             sheet.append(row)
+        for index, column in enumerate(columns, start=1):
+            if "percent" in column:
+                for (xl_cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                    xl_cell.number_format = "0.0"
+    about.append([])
+    about.append(["sheet", "heading", "CSV column"])
+    for row in key_rows:
+        about.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -160,16 +179,17 @@ def _heading(report: Report, key: str, english: str) -> str:
     return ZH_TITLES.get(key, english) if report.language == "zh-hans" else english
 
 
-def _html_table(section: Section) -> str:
-    head = "".join(f"<th>{escape(str(c)).replace('_', '_<wbr>')}</th>" for c in section.frame.columns)
+def _html_table(section: Section, language: str = "en") -> str:
+    """The section as the PDF shows it: headings and coded values as labels, percentages to one decimal, times in local
+    time (reports.display); long headings may break after "_" or a space."""
+    columns = [str(c) for c in section.frame.columns]
+    rows = [[cell(v) for v in row] for row in section.frame.head(PDF_MAX_ROWS).itertuples(index=False, name=None)]
+    heads, cells_ = display.table(columns, rows, language)
+    head = "".join(f"<th>{escape(h).replace('_', '_<wbr>')}</th>" for h in heads)
     body = []
-    for row in section.frame.head(PDF_MAX_ROWS).itertuples(index=False, name=None):
-        cells = []
-        for v in row:
-            text = _csv_text(v)
-            numeric = isinstance(cell(v), int | float) and not isinstance(v, bool)
-            cells.append(f"<td class='n'>{escape(text)}</td>" if numeric else f"<td>{escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    for row in cells_:
+        body.append("<tr>" + "".join(f"<td class='n'>{escape(text)}</td>" if numeric else f"<td>{escape(text)}</td>"
+                                     for text, numeric in row) + "</tr>")
     more = len(section.frame) - PDF_MAX_ROWS
     tail = f"<p class='note'>{more} more rows in the CSV and XLSX files.</p>" if more > 0 else ""
     wide = " class='wide'" if len(section.frame.columns) > WIDE_TABLE_COLUMNS else ""
@@ -179,14 +199,14 @@ def _html_table(section: Section) -> str:
 def to_html(report: Report) -> str:
     zh = report.language == "zh-hans"
     title = f"{ZH_TITLES[report.kind]}（{report.title}）" if zh and report.kind in ZH_TITLES else report.title
-    parts = [f"<h1>{escape(title)}</h1>",
-             "<p>" + "; ".join(f"{escape(k)}: {escape(str(v))}" for k, v in sorted(report.params.items())) + "</p>"]
+    params = display.param_items(dict(sorted(report.params.items())), report.language)
+    parts = [f"<h1>{escape(title)}</h1>", "<p>" + "; ".join(f"{escape(k)}: {escape(v)}" for k, v in params) + "</p>"]
     parts += [f"<p class='note'>{escape(n)}</p>" for n in report.notes]
     for section in report.sections:
         parts.append(f"<h2>{escape(_heading(report, section.key, section.title))}</h2>")
         if section.note:
             parts.append(f"<p class='note'>{escape(section.note)}</p>")
-        table = _html_table(section)
+        table = _html_table(section, report.language)
         if zh:
             more = len(section.frame) - PDF_MAX_ROWS
             table = table.replace(f"{more} more rows in the CSV and XLSX files.", ZH_WORDS["more_rows"].format(n=more))

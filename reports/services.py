@@ -61,9 +61,11 @@ def storage_key(run_id: int, name: str) -> str:
 
 
 def render_files(report: Report) -> list[tuple[str, str, bytes, int | None]]:
-    """(name, format, bytes, rows): a CSV per section, the workbook and the PDF."""
+    """(name, format, bytes, rows): a CSV per section, an SVG per figure (the report page shows them), the workbook and
+    the PDF."""
     files: list[tuple[str, str, bytes, int | None]] = [
         (f"{s.key}.csv", "csv", renderers.to_csv(s), len(s.frame)) for s in report.sections]
+    files += [(f"{f.key}.svg", "svg", f.svg, None) for f in report.figures]
     files.append((f"{report.kind}.xlsx", "xlsx", renderers.to_xlsx(report), None))
     files.append((f"{report.kind}.pdf", "pdf", renderers.to_pdf(report), None))
     return files

@@ -25,6 +25,7 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
     "zip": "application/zip",
+    "svg": "image/svg+xml",
 }
 
 

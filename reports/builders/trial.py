@@ -233,7 +233,8 @@ def _safety(report: Report, subjects: pd.DataFrame, arms: list[str], as_of: date
     report.add("sae_listing", "Serious adverse events and their reporting clocks",
                listing[["subject_number", "number", "arm", "term", "soc", "grade", "onset_date", "relatedness", "is_susar",
                         "clock", "due_at", "reported_at", "clock_status"]].rename(columns={"number": "ae_number"}),
-               "Clocks: site 24-hour report; SUSAR 7/15 calendar days. Times in UTC. met/late as recorded; open: not reported yet.")
+               "Clocks: site 24-hour report; SUSAR 7/15 calendar days. Times: local time on the page and in the PDF, UTC in the "
+               "CSV. met/late as recorded; open: not reported yet.")
 
 
 def _queries(report: Report, trial) -> None:  # type: ignore[no-untyped-def]

@@ -114,7 +114,8 @@ def test_no_identifier_in_any_file(real_pdf, run, cohort) -> None:
     forbidden = identifiers([cohort.p1, cohort.p2, cohort.p3, cohort.p4, cohort.p5], cohort.identities)
     for file in run.files.all():
         content = file_bytes(run, file.name)
-        text = {"csv": lambda b: b.decode("utf-8"), "xlsx": lambda b: xlsx_text(b)[1], "pdf": pdf_strings}[file.format](content)
+        text = {"csv": lambda b: b.decode("utf-8"), "svg": lambda b: b.decode("utf-8"), "xlsx": lambda b: xlsx_text(b)[1],
+                "pdf": pdf_strings}[file.format](content)
         for value in forbidden:
             assert value not in text, (file.name, "identifier found")
     assert cohort.p1.study_id not in str(run.result)

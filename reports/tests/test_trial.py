@@ -100,7 +100,8 @@ def test_subject_numbers_only_and_withdrawn_subject_absent(real_pdf, run, world)
     forbidden = [s.patient.study_id for s in [*world.subjects, world.withdrawn]] + [world.withdrawn.subject_number]
     for file in run.files.all():
         content = file_bytes(run, file.name)
-        text = {"csv": lambda b: b.decode("utf-8"), "xlsx": lambda b: xlsx_text(b)[1], "pdf": pdf_strings}[file.format](content)
+        text = {"csv": lambda b: b.decode("utf-8"), "svg": lambda b: b.decode("utf-8"), "xlsx": lambda b: xlsx_text(b)[1],
+                "pdf": pdf_strings}[file.format](content)
         for value in forbidden:
             assert value not in text, file.name
     assert world.subjects[0].subject_number in csv_text(run, "dosing_listing")

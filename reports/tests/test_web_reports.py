@@ -38,7 +38,7 @@ def test_sponsor_requests_a_trial_report_watches_it_downloads_and_sees_plots(cli
     html = page.content.decode()
     assert run.status == "pending" or page.context["run"].status == "succeeded"
     assert 'data-testid="download-xlsx"' in html and 'data-testid="download-pdf"' in html and "hx-trigger" not in html
-    assert reverse("web-report-figure", args=[run.pk, "accrual_by_month"]) in html
+    assert reverse("web-report-figure", args=[run.pk, "accrual"]) in html  # the PDF's accrual figure, stored as SVG
     assert all(s.patient.study_id not in html for s in mine.subjects)  # sponsors see subject numbers only
 
     download = client.get(reverse("web-report-download", args=[run.pk, "trial.xlsx"]))
@@ -47,8 +47,8 @@ def test_sponsor_requests_a_trial_report_watches_it_downloads_and_sees_plots(cli
     audit = AuditEvent.objects.get(action="report_download")
     assert audit.actor_id == actors.sponsor.pk and audit.after["name"] == "trial.xlsx"
 
-    figure = client.get(reverse("web-report-figure", args=[run.pk, "accrual_by_month"]))
-    assert figure.status_code == 200 and figure["Content-Type"] == "image/png" and figure.content[:4] == b"\x89PNG"
+    figure = client.get(reverse("web-report-figure", args=[run.pk, "accrual"]))
+    assert figure.status_code == 200 and figure["Content-Type"] == "image/svg+xml" and b"<svg" in figure.content[:400]
     assert client.get(reverse("web-report-figure", args=[run.pk, "no_such_section"])).status_code == 404
     assert client.get(reverse("web-report-download", args=[run.pk, "nothing.csv"])).status_code == 404
 
@@ -59,7 +59,7 @@ def test_runs_of_another_trial_are_not_found_for_a_sponsor(client, actors, world
     theirs = generate(actors.data_manager, "trial", {"trial": other.trial.pk}, django_capture_on_commit_callbacks)
     client.force_login(actors.sponsor)
     for name, args in (("web-report-detail", [theirs.pk]), ("web-report-progress", [theirs.pk]),
-                       ("web-report-download", [theirs.pk, "trial.xlsx"]), ("web-report-figure", [theirs.pk, "accrual_by_month"])):
+                       ("web-report-download", [theirs.pk, "trial.xlsx"]), ("web-report-figure", [theirs.pk, "accrual"])):
         assert client.get(reverse(name, args=args)).status_code == 404, name
     assert not AuditEvent.objects.filter(action="report_download").exists()
     assert theirs.pk not in [r.pk for r in client.get(reverse("web-report-list")).context["page"].object_list]
@@ -100,7 +100,7 @@ def test_cohort_plots_are_drawn_from_the_result(client, actors, eager, django_ca
     client.force_login(actors.investigator_a)
     keys = [k for k, _t in client.get(reverse("web-report-detail", args=[run.pk])).context["figures"]]
     assert "patients_by_inrgss_stage" in keys
-    assert client.get(reverse("web-report-figure", args=[run.pk, "patients_by_inrgss_stage"])).content[:4] == b"\x89PNG"
+    assert b"<svg" in client.get(reverse("web-report-figure", args=[run.pk, "patients_by_inrgss_stage"])).content[:400]
 
 
 def test_list_queries_do_not_grow_with_runs(client, actors) -> None:  # type: ignore[no-untyped-def]

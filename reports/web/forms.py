@@ -19,7 +19,7 @@ class _ReportForm(BootstrapForm):
 
     language = forms.ChoiceField(label=_("Language of the PDF"), required=False,
                                  choices=[("en", "English"), ("zh-hans", "简体中文")],
-                                 help_text=_("Headings of the PDF; the CSV and XLSX columns are the same in both."))
+                                 help_text=_("Headings and labels of the PDF and the XLSX; the CSV is the same in both."))
 
     def __init__(self, *args: Any, user: User, documents: bool = True, **kwargs: Any) -> None:
         self.user = user

@@ -9,5 +9,5 @@ urlpatterns: list[URLPattern] = [
     path("runs/<int:pk>/", views.report_detail, name="web-report-detail"),
     path("runs/<int:pk>/progress/", views.report_progress, name="web-report-progress"),
     path("runs/<int:pk>/files/<str:name>", views.report_download, name="web-report-download"),
-    path("runs/<int:pk>/figures/<str:key>.png", views.report_figure, name="web-report-figure"),
+    path("runs/<int:pk>/figures/<str:key>.svg", views.report_figure, name="web-report-figure"),
 ]

@@ -9,10 +9,13 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
 from registry.errors import ApplicationError
 from registry.web.forms import add_application_error
+from reports import display
 from reports.api.views import CONTENT_TYPES
 from reports.kinds import report_kind, report_kinds
 from reports.models import ReportRun
@@ -68,12 +71,32 @@ def report_new(request: HttpRequest, kind: str) -> HttpResponse:
     return render(request, "reports/web/new.html", {"form": form, "kind": report}, status=status)
 
 
+# Rows of a section shown on the page; the rest are in the CSV and XLSX files.
+PAGE_ROWS = 100
+
+
+def _sections(run: ReportRun, language: str) -> list[dict[str, Any]]:
+    """The run's tables as a person reads them (reports.display): labels, one-decimal percentages, local times."""
+    out = []
+    for section in (run.result or {}).get("sections", []) if run.status == ReportRun.Status.SUCCEEDED else []:
+        heads, rows = display.table(section["columns"], section["rows"][:PAGE_ROWS], language)
+        out.append({"key": section["key"], "title": display.heading(section["key"], section["title"], language),
+                    "note": section.get("note", ""), "heads": heads, "rows": rows,
+                    "more": max(0, len(section["rows"]) - PAGE_ROWS)})
+    return out
+
+
 def _context(run: ReportRun) -> dict[str, Any]:
     files = list(run.files.all())
     pngs = [f for f in files if f.format == "png"]
-    drawn = [] if pngs or run.status != ReportRun.Status.SUCCEEDED else figures.figure_keys(run)
+    language = get_language() or "en"
+    drawn = [] if pngs or run.status != ReportRun.Status.SUCCEEDED else figures.figure_keys(run, files)
     return {"run": run, "title": report_kind(run.kind).title, "active": run.status in ACTIVE,
-            "files": [f for f in files if f.format != "png"], "pngs": pngs, "figures": drawn}
+            "files": [f for f in files if f.format not in ("png", "svg")], "pngs": pngs,
+            "figures": [(key, display.heading(key, title, language)) for key, title in drawn],
+            "params": display.param_items(run.params, language), "sections": _sections(run, language),
+            "notes": (run.result or {}).get("notes", []) if run.status == ReportRun.Status.SUCCEEDED else [],
+            "elapsed": int((timezone.now() - (run.started_at or run.created_at)).total_seconds()) if run.status in ACTIVE else 0}
 
 
 @login_required
@@ -104,9 +127,12 @@ def report_download(request: HttpRequest, pk: int, name: str) -> FileResponse:
 @login_required
 def report_figure(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     run = _run(request, pk)
-    png = figures.render(run, key) if run.status == ReportRun.Status.SUCCEEDED else None
-    if png is None:
+    svg = figures.render(run, key) if run.status == ReportRun.Status.SUCCEEDED else None
+    if svg is None:
         raise Http404("No such figure.")
-    response = HttpResponse(png, content_type="image/png")
+    response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=3600"
+    # Opened on its own, the SVG runs nothing and loads nothing (matplotlib writes neither, this says so).
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
