@@ -35,6 +35,13 @@ browser:
 	command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
 
+# The diagnostic viewer's bundle (docs/imaging/viewer.md): rebuilt only when imaging/viewer/ changes (Node 20 + npm);
+# the built files and SOURCE.sha256 are committed, so demo and test need no Node (tests/test_viewer_bundle.py).
+.PHONY: viewer
+viewer: install
+	cd imaging/viewer && npm ci && npm run build
+	$(BIN)/python -m imaging.viewer_bundle --write
+
 # poppler's pdftoppm: the PDF layout test renders every report page to PNG (reports/tests/test_pdf_layout.py; needs root and apt).
 pdf-tools:
 	command -v pdftoppm >/dev/null || \

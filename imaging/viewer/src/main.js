@@ -11,9 +11,10 @@ import './viewer.css';
 import { translator } from './i18n.js';
 import { loadSeries, loadImage, provideMetadata, framePixels, pixelValue, records } from './data.js';
 import { roiPixels, roiStatistics } from './stats.js';
+import { SuvWindowLevelTool, volumeFactors } from './windowLevel.js';
 
 const { MouseBindings, Events: ToolEvents } = ToolEnums;
-const STACK_TOOLS = { windowLevel: WindowLevelTool, length: LengthTool, ellipse: EllipticalROITool, rectangle: RectangleROITool };
+const STACK_TOOLS = { windowLevel: SuvWindowLevelTool, length: LengthTool, ellipse: EllipticalROITool, rectangle: RectangleROITool };
 const ENGINE_ID = 'nb-engine';
 const STACK_GROUP = 'nb-stack-tools';
 const VOLUME_GROUP = 'nb-volume-tools';
@@ -32,7 +33,8 @@ function el(tag, attrs = {}, ...children) {
 }
 
 const fmt = (v, digits = 3) => (v === null || v === undefined || Number.isNaN(v) ? '–'
-  : Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? Number(v).toPrecision(digits + 1) : Number(v).toFixed(digits));
+  : Math.abs(v) >= 1000 ? String(Math.round(v))
+    : (Math.abs(v) < 0.01 && v !== 0) ? Number(v).toPrecision(digits + 1) : Number(v).toFixed(digits));
 
 function csrfToken() {
   const match = document.cookie.split(';').map((c) => c.trim()).find((c) => c.startsWith('csrftoken='));
@@ -121,7 +123,7 @@ class Viewer {
     toolsInit();
     imageLoader.registerImageLoader('nbweb', loadImage);
     metaData.addProvider(provideMetadata, 10000);
-    for (const Tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, EllipticalROITool, RectangleROITool]) addTool(Tool);
+    for (const Tool of [SuvWindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, EllipticalROITool, RectangleROITool]) addTool(Tool);
     this.engine = new RenderingEngine(ENGINE_ID);
     for (const type of [ToolEvents.ANNOTATION_COMPLETED, ToolEvents.ANNOTATION_MODIFIED]) {
       eventTarget.addEventListener(type, (evt) => this.onAnnotation(evt.detail.annotation, type === ToolEvents.ANNOTATION_COMPLETED));
@@ -248,7 +250,7 @@ class Viewer {
     for (const Tool of Object.values(STACK_TOOLS)) {
       if (Tool === STACK_TOOLS[key]) continue;
       // annotations stay visible when their tool is not the active one
-      if (Tool === WindowLevelTool) group.setToolDisabled(Tool.toolName); else group.setToolPassive(Tool.toolName);
+      if (Tool === SuvWindowLevelTool) group.setToolDisabled(Tool.toolName); else group.setToolPassive(Tool.toolName);
     }
     group.setToolActive(STACK_TOOLS[key].toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
   }
@@ -398,6 +400,7 @@ class Viewer {
     if (!volume) {
       await Promise.all(stack.map((r) => imageLoader.loadAndCacheImage(r.imageId)));
       volume = await volumeLoader.createAndCacheVolume(volumeId, { imageIds: stack.map((r) => r.imageId) });
+      if (series.suv?.factor) volumeFactors.set(volumeId, Number(series.suv.factor));
       volume.load(); // frames already cached are copied at once; the viewports re-render as the rest arrive
     }
     return volumeId;
