@@ -113,3 +113,16 @@ def test_the_home_page_with_a_thousand_items_shows_counts_and_links_to_the_group
 def test_bad_paging_parameters_are_a_400_with_a_code(actors: Actors) -> None:
     response = api_client(actors.coordinator_a).get("/api/v1/worklist/", {"page": "x"})
     assert response.status_code == 400 and response.json()["code"] == "invalid_parameters"
+
+
+def test_the_side_panels_clocks_link_to_their_page(client, actors: Actors, clocks) -> None:  # noqa: F811
+    """The running-clocks panel (reports/web/home.py) links each clock to its page, which opens the event at it."""
+    from trials.safety.models import ReportingClock
+
+    ReportingClock.objects.filter(status=ReportingClock.Status.LATE).update(status=ReportingClock.Status.OPEN)
+    client.force_login(actors.coordinator_a)
+    html = client.get(reverse("home")).content.decode()
+    running = ReportingClock.objects.filter(status=ReportingClock.Status.OPEN, kind=ReportingClock.Kind.SITE_24H)
+    assert running.count() == 3
+    for clock in running:
+        assert f'href="{reverse("web-clock-detail", args=[clock.pk])}" data-testid="panel-clock-link"' in html
