@@ -308,3 +308,24 @@ def test_pending_series_of_a_held_study_do_not_count_either(actors: Actors, pati
     Series.objects.filter(study=held).update(pipeline_state=Series.PipelineState.HELD)
     body = text(client_of(actors.coordinator_a).get(_detail(patient)))
     assert "incomplete" not in body and "No imaging studies yet." not in body and 'data-testid="imaging-held"' in body
+
+
+def test_senders_page_queries_do_not_grow_and_it_renders_in_chinese(actors: Actors, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    for n in range(6):
+        dicom_node_register(actor=actors.data_manager, hospital=actors.hospital_a, ae_title=f"NODE_{n}")
+    client = client_of(actors.data_manager)
+    with django_assert_max_num_queries(10):  # session, user, scope (2), senders, the changeable ones, hospitals of the form, session save (3)
+        body = text(client.get(reverse("web-dicom-senders")))
+    assert body.count('data-testid="sender"') == 6
+    zh = client.get(reverse("web-dicom-senders"), headers={"accept-language": "zh-hans"})
+    assert zh.status_code == 200 and 'lang="zh-hans"' in text(zh)
+
+
+def test_upload_page_queries_do_not_grow_with_patients(actors: Actors, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(8):
+        child(actors.coordinator_a, actors.hospital_a)
+    client = client_of(actors.coordinator_a)
+    with django_assert_max_num_queries(9):  # session, user, scope (2), any patient, the first 50 study IDs, session save (3)
+        assert client.get(reverse("web-upload")).status_code == 200
+    with django_assert_max_num_queries(8):  # session, user, scope (2), one search, session save (3)
+        assert len(client.get(reverse("web-upload-patients"), {"q": actors.hospital_a.code}).json()["results"]) == 8
