@@ -86,10 +86,11 @@ def test_viewer_dict_costs_one_query_and_gives_reasons(pet, mibg, actors, django
     assert viewer_config.for_study(actors.monitor_a, pet)["measurements"] is None
 
 
-def test_score_sheet_page_targets_the_sheet_until_it_is_submitted(mibg, actors, client) -> None:  # type: ignore[no-untyped-def]
+def test_score_sheet_page_targets_the_sheet_until_it_is_submitted(mibg, actors, client, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
     client.force_login(actors.investigator_a)
     url = reverse("web-score-sheet", args=[mibg.pk, "curie"])
-    viewer = client.get(url).context["viewer"]
+    with django_assert_max_num_queries(10):  # the page's 9 and the viewer's one query of series with SUV
+        viewer = client.get(url).context["viewer"]
     assert [t["value"] for t in viewer["measurements"]["targets"]] == ["voi", "score_sheet"]
     assert viewer["measurements"]["context"] == {"page": "score_sheet", "study": mibg.pk, "kind": "curie"}
     sheet = h.submitted(actors.investigator_a, mibg, "curie", 0, "baseline")
