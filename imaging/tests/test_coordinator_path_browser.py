@@ -40,3 +40,27 @@ def test_patient_page_to_upload_to_summary_and_back(page, actors: Actors, pipeli
     page.wait_for_url(f"**/patients/{patient.study_id}/")
     table = page.get_by_test_id("imaging-table").inner_text()
     assert "18F-FDG" in table and "F18_FDG" not in table and "PET/CT" in table
+
+
+def test_trial_visit_is_chosen_by_name_after_typing_the_patient(page, actors: Actors, pipeline_runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from registry.tests.builders import make_registry_consent
+    from trials.models import SubjectVisit
+    from trials.tests.builders import enrol, make_trial
+
+    trial = make_trial(actors.data_manager, [actors.hospital_a])
+    subject = enrol(actors.coordinator_a, trial, actors.hospital_a)
+    make_registry_consent(actors.coordinator_a, subject.patient)
+    visit = SubjectVisit.objects.select_related("definition").get(subject=subject, definition__code="SCR")
+    visit.definition.name_en = "Cycle 1 day 8 — MIBG"
+    visit.definition.save(update_fields=["name_en"])
+    browser_login(page, "coordinator_a")
+    page.goto("/imaging/upload/")
+    page.get_by_label("Patient").fill(subject.patient.study_id)
+    page.get_by_label("Patient").blur()  # the page asks for this patient's visits
+    choice = page.get_by_label("Trial visit (optional)")
+    choice.locator(f"option[value='{visit.pk}']").wait_for(state="attached")
+    assert "Cycle 1 day 8 — MIBG" in choice.locator(f"option[value='{visit.pk}']").inner_text()
+    choice.select_option(label=choice.locator(f"option[value='{visit.pk}']").inner_text())
+    page.get_by_label("DICOM files or zip archives").set_input_files([str(p) for p in pet_files(tmp_path, subject.patient, n=2)])
+    page.get_by_test_id("upload-summary").get_by_test_id("upload-study").wait_for()
+    assert ImagingStudy.objects.get(patient=subject.patient).trial_visit == visit
