@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo test lint clean messages browser dicom-tools pdf-tools
+.PHONY: install demo test lint clean messages browser dicom-tools pdf-tools screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: install
 browser:
 	command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
+
+# The README's screenshots (docs/img/*.png): a small demo seeded in a temporary directory, served on a free port and shot
+# with Playwright + Chromium (`make browser` first). Commit the PNGs it writes.
+screenshots: install
+	$(BIN)/python tests/screenshots.py
 
 # The diagnostic viewer's bundle (docs/imaging/viewer.md): rebuilt only when imaging/viewer/ changes (Node 20 + npm);
 # the built files and SOURCE.sha256 are committed, so demo and test need no Node (tests/test_viewer_bundle.py).
