@@ -139,9 +139,14 @@ def _number(values: Mapping[str, Any], key: str, *, required: bool = False, mini
 
 
 def _check_values(m: Measurement, factor: float | None) -> dict[str, float | None]:
-    """The values the tool must carry, checked against the points and the factor the viewer was given."""
+    """The values the tool must carry, checked against the points and the factor the viewer was given. Everything
+    stored is finite (PostgreSQL's JSON has no Infinity or NaN)."""
+    if not m.points or not all(len(p) == 3 and all(_finite(c) for c in p) for p in m.points):
+        raise fail(_("Points are three finite patient coordinates in mm each."), "invalid_points", "points")
     if m.tool == "length":
         length = _number(m.values, "length_mm", required=True)
+        if set(m.values) - {"length_mm"}:
+            raise fail(_("A length carries length_mm only."), "invalid", "values")
         if length is not None and length < 0:
             raise fail(_("A length cannot be negative."), "negative_length", "values")
         if len(m.points) != 2:

@@ -137,6 +137,9 @@ def test_roi_suv_must_be_the_stored_factor_times_the_maximum(pet, actors) -> Non
     ({"target": "score_sheet"}, "invalid_target"),
     ({"context": {"page": "elsewhere"}}, "invalid_context"),
     ({"tool": "angle"}, "invalid"),
+    ({"points": [[0.0, 0.0, 0.0], ["inf", 0.0, 0.0]]}, "invalid"),  # refused by the serializer (the service checks too)
+    ({"values": {"length_mm": 5.0, "other": 1.0}}, "invalid"),
+    ({"tool": "probe", "values": {"suv": "inf"}, "points": [[0.0, 0.0, 0.0]]}, "invalid"),
 ])
 def test_bad_input_is_a_400_with_code_and_message_and_writes_nothing(pet, actors, change, code) -> None:  # type: ignore[no-untyped-def]
     events = AuditEvent.objects.count()
