@@ -224,3 +224,16 @@ def test_blinded_case_measurement_resolves_pseudonymous_uids(actors, tmp_path, d
     # Another user's request with this case's context: the case is not theirs.
     assert api_client(actors.data_manager).post(URL, body, format="json").status_code == 404
     assert context == {"page": "case", "assignment": case.assignment_id, "position": 1}
+
+
+def test_the_service_refuses_non_finite_points_whatever_the_client(pet, actors) -> None:  # type: ignore[no-untyped-def]
+    from imaging.services.measurements import Measurement, measurement_save
+    from registry.errors import ApplicationError
+
+    series, inst = _first(pet)
+    m = Measurement(context={"page": "study", "study": pet.pk}, target="voi", series_uid=series.series_uid,
+                    sop_uid=inst.sop_instance_uid, tool="roi", label="", values={"max": 1.0},
+                    points=[[0.0, 0.0, 0.0], [math.inf, 0.0, 0.0]])
+    with pytest.raises(ApplicationError) as refused:
+        measurement_save(actor=actors.investigator_a, measurement=m)
+    assert refused.value.code == "invalid_points" and not VoiMeasurement.objects.exists()
