@@ -1,17 +1,21 @@
 """Reads. Every function returns a queryset already restricted to the user (never .objects.all())."""
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from registry import worklist_sources
 from registry.access import Action
 from registry.consent_rules import annotate_consent
 from registry.models import (
+    AuditChainHead,
     AuditEvent,
     ConsentDocument,
     ConsentRecord,
@@ -184,6 +188,43 @@ def worklist_page(*, user: User, on: date | None = None, offset: int = 0, limit:
         items.extend(_slice(source, start, min(limit - len(items), n - start)))
         start = 0
     return [WorkGroup(key, heading, n, []) for (key, heading, _rank, _s), n in zip(entries, counts, strict=True) if n], items
+
+
+def _audit_head() -> str:
+    """The audit chain's head hash: it moves with every audited write (every service write, the sweeps included) and
+    is unique to its event, so a key built on it never meets an entry cached before that write, nor one of another
+    database (a test rolled back)."""
+    return AuditChainHead.objects.filter(pk=1).values_list("hash", flat=True).first() or ""
+
+
+def _cached(user: User, name: str, build: Callable[[], Any], *key: Any) -> Any:
+    """The worklist for pages and the API: built once per user, page and language until the next audited write (one
+    primary-key read of the audit head per request instead of building every group's query). Per process (the
+    default local-memory cache) unless CACHES names a shared one."""
+    cache_key = ":".join(str(k) for k in ("worklist", name, user.pk, get_language(), _audit_head(), *key))
+    found = cache.get(cache_key)
+    if found is None:
+        found = build()
+        cache.set(cache_key, found, WORKLIST_CACHE_SECONDS)
+    return found
+
+
+WORKLIST_CACHE_SECONDS = 300
+
+
+def worklist_groups_for_page(*, user: User, limit: int, offset: int = 0, only: str | None = None) -> list[WorkGroup]:
+    """worklist_groups for today, cached until the next audited write (the home page and the group page)."""
+    on = timezone.localdate()
+    return _cached(user, "groups", lambda: worklist_groups(user=user, on=on, offset=offset, limit=limit, only=only),
+                   on, offset, limit, only)
+
+
+def worklist_page_for_api(*, user: User, offset: int, limit: int,
+                          only: str | None = None) -> tuple[list[WorkGroup], list[WorkItem]]:
+    """worklist_page for today, cached until the next audited write (the API)."""
+    on = timezone.localdate()
+    return _cached(user, "page", lambda: worklist_page(user=user, on=on, offset=offset, limit=limit, only=only),
+                   on, offset, limit, only)
 
 
 def worklist(*, user: User, on: date | None = None) -> list[WorkItem]:

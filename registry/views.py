@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry import worklist_sources
-from registry.selectors import WorkGroup, WorkItem, hospital_list, worklist_groups
+from registry.selectors import WorkGroup, WorkItem, hospital_list, worklist_groups_for_page
 
 # A panel: request -> (template, context), or None when it has nothing for this user (it should not query then).
 Panel = Callable[[HttpRequest], tuple[str, dict[str, Any]] | None]
@@ -124,7 +124,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if rendered is not None:
             panels.append({"name": name, "template": rendered[0], "context": rendered[1]})
     now = timezone.now()
-    groups = [_group(g, now, len(g.items)) for g in worklist_groups(user=request.user, limit=PER_GROUP)]
+    groups = [_group(g, now, len(g.items)) for g in worklist_groups_for_page(user=request.user, limit=PER_GROUP)]
     return render(request, "registry/home.html", {
         "memberships": memberships, "hospital_count": hospital_list(user=request.user).count(),
         "groups": groups, "panels": panels, "countdown_labels": countdown_labels(),
@@ -139,7 +139,7 @@ def worklist_group_page(request: HttpRequest, kind: str) -> HttpResponse:
     known = {g.key for g in worklist_sources.groups()} | set(worklist_sources.LEGACY_RANKS)
     if kind not in known:
         raise Http404
-    found = worklist_groups(user=request.user, only=kind, offset=(number - 1) * GROUP_PAGE_SIZE, limit=GROUP_PAGE_SIZE)
+    found = worklist_groups_for_page(user=request.user, only=kind, offset=(number - 1) * GROUP_PAGE_SIZE, limit=GROUP_PAGE_SIZE)
     now = timezone.now()
     heading = next((g.heading for g in worklist_sources.groups() if g.key == kind),
                    worklist_sources.LEGACY_HEADINGS.get(kind, kind))

@@ -20,7 +20,7 @@ from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
 from registry.api.patients import OutcomeSerializer
 from registry.errors import ApplicationError
 from registry.models import FollowUpPlan, FollowUpVisit, Patient
-from registry.selectors import outcomes, patients_for_research, visit_list, worklist_page
+from registry.selectors import outcomes, patients_for_research, visit_list, worklist_page_for_api
 from registry.services.followup import followup_visit_mark_missed, followup_visit_record
 from registry.services.plans import followup_plan_update
 
@@ -154,7 +154,7 @@ class WorklistView(ListAPIView):
         only = query.validated_data.get("group")
         size = self.paginator.get_page_size(request) or 50
         number = query.validated_data.get("page", 1)
-        groups, items = worklist_page(user=request.user, offset=(number - 1) * size, limit=size, only=only)
+        groups, items = worklist_page_for_api(user=request.user, offset=(number - 1) * size, limit=size, only=only)
         total = sum(g.count for g in groups)
         url = request.build_absolute_uri()
         page_param = self.paginator.page_query_param
