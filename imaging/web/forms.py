@@ -1,4 +1,5 @@
 """Forms of the imaging pages: the upload fallback form and the hold release (the blinded case scores are the reading sub-app's)."""
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -88,6 +89,10 @@ class UploadForm(BootstrapFormMixin, _ScopedPatientsForm):
 
     def __init__(self, *args: Any, visits: QuerySet[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.offer_visits(visits)
+
+    def offer_visits(self, visits: Iterable[Any] | None) -> None:
+        """The visit list: the chosen patient's visits by name (a bound form learns its patient by validating)."""
         choices: list[tuple[Any, str]] = [("", _("No trial visit"))] + [(v.pk, visit_label(v)) for v in (visits if visits is not None else [])]
         posted = str(self.data.get("trial_visit_id", "")).strip() if self.is_bound else ""
         if posted and posted not in {str(value) for value, _label in choices}:

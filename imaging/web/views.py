@@ -81,16 +81,16 @@ PATIENT_OPTIONS = 50  # study IDs listed with the page; typing asks web-upload-p
 @login_required
 def upload_page(request: HttpRequest) -> HttpResponse:
     patients = Patient.objects.restrict(request.user, Action.ADD).order_by("study_id")
-    chosen = _chosen(patients, request.POST.get("patient") if request.method == "POST" else request.GET.get("patient"))
-    visits = _visits_of(request, chosen)
-    initial = {"patient": chosen.study_id} if chosen else None
-    form = UploadForm(patients=patients, initial=initial, visits=visits)
+    chosen = _chosen(patients, request.GET.get("patient"))
+    form = UploadForm(patients=patients, initial={"patient": chosen.study_id} if chosen else None, visits=_visits_of(request, chosen))
     result: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     status = 200
     if request.method == "POST":
-        form = UploadForm(request.POST, request.FILES, patients=patients, visits=visits)
-        if form.is_valid():
+        form = UploadForm(request.POST, request.FILES, patients=patients)
+        valid = form.is_valid()
+        form.offer_visits(_visits_of(request, form.cleaned_data.get("patient")))  # the posted patient's, for the page
+        if valid:
             try:
                 with tempfile.TemporaryDirectory(prefix="nbnm-web-") as tmp:
                     files = [IncomingFile(f.name, _path_of(f, Path(tmp))) for f in form.cleaned_data["files"]]
