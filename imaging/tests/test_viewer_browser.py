@@ -19,11 +19,26 @@ from django.urls import reverse
 
 from conftest import Actors, browser_login, screenshot
 from imaging import synthetic
-from imaging.models import ImagingStudy, Instance, Series, SuvResult
+from imaging.models import ImagingStudy, Instance, Series, SuvResult, VoiMeasurement
+from imaging.reading.services.sessions import ItemInput, reading_session_create
+from imaging.reading.tests import helpers as rh
 from imaging.tests.analysis_helpers import ingest_datasets, pipeline_done
 from imaging.tests.helpers import child, like
+from imaging.volume import read_dataset
+from registry.tests.factories import HospitalFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager")]
+
+
+@pytest.fixture(autouse=True)
+def quiet_viewer(page):  # type: ignore[no-untyped-def]
+    """After each test: wait until the viewer has no request in flight, then leave the page, so the live server is
+    idle when the test database is flushed (a frame request still running would hold SQLite's table lock)."""
+    yield
+    try:
+        page.evaluate("() => window.nbViewer ? window.nbViewer.idle() : null")
+    finally:
+        page.goto("about:blank")
 
 
 @dataclass
@@ -199,6 +214,17 @@ def test_ellipse_roi_gives_suv_statistics(page, study: ImagingStudy) -> None:  #
     assert "SUVpeak" in item.inner_text()
     screenshot(page, "imaging-viewer-roi")
 
+    # saved as a VOI record through the measurements endpoint; the server's message is shown beside it
+    item.get_by_label("Label").fill("liver reference")
+    item.get_by_label("Save to").select_option("voi")
+    item.get_by_test_id("viewer-save").click()
+    message = page.get_by_test_id("viewer-save-message").first
+    page.wait_for_function("() => document.querySelector('[data-testid=viewer-save-message]').textContent !== ''")
+    row = VoiMeasurement.objects.get()
+    assert (row.series, row.shape, row.label, row.created_by.username) == (pet, "roi", "liver reference", "investigator_a")
+    assert row.suv_max == pytest.approx(values["suv_max"]) and "nbv-error" not in (message.get_attribute("class") or "")
+    assert message.inner_text()
+
 
 def test_mip_reformats_and_pet_ct_fusion_render(page, study: ImagingStudy) -> None:  # type: ignore[no-untyped-def]
     pet = study.series.get(modality="PT")
@@ -233,4 +259,108 @@ def test_a_300_slice_pet_opens_to_its_first_image(page, actors: Actors, tmp_path
     first = page.evaluate("() => window.nbViewer.firstImageMs")
     assert page.evaluate("() => window.nbViewer.nonBlank()") is True
     assert overlay(page).startswith("Slice 151/300")
-    print(f"\nviewer: 300-slice PET (128x128) first image {first:.0f} ms after navigation start; goto to ready {wall:.0f} ms")
+    timings = page.evaluate("""() => performance.getEntriesByType('resource').filter(e => /viewer\\.js|metadata|frames/.test(e.name))
+        .slice(0, 4).map(e => [e.name.split('/').slice(-2).join('/'), Math.round(e.startTime), Math.round(e.responseEnd)])""")
+    print(f"\nviewer: 300-slice PET (128x128) first image {first:.0f} ms after navigation start; goto to ready {wall:.0f} ms;"
+          f" resources [name, start, end] ms: {timings}")
+
+
+def test_score_sheet_of_an_mibg_spect_ct_shows_the_viewer_beside_the_diagram(page, actors: Actors, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                           django_capture_on_commit_callbacks) -> None:
+    patient = child(actors.coordinator_a, actors.hospital_a)
+    nm, ct = synthetic.spect_ct_study(patient=like(patient), seed=21, n_slices=24, rows=64, cols=64, ct_rows=64, ct_cols=64)
+    study = ingest_datasets(actors.coordinator_a, patient, nm + ct, tmp_path / "mibg", django_capture_on_commit_callbacks)
+    pipeline_done(study)
+    browser_login(page, "investigator_a")
+    page.goto(reverse("web-score-sheet", args=[study.pk, "curie"]))
+    page.wait_for_function("() => window.nbViewer !== undefined")
+    page.evaluate("() => window.nbViewer.ready")
+    assert page.evaluate("() => window.nbViewer.nonBlank()") is True
+    config = page.evaluate("() => JSON.parse(document.getElementById('viewer-config').textContent)")
+    assert config["studyInstanceUID"] == study.study_uid
+    assert page.locator("#body-diagram").is_visible() and page.locator("#seg_head").is_visible()
+    spect = study.series.get(modality="NM")
+    entry = next(s for s in config["series"] if s["seriesInstanceUID"] == spect.series_uid)
+    assert entry["suv"] is None and entry["suvReason"]
+    # the NM pixels the viewer reads are the stored ones; a multi-frame SPECT's frames are placed along the slice
+    # normal by SpacingBetweenSlices, and the stack runs from the highest position down (the last frame first)
+    instances = list(Instance.objects.filter(series=spect))
+    ds = read_dataset(instances[0])
+    frames = ds.pixel_array.reshape(-1, int(ds.Rows), int(ds.Columns))
+    if len(instances) == 1 and len(frames) > 1:
+        spacing = float(ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1)
+        expected = int((frames[-1] if spacing > 0 else frames[0])[20, 10])
+    else:
+        expected = int(stored_stack(spect)[0].raw[20, 10])
+    got = page.evaluate("([s]) => window.nbViewer.probe(s, 10, 20, 0)", [spect.series_uid])
+    assert got["raw"] == expected and got["suv"] is None
+    screenshot(page, "imaging-viewer-score-sheet")
+
+
+HIDDEN = ("SeriesDescription", "StudyDescription", "ProtocolName", "StudyDate", "SeriesDate", "AcquisitionDate",
+          "StudyTime", "SeriesTime", "AcquisitionTime")
+ACTIVITY = ("RadionuclideTotalDose", "RadiopharmaceuticalStartDateTime", "RadiopharmaceuticalStartTime", "Radiopharmaceutical")
+
+
+def hidden_values(study: ImagingStudy) -> set[str]:
+    """What a blinded session hides, as strings: descriptions, protocol, dates and times, the activity, the arms."""
+    found: set[str] = {"low-dose", "standard-dose", "Secret session name"}
+    for inst in Instance.objects.filter(series__study=study):
+        ds = read_dataset(inst, pixels=False)
+        for keyword in HIDDEN:
+            if ds.get(keyword):
+                found.add(str(ds.get(keyword)).strip())
+        for item in ds.get("RadiopharmaceuticalInformationSequence", []):
+            found.update(str(item.get(k)).strip() for k in ACTIVITY if item.get(k))
+    for series in study.series.all():
+        if series.description:
+            found.add(series.description)
+    for suv in SuvResult.objects.filter(series__study=study, suv_bw_factor__isnull=False):
+        found |= {repr(suv.suv_bw_factor), f"{suv.suv_bw_factor:.6g}"}
+    return {v for v in found if len(v) >= 4}
+
+
+def test_blinded_case_viewer_shows_the_case_and_nothing_hidden_reaches_the_browser(page, actors: Actors, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                                  django_capture_on_commit_callbacks) -> None:
+    patient = rh.patient_at(actors.coordinator_b, actors.hospital_b)
+    who = like(patient)
+    ctx = synthetic.study_context(patient=who, seed=61)
+    pair = [synthetic.pet_series(tracer="F18_FDG", patient=who, seed=61, study=ctx, low_dose=low, n_slices=12, rows=32,
+                                 cols=32, series_number=number) for low, number in ((True, 3), (False, 5))]
+    study = ingest_datasets(actors.coordinator_b, patient, [*pair[0], *pair[1]], tmp_path / "blind", django_capture_on_commit_callbacks)
+    items = [ItemInput(study.series.get(series_number=ds[0].SeriesNumber), arm)
+             for arm, ds in zip(("low-dose", "standard-dose"), pair, strict=True)]
+    session = reading_session_create(actor=actors.data_manager, name="Secret session name", instructions="Score each case.",
+                                     items=items, readers=[actors.investigator_a, rh.investigator(HospitalFactory(code="CCC"), "reader2")],
+                                     seed=5)
+    assignment = session.assignments.get(reader=actors.investigator_a)
+    case = assignment.cases.select_related("item__series").order_by("position").first()
+    hidden = hidden_values(study)
+    assert len(hidden) > 10  # there is something to find
+
+    browser_login(page, "investigator_a")
+    responses = []
+    page.on("response", lambda r: responses.append(r))
+    page.goto(reverse("web-reading-case", args=[assignment.pk, case.position]))
+    page.wait_for_function("() => window.nbViewer !== undefined")
+    page.evaluate("() => window.nbViewer.ready")
+    assert page.evaluate("() => window.nbViewer.nonBlank()") is True
+    config = page.evaluate("() => JSON.parse(document.getElementById('viewer-config').textContent)")
+    assert config["blinded"] is True and config["series"][0]["label"] == "Series 1"
+    # the right images: the probe's SUV at the hottest voxel of the middle slice equals the stored factor x value
+    # of the case's own series (the case root folds the factor into the slope, so the rescaled value is the SUV)
+    stack = stored_stack(case.item.series)
+    factor = SuvResult.objects.get(series=case.item.series).suv_bw_factor
+    k = len(stack) // 2
+    row, col = np.unravel_index(int(np.argmax(stack[k].raw)), stack[k].raw.shape)
+    got = page.evaluate("([s, c, r, k]) => window.nbViewer.probe(s, c, r, k)",
+                        [config["series"][0]["seriesInstanceUID"], int(col), int(row), k])
+    assert got["suv"] == pytest.approx(factor * (int(stack[k].raw[row, col]) * stack[k].slope + stack[k].intercept), rel=1e-6)
+    page.wait_for_timeout(1000)  # let the prefetch finish: every frame the viewer asked for is in `responses`
+    bodies = {}
+    for response in responses:
+        if response.request.resource_type in ("document", "fetch", "xhr"):
+            bodies[response.url] = response.body().decode("latin-1").lower()
+    assert any("/frames/" in url for url in bodies) and any(url.endswith("/metadata") for url in bodies)
+    leaks = [(url, word) for url, body in bodies.items() for word in hidden if word.lower() in body]
+    assert leaks == []

@@ -49,7 +49,16 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 /** GET with a few retries for transient failures: 5xx, 429 and a 400 that is not the API's JSON error (the
  * DICOMweb views answer bad requests with {"code", "message"}; anything else is the server or a proxy in the way). */
+let requests = 0;
+/** How many requests to the server are in flight. */
+export const inflight = () => requests;
+
 async function get(url, accept) {
+  requests += 1;
+  try { return await getWithRetries(url, accept); } finally { requests -= 1; }
+}
+
+async function getWithRetries(url, accept) {
   let response;
   for (let attempt = 0; ; attempt += 1) {
     try {
