@@ -220,11 +220,15 @@ def worklist_groups_for_page(*, user: User, limit: int, offset: int = 0, only: s
 
 
 def worklist_page_for_api(*, user: User, offset: int, limit: int,
-                          only: str | None = None) -> tuple[list[WorkGroup], list[WorkItem]]:
-    """worklist_page for today, cached until the next audited write (the API)."""
+                          only: str | None = None) -> tuple[list[WorkGroup], list[dict[str, Any]]]:
+    """worklist_page for today, its items as the API's rows, cached until the next audited write (the API)."""
     on = timezone.localdate()
-    return _cached(user, "page", lambda: worklist_page(user=user, on=on, offset=offset, limit=limit, only=only),
-                   on, offset, limit, only)
+
+    def build() -> tuple[list[WorkGroup], list[dict[str, Any]]]:
+        groups, items = worklist_page(user=user, on=on, offset=offset, limit=limit, only=only)
+        return groups, [item.as_row() for item in items]
+
+    return _cached(user, "page", build, on, offset, limit, only)
 
 
 def worklist(*, user: User, on: date | None = None) -> list[WorkItem]:

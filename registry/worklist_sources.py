@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +43,16 @@ class WorkItem:
     title: str = ""
     link: str = ""
     due_at: datetime | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """The API's item (WorklistView), built once and cached with the page: no serializer walk per request."""
+        due_at = None
+        if self.due_at is not None:  # as DRF's DateTimeField writes it: the current time zone, "Z" for UTC
+            due_at = timezone.localtime(self.due_at).isoformat()
+            due_at = due_at[:-6] + "Z" if due_at.endswith("+00:00") else due_at
+        return {"kind": self.kind, "title": self.title, "study_id": self.study_id, "hospital_code": self.hospital_code,
+                "due_date": self.due_date.isoformat() if self.due_date else None, "due_at": due_at, "link": self.link,
+                "visit_id": self.visit_id, "visit_number": self.visit_number}
 
 
 @dataclass(frozen=True)

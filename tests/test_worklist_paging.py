@@ -135,3 +135,16 @@ def test_the_side_panels_clocks_link_to_their_page(client, actors: Actors, clock
     assert running.count() == 3
     for clock in running:
         assert f'href="{reverse("web-clock-detail", args=[clock.pk])}" data-testid="panel-clock-link"' in html
+
+
+def test_the_apis_cached_rows_are_what_the_serializer_documents(actors: Actors, clocks) -> None:  # noqa: F811
+    """WorkItem.as_row (built once, cached with the page) writes what WorkItemSerializer would, dates and zones too."""
+    from dataclasses import asdict
+
+    from registry.api.followup import WorkItemSerializer
+
+    overdue_visits(actors, 3, patients=1)
+    items = worklist(user=actors.investigator_a) + worklist(user=actors.sponsor)
+    assert {i.kind for i in items} >= {"sae_clock_late", "sae_clock_due", "ae_to_sign", "visit_overdue"}
+    for item in items:
+        assert item.as_row() == dict(WorkItemSerializer(asdict(item)).data)
