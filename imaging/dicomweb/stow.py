@@ -69,8 +69,9 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
                 fail(path, dj.PROCESSING_FAILURE)
             continue
         by_name = {item["file"]: item for item in upload.items}
-        located = _locate_all(upload, [item["sop_instance_uid"] for item in upload.items
-                                       if item["outcome"] in ("accepted", "duplicate", "quarantined")])
+        stored = [item["sop_instance_uid"] for item in upload.items if item["outcome"] in ("accepted", "duplicate", "quarantined")]
+        known = getattr(upload, "locations", {})  # what the ingest just filed, so no query
+        located = known if all(uid in known for uid in stored) else _locate_all(upload, stored)
         for path in paths:
             item = by_name.get(path.name, {"outcome": "rejected", "code": "not_dicom"})
             if item["outcome"] in ("accepted", "duplicate", "quarantined"):

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -204,8 +203,12 @@ def test_an_instance_arriving_during_the_run_queues_it_again(actors: Actors, pat
 
 
 @pytest.fixture
-def stored_opens(monkeypatch):  # type: ignore[no-untyped-def]
-    """How often each stored instance file is opened for reading (the local file system, or the storage API)."""
+def stored_opens(monkeypatch, settings, tmp_path):  # type: ignore[no-untyped-def]
+    """How often each stored instance file is opened for reading (the local file system, or the storage API).
+
+    A media folder of the test's own: a volume cached by an earlier run of the same synthetic series (same UIDs)
+    would be read instead of the files."""
+    settings.MEDIA_ROOT = tmp_path / "media"
     opened: Counter[str] = Counter()
     root = os.path.join(str(settings.MEDIA_ROOT), "dicom") + os.sep
     real_open, real_storage_open = builtins.open, default_storage.open
