@@ -27,9 +27,14 @@ def _field(model: type[Model], name: str) -> Any:
 def field_label(model: type[Model] | None, name: str) -> str:
     """A queried field as the user reads it: its verbose name in the active language ("Onset date", not onset_date)."""
     field = _field(model, name) if model is not None else None
-    verbose = getattr(field, "verbose_name", None)
-    # A field left with Django's default verbose name (its name with spaces) is looked up in the catalogues as is.
-    return capfirst(_(str(verbose)) if verbose else name.replace("_", " "))
+    verbose = str(getattr(field, "verbose_name", None) or name.replace("_", " "))
+    # A field left with Django's default verbose name ("visit", "grade": its name, not marked for translation) is
+    # looked up in the catalogues as it is and capitalised, as the pages' labels of the same word are ("Visit").
+    for candidate in (verbose, capfirst(verbose)):
+        translated = _(candidate)
+        if translated != candidate:
+            return capfirst(translated)
+    return capfirst(verbose)
 
 
 def field_choices(model: type[Model], names: Iterable[str]) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from conftest import Actors
+from trials.models import DosingRecord
 from trials.oversight.fields import field_label
 from trials.oversight.models import DataQuery
 from trials.oversight.services.queries import data_query_raise
@@ -43,8 +44,14 @@ def test_the_field_chooser_shows_verbose_names_in_both_languages(client, actors:
                   "id_field_name")
     with translation.override("zh-hans"):
         assert zh["onset_date"] == field_label(AdverseEvent, "onset_date")
-    # The dose chooser of the trial pages: verbose names too ("Weight at dosing (kg)").
-    assert field_label(AdverseEvent, "favourite_colour") == "Favourite colour"
+    # Fields left with Django's default verbose name ("grade", a dose's "visit") are found in the catalogues as the
+    # pages' labels of the same word ("Grade", "Visit"): the zh-Hans crawl found them in English.
+    with translation.override("zh-hans"):
+        assert field_label(AdverseEvent, "grade") == translation.gettext("Grade") != "Grade"
+        assert field_label(DosingRecord, "visit") == translation.gettext("Visit") != "Visit"
+    with translation.override("en"):
+        assert field_label(DosingRecord, "weight_kg") == "Weight at dosing (kg)"
+        assert field_label(AdverseEvent, "favourite_colour") == "Favourite colour"
 
 
 def test_an_empty_question_is_refused_once(client, actors: Actors, world: World) -> None:  # noqa: F811
