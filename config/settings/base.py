@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "trials.safety",
     "imaging",
     "imaging.reading",
+    "imaging.lowdose",
     "reports",
 ]
 

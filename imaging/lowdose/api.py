@@ -1,0 +1,161 @@
+"""Low-dose evaluation API: protocols (list, define), pairs (find in a study, assign by hand, detail with metrics),
+dose saved per PET exam and the programme summary. Thin: input serializers, then the services."""
+from dataclasses import asdict
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import path
+from django.utils.translation import gettext
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+
+from imaging.lowdose import services
+from imaging.lowdose.models import EvaluationPair, EvaluationProtocol, PairMetrics, SeriesRole
+from imaging.models import ImagingStudy, Series
+from registry.access import Action, may
+from registry.api.base import ScopedModelViewSet, ScopedRelatedFields, query_input
+
+
+class ProtocolSerializer(serializers.ModelSerializer):
+    acceptance_criteria = serializers.JSONField(default=list, help_text='[{"metric": "voi_suv_max_bias_percent", "max_abs": 10}, '
+                                                                        '{"metric": "ssim", "min": 0.9}]')
+
+    class Meta:
+        model = EvaluationProtocol
+        fields = ["id", "name", "reference_role", "test_role", "acceptance_criteria", "description", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class MetricsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PairMetrics
+        exclude = ["id", "pair"]
+
+
+class PairSerializer(serializers.ModelSerializer):
+    study = serializers.IntegerField(source="reference.study_id", read_only=True)
+    metrics = MetricsSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = EvaluationPair
+        fields = ["id", "protocol", "study", "reference", "test", "source", "status", "progress", "error", "error_code", "created_at",
+                  "finished_at", "metrics"]
+
+
+class PairAssignSerializer(ScopedRelatedFields, serializers.Serializer):
+    scoped_related = {"protocol": Action.VIEW, "reference": Action.VIEW, "test": Action.VIEW}
+    protocol = serializers.PrimaryKeyRelatedField(queryset=EvaluationProtocol.objects.none())
+    reference = serializers.PrimaryKeyRelatedField(queryset=Series.objects.none())
+    test = serializers.PrimaryKeyRelatedField(queryset=Series.objects.none())
+
+
+class PairFindSerializer(ScopedRelatedFields, serializers.Serializer):
+    scoped_related = {"protocol": Action.VIEW, "study": Action.VIEW}
+    protocol = serializers.PrimaryKeyRelatedField(queryset=EvaluationProtocol.objects.none())
+    study = serializers.PrimaryKeyRelatedField(queryset=ImagingStudy.objects.none())
+
+
+class PairFindResultSerializer(serializers.Serializer):
+    roles = serializers.DictField(child=serializers.ChoiceField(choices=SeriesRole.choices), help_text="series id -> role found")
+    pairs = PairSerializer(many=True)
+
+
+class ProtocolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+    """Evaluation protocols: every hospital member sees them; a data manager of every hospital defines them."""
+
+    scoped_queryset = EvaluationProtocol.objects.all()
+    serializer_class = ProtocolSerializer
+
+    @extend_schema(request=ProtocolSerializer, responses={201: ProtocolSerializer})
+    def create(self, request: Request) -> Response:
+        protocol = services.protocol_create(actor=request.user, **self.validated(ProtocolSerializer))
+        return Response(ProtocolSerializer(protocol).data, status=status.HTTP_201_CREATED)
+
+
+class PairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+    """Pairs at your hospitals with their status and metrics; data managers of the child's hospital assign or find them."""
+
+    scoped_queryset = EvaluationPair.objects.select_related("reference", "metrics")
+    serializer_class = PairSerializer
+    filterset_fields = ["protocol", "status"]
+
+    @extend_schema(request=PairAssignSerializer, responses={201: PairSerializer})
+    def create(self, request: Request) -> Response:
+        pair = services.pair_assign(actor=request.user, **self.validated(PairAssignSerializer))
+        return Response(PairSerializer(self.get_queryset().get(pk=pair.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PairFindSerializer, responses={200: PairFindResultSerializer})
+    @action(detail=False, methods=["post"])
+    def find(self, request: Request) -> Response:
+        """Pair the study's PET series by injected activity, frame duration and DerivationDescription; new pairs are queued."""
+        if not may(request.user, Action.ADD, EvaluationPair):
+            raise PermissionDenied(gettext("Your role does not allow adding this."))
+        pairs, roles = services.pairs_find(actor=request.user, **self.validated(PairFindSerializer))
+        rows = self.get_queryset().filter(pk__in=[p.pk for p in pairs])
+        return Response({"roles": {str(k): v for k, v in roles.items()}, "pairs": PairSerializer(rows, many=True).data})
+
+
+class DoseSavingSerializer(serializers.Serializer):
+    study_id = serializers.IntegerField()
+    tracer = serializers.CharField()
+    hospital = serializers.CharField()
+    year = serializers.IntegerField(allow_null=True)
+    received_msv = serializers.FloatField(allow_null=True)
+    standard_activity_mbq = serializers.FloatField(allow_null=True)
+    standard_msv = serializers.FloatField(allow_null=True)
+    saving_msv = serializers.FloatField(allow_null=True)
+    not_available_reason = serializers.CharField()
+
+
+class DoseSavingQuery(serializers.Serializer):
+    study = serializers.IntegerField(required=False, min_value=1, help_text="One imaging study")
+
+
+class DoseSummarySerializer(serializers.Serializer):
+    tracer = serializers.CharField()
+    hospital = serializers.CharField()
+    year = serializers.IntegerField(allow_null=True)
+    exams = serializers.IntegerField()
+    exams_unknown = serializers.IntegerField()
+    total_saving_msv = serializers.FloatField(allow_null=True)
+    median_saving_msv = serializers.FloatField(allow_null=True)
+
+
+def _doses(request: Request) -> QuerySet[Any]:
+    doses = services.pet_doses(request.user)
+    study = query_input(request, DoseSavingQuery).get("study")
+    return doses.filter(study_id=study) if study else doses
+
+
+class DoseSavingView(APIView):
+    """Per PET exam you may see: effective dose received vs the dosage table's recommended activity for the child's weight."""
+
+    @extend_schema(parameters=[DoseSavingQuery], responses={200: DoseSavingSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(DoseSavingSerializer([asdict(services.dose_saving(d)) for d in _doses(request)], many=True).data)
+
+
+class DoseSavingSummaryView(APIView):
+    """Total and median saving per tracer, hospital and year, over the PET exams you may see."""
+
+    @extend_schema(responses={200: DoseSummarySerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        rows = services.dose_saving_summary(services.dose_saving(d) for d in services.pet_doses(request.user))
+        return Response(DoseSummarySerializer(rows, many=True).data)
+
+
+router = SimpleRouter()
+router.register("protocols", ProtocolViewSet, basename="lowdose-protocol")
+router.register("pairs", PairViewSet, basename="lowdose-pair")
+
+urlpatterns = [
+    path("dose-savings/", DoseSavingView.as_view(), name="lowdose-dose-savings"),
+    path("dose-savings/summary/", DoseSavingSummaryView.as_view(), name="lowdose-dose-savings-summary"),
+    *router.urls,
+]
