@@ -12,10 +12,11 @@ visible text (not scripts, not elements marked with another `lang`, like the lan
 2. English sentences of refusal and error ("... is required", "You may not ...", "Only a ...", "No such ...") in a text
    with no Chinese at all.
 
-What it needs (skipped until then: NEEDS_CATALOGUES): the catalogues compiled with the strings of the pages (`make messages`, translate, compilemessages are
-the coordinator's; a string added since is checked by rule 2 only, until it is in the catalogue). A failure lists the
-page, the demo user and each string, so a template that forgets {% translate %} or a Python message without gettext
-is found by name. The browser pass (tests/test_zh_crawl_browser.py) checks a sample of the same pages in Chromium.
+What it needs (skipped until then, see NEEDS_CATALOGUES): the catalogues compiled with the strings of the pages
+(`make messages`, translation and compilemessages are the coordinator's step; a string added since is checked by
+rule 2 only, until it is in the catalogue). A failure lists the page, the demo user and each string, so a template
+that forgets {% translate %} or a Python message without gettext is found by name. The browser pass
+(tests/test_zh_crawl_browser.py) checks a sample of the same pages in Chromium.
 """
 import io
 import re
@@ -189,6 +190,7 @@ def links_of(html: str) -> list[str]:
 @pytest.fixture(scope="module")
 def demo_world(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The demo network with a small cohort, trials, imaging and reading, rolled back at the module's end."""
+    require_catalogues()  # before a minute of seeding
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
@@ -262,7 +264,6 @@ def test_the_checker_finds_what_it_should() -> None:
 
 
 def test_every_demo_page_in_chinese(demo_world: None) -> None:
-    require_catalogues()
     whole, sentences = catalogue_strings()
     assert len(whole) > 500 and len(sentences) > 100, "the catalogues were not read"
     users = [u for u in User.objects.filter(is_active=True).order_by("username") if may(u, "hold_a_role")]
