@@ -52,6 +52,7 @@ MATRIX_MODULES = [
     "trials.oversight.tests.matrix_cases",
     "trials.safety.tests.matrix_cases",
     "imaging.reading.tests.matrix_cases",
+    "imaging.lowdose.tests.matrix_cases",
     "reports.tests.matrix_cases",
     "registry.tests.web_matrix_cases",
     "imaging.tests.web_matrix_cases",
