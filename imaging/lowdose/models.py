@@ -76,7 +76,7 @@ class EvaluationPair(WorkRow, ScopedModel):
     scope_hospital_path = "reference__study__patient__hospital"
     scope_hospital_roles: ClassVar = PAIR_ROLES
     work_spec = WorkSpec(name="lowdose_pair", task="imaging.lowdose.tasks.evaluate_pair",
-                         handler="imaging.lowdose.services.pair_evaluate", authorise="imaging.lowdose.services.pair_authorise",
+                         handler="imaging.lowdose.evaluation.pair_evaluate", authorise="imaging.lowdose.evaluation.pair_authorise",
                          fields=WorkFields(finished_at="finished_at"))
 
     class Meta:

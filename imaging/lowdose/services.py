@@ -1,7 +1,7 @@
-"""Low-dose evaluation: define protocols, find or assign pairs, evaluate a pair in the background, dose saved per exam.
+"""Low-dose evaluation: define protocols, find or assign pairs (queued for imaging.lowdose.evaluation), dose saved per exam.
 
-Every write is audited; the evaluation is the handler of the one engine (registry.services.work): queued after the pair
-commits, the requester's access checked again when it runs, its status/progress/error on the pair row.
+Every write is audited. No scipy or scikit-image here: the API imports this module, and the URL configuration loads
+without the statistics libraries (tests/test_lazy_imports.py); the evaluation, which needs them, is its own module.
 """
 import statistics
 from collections import defaultdict
@@ -9,26 +9,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from scipy import ndimage
 
-from imaging.lowdose.models import EvaluationPair, EvaluationProtocol, PairMetrics, SeriesRole
-from imaging.models import DoseResult, ImagingStudy, Series, VoiMeasurement
-from imaging.volume import Volume, VolumeError, published_instances, read_dataset, series_volume
-from nucmed import effective_dose, voi
-from nucmed import image_similarity as sim
-from registry.access import Action, ensure_in_scope, may
+from imaging.lowdose.models import EvaluationPair, EvaluationProtocol, SeriesRole
+from imaging.models import DoseResult, ImagingStudy, Series
+from imaging.volume import published_instances, read_dataset
+from nucmed import effective_dose
+from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
 from registry.services.common import validate
-from registry.services.work import Work, access_revoked, work_queue_after_commit
+from registry.services.work import work_queue_after_commit
 
-METHOD_VERSION = f"{sim.METHOD_VERSION}+{voi.METHOD_VERSION}"
 # The metrics a criterion may name, and where their value is in PairMetrics.
 CRITERION_METRICS = ("nrmse", "psnr_db", "ssim", "suv_max_bias_percent", "voi_suv_max_bias_percent", "voi_suv_mean_bias_percent",
                      "voi_suv_peak_bias_percent")
@@ -172,121 +168,6 @@ def pairs_find(*, actor: User, protocol: EvaluationProtocol, study: ImagingStudy
             pairs.append(_pair_create(actor=actor, protocol=protocol, reference=by_id[ref_id], test=by_id[test_id],
                                       source=EvaluationPair.Source.FOUND)[0])
     return pairs, roles
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Evaluation (the engine's handler)
-# ---------------------------------------------------------------------------------------------------------------------
-
-def pair_authorise(pair: EvaluationPair) -> None:
-    """At execution: the requester must still be allowed to change the pair (a data manager of the child's hospital)."""
-    if not may(pair.requested_by, Action.CHANGE, pair):
-        raise access_revoked()
-
-
-_KJI = np.array([[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)  # (k, j, i, 1) -> (i, j, k, 1)
-
-
-def on_reference_grid(reference: Volume, test: Volume) -> tuple[np.ndarray, str]:
-    """The test volume sampled at the reference's voxel centres (trilinear; outside the test's field of view: 0).
-
-    Both are in one frame of reference (the caller checks), so patient mm are shared and the affines map one onto the other.
-    """
-    if reference.data.shape == test.data.shape and np.allclose(reference.affine, test.affine, atol=1e-3):
-        return np.asarray(test.data, dtype=float), "same grid"
-    t = np.linalg.inv(test.affine @ _KJI) @ (reference.affine @ _KJI)
-    out = ndimage.affine_transform(np.asarray(test.data, dtype=float), t[:3, :3], offset=t[:3, 3], output_shape=reference.data.shape,
-                                   order=1, mode="constant", cval=0.0)
-    return out, "resampled (linear)"
-
-
-def _suv_factor(series: Series) -> float:
-    result = getattr(series, "suv", None)
-    if result is None or not result.quantifiable or not result.suv_bw_factor:
-        reason = result.not_quantifiable_reason if result is not None else _("not analysed yet")
-        raise ApplicationError(_("Series %(n)s is not quantifiable in SUV: %(reason)s") % {"n": series.series_number, "reason": reason},
-                               code="not_quantifiable")
-    return float(result.suv_bw_factor)
-
-
-def _voi_mask(v: VoiMeasurement, shape: tuple[int, ...], affine: np.ndarray) -> np.ndarray | None:
-    if v.shape == VoiMeasurement.Shape.SPHERE and v.centre_mm and v.radius_mm:
-        return voi.sphere_mask(shape, affine, v.centre_mm, v.radius_mm)
-    if v.shape == VoiMeasurement.Shape.BOX and v.box_min_mm and v.box_max_mm:
-        return voi.box_mask(shape, affine, v.box_min_mm, v.box_max_mm)
-    return None
-
-
-def _judge(criteria: list[dict[str, Any]], values: dict[str, list[float]]) -> list[dict[str, Any]]:
-    judged = []
-    for c in criteria:
-        found = [v for v in values.get(c["metric"], []) if v is not None]
-        if not found:
-            judged.append({**c, "met": None, "value": None})
-            continue
-        if "max_abs" in c:
-            worst = max(found, key=abs)
-            met = abs(worst) < c["max_abs"]
-        elif "min" in c:
-            worst = min(found)
-            met = worst >= c["min"]
-        else:
-            worst = max(found)
-            met = worst <= c["max"]
-        judged.append({**c, "met": met, "value": worst})
-    return judged
-
-
-def pair_evaluate(pair: EvaluationPair, work: Work) -> None:
-    """Resample, compute every metric, store them with the method version (audited)."""
-    reference, test = (Series.objects.select_related("study__patient", "suv").get(pk=pk) for pk in (pair.reference_id, pair.test_id))
-    if not reference.frame_of_reference_uid or reference.frame_of_reference_uid != test.frame_of_reference_uid:
-        raise ApplicationError(_("The two series do not share a frame of reference; rigid registration is not built yet, so they "
-                                 "cannot be put on one grid."), code="no_common_frame")
-    ref_factor, test_factor = _suv_factor(reference), _suv_factor(test)
-    try:
-        ref_volume = series_volume(reference)
-        work.progress(20)
-        test_volume = series_volume(test)
-    except VolumeError as exc:
-        raise ApplicationError(str(exc), code="no_volume") from None
-    work.progress(40)
-    ref_suv = np.asarray(ref_volume.data, dtype=float) * ref_factor
-    test_on_grid, grid = on_reference_grid(ref_volume, test_volume)
-    test_suv = test_on_grid * test_factor
-    try:
-        similarity = sim.image_similarity(ref_suv, test_suv)
-    except ValueError as exc:
-        raise ApplicationError(str(exc), code="not_computable") from None
-    work.progress(70)
-    mask = sim.body_mask(ref_suv)
-    whole_body_bias = sim.bias_percent(float(ref_suv[mask].max()), float(test_suv[mask].max()))
-    vois, liver = [], None
-    for v in VoiMeasurement.objects.filter(series=reference).order_by("id"):
-        voi_mask = _voi_mask(v, ref_suv.shape, ref_volume.affine)
-        if voi_mask is None or not voi_mask.any():
-            continue
-        if v.kind == VoiMeasurement.Kind.LIVER and v.shape == VoiMeasurement.Shape.SPHERE and liver is None:
-            liver = sim.liver_noise(ref_suv, test_suv, ref_volume.affine, v.centre_mm, v.radius_mm)
-        elif v.kind == VoiMeasurement.Kind.LESION:
-            b = sim.voi_bias(ref_suv, test_suv, voi_mask, ref_volume.affine, label=v.label or f"VOI {v.pk}")
-            vois.append({"voi": v.pk, "label": b.label, "reference": b.reference, "test": b.test, "bias_percent": b.bias_percent})
-    values: dict[str, list[float]] = {"nrmse": [similarity.nrmse], "psnr_db": [similarity.psnr_db], "ssim": [similarity.ssim],
-                                      "suv_max_bias_percent": [whole_body_bias]}
-    for key in sim.SUV_KEYS:
-        values[f"voi_{key}_bias_percent"] = [item["bias_percent"][key] for item in vois]
-    columns = {
-        "grid": grid, "n_voxels": similarity.n_voxels, "nrmse": similarity.nrmse, "psnr_db": similarity.psnr_db, "ssim": similarity.ssim,
-        "suv_max_bias_percent": whole_body_bias, "vois": vois, "criteria": _judge(pair.protocol.acceptance_criteria, values),
-        "liver_snr_reference": liver.reference_snr if liver else None, "liver_snr_test": liver.test_snr if liver else None,
-        "liver_cv_reference": liver.reference_cv if liver else None, "liver_cv_test": liver.test_cv if liver else None,
-        "method_version": METHOD_VERSION,
-    }
-    with transaction.atomic():
-        metrics, _created = PairMetrics.objects.update_or_create(pair=pair, defaults=columns)
-        audit_record(actor=pair.requested_by, action="lowdose_evaluate", instance=pair, hospital_id=reference.study.patient.hospital_id,
-                     after={"metrics": metrics.pk, "nrmse": similarity.nrmse, "ssim": similarity.ssim, "method_version": METHOD_VERSION})
-        work.succeed(finished_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------------------------------------------------

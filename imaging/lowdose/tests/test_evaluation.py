@@ -9,8 +9,8 @@ from pydicom.uid import generate_uid
 
 from conftest import Actors, api_client
 from imaging import synthetic
+from imaging.lowdose.evaluation import on_reference_grid
 from imaging.lowdose.models import EvaluationPair, PairMetrics
-from imaging.lowdose.services import on_reference_grid
 from imaging.models import Series, SuvResult, VoiMeasurement
 from imaging.tests.analysis_helpers import ingest_datasets, pipeline_done
 from imaging.tests.helpers import child, like
