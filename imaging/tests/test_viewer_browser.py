@@ -364,3 +364,19 @@ def test_blinded_case_viewer_shows_the_case_and_nothing_hidden_reaches_the_brows
     assert any("/frames/" in url for url in bodies) and any(url.endswith("/metadata") for url in bodies)
     leaks = [(url, word) for url, body in bodies.items() for word in hidden if word.lower() in body]
     assert leaks == []
+
+
+def test_the_viewer_speaks_the_page_language(page, study: ImagingStudy) -> None:  # type: ignore[no-untyped-def]
+    browser_login(page, "investigator_a")
+    page.get_by_test_id("language-switch").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    open_viewer(page, study)
+    config = page.evaluate("() => JSON.parse(document.getElementById('viewer-config').textContent)")
+    assert config["lang"] == "zh-hans"
+    assert page.get_by_role("button", name="窗宽/窗位").is_visible() and page.get_by_role("button", name="复位").is_visible()
+    assert overlay(page).startswith("层面 ")
+    screenshot(page, "imaging-viewer-zh-hans")
+    page.evaluate("() => window.nbViewer.idle()")
+    page.get_by_test_id("language-switch").click()  # back to English, which the next tests expect
+    page.wait_for_load_state()
