@@ -201,7 +201,8 @@ def _cached(user: User, name: str, build: Callable[[], Any], *key: Any) -> Any:
     """The worklist for pages and the API: built once per user, page and language until the next audited write (one
     primary-key read of the audit head per request instead of building every group's query). Per process (the
     default local-memory cache) unless CACHES names a shared one."""
-    cache_key = ":".join(str(k) for k in ("worklist", name, user.pk, get_language(), _audit_head(), *key))
+    # The date too: due and overdue move at midnight with no write (and the TTL bounds how stale a clock's state is).
+    cache_key = ":".join(str(k) for k in ("worklist", name, user.pk, get_language(), timezone.localdate(), _audit_head(), *key))
     found = cache.get(cache_key)
     if found is None:
         found = build()
