@@ -59,6 +59,10 @@ def test_report_forms_offered_are_the_ones_that_would_not_be_refused(client, act
             continue
         response = client.post(reverse("web-report-new", args=[kind.name]), {})
         assert response.status_code != 403, (name, kind.name)
+    for kind in report_kinds():  # typed by hand, a form not offered says why at once and has no submit button
+        form = client.get(reverse("web-report-new", args=[kind.name])).content.decode()
+        assert ('data-testid="run-report"' in form) == (kind.name in offered), (name, kind.name)
+        assert ("a submission would be refused" in form) == (kind.name not in offered), (name, kind.name)
     if name == "sponsor":
         assert offered == {"trial"}
         refused = client.post(reverse("web-report-new", args=["extract"]), {})  # typed by hand: refused as before

@@ -18,6 +18,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from registry.access import Rule
 from registry.models import Hospital, Patient, User
@@ -46,7 +47,7 @@ def authorise(user: User, params: dict[str, Any]) -> dict[str, Any]:
 def permit(user: User, params: dict[str, Any]) -> None:  # noqa: ARG001
     """The one rule, at request and at execution: data managers (Rule.EXTRACT), over their hospitals or all."""
     if not Hospital.objects.restrict(user, Rule.EXTRACT).exists():
-        raise PermissionDenied("Data extracts are for data managers.")
+        raise PermissionDenied(_("Data extracts are for data managers."))
 
 
 def extract_patients(user: User, as_of: date) -> QuerySet[Patient]:

@@ -68,7 +68,9 @@ def report_new(request: HttpRequest, kind: str) -> HttpResponse:
             status = 400
     else:
         form = form_class(user=request.user, documents=documents)
-    return render(request, "reports/web/new.html", {"form": form, "kind": report}, status=status)
+    # A kind not offered to the user's role (typed by hand): the page says so at once and offers no button.
+    return render(request, "reports/web/new.html", {"form": form, "kind": report, "offered": report.offered(request.user)},
+                  status=status)
 
 
 # Rows of a section shown on the page; the rest are in the CSV and XLSX files.
