@@ -16,6 +16,7 @@ KINDS = (INGEST, ANALYSIS, REPORTS, BEAT)
 # Task name -> kind; a task not listed is ingest follow-up or a short job and goes to the default queue.
 TASK_KINDS = {
     "imaging.run_pipeline": ANALYSIS,
+    "lowdose.evaluate_pair": ANALYSIS,  # a pair's resampling and metrics: CPU-bound like the pipeline
     "reports.run_report": REPORTS,
     "registry.requeue_stale_work": BEAT,
     "registry.follow_up_daily": BEAT,
