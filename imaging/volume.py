@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from pydicom.dataset import Dataset
 
 from imaging import modalities, storage
@@ -97,11 +97,7 @@ def open_bytes(key: str) -> bytes:
 
 
 def _open_bytes(key: str) -> bytes:
-    if isinstance(default_storage, FileSystemStorage):
-        with open(default_storage.path(key), "rb") as fh:
-            return fh.read()
-    with default_storage.open(key, "rb") as fh:
-        return fh.read()
+    return storage.read(key)  # the local fast path stays inside imaging/storage.py
 
 
 def read_dataset(instance: Instance, *, pixels: bool = True, tags: list[str] | None = None) -> Dataset:
