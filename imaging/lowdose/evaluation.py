@@ -101,12 +101,12 @@ def pair_evaluate(pair: EvaluationPair, work: Work) -> None:
     ref_suv = np.asarray(ref_volume.data, dtype=float) * ref_factor
     test_on_grid, grid = on_reference_grid(ref_volume, test_volume)
     test_suv = test_on_grid * test_factor
+    mask = sim.body_mask(ref_suv)  # once: the metrics and the whole-body SUVmax share it
     try:
-        similarity = sim.image_similarity(ref_suv, test_suv)
+        similarity = sim.image_similarity(ref_suv, test_suv, mask)
     except ValueError as exc:
         raise ApplicationError(str(exc), code="not_computable") from None
     work.progress(70)
-    mask = sim.body_mask(ref_suv)
     whole_body_bias = sim.bias_percent(float(ref_suv[mask].max()), float(test_suv[mask].max()))
     vois, liver = [], None
     for v in VoiMeasurement.objects.filter(series=reference).order_by("id"):
