@@ -276,6 +276,8 @@ SPECTACULAR_SETTINGS = {
         "ScoreSheetKindEnum": "imaging.reading.models.sheets.ScoreSheet.Kind",
         "PreviewKindEnum": "imaging.models.analysis.Preview.Kind",
         "VoiKindEnum": "imaging.models.analysis.VoiMeasurement.Kind",
+        # A low-dose protocol's reference and test roles are one set.
+        "LowdoseSeriesRoleEnum": "imaging.lowdose.models.SeriesRole",
         # The trial's dosage table and its fallback share one set; the hospital's default is labelled differently.
         "TrialDosageTableEnum": "trials.models.trials.Trial.DosageTable",
         "HospitalDosageTableEnum": "registry.models.hospitals.DOSAGE_TABLE_CHOICES",
