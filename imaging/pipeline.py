@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Value
 from django.db.models.functions import NullIf
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _lazy
 
 from imaging.models import ImagingStudy, Series
 from registry.errors import ApplicationError
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 StepFunction = Callable[[Series], dict[str, Any]]
 _steps: dict[str, tuple[int, StepFunction]] = {}
+_labels: dict[str, Any] = {}
 # The step being run in this thread/task, so that a long step can report its progress without passing names around.
 _running: ContextVar[tuple[int, str] | None] = ContextVar("imaging_pipeline_running_step", default=None)
 _last_report: dict[tuple[int, str], float] = {}
@@ -37,12 +40,40 @@ _claimed_at: ContextVar[datetime | None] = ContextVar("imaging_pipeline_claimed_
 PROGRESS_INTERVAL_S = 1.0
 
 
-def pipeline_step(name: str, *, order: int) -> Callable[[StepFunction], StepFunction]:
+def pipeline_step(name: str, *, order: int, label: Any = None) -> Callable[[StepFunction], StepFunction]:
+    """Register a step. `label` (a gettext_lazy string) is what the pages show for `name` (the key stored per series)."""
     def register(fn: StepFunction) -> StepFunction:
         _steps[name] = (order, fn)
+        if label is not None:
+            _labels[name] = label
         return fn
 
     return register
+
+
+def step_label(name: str) -> str:
+    """The step's name in the reader's language (its key when it registered no label)."""
+    return str(_labels.get(name, name))
+
+
+def not_applicable(message: str, **values: Any) -> dict[str, Any]:
+    """A step's result when it does not apply: `message` is marked with gettext_noop and stored with its values, so
+    the page shows it in the reader's language (the step runs in a worker, with no reader); the English text is kept
+    for the API and the results stored before."""
+    return {"not_applicable": message % values, "not_applicable_message": [message, values]}
+
+
+def step_note(result: dict[str, Any] | None) -> str:
+    """The 'not applicable' note of a step's result in the active language (the English stored when no message id)."""
+    if not result or not result.get("not_applicable"):
+        return ""
+    message = result.get("not_applicable_message")
+    if isinstance(message, list) and len(message) == 2 and isinstance(message[0], str) and isinstance(message[1], dict):
+        try:
+            return gettext(message[0]) % message[1]
+        except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder: the English, not a 500
+            pass
+    return str(result["not_applicable"])
 
 
 def step_names() -> list[str]:
@@ -69,7 +100,7 @@ def steps_with_index(result: dict[str, Any], now: datetime) -> tuple[dict[str, A
     return steps, 100 // max(len(step_names()), 1)
 
 
-@pipeline_step("index", order=10)
+@pipeline_step("index", order=10, label=_lazy("Index the images"))
 def index_series(series: Series) -> dict[str, Any]:
     """Instance count, slice range and acquisition times, aggregated from the rows written at ingest."""
     number, geometry, result = index_values(series)
@@ -167,6 +198,7 @@ def pipeline_run(series: Series, work: Work) -> None:
     try:
         with run_cache():
             _run_steps(series, work)
+            _warm_metadata(series)
     finally:
         _claimed_at.reset(token)
 
@@ -181,6 +213,13 @@ def _run_steps(series: Series, work: Work) -> None:
             error = Series.objects.values_list("pipeline_steps", flat=True).get(pk=series.pk)[step].get("error", "")
             raise ApplicationError(error, code="step_failed")
     work.succeed()
+
+
+def _warm_metadata(series: Series) -> None:
+    """Write the series' WADO-RS metadata cache from the bytes this run has read already (the viewer's first request)."""
+    from imaging.dicomweb.metadata_cache import warm
+
+    warm(series)
 
 
 def forget_failed_steps(series: Series) -> dict[str, Any]:

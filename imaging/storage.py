@@ -238,3 +238,15 @@ def chunks(key: str, size: int = 1 << 20) -> Iterator[bytes]:
     with (open(default_storage.path(key), "rb") if _local() else default_storage.open(key, "rb")) as fh:
         while chunk := fh.read(size):
             yield chunk
+
+
+def read_if_present(key: str) -> bytes | None:
+    """A stored file's bytes, or None when there is no such file (a cache blob not written yet), on any backend."""
+    try:
+        return read(key)
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # S3: botocore's ClientError with a 404
+        if _missing(error):
+            return None
+        raise

@@ -19,11 +19,12 @@ from pydicom.dataset import Dataset
 from rest_framework import exceptions, serializers
 
 from imaging import previews, storage
+from imaging.dicomweb import metadata_cache
 from imaging.models import Instance
 from imaging.volume import read_dataset
 from registry.errors import ApplicationError
 
-BULK_DATA_THRESHOLD = 1024  # bytes: binary values longer than this are sent as a BulkDataURI, not inline
+BULK_DATA_THRESHOLD = metadata_cache.BULK_DATA_THRESHOLD
 THUMBNAIL_VIEWPORT = (128, 128)
 MAX_VIEWPORT = 4096
 
@@ -62,33 +63,20 @@ def retrieve(qs: QuerySet[Instance]) -> StreamingHttpResponse:
                                  content_type=f'multipart/related; type="application/dicom"; boundary={boundary}')
 
 
-def _paths(ds: Dataset, prefix: str = "") -> dict[int, str]:
-    """Every element's bulk data path (`TAG` or `TAG/item/TAG`) by the element's identity. Iterating converts the
-    raw elements in place, so the later to_json_dict sees these same objects."""
-    found: dict[int, str] = {}
-    for element in ds:
-        path = f"{prefix}{element.tag:08X}"
-        if element.VR == "SQ":
-            for index, item in enumerate(element.value):
-                found.update(_paths(item, f"{path}/{index}/"))
-        else:
-            found[id(element)] = path
-    return found
-
-
 def metadata(qs: QuerySet[Instance], base: str) -> list[dict[str, Any]]:
     """The headers of each instance as DICOM JSON, long binary values as BulkDataURIs. The pixel data is not listed
-    (the files are read without it, which is what keeps a 300-slice series' metadata fast); it is served by
-    /frames and by the bulk data path 7FE00010."""
-    out = []
-    for inst in ordered(qs):
-        ds = read_dataset(inst, pixels=False)
-        url = instance_url(base, inst)
-        paths = _paths(ds)
-        body = ds.to_json_dict(bulk_data_threshold=BULK_DATA_THRESHOLD,
-                               bulk_data_element_handler=lambda element, url=url, paths=paths: f"{url}/bulkdata/{paths[id(element)]}")
-        out.append(body)
-    return out
+    (it is served by /frames and by the bulk data path 7FE00010). The headers come from the series' metadata cache
+    (imaging.dicomweb.metadata_cache): one storage read for a series whose instances are all in it."""
+    instances = ordered(qs)
+    found = metadata_cache.headers(instances)
+    return [metadata_cache.with_base(found[inst.sha256], instance_url(base, inst)) for inst in instances]
+
+
+def metadata_from_files(qs: QuerySet[Instance], base: str) -> list[dict[str, Any]]:
+    """The same answer built from every stored file, bypassing the cache (the reference the tests and bench/wado.py
+    compare the cached answer with)."""
+    return [metadata_cache.with_base(metadata_cache.header_of(read_dataset(inst, pixels=False)), instance_url(base, inst))
+            for inst in ordered(qs)]
 
 
 def bulkdata(inst: Instance, path: str) -> HttpResponse:
