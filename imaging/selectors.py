@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy
 from registry.access import Action
@@ -45,7 +46,7 @@ def patient_dose_history(*, user: UserLike, patient: Patient) -> DoseHistory:
         running += total or 0.0
         complete = dose is not None and dose.complete
         history.complete &= complete
-        missing = [] if dose is not None else ["The dose has not been computed yet (pipeline pending)."]
+        missing = [] if dose is not None else [_("The dose has not been computed yet (pipeline pending).")]
         if dose is not None:
             missing += [r for r in (dose.radiopharmaceutical_not_available, dose.ct_not_available) if r]
         history.exams.append({

@@ -196,9 +196,19 @@ def _html_table(section: Section, language: str = "en") -> str:
     return f"<table{wide}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{tail}"
 
 
+def _title(report: Report) -> str:
+    """The PDF's title. In Chinese, the kind's Chinese title without the builder's English subtitle ("... as of
+    <date>", "Trial report <code> ..."): the date and the trial are on the parameters line under it. Only the
+    diagnostic report's subtitle carries data the parameters do not (the comparison's name, as its users typed it)."""
+    if report.language != "zh-hans" or report.kind not in ZH_TITLES:
+        return report.title
+    name = report.title.split(": ", 1)[1] if report.kind == "diagnostic" and ": " in report.title else ""
+    return f"{ZH_TITLES[report.kind]}（{name}）" if name else ZH_TITLES[report.kind]
+
+
 def to_html(report: Report) -> str:
     zh = report.language == "zh-hans"
-    title = f"{ZH_TITLES[report.kind]}（{report.title}）" if zh and report.kind in ZH_TITLES else report.title
+    title = _title(report)
     params = display.param_items(dict(sorted(report.params.items())), report.language)
     parts = [f"<h1>{escape(title)}</h1>", "<p>" + "; ".join(f"{escape(k)}: {escape(v)}" for k, v in params) + "</p>"]
     parts += [f"<p class='note'>{escape(n)}</p>" for n in report.notes]

@@ -80,7 +80,9 @@ def test_the_suv_step_applies_to_quantified_modalities_only(code: str) -> None:
 
 @pytest.mark.parametrize("code", ["SR", "OT"])
 def test_the_preview_step_skips_modalities_without_previews(code: str) -> None:
-    assert steps.preview_step(Series(modality=code)) == {"not_applicable": f"No images to preview in a {code} series."}
+    result = steps.preview_step(Series(modality=code))
+    assert result["not_applicable"] == f"No images to preview in a {code} series."  # the English kept for the API
+    assert result["not_applicable_message"] == ["No images to preview in a %(modality)s series.", {"modality": code}]
 
 
 def test_reading_systems_score_the_tracers_the_table_gives_them() -> None:

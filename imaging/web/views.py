@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from imaging import viewer_config
 from imaging.models import ImagingStudy, Instance, Preview, Series, Upload, VoiMeasurement
-from imaging.pipeline import step_states
+from imaging.pipeline import step_label, step_note, step_states
 from imaging.selectors import patient_dose_history
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.services.review import study_release
@@ -159,7 +159,8 @@ def _live_context(request: HttpRequest, study: ImagingStudy) -> dict[str, Any]:
     rows = []
     for s in series:
         previews = sorted(s.previews.all(), key=lambda p: (p.kind != Preview.Kind.CORONAL_MIP, p.index))
-        rows.append({"series": s, "steps": step_states(s), "final": s.pipeline_state in FINAL_STATES,
+        rows.append({"series": s, "steps": [{**step, "label": step_label(step["name"]), "note": step_note(step["result"])}
+                                         for step in step_states(s)], "final": s.pipeline_state in FINAL_STATES,
                      "suv": getattr(s, "suv", None), "mips": [p for p in previews if p.kind == Preview.Kind.CORONAL_MIP],
                      "slices": [p for p in previews if p.kind == Preview.Kind.AXIAL], "vois": list(s.vois.all())})
     all_final = bool(rows) and all(r["final"] for r in rows)

@@ -1,6 +1,7 @@
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from nucmed.dosage import DosageTable
@@ -41,5 +42,11 @@ class Hospital(ScopedModel):
             models.CheckConstraint(condition=models.Q(code__regex=r"^[A-Z0-9]{2,8}$"), name="hospital_code_format"),
         ]
 
+    @property
+    def name(self) -> str:
+        """The hospital's name in the reader's language: the Chinese name on Chinese pages (when it has one)."""
+        chinese = (get_language() or "").lower().startswith("zh")
+        return self.name_zh if chinese and self.name_zh else self.name_en
+
     def __str__(self) -> str:
-        return f"{self.code} {self.name_en}"
+        return f"{self.code} {self.name}"

@@ -11,6 +11,7 @@ import pandas as pd
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Min, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from registry import codelists as cl
 from registry.access import Rule
@@ -264,5 +265,5 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     return report
 
 
-COHORT = register_report_kind(ReportKind("cohort", "Registry cohort report", authorise, build, permit,
+COHORT = register_report_kind(ReportKind("cohort", gettext_lazy("Registry cohort report"), authorise, build, permit,
                                          offered_to=Rule.REPORT_SITE))

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from imaging.reading.models import ComparisonUnit, ReadingComparison, UnitRead
 from registry.access import Action, Rule
@@ -123,5 +124,5 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     return report
 
 
-DIAGNOSTIC = register_report_kind(ReportKind("diagnostic", "Diagnostic-performance report", authorise, build, permit,
+DIAGNOSTIC = register_report_kind(ReportKind("diagnostic", gettext_lazy("Diagnostic-performance report"), authorise, build, permit,
                                              offered_to=Rule.REPORT_SITE))

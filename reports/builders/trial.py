@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from registry import codelists as cl
 from registry.access import Action, Rule, reach
@@ -295,5 +296,5 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     return report
 
 
-TRIAL = register_report_kind(ReportKind("trial", "Sponsor trial report", authorise, build, permit, trial_param="trial",
+TRIAL = register_report_kind(ReportKind("trial", gettext_lazy("Sponsor trial report"), authorise, build, permit, trial_param="trial",
                                         offered_to=Rule.REPORT_TRIAL))

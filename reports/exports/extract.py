@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from registry.access import Rule
 from registry.models import Hospital, Patient, User
@@ -142,6 +143,6 @@ def _no_document(user: User, params: dict[str, Any], progress: Progress):  # typ
     raise TypeError("The extract writes files directly (see write).")
 
 
-EXTRACT = register_report_kind(ReportKind("extract", "De-identified data extract (data managers)", authorise, _no_document, permit,
+EXTRACT = register_report_kind(ReportKind("extract", gettext_lazy("De-identified data extract (data managers)"), authorise, _no_document, permit,
                                           write_files=write, file_name="extract.zip",
                                           offered_to=Rule.EXTRACT))

@@ -48,7 +48,7 @@ class CohortForm(_ReportForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
-        self.fields["hospitals"].choices = [(h.code, f"{h.code} {h.name_en}") for h in hospital_list(user=user).order_by("code")]
+        self.fields["hospitals"].choices = [(h.code, str(h)) for h in hospital_list(user=user).order_by("code")]
         self.fields["hospitals"].widget.attrs["size"] = min(8, max(2, len(self.fields["hospitals"].choices)))
 
 

@@ -91,7 +91,11 @@ class ProtocolDeviation(ScopedModel):
     dosing_record = models.ForeignKey(DosingRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="deviations")
     subject_visit = models.ForeignKey("trials.SubjectVisit", on_delete=models.PROTECT, null=True, blank=True, related_name="deviations")
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    # The English sentence, as raised (the audit trail, the API and the exports keep it); the page shows `text`.
     description = models.TextField(_("description"))
+    # The facts the sentence is made of (dates as ISO strings, numbers as strings), so the page can say it in the
+    # reader's language. Empty for deviations raised before it existed: those show their description.
+    details = models.JSONField(_("details"), default=dict, blank=True, editable=False)
     detected_at = models.DateTimeField(_("detected at"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     reviewed_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -121,3 +125,40 @@ class ProtocolDeviation(ScopedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.status})"
+
+    @property
+    def text(self) -> str:
+        """The deviation in the active language, built from `details`; the stored description when there are none
+        (or they lack a part the sentence needs)."""
+        from django.utils.dateparse import parse_date
+        from django.utils.formats import date_format, number_format
+
+        template = DEVIATION_SENTENCES.get(self.kind)
+        if not template or not self.details:
+            return self.description
+        values: dict[str, str] = {}
+        for key, value in self.details.items():
+            day = parse_date(value) if isinstance(value, str) and key.endswith(("_on", "_start", "_end")) else None
+            if day is not None:
+                values[key] = date_format(day, "SHORT_DATE_FORMAT")
+            elif isinstance(value, str) and key.endswith(("_mbq", "_percent")):
+                try:
+                    values[key] = number_format(Decimal(value))
+                except ArithmeticError:
+                    values[key] = value
+            else:
+                values[key] = str(value)
+        try:
+            return str(template) % values
+        except (KeyError, TypeError, ValueError):  # details of another shape, or a translation that lost a placeholder
+            return self.description
+
+
+# The sentences of the deviations the services raise, by kind; the services fill `details` with these placeholders.
+DEVIATION_SENTENCES = {
+    ProtocolDeviation.Kind.VISIT_OUT_OF_WINDOW: _(
+        "Visit %(visit)s done on %(done_on)s, outside its window %(window_start)s to %(window_end)s. Reason given: %(reason)s"),
+    ProtocolDeviation.Kind.DOSE_ABOVE_THRESHOLD: _(
+        "Net administered activity %(net_activity_mbq)s MBq is %(deviation_percent)s %% above the recommended "
+        "%(recommended_activity_mbq)s MBq (%(table)s %(table_version)s); the trial's threshold is +%(threshold_percent)s %%."),
+}

@@ -156,6 +156,10 @@ def _raise_dose_deviation(*, actor: User, record: DosingRecord, subject: Subject
         description=(f"Net administered activity {record.net_activity_mbq} MBq is {record.deviation_percent} % above the "
                      f"recommended {record.recommended_activity_mbq} MBq ({record.dosage_table} {record.dosage_table_version}); "
                      f"the trial's threshold is +{threshold} %."),
+        # The same facts apart, so the page says the sentence in the reader's language (ProtocolDeviation.text).
+        details={"net_activity_mbq": str(record.net_activity_mbq), "deviation_percent": str(record.deviation_percent),
+                 "recommended_activity_mbq": str(record.recommended_activity_mbq), "table": record.dosage_table,
+                 "table_version": record.dosage_table_version, "threshold_percent": str(threshold)},
     )
     audit_record(actor=actor, action="create", instance=deviation, after=snapshot(deviation),
                  hospital_id=subject.site.hospital_id, trial_id=subject.trial_id)

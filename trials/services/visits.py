@@ -125,6 +125,10 @@ def raise_visit_deviation(*, actor: User, visit: SubjectVisit) -> ProtocolDeviat
         subject_id=visit.subject_id, subject_visit=visit, kind=ProtocolDeviation.Kind.VISIT_OUT_OF_WINDOW, detected_at=timezone.now(),
         description=(f"Visit {visit.definition.code} done on {visit.done_on.isoformat()}, outside its window "
                      f"{visit.window_start.isoformat()} to {visit.window_end.isoformat()}. Reason given: {visit.out_of_window_reason}"),
+        # The same facts apart, so the page says the sentence in the reader's language (ProtocolDeviation.text).
+        details={"visit": visit.definition.code, "done_on": visit.done_on.isoformat(),
+                 "window_start": visit.window_start.isoformat(), "window_end": visit.window_end.isoformat(),
+                 "reason": visit.out_of_window_reason},
     )
     audit_record(actor=actor, action="create", instance=deviation, after=snapshot(deviation),
                  hospital_id=visit.subject.site.hospital_id, trial_id=visit.subject.trial_id)
