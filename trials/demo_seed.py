@@ -25,7 +25,7 @@ from registry.access import HospitalRole, TrialRole
 from registry.dates import age_years
 from registry.demo.cohort import DEMO_TODAY
 from registry.demo.hooks import register_demo_seeder
-from registry.demo.people import DEMO_PASSWORD
+from registry.demo.people import demo_password_hash
 from registry.models import ConsentDocument, ConsentRecord, Hospital, HospitalMembership, Patient, User
 from registry.services.consent import consent_document_create, consent_record_create
 from trials.models import EligibilityCriterion, ProtocolDeviation, Subject, SubjectVisit, Trial, TrialSite
@@ -258,7 +258,7 @@ class Seeder:
 def _sponsor(actor: User) -> User:
     user, created = User.objects.get_or_create(username=SPONSOR_LOGIN, defaults={"first_name": "Sponsor", "last_name": "RP"})
     if created:
-        user.set_password(DEMO_PASSWORD)
+        user.password = demo_password_hash()
         user.save(update_fields=["password"])
     return user
 

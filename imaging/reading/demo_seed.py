@@ -32,7 +32,7 @@ from imaging.services.ingest import IncomingFile, ingest
 from registry.access import HospitalRole
 from registry.consent_rules import annotate_consent
 from registry.demo.hooks import register_demo_seeder
-from registry.demo.people import DEMO_PASSWORD
+from registry.demo.people import demo_password_hash
 from registry.models import Hospital, HospitalMembership, Patient, User
 from registry.services.hospitals import membership_grant
 
@@ -48,7 +48,7 @@ SIZE = {"n_slices": 16, "rows": 64, "cols": 64, "ct_rows": 64, "ct_cols": 64}
 def _second_reader(actor: User) -> User:
     user, created = User.objects.get_or_create(username=READERS[1])
     if created:
-        user.set_password(DEMO_PASSWORD)
+        user.password = demo_password_hash()
         user.save(update_fields=["password"])
     lead = Hospital.objects.get(code=LEAD)
     if not HospitalMembership.objects.filter(user=user, hospital=lead, role=HospitalRole.INVESTIGATOR).exists():
