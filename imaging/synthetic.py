@@ -23,6 +23,7 @@ synthetic child is at z = 0 and the phantom scales with the child's height.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import math
@@ -35,7 +36,11 @@ from typing import Literal
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import correct_ambiguous_vr_element, write_data_element, write_file_meta_info
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_ROOT_UID, ExplicitVRLittleEndian, generate_uid
 from pydicom.valuerep import format_number_as_ds
@@ -629,20 +634,21 @@ def pet_series(*, tracer: str, patient: PatientLike, seed: int, n_slices: int = 
         stored = np.clip(np.rint(conc / slope), 0, 32767).astype("<i2")
 
         sop_uid = _uid("sop", series_uid, k)
+        if out:  # the header is the first slice's: a copy of it, then what differs per slice (below)
+            ds = _clone(out[0], sop_uid)
+            _pet_slice(ds, k, acq, grid, z, slope, delta, t_eff, lam, in_frame, stored)
+            out.append(ds)
+            continue
         ds = _base(PET_IMAGE_STORAGE, sop_uid, modality="PT", patient=patient, ctx=ctx, defects=defects, series_uid=series_uid,
                    series_number=series_number, series_description=description, series_start=ctx.scan_start,
                    model="SynthPET 1")
         ds.ImageType = ["ORIGINAL", "PRIMARY"]
-        ds.AcquisitionDate, ds.AcquisitionTime = _da(acq.date()), _tm(acq)
         ds.ContentDate, ds.ContentTime = _da(content.date()), _tm(content)
         ds.SliceThickness = _ds(slice_thickness_mm)
         ds.ReconstructionDiameter = _ds(_fov_mm(h))
         ds.ActualFrameDuration = frame_ms
         ds.RadiopharmaceuticalInformationSequence = _radiopharmaceutical(t, dose_bq, injection, code_scheme)
-        ds.InstanceNumber = k + 1
-        ds.ImagePositionPatient = [_ds(grid.x0), _ds(grid.y0), _ds(z)]
         ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
-        ds.SliceLocation = _ds(z)
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
         ds.Rows, ds.Columns = rows, cols
@@ -652,7 +658,6 @@ def pet_series(*, tracer: str, patient: PatientLike, seed: int, n_slices: int = 
         ds.BurnedInAnnotation = "YES" if defects.burned_in_annotation else "NO"
         ds.LossyImageCompression = "00"
         ds.RescaleIntercept = "0"
-        ds.RescaleSlope = _ds(slope)
         ds.SeriesType = ["STATIC", "IMAGE"]
         ds.Units = "BQML"
         ds.CountsSource = "EMISSION"
@@ -663,9 +668,6 @@ def pet_series(*, tracer: str, patient: PatientLike, seed: int, n_slices: int = 
         ds.ReconstructionMethod = "OSEM 3i21s"
         ds.ScatterCorrectionMethod = "Model-based"
         _orientation_codes(ds)
-        ds.FrameReferenceTime = _ds(round((delta + t_eff) * 1000.0, 3))
-        ds.DecayFactor = _ds(round(math.exp(lam * delta) * in_frame, 6))
-        ds.ImageIndex = k + 1
         if defects.philips_private:
             block = ds.private_block(0x7053, "Philips PET Private Group", create=True)
             block.add_new(0x00, "DS", _ds(suv_factor))  # SUV scale factor: SUVbw per (rescaled) Bq/ml
@@ -674,11 +676,25 @@ def pet_series(*, tracer: str, patient: PatientLike, seed: int, n_slices: int = 
             ds.private_block(0x0009, "GEMS_PETD_01", create=True).add_new(0x0D, "DT", ctx.scan_start.strftime("%Y%m%d%H%M%S.00"))
         if defects.private_phi:
             _private_phi(ds, patient)
-        ds.PixelData = stored.tobytes()
+        _pet_slice(ds, k, acq, grid, z, slope, delta, t_eff, lam, in_frame, stored)
         out.append(ds)
     if defects.missing_sop_instance_uid and out:
         del out[0].SOPInstanceUID
     return out
+
+
+def _pet_slice(ds: Dataset, k: int, acq: datetime, grid: _Grid, z: float, slope: float, delta: float, t_eff: float,
+               lam: float, in_frame: float, stored: np.ndarray) -> None:
+    """The elements of a PET slice that differ from slice to slice."""
+    ds.AcquisitionDate, ds.AcquisitionTime = _da(acq.date()), _tm(acq)
+    ds.InstanceNumber = k + 1
+    ds.ImagePositionPatient = [_ds(grid.x0), _ds(grid.y0), _ds(z)]
+    ds.SliceLocation = _ds(z)
+    ds.RescaleSlope = _ds(slope)
+    ds.FrameReferenceTime = _ds(round((delta + t_eff) * 1000.0, 3))
+    ds.DecayFactor = _ds(round(math.exp(lam * delta) * in_frame, 6))
+    ds.ImageIndex = k + 1
+    ds.PixelData = stored.tobytes()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -718,6 +734,11 @@ def ct_series(*, patient: PatientLike, seed: int, n_slices: int = 64, rows: int 
             _burn_in(hu, 2000.0)
         stored = np.clip(np.rint(hu + 1024.0), 0, 4095).astype("<u2")
         sop_uid = _uid("sop", series_uid, k)
+        if out:  # a copy of the first slice's header, then what differs per slice
+            ds = _clone(out[0], sop_uid)
+            _ct_slice(ds, k, grid, z, stored)
+            out.append(ds)
+            continue
         ds = _base(CT_IMAGE_STORAGE, sop_uid, modality="CT", patient=patient, ctx=ctx, defects=defects, series_uid=series_uid,
                    series_number=series_number, series_description=description, series_start=at, model="SynthCT 16")
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
@@ -737,10 +758,7 @@ def ct_series(*, patient: PatientLike, seed: int, n_slices: int = 64, rows: int 
         ds.CTDIvol = float(ctdivol_mgy)
         ds.CTDIPhantomTypeCodeSequence = DicomSequence([_code_item(phantom)])
         ds.AcquisitionNumber = 1
-        ds.InstanceNumber = k + 1
-        ds.ImagePositionPatient = [_ds(grid.x0), _ds(grid.y0), _ds(z)]
         ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
-        ds.SliceLocation = _ds(z)
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
         ds.Rows, ds.Columns = rows, cols
@@ -751,11 +769,38 @@ def ct_series(*, patient: PatientLike, seed: int, n_slices: int = 64, rows: int 
         ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = "-1024", "1", "HU"
         if defects.private_phi:
             _private_phi(ds, patient)
-        ds.PixelData = stored.tobytes()
+        _ct_slice(ds, k, grid, z, stored)
         out.append(ds)
     if defects.missing_sop_instance_uid and out:
         del out[0].SOPInstanceUID
     return out
+
+
+def _ct_slice(ds: Dataset, k: int, grid: _Grid, z: float, stored: np.ndarray) -> None:
+    """The elements of a CT slice that differ from slice to slice."""
+    ds.InstanceNumber = k + 1
+    ds.ImagePositionPatient = [_ds(grid.x0), _ds(grid.y0), _ds(z)]
+    ds.SliceLocation = _ds(z)
+    ds.PixelData = stored.tobytes()
+
+
+def _clone(template: Dataset, sop_uid: str) -> Dataset:
+    """A copy of a slice's dataset with its own SOP Instance UID, for the next slice of the same series: each element
+    copied (values shared, except lists and sequences, copied deep, so changing one slice never changes another),
+    instead of building and validating every element again (most of a slice's cost at the demo's 64x64 size)."""
+    ds = Dataset()
+    for tag, elem in template._dict.items():
+        clone = copy.copy(elem)
+        if isinstance(elem.value, (MultiValue, DicomSequence)):
+            clone.value = copy.deepcopy(elem.value)
+        ds._dict[tag] = clone
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = template.file_meta.MediaStorageSOPClassUID
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = template.file_meta.TransferSyntaxUID
+    ds.file_meta = meta
+    ds.SOPInstanceUID = sop_uid
+    return ds
 
 
 # --------------------------------------------------------------------------------------------------
@@ -988,13 +1033,66 @@ def write_series(datasets: Iterable[Dataset], folder: str | os.PathLike[str]) ->
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
+    cache: _Cache = {}
     for ds in datasets:
         uid = str(ds.get("SOPInstanceUID") or f"{ds.SeriesInstanceUID}/{ds.InstanceNumber}")
         tag = hashlib.sha1(uid.encode()).hexdigest()[:8]
         path = target / f"{ds.Modality}{int(ds.SeriesNumber):03d}-{int(ds.InstanceNumber):04d}-{tag}.dcm"
-        pydicom.dcmwrite(path, ds, enforce_file_format=True)
+        encoded = _encode_reusing(ds, cache)
+        if encoded is None:
+            pydicom.dcmwrite(path, ds, enforce_file_format=True)
+        else:
+            path.write_bytes(encoded)
         paths.append(path)
     return paths
+
+
+_Cache = dict[int, tuple[object, str, object, bytes]]  # tag -> (value object, VR, character set, encoded element)
+
+
+def _encode_reusing(ds: Dataset, cache: _Cache) -> bytes | None:
+    """`ds` as pydicom.dcmwrite(..., enforce_file_format=True) writes it, byte for byte, reusing the encoding of every
+    element whose value is the very object an earlier dataset of the same call held (slices made by `_clone` share
+    them): the demo writes thousands of slices whose headers differ in a few elements. None when `ds` is not one this
+    module built (read from a file, another transfer syntax, a preamble): the caller then uses dcmwrite."""
+    meta = getattr(ds, "file_meta", None)
+    if (type(ds) is not Dataset or meta is None or meta.get("TransferSyntaxUID") != ExplicitVRLittleEndian
+            or getattr(ds, "preamble", None) or any(tag >> 16 in (0, 2) for tag in ds._dict)
+            or not all(type(elem) is DataElement for elem in ds._dict.values())):
+        return None
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = False, True
+    fp.write(b"\x00" * 128 + b"DICM")
+    meta = copy.deepcopy(meta)  # as dcmwrite: the dataset's own file meta is left as it was
+    if meta.get("MediaStorageSOPClassUID") is None or (ds.get("SOPClassUID") and ds.SOPClassUID != meta.MediaStorageSOPClassUID):
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    instance = ds.get("SOPInstanceUID")
+    if meta.get("MediaStorageSOPInstanceUID") is None or (instance and instance != meta.MediaStorageSOPInstanceUID):
+        meta.MediaStorageSOPInstanceUID = instance
+    write_file_meta_info(fp, meta, enforce_standard=True)
+    charset = ds.get("SpecificCharacterSet", "iso8859")
+    if "PixelData" in ds:
+        ds["PixelData"].is_undefined_length = False
+    for tag in sorted(ds._dict):
+        if tag & 0xFFFF == 0 and tag >> 16 > 6:
+            continue  # group lengths: dcmwrite leaves them out too
+        elem = ds._dict[tag]
+        if " or " in elem.VR:
+            correct_ambiguous_vr_element(elem, ds, True)
+        value = elem.value
+        hit = cache.get(tag)
+        if hit is not None and hit[0] is value and hit[1] == elem.VR and hit[2] == charset:
+            fp.write(hit[3])
+            continue
+        if isinstance(value, (bytes, MultiValue, DicomSequence)):
+            write_data_element(fp, elem, charset)  # pixels, lists, sequences: never shared (or changed in place)
+            continue
+        one = DicomBytesIO()
+        one.is_implicit_VR, one.is_little_endian = False, True
+        write_data_element(one, elem, charset)
+        cache[tag] = (value, elem.VR, charset, one.getvalue())
+        fp.write(cache[tag][3])
+    return bytes(fp.getvalue())
 
 
 def _bench_patient(i: int) -> PatientLike:

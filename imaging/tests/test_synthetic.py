@@ -415,3 +415,38 @@ def test_measure_raw_from_the_benchmark_is_importable(tmp_path):
     paths = module.generate(tmp_path, n=4, rows=32, cols=32, seed=1)
     result = module.measure_raw(paths)
     assert result["instances"] == 4 and result["instances_per_s"] > 0 and result["mb_per_s"] > 0
+
+
+# --- The fast path of the demo seeder (slices cloned from the first, element encodings reused) -----------------------
+@pytest.mark.parametrize("defects", [syn.Defects(), syn.Defects(burned_in_annotation=True, private_phi=True, philips_private=True,
+                                                                  ge_private=True, missing_sop_instance_uid=True, wrong_sex=True)])
+def test_write_series_writes_what_dcmwrite_writes_byte_for_byte(tmp_path, defects):
+    child = syn.PatientLike(study_id="SH-0001", sex="F", birth_date=date(2019, 2, 3), weight_kg=15.0)
+    pet, ct = syn.pet_ct_study(tracer="F18_FDG", patient=child, seed=7, n_slices=6, rows=16, cols=16, ct_rows=24, ct_cols=24,
+                               defects=defects)
+    nm, ct2 = syn.spect_ct_study(patient=child, seed=9, n_slices=5, rows=16, cols=16, ct_rows=16, ct_cols=16, defects=defects)
+    datasets = [*pet, *ct, *nm, *ct2, syn.ct_dose_sr(ct=ct, patient=child, dlp_mgy_cm=12.5)]
+    paths = syn.write_series(datasets, tmp_path)
+    for ds, path in zip(datasets, paths, strict=True):
+        buffer = io.BytesIO()
+        pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
+        assert path.read_bytes() == buffer.getvalue(), path.name
+
+
+def test_slices_cloned_from_the_first_are_independent(tmp_path):
+    child = syn.PatientLike(study_id="SH-0002", sex="M", birth_date=date(2018, 5, 6), weight_kg=18.0)
+    pet = syn.pet_series(tracer="F18_FDG", patient=child, seed=3, n_slices=4, rows=8, cols=8)
+    assert len({str(ds.SOPInstanceUID) for ds in pet}) == 4
+    assert [ds.file_meta.MediaStorageSOPInstanceUID for ds in pet] == [ds.SOPInstanceUID for ds in pet]
+    assert [int(ds.InstanceNumber) for ds in pet] == [1, 2, 3, 4]
+    assert len({float(ds.ImagePositionPatient[2]) for ds in pet}) == 4
+    pet[1].PatientID = "CHANGED"
+    pet[1].ImageOrientationPatient[0] = "0"
+    pet[1].RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose = "1"
+    assert {str(ds.PatientID) for ds in (pet[0], pet[2], pet[3])} == {"SH-0002"}
+    assert all(ds.ImageOrientationPatient[0] == 1 for ds in (pet[0], pet[2], pet[3]))
+    assert all(ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose != 1 for ds in (pet[0], pet[2], pet[3]))
+    # a file read back is not one this module built: written by dcmwrite, unchanged
+    first = syn.write_series(pet[:1], tmp_path / "a")[0]
+    again = syn.write_series([pydicom.dcmread(first)], tmp_path / "b")[0]
+    assert pydicom.dcmread(again).PatientID == "SH-0002"
