@@ -31,14 +31,17 @@ def reconsent_document(on: date, scope: str = ConsentScope.REGISTRY, trial_id: i
             .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on)).order_by("-effective_from").first())
 
 
-def consent_state(patient: Patient, *, on: date, scope: str = ConsentScope.REGISTRY,
-                  trial_id: int | None = None) -> ConsentState:
+def _latest(patient: Patient, on: date, scope: str, trial_id: int | None) -> ConsentRecord | None:
+    """The newest consent of the scope signed by `on`, with its document and withdrawal (one query)."""
+    return _records(patient, scope, trial_id).filter(signed_date__lte=on).first()
+
+
+def _problem(latest: ConsentRecord | None, *, on: date, scope: str) -> str:
+    """Why no consent of the scope is valid on `on` (empty when one is): decided by the newest record alone."""
     registry = scope == ConsentScope.REGISTRY
-    latest = _records(patient, scope, trial_id).filter(signed_date__lte=on).first()
     if latest is None:
-        problem = (_("no registry consent has been recorded for this patient") if registry
-                   else _("no trial consent has been recorded for this patient"))
-        return ConsentState(False, None, problem, False, False)
+        return (_("no registry consent has been recorded for this patient") if registry
+                else _("no trial consent has been recorded for this patient"))
     withdrawal: ConsentWithdrawal | None = getattr(latest, "withdrawal", None)
     if withdrawal is not None and withdrawal.withdrawn_on <= on:
         words = {"version": latest.document.version, "date": withdrawal.withdrawn_on.isoformat(),
@@ -46,13 +49,23 @@ def consent_state(patient: Patient, *, on: date, scope: str = ConsentScope.REGIS
         problem = (_("the registry consent of this patient (version %(version)s) was withdrawn on %(date)s (%(scope)s)")
                    if registry else
                    _("the trial consent of this patient (version %(version)s) was withdrawn on %(date)s (%(scope)s)"))
-        return ConsentState(False, latest, problem % words, False, False)
+        return problem % words
     if latest.assent == ConsentRecord.Assent.REFUSED:
         # The guardians signed but the child refused: the child's refusal is respected (no data, no images, no trial).
         words = {"version": latest.document.version, "date": latest.signed_date.isoformat()}
         problem = (_("the child refused assent to the registry consent (version %(version)s, %(date)s)") if registry else
                    _("the child refused assent to the trial consent (version %(version)s, %(date)s)"))
-        return ConsentState(False, latest, problem % words, False, False)
+        return problem % words
+    return ""
+
+
+def consent_state(patient: Patient, *, on: date, scope: str = ConsentScope.REGISTRY,
+                  trial_id: int | None = None) -> ConsentState:
+    latest = _latest(patient, on, scope, trial_id)
+    problem = _problem(latest, on=on, scope=scope)
+    if problem:
+        return ConsentState(False, latest, problem, False, False)
+    assert latest is not None
     newer = reconsent_document(on, scope, trial_id)
     reconsent = bool(newer and newer.effective_from > latest.document.effective_from and patient.is_followed)
     # Only a participant's own signature given by `on` (and not withdrawn by then) answers adulthood.
@@ -69,13 +82,18 @@ ACTIONS = (gettext_noop("follow-up entry"), gettext_noop("image upload"))
 
 def require_consent(patient: Patient, *, on: date, action: str, scope: str = ConsentScope.REGISTRY,
                     trial_id: int | None = None) -> ConsentRecord:
-    """Refuse `action` (e.g. "follow-up entry") unless a consent of the right scope is valid on `on`."""
-    state = consent_state(patient, on=on, scope=scope, trial_id=trial_id)
-    if not state.valid:
-        raise ApplicationError(_("Cannot accept %(action)s: %(problem)s.") % {"action": _(action), "problem": state.problem},
+    """Refuse `action` (e.g. "follow-up entry") unless a consent of the right scope is valid on `on`.
+
+    One query: validity is decided by the newest record alone (consent_state's first answer); whether a re-consent or
+    an adult's own consent is due does not refuse anything, so it is not asked here.
+    """
+    latest = _latest(patient, on, scope, trial_id)
+    problem = _problem(latest, on=on, scope=scope)
+    if problem:
+        raise ApplicationError(_("Cannot accept %(action)s: %(problem)s.") % {"action": _(action), "problem": problem},
                                code="consent_missing")
-    assert state.record is not None
-    return state.record
+    assert latest is not None
+    return latest
 
 
 def annotate_consent(patients: QuerySet[Patient], *, on: date) -> QuerySet[Patient]:

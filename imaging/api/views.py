@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from imaging.models import ImagingStudy, Instance, Series, Upload
 from imaging.pipeline import step_states
-from imaging.services.ingest import IncomingFile, ingest, may_upload
+from imaging.services.ingest import IncomingFile, ingest, may_upload, with_upload_scope
 from imaging.services.review import study_release
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
@@ -88,10 +88,12 @@ def patient_for_upload(request: Request, study_id: str) -> Patient:
     """404 when the patient is not visible to the uploader at all; 403 when visible but not theirs to add to."""
     if not study_id.isprintable():  # a NUL (from a STOW header or query) is no study ID, and PostgreSQL refuses it in a query
         raise exceptions.NotFound("No such patient.")
-    patient = Patient.objects.restrict(request.user, Action.VIEW).filter(study_id=study_id).first()
+    # One query: the patient and whether it is the uploader's to add to (may_upload reads it; the ingest does not ask again).
+    patient = with_upload_scope(Patient.objects.restrict(request.user, Action.VIEW).filter(study_id=study_id),
+                                actor=request.user).first()
     if patient is None:
         raise exceptions.NotFound("No such patient.")
-    if not may_upload(actor=request.user, patient=patient):  # remembered: the ingest does not ask again
+    if not may_upload(actor=request.user, patient=patient):
         raise exceptions.PermissionDenied("Your role does not allow uploading images for this patient.")
     return patient
 

@@ -14,7 +14,8 @@ study's series, another series' instance) is a conflict kept aside (IntakeConfli
 """
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,17 +44,18 @@ def _limits(remaining: int) -> zipsafe.ZipLimits:
     return zipsafe.ZipLimits(settings.ZIP_MAX_ENTRIES, min(settings.ZIP_MAX_TOTAL_BYTES, remaining), settings.ZIP_MAX_RATIO)
 
 
-def _expand(files: Iterable[IncomingFile], workdir: Path, items: list[dict[str, Any]]) -> Iterator[IncomingFile]:
+def _expand(files: Iterable[IncomingFile], workdir: Callable[[], Path], items: list[dict[str, Any]]) -> Iterator[IncomingFile]:
     """Yield plain files, expanding zips; a refused zip or zip entry becomes one rejected item naming why.
 
     All the zips of one request share one budget of temporary disk (INGEST_TEMP_MAX_BYTES), so a request
-    of many archives is bounded as a whole, not only archive by archive (ZIP_MAX_TOTAL_BYTES).
+    of many archives is bounded as a whole, not only archive by archive (ZIP_MAX_TOTAL_BYTES). `workdir` makes the
+    temporary folder the first time an archive needs it: a request of plain files (one instance per request) has none.
     """
     remaining = settings.INGEST_TEMP_MAX_BYTES
     for n, given in enumerate(files):
         incoming = IncomingFile(_printable(given.name), given.path)
         if incoming.name.lower().endswith(".zip") or (incoming.path.suffix != ".dcm" and zipsafe.is_zip(incoming.path, incoming.name)):
-            target = workdir / f"zip{n}"
+            target = workdir() / f"zip{n}"
             target.mkdir()
             try:
                 expanded = zipsafe.expand(incoming.path, target, _limits(remaining))
@@ -86,14 +89,33 @@ def _recent_weight(patient: Patient, study_date: date | None, exclude_uid: str) 
     return None
 
 
+def with_upload_scope(patients: QuerySet[Patient], *, actor: User) -> QuerySet[Patient]:
+    """`patients`, each read with whether it is the actor's to add images to (restrict's ADD, in the same query).
+
+    The API's upload views find the patient this way, so the scope costs no query of its own; may_upload reads the
+    answer (named with the actor it was asked for).
+    """
+    allowed = Patient.objects.restrict(actor, Action.ADD).filter(pk=OuterRef("pk"))
+    return patients.annotate(nbnm_upload_allowed_for=Case(When(Exists(allowed), then=Value(actor.pk)), default=None,
+                                                           output_field=IntegerField()))
+
+
 def may_upload(*, actor: User, patient: Patient) -> bool:
     """Whether the patient is the uploader's to add images to (one query), remembered on this patient object.
 
     A request that checked it to choose its answer (the API's 403) hands the same object to `ingest`, which then
-    does not ask again: the scope is checked once per request. The object lives as long as the request.
+    does not ask again: the scope is checked once per request. The object lives as long as the request. A patient
+    read through `with_upload_scope` for this actor already carries the answer: no query at all.
     """
     if getattr(patient, "_nbnm_upload_allowed_for", None) == actor.pk:
         return True
+    annotated = getattr(patient, "nbnm_upload_allowed_for", False)
+    if annotated is not False:  # read through with_upload_scope: the actor's pk when allowed, None when not
+        allowed = annotated == actor.pk
+        if allowed or annotated is None:
+            if allowed:
+                patient._nbnm_upload_allowed_for = actor.pk  # type: ignore[attr-defined]
+            return allowed
     allowed = Patient.objects.restrict(actor, Action.ADD).filter(pk=patient.pk).exists()
     if allowed:
         patient._nbnm_upload_allowed_for = actor.pk  # type: ignore[attr-defined]
@@ -132,8 +154,15 @@ def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], sour
     accepted: list[Prepared] = []
     batch = storage.new_batch()
     try:
-        with tempfile.TemporaryDirectory(prefix="nbnm-ingest-") as tmp:
-            plain = list(_expand(files, Path(tmp), items))
+        with ExitStack() as stack:
+            tmp: list[Path] = []
+
+            def workdir() -> Path:
+                if not tmp:
+                    tmp.append(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nbnm-ingest-"))))
+                return tmp[0]
+
+            plain = list(_expand(files, workdir, items))
             for outcome in prepare_many(plain, study_id=patient.study_id, batch=batch):
                 if isinstance(outcome, dict):
                     items.append(outcome)

@@ -79,16 +79,18 @@ def test_one_instance_request_statement_budget(actors: Actors, patient, tmp_path
                                                django_capture_on_commit_callbacks, django_assert_max_num_queries) -> None:
     """The statements of a one-instance request into a known series, pinned: was 39 (38 + the session) before
     issue 19: scope and consent checked once, no re-read after the write, one UPDATE per row kind, the index step
-    inside the upload's transaction."""
+    inside the upload's transaction. Then 26; now 21 (17 with token authentication and no session): the patient
+    read with its upload scope in one query, the consent check one query (the newest record decides), the audit
+    event without a savepoint of its own."""
     files = pet_files(tmp_path, patient, n=3)
     client = api_client(actors.coordinator_a)
     with django_capture_on_commit_callbacks(execute=True):
         assert _stow(client, patient.study_id, files[0].read_bytes()).status_code == 200
-    with django_assert_max_num_queries(30), django_capture_on_commit_callbacks(execute=False):
+    with django_assert_max_num_queries(21), django_capture_on_commit_callbacks(execute=False):
         with files[1].open("rb") as fh:
             response = client.post("/api/v1/imaging/uploads/", {"patient": patient.study_id, "files": fh}, format="multipart")
     assert response.status_code == 201 and response.json()["accepted"] == 1
-    with django_assert_max_num_queries(30), django_capture_on_commit_callbacks(execute=False):
+    with django_assert_max_num_queries(21), django_capture_on_commit_callbacks(execute=False):
         assert _stow(client, patient.study_id, files[2].read_bytes()).status_code == 200
     assert Series.objects.get().number_of_instances == 3
 
