@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/v1/imaging/", include("imaging.api.urls")),
     path("api/v1/reading/", include("imaging.reading.api.urls")),
     path("api/v1/lowdose/", include("imaging.lowdose.api")),
+    path("api/v1/enhancement/", include("imaging.enhancement.api")),
     path("api/v1/reports/", include("reports.api.urls")),
     path("dicomweb/", include("imaging.dicomweb.urls")),
     # Pages for hospital staff, sponsors and monitors (server-rendered; same services and selectors as the API).

@@ -53,6 +53,7 @@ MATRIX_MODULES = [
     "trials.safety.tests.matrix_cases",
     "imaging.reading.tests.matrix_cases",
     "imaging.lowdose.tests.matrix_cases",
+    "imaging.enhancement.tests.matrix_cases",
     "reports.tests.matrix_cases",
     "registry.tests.web_matrix_cases",
     "imaging.tests.web_matrix_cases",

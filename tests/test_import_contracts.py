@@ -15,7 +15,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # Every package the contracts name, for a synthetic tree that has the project's shape and nothing else.
 PACKAGES = ["config", "registry", "nucmed", "reports", "trials", "trials.tests", "trials.safety", "trials.oversight",
             "trials.oversight.tests", "imaging", "imaging.tests", "imaging.reading",
-            "imaging.lowdose"]
+            "imaging.lowdose", "imaging.enhancement"]
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -37,6 +37,7 @@ def test_the_import_contracts_are_kept() -> None:
     ("trials/oversight/views.py", "import trials.safety\n", "trials.safety is reached"),
     ("imaging/web.py", "import imaging.reading\n", "imaging.reading is reached"),
     ("imaging/pipeline.py", "from imaging.lowdose import services\n", "imaging.lowdose is reached"),
+    ("imaging/steps.py", "from imaging.enhancement import services\n", "imaging.enhancement is reached"),
 ])
 def test_an_upward_import_breaks_its_contract(tmp_path: Path, module: str, source: str, contract: str) -> None:
     """The project's own contracts, on a synthetic tree of the same packages with one forbidden import added."""

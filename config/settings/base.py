@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "imaging",
     "imaging.reading",
     "imaging.lowdose",
+    "imaging.enhancement",
     "reports",
 ]
 
