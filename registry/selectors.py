@@ -8,12 +8,13 @@ from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Min, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from registry import worklist_sources
 from registry.access import Action
-from registry.consent_rules import annotate_consent
+from registry.consent_rules import annotate_consent, reconsent_document
 from registry.models import (
     AuditChainHead,
     AuditEvent,
@@ -45,10 +46,63 @@ def job_list(*, user: User) -> QuerySet[Job]:
     return Job.objects.restrict(user, Action.VIEW).select_related("requested_by")
 
 
-def patient_list(*, user: User, on: date | None = None) -> QuerySet[Patient]:
-    """Patients in the user's scope, with consent flags (has_registry_consent, reconsent_due, adult_consent_due)."""
+def patient_list(*, user: User, on: date | None = None, consent: bool = True) -> QuerySet[Patient]:
+    """Patients in the user's scope, with consent flags (has_registry_consent, reconsent_due, adult_consent_due).
+
+    consent=False leaves the flags out: a list pages the plain rows and adds the flags to its page only
+    (patient_page_rows), since SQLite computes the flags' subqueries for every row before it sorts and cuts the page.
+    """
+    patients = Patient.objects.restrict(user, Action.VIEW).select_related("hospital")
+    return annotate_consent(patients, on=on or timezone.localdate()) if consent else patients
+
+
+# The page query's SQL, compiled once per database, day, re-consent version, fields and order (its text and every
+# parameter are a function of these alone; the page's keys come in as a subquery). Building and compiling the
+# consent flags' expressions cost about six times running them (SQLite, 50 rows), so a list request reuses them.
+_PAGE_MARK = "SELECT NULL /* page keys */"
+_page_sql: dict[tuple[Any, ...], tuple[str, list[Any], int, list[Any], list[str]]] = {}
+
+
+def patient_page_rows(page: QuerySet[Patient], *, fields: list[str], on: date | None = None) -> list[dict[str, Any]]:
+    """One page of a patient list as values() rows, with the consent flags computed for that page's rows only.
+
+    `page` is a sliced, ordered patient queryset already restricted to the user; it becomes the subquery that
+    selects the rows, so the flags' subqueries run for the page (at most page-size rows), not for every row in scope
+    before the database sorts and cuts. Queries: the in-force re-consent version, then the page; the first request
+    for a key also builds the SQL (annotate_consent reads the re-consent version itself: one more query).
+    """
     on = on or timezone.localdate()
-    return annotate_consent(Patient.objects.restrict(user, Action.VIEW).select_related("hospital"), on=on)
+    db = page.db
+    newer = reconsent_document(on)
+    ordering = tuple([*(page.query.order_by or Patient._meta.ordering), "pk"])
+    key = (db, on, newer.effective_from if newer else None, tuple(fields), ordering)
+    if key not in _page_sql:
+        rows = (annotate_consent(Patient.objects.using(db).filter(pk__in=RawSQL(_PAGE_MARK, ())), on=on)
+                .order_by(*ordering).values(*fields))
+        compiler = rows.query.get_compiler(using=db)
+        sql, params = compiler.as_sql()
+        selected = compiler.select[:compiler.col_count]
+        columns, names = [column for column, _sql, _alias in selected], [alias for _column, _sql, alias in selected]
+        assert sorted(names) == sorted(fields), names  # every column named as values() names it
+        if len(_page_sql) > 256:  # days go by: keep the cache small
+            _page_sql.clear()
+        _page_sql[key] = (sql, list(params), sql.index(_PAGE_MARK), columns, names)
+    sql, params, mark, columns, names = _page_sql[key]
+    try:
+        keys_sql, keys_params = page.values("pk").query.get_compiler(using=db).as_sql()
+    except EmptyResultSet:  # a filter or a scope that can match nothing (Django builds no SQL for it)
+        return []
+    before = sql[:mark].count("%s")
+    query = sql[:mark] + keys_sql + sql[mark + len(_PAGE_MARK):]
+    arguments = [*params[:before], *keys_params, *params[before:]]
+    compiler = page.query.get_compiler(using=db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(query, arguments)
+        found: Any = cursor.fetchall()
+    converters = compiler.get_converters(columns)
+    if converters:
+        found = compiler.apply_converters(found, converters)
+    return [dict(zip(names, row, strict=True)) for row in found]
 
 
 def patients_for_research(*, user: User, on: date) -> QuerySet[Patient]:

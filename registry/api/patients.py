@@ -15,9 +15,10 @@ from rest_framework.response import Response
 from registry import codelists as cl
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.api.serializers import KeysFirst, list_filtered, row_keys, rows_as
 from registry.consent_rules import consent_state
 from registry.models import Hospital, Patient, PatientIdentity
-from registry.selectors import outcomes, patient_list
+from registry.selectors import outcomes, patient_list, patient_page_rows
 from registry.services.patients import identity_read, identity_update, patient_register, patient_update
 
 CLINICAL = ["sex", "birth_date", "birth_date_precision", "diagnosis_date", "primary_site", "inrgss_stage", "inss_stage",
@@ -156,6 +157,16 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         return patient_list(user=self.request.user)
+
+    def list(self, request: Request) -> Response:
+        """The page is counted and cut on the plain rows; the consent flags are computed for the page's rows only
+        (one query), and the rows are represented from values() in PatientSerializer's shape."""
+        on = timezone.localdate()
+        rows = list_filtered(self, patient_list(user=request.user, on=on, consent="consent_state" in request.query_params))
+        rows = rows.order_by(*(rows.query.order_by or Patient._meta.ordering), "pk")
+        keys = row_keys(PatientSerializer)
+        page = self.paginate_queryset(KeysFirst(rows, lambda sliced: patient_page_rows(sliced, fields=keys, on=on)))
+        return self.get_paginated_response(rows_as(PatientSerializer, page or []))
 
     @extend_schema(request=PatientCreateSerializer, responses={201: PatientSerializer})
     def create(self, request: Request) -> Response:
