@@ -21,14 +21,22 @@ class ModelRefused(Exception):
     """The model cannot run on this input (its reason is for people to read)."""
 
 
+def _ort() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:  # the "enhance" extra is not installed: the model refuses, the series' analysis stands
+        raise ModelRefused("ONNX Runtime is not installed (pip install '.[enhance]').") from None
+    return onnxruntime
+
+
 def providers() -> list[str]:
-    import onnxruntime as ort
+    ort = _ort()
 
     return [CUDA, CPU] if CUDA in ort.get_available_providers() else [CPU]
 
 
 def _session(data: bytes) -> Any:
-    import onnxruntime as ort
+    ort = _ort()
 
     options = ort.SessionOptions()
     options.log_severity_level = 3

@@ -129,6 +129,10 @@ def _refuse(model: EnhancementModel, series: Series, reason: str) -> dict[str, A
 
 def series_enhance(series: Series) -> dict[str, Any]:
     """Every active model on this series, when it is a low-dose one; the step's result lists what each model did."""
+    # One query when no model is registered (the common case): nothing is read.
+    models = list(EnhancementModel.objects.filter(active=True).select_related("registered_by"))
+    if not models:
+        return {"models": []}
     instances = published_instances(series)
     if not instances:
         return {"not_applicable": "No images."}
@@ -138,7 +142,7 @@ def series_enhance(series: Series) -> dict[str, Any]:
     done = set(EnhancementRun.objects.filter(source=series, outcome=EnhancementRun.Outcome.DONE).values_list("model_id", flat=True))
     results: list[dict[str, Any]] = []
     volume = None
-    for model in EnhancementModel.objects.filter(active=True).exclude(pk__in=done).select_related("registered_by"):
+    for model in (m for m in models if m.pk not in done):
         problem = contract_problem(model, series, header)
         if problem:
             results.append(_refuse(model, series, problem))

@@ -99,7 +99,7 @@ def test_suv_results_and_pipeline_steps_through_the_api(actors, patient, tmp_pat
     series = Series.objects.get(study=study)
     client = api_client(actors.investigator_a)
     body = client.get(f"/api/v1/imaging/series/{series.pk}/").json()
-    assert [s["name"] for s in body["steps"]] == ["index", "suv", "dose", "preview"]
+    assert [s["name"] for s in body["steps"]] == ["index", "suv", "dose", "preview", "enhance"]
     assert all(s["state"] == "done" and s["progress"] == 100 for s in body["steps"]) and body["pipeline_progress"] == 100
     listed = client.get("/api/v1/imaging/suv-results/", {"series": series.pk}).json()["results"]
     assert len(listed) == 1 and listed[0]["suv_max"] == pytest.approx(phantom.sphere_suv, rel=1e-3)
