@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import trans_real
 
 from conftest import Actors
@@ -20,6 +21,7 @@ from imaging.models import Series
 from reports.document import Report
 from reports.kinds import report_kind
 from reports.renderers import _title
+from tests.test_zh_crawl import CJK
 from trials.models import ProtocolDeviation, SubjectVisit
 from trials.tests.test_dosing import dose, subject  # noqa: F401 (fixture)
 from trials.tests.test_web_fixtures import World, world  # noqa: F401 (fixture)
@@ -139,3 +141,18 @@ def test_pipeline_step_names_and_notes_in_the_readers_language(zh_entries: None)
     with translation.override("en"):
         assert pipeline.step_note(result) == "SUV is computed for PET (PT) series; this one is CT."
         assert pipeline.step_label("dose") == "Effective dose"
+
+
+def test_the_query_field_chooser_names_an_adverse_events_own_copies_in_words() -> None:
+    """The adverse event's copies of its report's fields (is_serious, site_awareness_at: Django's default verbose
+    names, in no catalogue) read as the report's labels; the crawl saw "Is serious" and "Site awareness at"."""
+    from trials.oversight.fields import field_label
+    from trials.safety.models import AdverseEvent, AdverseEventVersion
+
+    for name in ("is_serious", "site_awareness_at"):
+        assert AdverseEvent._meta.get_field(name).verbose_name == name.replace("_", " ")  # what made it English
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                assert field_label(AdverseEvent, name) == capfirst(str(AdverseEventVersion._meta.get_field(name).verbose_name))
+        with translation.override("zh-hans"):
+            assert CJK.search(field_label(AdverseEvent, name)), field_label(AdverseEvent, name)

@@ -34,6 +34,16 @@ def field_label(model: type[Model] | None, name: str) -> str:
         translated = _(candidate)
         if translated != candidate:
             return capfirst(translated)
+    if model is not None and field is not None and verbose == name.replace("_", " "):
+        # Not in the catalogues either (an adverse event's copy of its report's `is_serious`): the verbose name of the
+        # same field on a model pointing at this one (the report's "Serious"), when it has one of its own.
+        for relation in model._meta.related_objects:
+            try:
+                other = str(relation.related_model._meta.get_field(name).verbose_name)
+            except FieldDoesNotExist:
+                continue
+            if other != verbose:
+                return capfirst(other)
     return capfirst(verbose)
 
 
