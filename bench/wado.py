@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="print where the warm answer's time goes (cProfile)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nbnm-bench-wado-"))
     os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
@@ -114,6 +115,17 @@ def _run(args: argparse.Namespace, work: Path) -> None:
             metadata_cache.warm(series)
             hook.append(time.perf_counter() - started)
 
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.runcall(answer, wado.metadata)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(18)
+        storage.delete(blob)
+        profile = cProfile.Profile()
+        profile.runcall(answer, wado.metadata)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(12)
     hook: list[float] = []
     for _ in range(args.repeat):
         pipeline_warm()

@@ -6,7 +6,8 @@ on its SHA-256 alone, except for its BulkDataURIs (they name the request's base 
 (``bulkdata/<path>``) and made absolute per request.
 
 A series' headers live in one JSON blob beside the instances, through the storage API (filesystem or S3 alike):
-``dicomweb/metadata/<series id>.json`` = ``{"v": VERSION, "headers": {sha256: DICOM JSON}}``. A request reads the
+``dicomweb/metadata/<series id>.json`` = ``{"v": VERSION, "headers": {sha256: DICOM JSON}, "bulk": [sha256 of the
+headers with a BulkDataURI]}`` (only those are copied to make their URIs absolute; the others are served as loaded). A request reads the
 blob once; an instance whose SHA-256 is not in it (new in the series, or the blob not written yet) is read from its
 file, and the blob is written again with it. Nothing is ever stale: an entry is the header of exactly those bytes,
 so a new instance in a series invalidates nothing but costs one file read, and a concurrent rewrite that loses an
@@ -27,7 +28,7 @@ from imaging.volume import read_dataset
 
 logger = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
 PREFIX = "dicomweb/metadata"
 BULK_DATA_THRESHOLD = 1024  # bytes: binary values longer than this are sent as a BulkDataURI, not inline
 RELATIVE = "bulkdata/"
@@ -73,39 +74,56 @@ def with_base(header: Header, url: str) -> Header:
     return out
 
 
-def _load(series_id: int) -> dict[str, Header]:
+class Found(dict[str, Header]):
+    """Headers by SHA-256, and which of them hold a BulkDataURI (`bulk`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bulk: set[str] = set()
+
+
+def _has_bulk(header: Header) -> bool:
+    return any("BulkDataURI" in element or (element.get("vr") == "SQ" and any(_has_bulk(i) for i in element.get("Value", [])))
+               for element in header.values())
+
+
+def _load(series_id: int) -> tuple[dict[str, Header], set[str]]:
     data = storage.read_if_present(blob_key(series_id))
     if data is None:
-        return {}
+        return {}, set()
     try:
         blob = json.loads(data)
     except ValueError:  # a damaged blob is rebuilt, never served
         logger.warning("metadata cache of series %s is unreadable; rebuilding it", series_id)
-        return {}
+        return {}, set()
     if not isinstance(blob, dict) or blob.get("v") != VERSION or not isinstance(blob.get("headers"), dict):
-        return {}
-    return blob["headers"]
+        return {}, set()
+    return blob["headers"], set(blob.get("bulk", []))
 
 
-def _save(series_id: int, headers: dict[str, Header]) -> None:
-    storage.overwrite(blob_key(series_id), json.dumps({"v": VERSION, "headers": headers}, separators=(",", ":")).encode())
+def _save(series_id: int, headers: dict[str, Header], bulk: set[str]) -> None:
+    blob = {"v": VERSION, "headers": headers, "bulk": sorted(bulk)}
+    storage.overwrite(blob_key(series_id), json.dumps(blob, separators=(",", ":")).encode())
 
 
-def headers(instances: Iterable[Instance]) -> dict[str, Header]:
+def headers(instances: Iterable[Instance]) -> Found:
     """The DICOM JSON of each instance by its SHA-256 (BulkDataURIs relative): one blob read per series, plus one
     file read per instance not cached yet (after which the series' blob is written again)."""
     by_series: dict[int, list[Instance]] = {}
     for inst in instances:
         by_series.setdefault(inst.series_id, []).append(inst)
-    out: dict[str, Header] = {}
+    out = Found()
     for series_id, members in by_series.items():
-        cached = _load(series_id)
+        cached, bulk = _load(series_id)
         missing = {inst.sha256: inst for inst in members if inst.sha256 not in cached}
         for sha, inst in missing.items():
             cached[sha] = header_of(read_dataset(inst, pixels=False))
+            if _has_bulk(cached[sha]):
+                bulk.add(sha)
         if missing:
-            _save(series_id, cached)
+            _save(series_id, cached, bulk)
         out.update({inst.sha256: cached[inst.sha256] for inst in members})
+        out.bulk |= bulk
     return out
 
 

@@ -211,7 +211,7 @@ def case_metadata(case: AssignmentCase) -> list[dict[str, Any]]:
     """The case's metadata from the series' metadata cache (one storage read when warm), allow-listed."""
     names = Pseudonyms(case)
     factor = suv_folded(case.item.series)
-    instances = list(_instances(case))
+    instances = list(_instances(case).only("id", "sha256", "storage_key", "series_id", "instance_number"))
     found = metadata_cache.headers(instances)
     return [blinded_json(found[inst.sha256], names, factor) for inst in instances]
 

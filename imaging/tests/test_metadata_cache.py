@@ -94,7 +94,17 @@ def test_bulk_data_uris_are_made_absolute_per_request(study) -> None:  # type: i
     inst = Instance.objects.filter(series__study=study, series__modality="PT").first()
     ds = read_dataset(inst, pixels=False)
     ds.add_new(0x00091010, "OB", b"\x01" * 2048)
-    assert metadata_cache.header_of(ds)["00091010"] == {"vr": "OB", "BulkDataURI": "bulkdata/00091010"}
+    header = metadata_cache.header_of(ds)
+    assert header["00091010"] == {"vr": "OB", "BulkDataURI": "bulkdata/00091010"}
+    # served through wado.metadata from a blob that holds it: absolute under that instance's URL, the others as cached
+    qs = Instance.objects.filter(series=inst.series)
+    blob = json.loads(storage.read(metadata_cache.blob_key(inst.series_id)))
+    assert blob["bulk"] == []  # the stored synthetic files have no long binary value
+    blob["headers"][inst.sha256], blob["bulk"] = header, [inst.sha256]
+    storage.overwrite(metadata_cache.blob_key(inst.series_id), json.dumps(blob).encode())
+    body = {item["00080018"]["Value"][0]: item for item in wado.metadata(qs, BASE)}
+    assert body[inst.sop_instance_uid]["00091010"]["BulkDataURI"] == f"{wado.instance_url(BASE, inst)}/bulkdata/00091010"
+    assert sum("00091010" in item for item in body.values()) == 1
 
 
 def test_a_new_instance_in_the_series_is_read_and_added(actors, tmp_path, django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
