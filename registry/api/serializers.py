@@ -70,34 +70,51 @@ class JobSerializer(serializers.ModelSerializer):
 
 # -- Lists: the page's rows as values(), represented without DRF's per-row, per-field attribute walk --------------
 
-_Plan = list[tuple[str, str, Callable[[Any], Any] | None]]
+_Plan = list[tuple[str, str | None, Callable[[Any], Any] | None]]
+_PLAIN = (serializers.CharField, serializers.ChoiceField, serializers.IntegerField, serializers.PrimaryKeyRelatedField)
 
 
 @cache
 def _row_plan(serializer_class: type[serializers.Serializer]) -> _Plan:
     """For each field of the serializer: its output name, its values() key (source with __) and its converter.
 
-    Text, choices and whole numbers come out of the database as the serializer would print them (no converter);
-    every other field (dates, times in the current time zone, booleans that SQLite returns as 0/1) goes through the
-    field's own to_representation, so a row reads exactly as the serializer's.
+    Text, choices, whole numbers and related primary keys come out of values() as the serializer prints them (no
+    converter); every other field (dates, times in the current time zone, floats, JSON, booleans that SQLite returns
+    as 0/1) goes through the field's own to_representation, so a row reads exactly as the serializer's. Method fields
+    and nested serializers have no key: the caller computes them (rows_as(..., name=function of the row)).
     """
     plan: _Plan = []
     for name, field in serializer_class().fields.items():
-        plain = isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.IntegerField)
-        plan.append((name, field.source.replace(".", "__"), None if plain else field.to_representation))
+        if field.source == "*" or isinstance(field, serializers.BaseSerializer):
+            plan.append((name, None, None))
+            continue
+        plan.append((name, field.source.replace(".", "__"), None if isinstance(field, _PLAIN) else field.to_representation))
     return plan
 
 
 def row_keys(serializer_class: type[serializers.Serializer]) -> list[str]:
     """The values() keys that rows_as needs for this serializer."""
-    return [key for _name, key, _convert in _row_plan(serializer_class)]
+    return [key for _name, key, _convert in _row_plan(serializer_class) if key is not None]
 
 
-def rows_as(serializer_class: type[serializers.Serializer], rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """values() rows (row_keys) represented as serializer_class represents the objects: same fields, order, formats."""
+def rows_as(serializer_class: type[serializers.Serializer], rows: Iterable[Mapping[str, Any]],
+            **computed: Callable[[Mapping[str, Any]], Any]) -> list[dict[str, Any]]:
+    """values() rows (row_keys) represented as serializer_class represents the objects: same fields, order, formats.
+
+    `computed` gives the fields without a key (method fields, nested lists) as functions of the row.
+    """
     plan = _row_plan(serializer_class)
-    return [{name: value if convert is None or value is None else convert(value)
-             for name, key, convert in plan for value in (row[key],)} for row in rows]
+    out = []
+    for row in rows:
+        item = {}
+        for name, key, convert in plan:
+            if key is None:
+                item[name] = computed[name](row)
+            else:
+                value = row[key]
+                item[name] = value if convert is None or value is None else convert(value)
+        out.append(item)
+    return out
 
 
 def list_filtered(view: Any, rows: QuerySet[Any]) -> QuerySet[Any]:
