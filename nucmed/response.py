@@ -64,6 +64,20 @@ class MibgBoneAssessment:
     not_assessable_reason: str | None
     version: str = VERSION
     source: str = SOURCE
+    # The notes as (key of NOTES, values): what a page translates (`notes` are these in English, for the API).
+    note_parts: tuple[tuple[str, dict[str, str]], ...] = ()
+
+
+# The notes of an assessment (English; the imaging pages say them in the reader's language from the same templates).
+NOTES = {
+    "new_sites": "new MIBG-avid bone site(s) in segment(s) %(segments)s: progressive disease",
+    "progressed": "relative score %(relative)s >= %(limit)s: progressive disease",
+    "resolved": "bone score 0: MIBG uptake at every bone site resolved",
+    "partial": "relative score %(relative)s <= %(limit)s: reduction of at least 50 %%",
+    "below_range": "relative score below %(limit)s: outside the range printed with the criterion, called PR by the >= 50 %% reduction rule",
+    "stable": "relative score %(relative)s: neither PR (<= %(partial)s) nor PD (>= %(progression)s)",
+    "hidden_new_lesion": "a new lesion inside a segment already involved at baseline is not visible in segment scores",
+}
 
 
 def bone_segments(system: scoring.ScoringSystem | str) -> tuple[str, ...]:
@@ -89,33 +103,41 @@ def mibg_bone_response(system: scoring.ScoringSystem | str, baseline: Mapping[st
     bones = bone_segments(system)
     base_score, score = sum(before[c] for c in bones), sum(now[c] for c in bones)
     new = tuple(code for code in bones if before[code] == 0 and now[code] > 0)
-    notes: list[str] = []
+    parts: list[tuple[str, dict[str, str]]] = []
+
+    def note(key: str, **values: str) -> None:
+        parts.append((key, values))
+
+    def done(category: BoneResponse | None) -> MibgBoneAssessment:
+        return MibgBoneAssessment(system.code, base_score, score, relative, new, category,
+                                  tuple(NOTES[k] % v for k, v in parts), None, note_parts=tuple(parts))
+
+    relative: float | None = None
     if new:
-        notes.append(f"new MIBG-avid bone site(s) in segment(s) {', '.join(new)}: progressive disease")
+        note("new_sites", segments=", ".join(new))
     if base_score == 0:
         if new:
-            return MibgBoneAssessment(system.code, base_score, score, None, new, BoneResponse.PROGRESSIVE, tuple(notes), None)
+            return done(BoneResponse.PROGRESSIVE)
         return MibgBoneAssessment(system.code, base_score, score, None, new, None, (),
                                   "baseline bone score is 0: no MIBG-avid bone disease to follow")
     relative = score / base_score
     # Integer comparisons keep the edges exact: relative >= 1.2 <=> 5 x score >= 6 x baseline; <= 0.5 <=> 2 x score <= baseline.
     progressed = 5 * score >= 6 * base_score
     if progressed:
-        notes.append(f"relative score {relative:.3f} >= {PROGRESSION_RELATIVE_MIN}: progressive disease")
+        note("progressed", relative=f"{relative:.3f}", limit=str(PROGRESSION_RELATIVE_MIN))
     if new or progressed:
         category = BoneResponse.PROGRESSIVE
     elif score == 0:
         category = BoneResponse.COMPLETE
-        notes.append("bone score 0: MIBG uptake at every bone site resolved")
+        note("resolved")
     elif 2 * score <= base_score:
         category = BoneResponse.PARTIAL
-        notes.append(f"relative score {relative:.3f} <= {PARTIAL_RESPONSE_RELATIVE_MAX}: reduction of at least 50 %")
+        note("partial", relative=f"{relative:.3f}", limit=str(PARTIAL_RESPONSE_RELATIVE_MAX))
         if 10 * score < base_score:
-            notes.append(f"relative score below {PARTIAL_RESPONSE_RELATIVE_MIN}: outside the range printed with the criterion, "
-                         "called PR by the >= 50 % reduction rule")
+            note("below_range", limit=str(PARTIAL_RESPONSE_RELATIVE_MIN))
     else:
         category = BoneResponse.STABLE
-        notes.append(f"relative score {relative:.3f}: neither PR (<= {PARTIAL_RESPONSE_RELATIVE_MAX}) nor PD (>= {PROGRESSION_RELATIVE_MIN})")
+        note("stable", relative=f"{relative:.3f}", partial=str(PARTIAL_RESPONSE_RELATIVE_MAX), progression=str(PROGRESSION_RELATIVE_MIN))
     if category is not BoneResponse.PROGRESSIVE:
-        notes.append("a new lesion inside a segment already involved at baseline is not visible in segment scores")
-    return MibgBoneAssessment(system.code, base_score, score, relative, new, category, tuple(notes), None)
+        note("hidden_new_lesion")
+    return done(category)

@@ -39,6 +39,7 @@ ZH_TEST_ENTRIES = {
     "Sponsor trial report": "申办方试验报告",
     "SUV is computed for PET (PT) series; this one is %(modality)s.": "SUV 只对 PET（PT）序列计算；此序列为 %(modality)s。",
     "Effective dose": "有效剂量",
+    "relative score %(relative)s <= %(limit)s: reduction of at least 50 %%": "相对评分 %(relative)s <= %(limit)s：减少至少 50 %%",
 }
 
 
@@ -156,3 +157,27 @@ def test_the_query_field_chooser_names_an_adverse_events_own_copies_in_words() -
                 assert field_label(AdverseEvent, name) == capfirst(str(AdverseEventVersion._meta.get_field(name).verbose_name))
         with translation.override("zh-hans"):
             assert CJK.search(field_label(AdverseEvent, name)), field_label(AdverseEvent, name)
+
+
+def test_inrc_notes_are_said_in_the_readers_language(zh_entries: None) -> None:
+    """The INRC MIBG bone notes (nucmed, no Django) carry their parts; the patient panel says them from the same
+    templates, marked for the catalogues."""
+    from imaging.reading.web.panels import INRC_NOTES, inrc_notes
+    from nucmed import response
+    from nucmed.scoring import SYSTEMS
+
+    assert INRC_NOTES == response.NOTES  # the page's templates are nucmed's, word for word
+    bones = response.bone_segments("curie")[:4]
+    empty = dict.fromkeys(SYSTEMS["curie"].segment_codes, 0)
+    baseline = {**empty, **dict.fromkeys(bones, 3)}  # bone score 12
+    follow_up = {**empty, **dict.fromkeys(bones, 1)}  # bone score 4: relative 0.333, PR
+    result = response.mibg_bone_response("curie", baseline, follow_up)
+    assert result.category is response.BoneResponse.PARTIAL
+    assert result.notes[0] == "relative score 0.333 <= 0.5: reduction of at least 50 %"
+    inrc = {"notes": list(result.notes), "note_parts": [[k, v] for k, v in result.note_parts]}
+    with translation.override("en"):
+        assert inrc_notes(inrc) == list(result.notes)
+    with translation.override("zh-hans"):
+        shown = inrc_notes(inrc)
+        assert shown[0] == "相对评分 0.333 <= 0.5：减少至少 50 %" and shown[1] == result.notes[1]  # the second: not in this catalogue
+        assert inrc_notes({"notes": ["old note"]}) == ["old note"]  # an assessment stored before the parts

@@ -94,6 +94,7 @@ def _inrc(kind: str, baseline: dict[str, int] | None, values: dict[str, int] | N
     result = response.mibg_bone_response(kind, baseline, values)
     return {"category": result.category, "relative_bone_score": result.relative_score, "baseline_bone_score": result.baseline_bone_score,
             "bone_score": result.bone_score, "new_bone_segments": list(result.new_bone_segments), "notes": list(result.notes),
+            "note_parts": [[key, values] for key, values in result.note_parts],
             "not_assessable_reason": result.not_assessable_reason, "version": result.version, "source": result.source}
 
 

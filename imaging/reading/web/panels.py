@@ -11,6 +11,7 @@ SIOPEN sheet of the child.
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _lazy
 
 from imaging.models import ImagingStudy
@@ -28,6 +29,29 @@ CATEGORY_LABELS = {
     response.BoneResponse.STABLE: _lazy("Stable disease (SD)"),
     response.BoneResponse.PROGRESSIVE: _lazy("Progressive disease (PD)"),
 }
+
+# nucmed.response.NOTES, marked for the catalogues (a test keeps the two equal): the notes said in the reader's language.
+INRC_NOTES = {
+    "new_sites": gettext_noop("new MIBG-avid bone site(s) in segment(s) %(segments)s: progressive disease"),
+    "progressed": gettext_noop("relative score %(relative)s >= %(limit)s: progressive disease"),
+    "resolved": gettext_noop("bone score 0: MIBG uptake at every bone site resolved"),
+    "partial": gettext_noop("relative score %(relative)s <= %(limit)s: reduction of at least 50 %%"),
+    "below_range": gettext_noop("relative score below %(limit)s: outside the range printed with the criterion, called PR by the "
+                                ">= 50 %% reduction rule"),
+    "stable": gettext_noop("relative score %(relative)s: neither PR (<= %(partial)s) nor PD (>= %(progression)s)"),
+    "hidden_new_lesion": gettext_noop("a new lesion inside a segment already involved at baseline is not visible in segment scores"),
+}
+
+
+def inrc_notes(inrc: dict[str, Any]) -> list[str]:
+    """The assessment's notes in the active language (its English notes for a part without a known template)."""
+    shown = []
+    for (key, values), english in zip(inrc.get("note_parts") or [], inrc.get("notes") or [], strict=False):
+        try:
+            shown.append(gettext(INRC_NOTES[key]) % values)
+        except (KeyError, TypeError, ValueError):
+            shown.append(english)
+    return shown or list(inrc.get("notes") or [])
 
 
 def _unverified_items() -> tuple[str, ...]:
@@ -47,6 +71,7 @@ def _timelines(request: HttpRequest, patient: Patient) -> list[dict[str, Any]]:
             inrc = point["inrc_mibg_bone"]
             if inrc is not None and inrc.get("category"):
                 inrc["category_label"] = CATEGORY_LABELS[response.BoneResponse(inrc["category"])]
+                inrc["notes_shown"] = inrc_notes(inrc)
         timelines.append({"kind": kind, "name": rules.SYSTEM_NAMES[kind], "points": points})
     return timelines
 
