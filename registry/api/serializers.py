@@ -88,7 +88,12 @@ def _row_plan(serializer_class: type[serializers.Serializer]) -> _Plan:
         if field.source == "*" or isinstance(field, serializers.BaseSerializer):
             plan.append((name, None, None))
             continue
-        plan.append((name, field.source.replace(".", "__"), None if isinstance(field, _PLAIN) else field.to_representation))
+        key = field.source.replace(".", "__")
+        if isinstance(field, serializers.PrimaryKeyRelatedField):
+            # The column (subject_id), not the relation's name: a default ordering that names the relation (as
+            # AdverseEvent's "subject") would otherwise sort by the selected id instead of the related model's order.
+            key += "_id"
+        plan.append((name, key, None if isinstance(field, _PLAIN) else field.to_representation))
     return plan
 
 

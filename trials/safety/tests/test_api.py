@@ -113,3 +113,30 @@ def test_event_detail_shows_its_signatures_voided_ones_too(actors: Actors, world
     client.post(f"{API}adverse-events/{event['id']}/follow-up/", {"grade": 4, "reason": "Hb 6.1"}, format="json")
     shown = client_for(actors.sponsor).get(f"{API}adverse-events/{event['id']}/").json()["signatures"]
     assert [(s["status"], s["void_reason"]) for s in shown] == [("voided", "Hb 6.1")]
+
+
+@pytest.mark.parametrize("params", [{}, {"page_size": 2, "page": 2}, {"is_serious": "true", "ordering": "-grade"},
+                                    {"trial": "NONE"}])
+def test_event_list_rows_are_the_serializers_rows(actors: Actors, world, client_for, params) -> None:  # type: ignore[no-untyped-def]
+    """The list is built from values() (issue 19 item 2): it must read exactly as AdverseEventSerializer reads each
+    event (its current version nested), in the default order (trial, subject number, event number) too."""
+    from trials.safety.api.serializers import AdverseEventSerializer
+    from trials.safety.selectors import adverse_event_list
+
+    coordinator = client_for(actors.coordinator_a)
+    for subject in reversed(world):  # created out of the listing's order
+        assert coordinator.post(f"{API}adverse-events/", _serious_body(subject), format="json").status_code == 201
+        body = {**_serious_body(subject), "grade": 1, "serious_hospitalisation": False}
+        body.pop("site_awareness_at")
+        assert coordinator.post(f"{API}adverse-events/", body, format="json").status_code == 201
+    sponsor = client_for(actors.sponsor)
+    events = adverse_event_list(user=actors.sponsor)
+    if params.get("is_serious"):
+        events = events.filter(is_serious=True).order_by("-grade")
+    if params.get("trial"):
+        events = events.filter(subject__trial__code=params["trial"])
+    size, page = params.get("page_size", 50), params.get("page", 1)
+    expected = json.loads(json.dumps(AdverseEventSerializer(events[(page - 1) * size:page * size], many=True).data))
+    listed = sponsor.get(f"{API}adverse-events/", params).json()
+    assert listed["count"] == events.count() and listed["results"] == expected
+    assert params.get("trial") or all(row["current"]["version_number"] == 1 for row in listed["results"])
