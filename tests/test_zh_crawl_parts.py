@@ -99,9 +99,12 @@ def test_a_dose_deviation_reads_in_the_readers_language(actors: Actors, subject,
                                  "table": "north_america", "table_version": deviation.details["table_version"],
                                  "threshold_percent": "10.0"}
     with translation.override("en"):
-        assert deviation.text == deviation.description  # the same sentence from the parts
+        # The same sentence from the parts, the table by its name rather than its code.
+        assert deviation.text == deviation.description.replace("(north_america ", "(North American consensus (weight-based) ")
     with translation.override("zh-hans"):
-        assert deviation.text.startswith("净给药活度 60.000 MBq 比推荐的 44.400 MBq（north_america ")
+        table = translation.gettext("North American consensus (weight-based)")
+        assert deviation.text.startswith(f"净给药活度 60.000 MBq 比推荐的 44.400 MBq（{table} ")
+        assert deviation.dosing_record.dosage_table_label == table != "North American consensus (weight-based)"
         assert deviation.text.endswith("高 35.14 %；试验的阈值为 +10.0 %。")
 
 

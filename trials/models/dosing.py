@@ -76,6 +76,17 @@ class DosingRecord(ScopedModel):
     def __str__(self) -> str:
         return f"dose {self.pk} of subject {self.subject_id}"
 
+    @property
+    def dosage_table_label(self) -> str:
+        """The dosage table used, as the trial's choices name it in the reader's language (the code if unknown)."""
+        return dosage_table_label(self.dosage_table)
+
+
+def dosage_table_label(code: str) -> str:
+    from trials.models.trials import Trial
+
+    return str(Trial.DosageTable(code).label) if code in Trial.DosageTable.values else code
+
 
 class ProtocolDeviation(ScopedModel):
     class Kind(models.TextChoices):
@@ -146,6 +157,8 @@ class ProtocolDeviation(ScopedModel):
                     values[key] = number_format(Decimal(value))
                 except ArithmeticError:
                     values[key] = value
+            elif key == "table":
+                values[key] = dosage_table_label(str(value))
             else:
                 values[key] = str(value)
         try:
