@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +13,9 @@ from rest_framework.routers import SimpleRouter
 
 from imaging.enhancement import services
 from imaging.enhancement.models import EnhancementModel, EnhancementRun, Normalisation
-from registry.api.base import ScopedModelViewSet
+from imaging.models import Series
+from registry.access import Action
+from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -49,6 +52,16 @@ class RunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EnhanceAgainSerializer(ScopedRelatedFields, serializers.Serializer):
+    scoped_related = {"series": Action.CHANGE}
+    series = serializers.PrimaryKeyRelatedField(queryset=Series.objects.none(), help_text="A series whose pipeline is done")
+
+
+class EnhanceAgainResultSerializer(serializers.Serializer):
+    series = serializers.IntegerField(source="pk")
+    pipeline_state = serializers.CharField()
+
+
 class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     """Registered enhancement models: every hospital member sees them; a data manager of every hospital registers one."""
 
@@ -71,6 +84,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelVi
 
     def get_queryset(self) -> QuerySet[EnhancementRun]:
         return super().get_queryset().select_related("model")
+
+    @extend_schema(request=EnhanceAgainSerializer, responses={202: EnhanceAgainResultSerializer})
+    @action(detail=False, methods=["post"], url_path="enhance-again")
+    def enhance_again(self, request: Request) -> Response:
+        """Run the active models on a series analysed before they were registered (its enhance step is queued again)."""
+        series = services.series_enhance_again(actor=request.user, **self.validated(EnhanceAgainSerializer))
+        return Response(EnhanceAgainResultSerializer(series).data, status=status.HTTP_202_ACCEPTED)
 
 
 router = SimpleRouter()

@@ -15,6 +15,7 @@ from typing import IO, Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imaging.enhancement import derived, runtime
@@ -26,6 +27,7 @@ from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
 from registry.models import User
 from registry.services.common import validate
+from registry.services.work import work_queue_after_commit
 
 logger = logging.getLogger(__name__)
 MAX_MODEL_BYTES = 200 * 1024 * 1024
@@ -76,6 +78,28 @@ def model_register(*, actor: User, file: IO[bytes], sha256: str, name: str, vers
     except IntegrityError:
         raise _invalid(_("A model with this name and version is registered."), "version", "duplicate") from None
     return model
+
+
+@transaction.atomic
+def series_enhance_again(*, actor: User, series: Series) -> Series:
+    """Queue the "enhance" step once more on an analysed series (e.g. after a model was registered): the steps that
+    are done stay done, so only the enhance step runs; a model already run on it is not run twice. Audited."""
+    locked = Series.objects.restrict(actor, Action.CHANGE).select_for_update(of=("self",)).filter(pk=series.pk).first()
+    if locked is None:
+        raise ApplicationError(_("This series is not yours to enhance."), code="out_of_scope")
+    if locked.pipeline_state != Series.PipelineState.DONE:
+        message = _("Only a series whose pipeline is done is enhanced again (this one is %(state)s).") % {
+            "state": str(locked.get_pipeline_state_display()).lower()}
+        raise ApplicationError(message, code="invalid_transition", fields={"series": [message]})
+    steps = {k: v for k, v in locked.pipeline_steps.items() if k != "enhance"}
+    Series.objects.filter(pk=locked.pk, pipeline_state=Series.PipelineState.DONE).update(
+        pipeline_state=Series.PipelineState.PENDING, pipeline_steps=steps, pipeline_error="", pipeline_attempts=0,
+        pipeline_queued_at=timezone.now())
+    audit_record(actor=actor, action="enhance_again", instance=locked, after={"kind": "series_pipeline", "step": "enhance"},
+                 hospital_id=locked.study.patient.hospital_id)
+    work_queue_after_commit(Series, locked.pk)
+    locked.refresh_from_db()
+    return locked
 
 
 # ---------------------------------------------------------------------------------------------------------------------

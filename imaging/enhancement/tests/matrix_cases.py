@@ -48,7 +48,7 @@ def arrange(world: World) -> None:
                                                outcome=EnhancementRun.Outcome.REFUSED, reason="voxel size")
             for key, actor, hospital in (("enhancement_run_a", a.coordinator_a, a.hospital_a),
                                          ("enhancement_run_b", a.coordinator_b, a.hospital_b))}
-    world.rows.update({"enhancement_model": model, **runs})
+    world.rows.update({"enhancement_model": model, **runs, "enhancement_series_a": runs["enhancement_run_a"].source})
 
 
 CASES = [
@@ -62,6 +62,11 @@ CASES = [
          universe=("enhancement_run_a", "enhancement_run_b"),
          visible={**{actor: {"enhancement_run_a"} for actor in SEE_A}, "coordinator_b": {"enhancement_run_b"},
                   "data_manager": {"enhancement_run_a", "enhancement_run_b"}, "nobody": set()}),
+    # Who may change the series queues its enhance step again; for the others the series "does not exist" (400).
+    Case("enhancement enhance again", "enhancement-run-enhance-again",
+         statuses(ok={"coordinator_a", "investigator_a", "data_manager"}, ok_status=202,
+                  invalid={"monitor_a", "coordinator_b", "nobody"}),
+         method="post", data=lambda w, actor: {"series": w["enhancement_series_a"].pk}),
     Case("enhancement run detail", "enhancement-run-detail", statuses(ok=SEE_A, hidden=NOT_A),
          args=lambda w: [w["enhancement_run_a"].pk]),
 ]

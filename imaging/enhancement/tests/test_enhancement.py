@@ -142,6 +142,32 @@ def test_derived_dataset_before_ingest_names_model_and_sources(actors, low_dose_
     assert not EnhancementRun.objects.exists()
 
 
+def test_a_model_registered_later_runs_when_the_series_is_enhanced_again(actors, low_dose_pet, tmp_path,
+                                                                        django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    patient, datasets, spacing, mbq_per_kg = low_dose_pet
+    study = ingest_datasets(actors.coordinator_a, patient, datasets, tmp_path / "s", django_capture_on_commit_callbacks)
+    source = study.series.get()
+    assert source.pipeline_steps["enhance"]["result"] == {"models": []}  # no model yet
+    response = _register(actors.data_manager, mean_filter_onnx(), voxel_size_mm=spacing, max_activity_mbq_per_kg=mbq_per_kg * 1.01)
+    assert response.status_code == 201
+    suv_finished = source.pipeline_steps["suv"]["finished_at"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(actors.data_manager).post(f"{API}runs/enhance-again/", {"series": source.pk}, format="json")
+    assert response.status_code == 202, response.content
+    source.refresh_from_db()
+    assert source.pipeline_state == Series.PipelineState.DONE
+    assert source.pipeline_steps["suv"]["finished_at"] == suv_finished  # the other steps were not run again
+    run = EnhancementRun.objects.get()
+    assert run.outcome == "done" and source.pipeline_steps["enhance"]["result"]["models"][0]["derived_series"] == run.derived_id
+    assert AuditEvent.objects.filter(actor=actors.data_manager, action="enhance_again").count() == 1
+    # A series whose pipeline is not done (here: running) is refused; a monitor cannot change the series at all.
+    Series.objects.filter(pk=source.pk).update(pipeline_state=Series.PipelineState.RUNNING)
+    again = api_client(actors.data_manager).post(f"{API}runs/enhance-again/", {"series": source.pk}, format="json")
+    assert again.status_code == 400 and again.json()["code"] == "invalid_transition"
+    monitor = api_client(actors.monitor_a).post(f"{API}runs/enhance-again/", {"series": source.pk}, format="json")
+    assert monitor.status_code == 400 and "series" in monitor.json()["fields"]
+
+
 def _bytes(ds) -> bytes:  # type: ignore[no-untyped-def]
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
