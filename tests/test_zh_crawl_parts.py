@@ -7,6 +7,7 @@ The zh_Hans catalogues are the translators' (the coordinator adds the new msgids
 its entry to Django's loaded zh-hans catalogue for the test's duration (`zh_entries`), so what is checked is that the
 code asks gettext at display time with the right msgid and values, not what the translation says.
 """
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -184,3 +185,18 @@ def test_inrc_notes_are_said_in_the_readers_language(zh_entries: None) -> None:
         shown = inrc_notes(inrc)
         assert shown[0] == "相对评分 0.333 <= 0.5：减少至少 50 %" and shown[1] == result.notes[1]  # the second: not in this catalogue
         assert inrc_notes({"notes": ["old note"]}) == ["old note"]  # an assessment stored before the parts
+
+
+def test_every_not_assessable_reason_of_the_timeline_is_marked_for_the_catalogues() -> None:
+    """Each fixed reason nucmed and the timeline give is in the panel's list (what makemessages extracts), so the
+    panel's gettext finds it once translated."""
+    import inspect
+
+    from imaging.reading import selectors
+    from imaging.reading.web.panels import NOT_ASSESSABLE_REASONS
+    from nucmed import response, scoring
+
+    given = set()
+    for module in (selectors, response, scoring):
+        given |= set(re.findall(r'"((?:baseline|the baseline|relative change) [^"]*)"', inspect.getsource(module)))
+    assert len(given) >= 5 and given <= set(NOT_ASSESSABLE_REASONS), given - set(NOT_ASSESSABLE_REASONS)

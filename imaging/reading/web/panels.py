@@ -42,6 +42,16 @@ INRC_NOTES = {
     "hidden_new_lesion": gettext_noop("a new lesion inside a segment already involved at baseline is not visible in segment scores"),
 }
 
+# The fixed not-assessable reasons of nucmed (scoring, response) and of the timeline (imaging.reading.selectors), marked
+# for the catalogues: the panel says them with gettext (their msgid is the English text).
+NOT_ASSESSABLE_REASONS = (
+    gettext_noop("baseline total is 0: relative change is undefined"),
+    gettext_noop("baseline bone score is 0: no MIBG-avid bone disease to follow"),
+    gettext_noop("the baseline or this time point has no agreed segment scores"),
+    gettext_noop("relative change is defined for Curie and SIOPEN totals"),
+    gettext_noop("the baseline or this time point has no agreed total"),
+)
+
 
 def inrc_notes(inrc: dict[str, Any]) -> list[str]:
     """The assessment's notes in the active language (its English notes for a part without a known template)."""
@@ -69,6 +79,8 @@ def _timelines(request: HttpRequest, patient: Patient) -> list[dict[str, Any]]:
             point["timepoint_label"] = ScoreSheet.Timepoint(point["timepoint"]).label if point["timepoint"] else ""
         for point in points[1:]:
             inrc = point["inrc_mibg_bone"]
+            reason = (inrc or {}).get("not_assessable_reason") or point["not_assessable_reason"]
+            point["not_assessable_shown"] = gettext(reason) if reason else ""
             if inrc is not None and inrc.get("category"):
                 inrc["category_label"] = CATEGORY_LABELS[response.BoneResponse(inrc["category"])]
                 inrc["notes_shown"] = inrc_notes(inrc)
