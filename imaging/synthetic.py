@@ -784,16 +784,25 @@ def _ct_slice(ds: Dataset, k: int, grid: _Grid, z: float, stored: np.ndarray) ->
     ds.PixelData = stored.tobytes()
 
 
+def _copy_elements(source: Dataset, target: Dataset) -> Dataset:
+    """Copies of `source`'s elements into `target`: values shared, lists copied, sequence items copied the same way."""
+    for tag, elem in source._dict.items():
+        clone = copy.copy(elem)
+        value = elem.value
+        if isinstance(value, MultiValue):
+            clone._value = copy.copy(value)
+            clone._value._list = list(value._list)
+        elif isinstance(value, DicomSequence):
+            clone.value = DicomSequence([_copy_elements(item, Dataset()) for item in value])
+        target._dict[tag] = clone
+    return target
+
+
 def _clone(template: Dataset, sop_uid: str) -> Dataset:
     """A copy of a slice's dataset with its own SOP Instance UID, for the next slice of the same series: each element
     copied (values shared, except lists and sequences, copied deep, so changing one slice never changes another),
     instead of building and validating every element again (most of a slice's cost at the demo's 64x64 size)."""
-    ds = Dataset()
-    for tag, elem in template._dict.items():
-        clone = copy.copy(elem)
-        if isinstance(elem.value, (MultiValue, DicomSequence)):
-            clone.value = copy.deepcopy(elem.value)
-        ds._dict[tag] = clone
+    ds = _copy_elements(template, Dataset())
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = template.file_meta.MediaStorageSOPClassUID
     meta.MediaStorageSOPInstanceUID = sop_uid
@@ -1063,7 +1072,7 @@ def _encode_reusing(ds: Dataset, cache: _Cache) -> bytes | None:
     fp = DicomBytesIO()
     fp.is_implicit_VR, fp.is_little_endian = False, True
     fp.write(b"\x00" * 128 + b"DICM")
-    meta = copy.deepcopy(meta)  # as dcmwrite: the dataset's own file meta is left as it was
+    meta = _copy_elements(meta, FileMetaDataset())  # as dcmwrite: the dataset's own file meta is left as it was
     if meta.get("MediaStorageSOPClassUID") is None or (ds.get("SOPClassUID") and ds.SOPClassUID != meta.MediaStorageSOPClassUID):
         meta.MediaStorageSOPClassUID = ds.SOPClassUID
     instance = ds.get("SOPInstanceUID")
