@@ -123,6 +123,21 @@ def _upload(session: requests.Session, base: str, study_id: str, files: list[Pat
     return r.json()["accepted"]
 
 
+def _server_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (gunicorn's master and worker) so far."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _wait(url: str) -> None:
     for _ in range(150):
         try:
@@ -230,11 +245,12 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
                 time.sleep(0.2)
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
-        accepted, started = 0, time.perf_counter()
+        accepted, started, cpu_before = 0, time.perf_counter(), _server_cpu(server.pid)
         for series_uid, files in groups.items():
             for i in range(0, len(files), args.batch):
                 accepted += _upload(session, base, patients[series_uid], files[i:i + args.batch], args.path)
         elapsed = time.perf_counter() - started
+        cpu = _server_cpu(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -242,6 +258,9 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
     print(f"platform ingest ({args.path}, {args.batch}/request, validated + de-identified + stored + indexed, "
           f"analysis steps {args.analysis}): "
           f"{rate:.0f} instances/s, {size_mb / elapsed:.1f} MB/s ({accepted} accepted in {elapsed:.1f} s)")
+    # CPU seconds the server spent, per instance: what a request costs the machine, whatever else the machine runs
+    # (the wall-clock rate depends on the load; on a shared machine this figure moves much less).
+    print(f"server CPU per instance: {1000 * cpu / max(accepted, 1):.1f} ms (gunicorn master and worker, {cpu:.1f} s)")
     print(f"pydicom read+write of the same files, same run: {raw['instances_per_s']:.0f} instances/s "
           f"(anchor {ANCHOR})")
     print(f"ratio platform / pydicom limit: {rate / raw['instances_per_s']:.2f}")
