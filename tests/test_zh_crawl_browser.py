@@ -8,14 +8,13 @@ import pytest
 
 from conftest import Actors, browser_login, screenshot
 from registry.tests.builders import make_document, make_patient
-from tests.test_zh_crawl import catalogue_strings, problems_of, require_catalogues
+from tests.test_zh_crawl import catalogue_strings, problems_of
 from trials.tests.builders import make_trial
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_coordinators_first_pages_in_chinese(page, actors: Actors) -> None:  # type: ignore[no-untyped-def]
-    require_catalogues()
     make_document(assent_age_years=8)
     patient = make_patient(actors.coordinator_a, actors.hospital_a, birth_date=date(2010, 1, 1), diagnosis_date=date(2020, 1, 1))
     make_trial(actors.data_manager, [actors.hospital_a])
