@@ -20,7 +20,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from imaging.enhancement.models import EnhancementModel
-from imaging.models import Instance, Series
+from imaging.models import Instance, Series, Upload
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.volume import Volume, read_dataset
 
@@ -86,6 +86,5 @@ def ingest_derived(*, series: Series, instances: list[Instance], volume: Volume,
             path = Path(tmp) / f"{n:05d}.dcm"
             ds.save_as(path, enforce_file_format=True)
             files.append(IncomingFile(path.name, path))
-        # "enhance" is not yet a named Upload.Source choice (a choices change of imaging.Upload; see the docs page).
-        upload = ingest(actor=model.registered_by, patient=series.study.patient, files=files, source="enhance")
+        upload = ingest(actor=model.registered_by, patient=series.study.patient, files=files, source=Upload.Source.ENHANCE)
     return Series.objects.filter(instances__upload=upload).distinct().get()

@@ -14,6 +14,7 @@ class Upload(ScopedModel):
         SEED = "seed", _("Demo seed")
         WEB = "web", _("Web page")
         DIMSE = "dimse", _("DICOM network (C-STORE)")
+        ENHANCE = "enhance", _("Image enhancement (derived series)")
 
     patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="uploads")
     uploaded_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
