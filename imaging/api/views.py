@@ -130,8 +130,9 @@ class StudyViewSet(ScopedReadOnlyViewSet):
     ordering_fields = ["study_date", "created_at"]
 
     def list(self, request: Request) -> Response:
-        """Rows from values() in StudySerializer's shape: the page's studies, then their series in one query (the
-        prefetch and two nested serializers per study cost more than the queries themselves)."""
+        # (Not a docstring, which would replace the operation's description in the OpenAPI schema.) Rows from values()
+        # in StudySerializer's shape: the page's studies, then their series in one query (the prefetch and two
+        # nested serializers per study cost more than the queries themselves).
         rows = list_filtered(self, self.get_queryset())
         page = self.paginate_queryset(KeysFirst(rows, lambda sliced: sliced.values(*row_keys(StudySerializer))))
         return self.get_paginated_response(_study_rows(page or []))

@@ -159,8 +159,9 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
         return patient_list(user=self.request.user)
 
     def list(self, request: Request) -> Response:
-        """The page is counted and cut on the plain rows; the consent flags are computed for the page's rows only
-        (one query), and the rows are represented from values() in PatientSerializer's shape."""
+        # (Comments, not a docstring: a docstring would become the operation's description in the OpenAPI schema.)
+        # The page is counted and cut on the plain rows; the consent flags are computed for the page's rows only
+        # (one query), and the rows are represented from values() in PatientSerializer's shape.
         on = timezone.localdate()
         rows = list_filtered(self, patient_list(user=request.user, on=on, consent="consent_state" in request.query_params))
         rows = rows.order_by(*(rows.query.order_by or Patient._meta.ordering), "pk")

@@ -88,8 +88,9 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         return AdverseEventSerializer if self.action == "list" else AdverseEventDetailSerializer
 
     def list(self, request: Request) -> Response:
-        """Rows from one values() query in AdverseEventSerializer's shape, the current version's fields included (no
-        model objects over five joined tables, no per-request build of two model serializers' fields)."""
+        # (Not a docstring, which would replace the operation's description in the OpenAPI schema.) Rows from one
+        # values() query in AdverseEventSerializer's shape, the current version's fields included (no model objects
+        # over five joined tables, no per-request build of two model serializers' fields).
         rows = list_filtered(self, self.get_queryset())
         page = self.paginate_queryset(KeysFirst(rows, lambda sliced: sliced.values(*_event_keys())))
         return self.get_paginated_response(_event_rows(page or []))
