@@ -32,6 +32,9 @@ def test_seed_with_helper_processes_analyses_every_series_once(tmp_path: Path) -
     # The last line: the seconds of each part.
     assert re.search(r"Done in [\d.]+ s: network and logins [\d.]+ s, registry cohort [\d.]+ s, trials [\d.]+ s, "
                      r"imaging [\d.]+ s, reading [\d.]+ s", out), out
+    cpu = re.search(r"CPU time: ([\d.]+) s \(([\d.]+) s in this process, ([\d.]+) s in its helper processes\)", out)
+    assert cpu, out
+    assert float(cpu[3]) > 0 and abs(float(cpu[1]) - float(cpu[2]) - float(cpu[3])) < 0.2  # the helpers' share is counted
     db = sqlite3.connect(tmp_path / "nbnm.sqlite3")
     states = dict(db.execute("select pipeline_state, count(*) from imaging_series group by pipeline_state").fetchall())
     assert set(states) == {"done"} and states["done"] > 6

@@ -1,3 +1,4 @@
+import resource
 import time
 from typing import Any
 
@@ -58,6 +59,10 @@ class Command(AuditedCommand):
             parts += run_demo_seeders(actor=actor, scale=options["scale"], write=self.stdout.write)
         total = time.perf_counter() - started
         self.stdout.write(f"Done in {total:.1f} s: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts) + ".")
+        own, helpers = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        cpu_own, cpu_helpers = own.ru_utime + own.ru_stime, helpers.ru_utime + helpers.ru_stime
+        self.stdout.write(f"CPU time: {cpu_own + cpu_helpers:.1f} s ({cpu_own:.1f} s in this process, {cpu_helpers:.1f} s "
+                          "in its helper processes); on two quiet cores the wall time cannot go below half the total.")
         self._print_logins()
 
     def _print_logins(self) -> None:
