@@ -1,14 +1,15 @@
 """The demo seed: a deterministic, believable cohort, written fast, consistent with the registry's own rules."""
 import re
 import statistics
-import time
 from collections import Counter
 from datetime import date, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
+from django.test.utils import CaptureQueriesContext
 
 from registry import identity_crypto
 from registry.access import HospitalRole
@@ -311,10 +312,15 @@ def test_seed_continues_after_numbers_already_issued(db) -> None:  # type: ignor
     assert StudyIdCounter.objects.get(hospital=bjyy).last_number == 7 + len(ids)
 
 
-def test_full_size_seed_is_fast(db) -> None:  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    out = seed(n=cohort.DEFAULT_PATIENTS, seed=cohort.DEFAULT_SEED)
-    elapsed = time.perf_counter() - started
-    assert Patient.objects.count() == cohort.DEFAULT_PATIENTS
-    assert elapsed < 60, f"seeding {cohort.DEFAULT_PATIENTS} patients took {elapsed:.1f} s"
+def test_seed_writes_in_bulk(db) -> None:  # type: ignore[no-untyped-def]
+    """The cohort is written in bulk: three times the patients cost far less than three times the statements (a
+    per-patient query would triple them). A statement count, not a wall clock: timings on a shared machine are the
+    benchmarks' business (the seed prints its seconds per part). Measured: 641 statements for 300, 872 for 900."""
+    with transaction.atomic(), CaptureQueriesContext(connection) as small:
+        seed(n=300, seed=3)
+        transaction.set_rollback(True)  # the second seed starts from the same empty registry
+    with CaptureQueriesContext(connection) as large:
+        out = seed(n=900, seed=3)
+    assert Patient.objects.count() == 900
+    assert len(large.captured_queries) < 1.6 * len(small.captured_queries), (len(small.captured_queries), len(large.captured_queries))
     assert "written in" in out
