@@ -224,3 +224,14 @@ def heading(key: str, english: str, language: str | None) -> str:
     from reports.renderers import ZH_TITLES
 
     return ZH_TITLES.get(key, english) if is_zh(language) else english
+
+
+def note(text: str, language: str | None) -> str:
+    """A report's or section's note in the language. The builders write their fixed notes in English and mark them
+    (gettext_noop), so the stored English is the catalogue's message id and is translated here, where it is shown
+    (page, PDF, XLSX): runs stored before a note was marked, notes carrying data (a comparison's method names) and
+    notes with no translation read as stored."""
+    if not text or not is_zh(language):
+        return text
+    with translation.override("zh-hans"):
+        return translation.gettext(text)

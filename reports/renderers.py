@@ -99,7 +99,7 @@ def to_xlsx(report: Report) -> bytes:
     for label, value in display.param_items(dict(sorted(report.params.items())), report.language):
         about.append([label, value])
     for note in report.notes:
-        about.append([note])
+        about.append([display.note(note, report.language)])
     used = {"about"}
     key_rows = []
     for section in report.sections:
@@ -211,11 +211,11 @@ def to_html(report: Report) -> str:
     title = _title(report)
     params = display.param_items(dict(sorted(report.params.items())), report.language)
     parts = [f"<h1>{escape(title)}</h1>", "<p>" + "; ".join(f"{escape(k)}: {escape(v)}" for k, v in params) + "</p>"]
-    parts += [f"<p class='note'>{escape(n)}</p>" for n in report.notes]
+    parts += [f"<p class='note'>{escape(display.note(n, report.language))}</p>" for n in report.notes]
     for section in report.sections:
         parts.append(f"<h2>{escape(_heading(report, section.key, section.title))}</h2>")
         if section.note:
-            parts.append(f"<p class='note'>{escape(section.note)}</p>")
+            parts.append(f"<p class='note'>{escape(display.note(section.note, report.language))}</p>")
         table = _html_table(section, report.language)
         if zh:
             more = len(section.frame) - PDF_MAX_ROWS

@@ -11,7 +11,7 @@ import pandas as pd
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Min, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from registry import codelists as cl
 from registry.access import Rule
@@ -179,7 +179,7 @@ def _doses(qs, as_of: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return pd.DataFrame(list(rows), columns=["pk", "modality_group", "tracer", "total_msv", "complete"])
 
 
-DOSE_UNAVAILABLE = "Not available: no effective dose has been computed for the imaging exams of these patients."
+DOSE_UNAVAILABLE = gettext_noop("Not available: no effective dose has been computed for the imaging exams of these patients.")
 
 
 def _dose_sections(report: Report, doses: pd.DataFrame, patients: pd.DataFrame) -> None:
@@ -187,8 +187,8 @@ def _dose_sections(report: Report, doses: pd.DataFrame, patients: pd.DataFrame) 
     from reports import plots
 
     with_dose = doses[doses["total_msv"].notna()]
-    note = ("Sum over the child's imaging exams with a computed effective dose (radiopharmaceutical + CT, of what "
-            "is available); age band at diagnosis. Trial therapy administrations are not included.")
+    note = gettext_noop("Sum over the child's imaging exams with a computed effective dose (radiopharmaceutical + CT, of what "
+                        "is available); age band at diagnosis. Trial therapy administrations are not included.")
     if with_dose.empty:
         note = DOSE_UNAVAILABLE
     per_child = with_dose.groupby("pk", sort=True)["total_msv"].sum().rename("cumulative_msv").reset_index()
@@ -209,7 +209,7 @@ def _dose_sections(report: Report, doses: pd.DataFrame, patients: pd.DataFrame) 
     report.add("dose_per_exam_type", "Effective dose per exam type (mSv)",
                pd.DataFrame(exam_rows, columns=["modality_group", "tracer", "exams", "exams_with_dose", "complete",
                                                 "median_msv", "q1_msv", "q3_msv"]),
-               DOSE_UNAVAILABLE if with_dose.empty else "complete = both the radiopharmaceutical and the CT part are known.")
+               DOSE_UNAVAILABLE if with_dose.empty else gettext_noop("complete = both the radiopharmaceutical and the CT part are known."))
     if not per_child.empty:
         report.figures.append(Figure("dose_hist", "Cumulative effective dose per child",
                                            plots.histogram(per_child["cumulative_msv"].tolist(), xlabel="mSv")))
@@ -222,8 +222,8 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
 
     as_of = date.fromisoformat(params["as_of"])
     report = Report("cohort", f"Registry cohort report as of {as_of.isoformat()}", params)
-    report.notes.append("De-identified aggregates. Patients who withdrew the use of their data by the reference date "
-                        "are excluded. Age bands at diagnosis: <12, 12-<18, 18-<60 and >=60 months.")
+    report.notes.append(gettext_noop("De-identified aggregates. Patients who withdrew the use of their data by the reference "
+                                     "date are excluded. Age bands at diagnosis: <12, 12-<18, 18-<60 and >=60 months."))
     qs = cohort_patients(user, params)
     patients = patient_frame(qs, as_of)
     progress(20)
@@ -237,23 +237,23 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     report.add("patients_by_inrgss_stage", "Patients by INRGSS stage", category_counts(patients, "inrgss_stage", codes(cl.INRGSS)))
     report.add("patients_by_inrg_risk", "Patients by INRG risk group", category_counts(patients, "inrg_risk", codes(cl.INRG_RISK)))
     report.add("patients_by_cog_risk", "Patients by COG risk group",
-               category_counts(patients, "cog_risk", [*codes(cl.COG_RISK), ""]), "Empty: COG risk group not recorded.")
+               category_counts(patients, "cog_risk", [*codes(cl.COG_RISK), ""]), gettext_noop("Empty: COG risk group not recorded."))
     report.add("patients_by_mycn", "Patients by MYCN status", category_counts(patients, "mycn", codes(cl.MYCN)))
     report.add("patients_by_age_band", "Patients by age at diagnosis (months)", category_counts(patients, "age_band", AGE_BAND_LABELS))
     report.add("consent_states", "Registry consent on the reference date", _consent_states(patients, as_of),
-               "contact_withdrawn: the family asked for no further contact (data collected so far are kept).")
+               gettext_noop("contact_withdrawn: the family asked for no further contact (data collected so far are kept)."))
     progress(40)
     visits = _visit_summary(qs, as_of)
     report.add("follow_up_completeness", "Follow-up completeness per hospital", _follow_up(visits, patients, params["hospitals"]),
-               "Due: scheduled visits whose window closed by the reference date (cancelled visits are not due).")
+               gettext_noop("Due: scheduled visits whose window closed by the reference date (cancelled visits are not due)."))
     progress(55)
     outcomes = outcome_frame(patients, visits[["pk", "first_event", "first_event_visit"]], as_of)
     risks = tuple(codes(cl.INRG_RISK))
     points, summary, curves = km_tables(outcomes, groups=risks, group_column="inrg_risk")
     report.add("survival_summary", "Overall and event-free survival: patients, events, median", summary,
-               "Kaplan-Meier (lifelines), months from diagnosis; groups are INRG risk groups.")
+               gettext_noop("Kaplan-Meier (lifelines), months from diagnosis; groups are INRG risk groups."))
     report.add("survival_at_months", "Kaplan-Meier estimates with numbers at risk and 95% CI", points,
-               "CI: exponential Greenwood. EFS events: relapse, progression or death; censored at last contact.")
+               gettext_noop("CI: exponential Greenwood. EFS events: relapse, progression or death; censored at last contact."))
     for endpoint in ("OS", "EFS"):
         if curves:
             report.figures.append(Figure(f"km_{endpoint.lower()}", f"Kaplan-Meier {endpoint} by INRG risk group",

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from imaging.reading.models import ComparisonUnit, ReadingComparison, UnitRead
 from registry.access import Action, Rule
@@ -86,17 +86,21 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     as_of = date.fromisoformat(params["as_of"])
     methods = {"a": comparison.method_a, "b": comparison.method_b}
     report = Report("diagnostic", f"Diagnostic performance: {comparison.name}", params)
-    report.notes.append(f"Method A: {comparison.method_a}; method B: {comparison.method_b}; unit: {comparison.get_unit_display()}. "
-                        "Patients who withdrew the use of their data by the reference date are excluded. "
-                        "Intervals: Wilson 95 % score intervals. McNemar on paired units: the exact two-sided binomial test "
-                        "on the discordant pairs (quote it when they are few) and the continuity-corrected chi-square.")
+    # The methods' names are as their users typed them (not translated); the fixed sentences are a note of their own,
+    # translated where the report is shown.
+    report.notes.append(f"Method A: {comparison.method_a}; method B: {comparison.method_b}; unit: {comparison.get_unit_display()}.")
+    # xgettext:no-python-format
+    report.notes.append(gettext_noop("Patients who withdrew the use of their data by the reference date are excluded. "
+                                     "Intervals: Wilson 95 % score intervals. McNemar on paired units: the exact two-sided "
+                                     "binomial test on the discordant pairs (quote it when they are few) and the "
+                                     "continuity-corrected chi-square."))
     units = unit_frame(user, comparison, as_of)
     progress(40)
     complete = units[units["read_a"].notna() & units["read_b"].notna()]
     if len(complete) < len(units):
         report.notes.append(f"{len(units) - len(complete)} unit(s) lack a read by one method and are not analysed.")
     report.add("units", "Units with reference standard and reads", complete.reset_index(drop=True),
-               "Pseudonymous unit and patient keys; reads: True = positive.")
+               gettext_noop("Pseudonymous unit and patient keys; reads: True = positive."))
     reference = [bool(v) for v in complete["reference_positive"]]
     tables, accuracy = [], []
     for code, name in methods.items():
@@ -119,7 +123,7 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
                      "only_b_correct": result.only_b, "both_wrong": result.both_wrong, "exact_p": _p(result.exact_p),
                      "chi2_cc": result.chi2, "chi2_cc_p": _p(result.chi2_p)})
     report.add("mcnemar", "McNemar test between the methods (paired units)", pd.DataFrame(rows),
-               "only_a_correct / only_b_correct: the discordant pairs. Undefined (empty) when there are none.")
+               gettext_noop("only_a_correct / only_b_correct: the discordant pairs. Undefined (empty) when there are none."))
     progress(90)
     return report
 

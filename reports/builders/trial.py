@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from registry import codelists as cl
 from registry.access import Action, Rule, reach
@@ -127,7 +127,7 @@ def _consort(report: Report, trial, subjects: pd.DataFrame, arms: list[str], as_
     for step, status in (("completed", "completed"), ("withdrawn", "withdrawn"), ("on_study", "enrolled")):
         rows += [(step, arm, "", int(((subjects["arm"] == arm) & (subjects["status"] == status)).sum())) for arm in arms]
     report.add("consort_flow", "CONSORT flow", pd.DataFrame(rows, columns=["step", "arm", "criterion", "count"]),
-               "A failed screening may fail several criteria. Completed/withdrawn: the subjects' current status.")
+               gettext_noop("A failed screening may fail several criteria. Completed/withdrawn: the subjects' current status."))
 
 
 def _baseline(report: Report, subjects: pd.DataFrame, arms: list[str]) -> None:
@@ -217,7 +217,7 @@ def _safety(report: Report, subjects: pd.DataFrame, arms: list[str], as_of: date
         related_rows.append({"arm": arm, "relatedness": related, "events": len(g), "subjects": g["subject_id"].nunique()})
     report.add("ae_by_soc_term", "Adverse events by system organ class and term",
                pd.DataFrame(term_rows, columns=["arm", "soc", "term", "events", "subjects", "percent_of_arm"]),
-               "Current version of each report (CTCAE v5.0 terms).")
+               gettext_noop("Current version of each report (CTCAE v5.0 terms)."))
     report.add("ae_max_grade", "Subjects by maximum CTCAE grade per term",
                pd.DataFrame(grade_rows, columns=["arm", "soc", "term", "max_grade", "subjects"]))
     report.add("ae_by_relatedness", "Adverse events by relatedness (investigator)",
@@ -234,8 +234,8 @@ def _safety(report: Report, subjects: pd.DataFrame, arms: list[str], as_of: date
     report.add("sae_listing", "Serious adverse events and their reporting clocks",
                listing[["subject_number", "number", "arm", "term", "soc", "grade", "onset_date", "relatedness", "is_susar",
                         "clock", "due_at", "reported_at", "clock_status"]].rename(columns={"number": "ae_number"}),
-               "Clocks: site 24-hour report; SUSAR 7/15 calendar days. Times: local time on the page and in the PDF, UTC in the "
-               "CSV. met/late as recorded; open: not reported yet.")
+               gettext_noop("Clocks: site 24-hour report; SUSAR 7/15 calendar days. Times: local time on the page and in the "
+                            "PDF, UTC in the CSV. met/late as recorded; open: not reported yet."))
 
 
 def _queries(report: Report, trial) -> None:  # type: ignore[no-untyped-def]
@@ -249,7 +249,7 @@ def _queries(report: Report, trial) -> None:  # type: ignore[no-untyped-def]
     table = [{"site": number, "open": found.get(h, {}).get("open", 0), "answered": found.get(h, {}).get("answered", 0)}
              for h, number in sorted(sites.items(), key=lambda item: item[1])]
     report.add("open_queries_by_site", "Open data queries per site", pd.DataFrame(table, columns=["site", "open", "answered"]),
-               "answered: waiting for the monitor to close. Counts only (query texts are not exported).")
+               gettext_noop("answered: waiting for the monitor to close. Counts only (query texts are not exported)."))
 
 
 def _image_quality(report: Report, subjects: pd.DataFrame) -> None:
@@ -267,8 +267,9 @@ def _image_quality(report: Report, subjects: pd.DataFrame) -> None:
                          "mean": float(g[scale].mean())})
     report.add("image_quality_by_arm", "Blinded image-quality reads by arm",
                pd.DataFrame(rows, columns=["session", "read_arm", "scale", "reads", "mean", "median", "q1", "q3"]),
-               "Completed reading sessions whose cases include this trial's subjects; arms as labelled in the session "
-               "(5-point scales, 5 = best)." if rows else "No completed image-quality reading session includes this trial's subjects.")
+               gettext_noop("Completed reading sessions whose cases include this trial's subjects; arms as labelled in the "
+                            "session (5-point scales, 5 = best).") if rows
+               else gettext_noop("No completed image-quality reading session includes this trial's subjects."))
 
 
 def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
@@ -277,8 +278,11 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     trial = Trial.objects.restrict(user, Action.VIEW).get(pk=params["trial"])
     as_of = date.fromisoformat(params["as_of"])
     report = Report("trial", f"Trial report {trial.code} as of {as_of.isoformat()}", params)
-    report.notes.append("De-identified: subjects by trial subject number only. Subjects who withdrew the use of their data "
-                        "are excluded." + (" Blinded trial: arms shown only for unblinded subjects." if trial.blinded else ""))
+    # Separate notes, so that each is a whole sentence in the catalogue (translated where it is shown).
+    report.notes.append(gettext_noop("De-identified: subjects by trial subject number only. Subjects who withdrew the use of "
+                                     "their data are excluded."))
+    if trial.blinded:
+        report.notes.append(gettext_noop("Blinded trial: arms shown only for unblinded subjects."))
     subjects = subject_frame(trial, as_of)
     arms = arm_labels(trial, subjects)
     progress(15)

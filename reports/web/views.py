@@ -83,7 +83,7 @@ def _sections(run: ReportRun, language: str) -> list[dict[str, Any]]:
     for section in (run.result or {}).get("sections", []) if run.status == ReportRun.Status.SUCCEEDED else []:
         heads, rows = display.table(section["columns"], section["rows"][:PAGE_ROWS], language)
         out.append({"key": section["key"], "title": display.heading(section["key"], section["title"], language),
-                    "note": section.get("note", ""), "heads": heads, "rows": rows,
+                    "note": display.note(section.get("note", ""), language), "heads": heads, "rows": rows,
                     "more": max(0, len(section["rows"]) - PAGE_ROWS)})
     return out
 
@@ -97,7 +97,7 @@ def _context(run: ReportRun) -> dict[str, Any]:
             "files": [f for f in files if f.format not in ("png", "svg")], "pngs": pngs,
             "figures": [(key, display.heading(key, title, language)) for key, title in drawn],
             "params": display.param_items(run.params, language), "sections": _sections(run, language),
-            "notes": (run.result or {}).get("notes", []) if run.status == ReportRun.Status.SUCCEEDED else [],
+            "notes": [display.note(n, language) for n in (run.result or {}).get("notes", [])] if run.status == ReportRun.Status.SUCCEEDED else [],
             "elapsed": int((timezone.now() - (run.started_at or run.created_at)).total_seconds()) if run.status in ACTIVE else 0}
 
 
