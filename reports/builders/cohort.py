@@ -212,7 +212,8 @@ def _dose_sections(report: Report, doses: pd.DataFrame, patients: pd.DataFrame) 
                DOSE_UNAVAILABLE if with_dose.empty else gettext_noop("complete = both the radiopharmaceutical and the CT part are known."))
     if not per_child.empty:
         report.figures.append(Figure("dose_hist", "Cumulative effective dose per child",
-                                           plots.histogram(per_child["cumulative_msv"].tolist(), xlabel="mSv")))
+                                           plots.histogram(per_child["cumulative_msv"].tolist(), xlabel="mSv",
+                                                                         language=report.params.get("language", "en"))))
 
 
 def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
@@ -257,7 +258,7 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     for endpoint in ("OS", "EFS"):
         if curves:
             report.figures.append(Figure(f"km_{endpoint.lower()}", f"Kaplan-Meier {endpoint} by INRG risk group",
-                                               plots.km_plot(curves, endpoint)))
+                                               plots.km_plot(curves, endpoint, params.get("language", "en"))))
     progress(75)
     report.add("imaging_volume", "Imaging studies per year, tracer and hospital", _imaging_volume(qs, as_of))
     _dose_sections(report, _doses(qs, as_of), patients)

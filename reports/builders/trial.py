@@ -108,7 +108,8 @@ def _accrual(report: Report, trial, subjects: pd.DataFrame) -> None:  # type: ig
     by_month["cumulative"] = by_month.groupby("site")["enrolled"].cumsum()
     report.add("accrual_by_month", "Enrolment per site and month", by_month[["site", "month", "enrolled", "cumulative"]]
                if len(by_month) else pd.DataFrame(columns=["site", "month", "enrolled", "cumulative"]))
-    report.figures.append(Figure("accrual", "Cumulative accrual against target", plots.accrual_plot(by_month, trial.target_accrual)))
+    report.figures.append(Figure("accrual", "Cumulative accrual against target", plots.accrual_plot(by_month, trial.target_accrual,
+                                                                                                          report.params.get("language", "en"))))
 
 
 def _consort(report: Report, trial, subjects: pd.DataFrame, arms: list[str], as_of: date) -> None:  # type: ignore[no-untyped-def]
@@ -225,7 +226,8 @@ def _safety(report: Report, subjects: pd.DataFrame, arms: list[str], as_of: date
     if len(events):
         by_soc = events.groupby("soc").size().sort_values(ascending=False, kind="stable")
         report.figures.append(Figure("ae_soc", "Adverse events by system organ class",
-                                     plots.bar_plot([str(s)[:60] for s in by_soc.index], by_soc.tolist(), xlabel="Events")))
+                                     plots.bar_plot([str(s)[:60] for s in by_soc.index], by_soc.tolist(), xlabel="Events",
+                                                     language=report.params.get("language", "en"))))
     serious = events[events["is_serious"].astype(bool)].sort_values(["subject_number", "number"])
     clocks = pd.DataFrame(list(ReportingClock.objects.filter(event_id__in=list(serious["pk"])).order_by("event_id", "kind")
                                .values_list("event_id", "kind", "due_at", "reported_at", "status")),

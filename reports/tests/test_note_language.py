@@ -98,3 +98,39 @@ def test_the_zh_pdf_shows_the_notes_in_chinese(actors, real_pdf, eager, django_c
         assert squeeze(note) in text, note
     for note in ENGLISH:
         assert squeeze(note) not in text, note
+
+
+@pytest.mark.skipif(not cjk_font_installed(), reason="no CJK font (fc-list :lang=zh finds no Noto Sans CJK): install fonts-noto-cjk")
+def test_a_zh_runs_figures_are_drawn_in_chinese_and_an_english_runs_in_english(zh_run, actors,
+                                                                               django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    """Matplotlib writes each text of an SVG as a comment over its glyph paths: the words are checked there."""
+    def words(run: ReportRun, key: str) -> list[str]:
+        return re.findall(r"<!-- ([^>]*?) -->", file_bytes(run, f"{key}.svg").decode())
+
+    assert "自诊断起的月数" in words(zh_run, "km_os") and "总生存概率" in words(zh_run, "km_os")
+    assert "极低危" in words(zh_run, "km_os") and "数量" in words(zh_run, "dose_hist")
+    assert "Months from diagnosis" not in words(zh_run, "km_os")
+    english = generate(actors.data_manager, "cohort", {"as_of": AS_OF.isoformat()}, django_capture_on_commit_callbacks)
+    assert "Months from diagnosis" in words(english, "km_os") and "Very low" in words(english, "km_os")
+    assert not any(re.search(r"[\u4e00-\u9fff]", w) for w in words(english, "km_os"))
+
+
+def test_without_a_chinese_font_a_zh_figure_is_drawn_in_english(monkeypatch) -> None:
+    from reports import plots
+
+    monkeypatch.setattr(plots, "cjk_family", lambda: None)  # fontconfig finding no Chinese font (cannot be uninstalled here)
+    svg = plots.histogram([1.0, 2.0, 3.0], xlabel="mSv", language="zh-hans").svg.decode()
+    assert "Count" in re.findall(r"<!-- ([^>]*?) -->", svg) and "数量" not in svg
+
+
+@pytest.mark.skipif(not cjk_font_installed(), reason="no CJK font (fc-list :lang=zh finds no Noto Sans CJK): install fonts-noto-cjk")
+def test_the_trial_figures_words_in_chinese() -> None:
+    import pandas as pd
+
+    from reports import plots
+
+    frame = pd.DataFrame({"site": ["01", "01"], "month": ["2024-01", "2024-02"], "enrolled": [1, 2], "cumulative": [1, 3]})
+    words = re.findall(r"<!-- ([^>]*?) -->", plots.accrual_plot(frame, 10, "zh-hans").svg.decode())
+    assert {"中心 01", "全部中心", "目标 10", "累计入组受试者数"} <= set(words), words
+    bars = re.findall(r"<!-- ([^>]*?) -->", plots.bar_plot(["Blood"], [2.0], xlabel="Events", language="zh-hans").svg.decode())
+    assert "事件数" in bars
