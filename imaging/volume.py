@@ -117,9 +117,12 @@ def published_instances(series: Series) -> list[Instance]:
 
 
 def _digest(instances: list[Instance]) -> str:
+    """The cache's key for this set of instance rows. The row ids are part of it, not only the contents: the cached
+    volume names its slices by instance id, and the same files filed again as new rows (a study deleted and
+    re-uploaded; tests on PostgreSQL, whose ids are not reused) must not meet a volume naming the old rows."""
     h = hashlib.sha256(f"v{CACHE_VERSION}".encode())
-    for inst in sorted(instances, key=lambda i: i.sha256):
-        h.update(inst.sha256.encode())
+    for inst in sorted(instances, key=lambda i: (i.sha256, i.pk)):
+        h.update(f"{inst.pk}:{inst.sha256}".encode())
     return h.hexdigest()[:24]
 
 
