@@ -8,7 +8,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -104,12 +104,14 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModel
 class WorkItemSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="visit_overdue, visit_due, reconsent_due, adult_consent_due, or a registered "
                                            "source's kind (sae_clock_due, sae_clock_late, ...).")
-    title = serializers.CharField(help_text="What to do; no patient identifier.")
-    study_id = serializers.CharField(help_text="Registry items only (users of the patient's hospital); empty otherwise.")
+    title = serializers.CharField(allow_blank=True, help_text="What to do; no patient identifier. Empty for registry items "
+                                                               "(visits, consents): the kind and study ID say it.")
+    study_id = serializers.CharField(allow_blank=True,
+                                     help_text="Registry items only (users of the patient's hospital); empty otherwise.")
     hospital_code = serializers.CharField()
     due_date = serializers.DateField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
-    link = serializers.CharField(help_text="API URL of the object to act on.")
+    link = serializers.CharField(allow_blank=True, help_text="API URL of the object to act on; empty where there is none.")
     visit_id = serializers.IntegerField(allow_null=True)
     visit_number = serializers.IntegerField(allow_null=True)
 
@@ -135,7 +137,7 @@ class WorklistQuerySerializer(serializers.Serializer):
     page_size = serializers.IntegerField(required=False, min_value=1)
 
 
-class WorklistView(ListAPIView):
+class WorklistView(GenericAPIView):  # not ListAPIView: the page is built here, so the schema must not wrap it again
     """What to do, most urgent first: SAE/SUSAR clocks late, then about to lapse; your own signatures and scoring;
     follow-up visits overdue, then due; then the rest (held uploads, data queries, deviations, consents to renew).
     One list in that order, paginated across the groups; `groups` gives every group's count, and `group=<key>` lists
