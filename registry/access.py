@@ -86,6 +86,14 @@ DEFAULT_HOSPITAL_ROLES: Mapping[Action, frozenset[str]] = {
     Action.CHANGE: frozenset({HospitalRole.COORDINATOR, HospitalRole.INVESTIGATOR, HospitalRole.DATA_MANAGER}),
     Action.DELETE: frozenset(),
 }
+# Curated rows that hang off a patient's record but are not clinical entries (trial set-up, evaluation pairs,
+# enhancement runs): every member of the hospital reads them, only its data managers write them.
+CURATED_HOSPITAL_ROLES: Mapping[Action, frozenset[str]] = {
+    Action.VIEW: ALL_HOSPITAL_ROLES,
+    Action.ADD: frozenset({HospitalRole.DATA_MANAGER}),
+    Action.CHANGE: frozenset({HospitalRole.DATA_MANAGER}),
+    Action.DELETE: frozenset(),
+}
 
 
 class _All:
@@ -441,6 +449,34 @@ class ScopedModel(models.Model):
         hospitals = scope.hospitals_with(cls.scope_hospital_roles.get(action, frozenset()))
         trials = scope.trials_with(cls.scope_trial_roles.get(action, frozenset()))
         return Reach(hospitals=hospitals, trials=trials).q(cls, hospital_path=cls.scope_hospital_path, trial_path=cls.scope_trial_path)
+
+
+class ProgrammeReaders(StrEnum):
+    """Who reads a programme-wide row (ProgrammeModel.programme_readers)."""
+
+    ANY_ROLE = "any_role"  # anyone holding a role anywhere, trial roles included (approved consent forms)
+    HOSPITAL_MEMBERS = "hospital_members"  # anyone holding a hospital role (protocols, models, comparisons)
+    DATA_MANAGERS = "data_managers"  # only data managers of every hospital (reading sessions, which name the arms)
+
+
+class ProgrammeModel(ScopedModel):
+    """A programme-wide row with no hospital of its own: read by `programme_readers`, written only by a data
+    manager of every hospital (the one rule behind consent documents, follow-up plans, evaluation protocols,
+    enhancement models and reading designs)."""
+
+    scope_hospital_path = None
+    programme_readers: ClassVar[ProgrammeReaders] = ProgrammeReaders.HOSPITAL_MEMBERS
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def scope_q(cls, scope: Scope, action: Action) -> Q | None:
+        if action == Action.VIEW and cls.programme_readers == ProgrammeReaders.ANY_ROLE:
+            return None if scope.is_empty else Q()
+        if action == Action.VIEW and cls.programme_readers == ProgrammeReaders.HOSPITAL_MEMBERS:
+            return Q() if scope.hospitals_with(ALL_HOSPITAL_ROLES) else None
+        return Q() if scope.is_central_data_manager else None
 
 
 def ensure_in_scope(instance: models.Model, *, user: UserLike, action: Action = Action.CHANGE) -> None:

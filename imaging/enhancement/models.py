@@ -7,10 +7,9 @@ child's hospital.
 from typing import ClassVar
 
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import ALL_HOSPITAL_ROLES, Action, HospitalRole, Scope, ScopedModel
+from registry.access import CURATED_HOSPITAL_ROLES, ProgrammeModel, ScopedModel
 
 
 class Normalisation(models.TextChoices):
@@ -19,7 +18,7 @@ class Normalisation(models.TextChoices):
     SUV_BW = "suv_bw", _("SUV (body weight) scaling")
 
 
-class EnhancementModel(ScopedModel):
+class EnhancementModel(ProgrammeModel):
     """An ONNX model with its SHA-256 and the input it expects. The file is read from storage, never downloaded."""
 
     name = models.CharField(max_length=100)
@@ -41,17 +40,9 @@ class EnhancementModel(ScopedModel):
     registered_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
     registered_at = models.DateTimeField(auto_now_add=True)
 
-    scope_hospital_path = None
-
     class Meta:
         ordering = ["name", "version", "id"]
         constraints = [models.UniqueConstraint(fields=["name", "version"], name="enhancement_model_name_version")]
-
-    @classmethod
-    def scope_q(cls, scope: Scope, action: Action) -> Q | None:
-        if action == Action.VIEW:
-            return Q() if scope.hospitals_with(ALL_HOSPITAL_ROLES) else None
-        return Q() if scope.is_central_data_manager else None
 
     @property
     def label(self) -> str:
@@ -59,14 +50,6 @@ class EnhancementModel(ScopedModel):
 
     def __str__(self) -> str:
         return self.label
-
-
-RUN_ROLES: dict[Action, frozenset[str]] = {
-    Action.VIEW: ALL_HOSPITAL_ROLES,
-    Action.ADD: frozenset({HospitalRole.DATA_MANAGER}),
-    Action.CHANGE: frozenset({HospitalRole.DATA_MANAGER}),
-    Action.DELETE: frozenset(),
-}
 
 
 class EnhancementRun(ScopedModel):
@@ -86,7 +69,7 @@ class EnhancementRun(ScopedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     scope_hospital_path = "source__study__patient__hospital"
-    scope_hospital_roles: ClassVar = RUN_ROLES
+    scope_hospital_roles: ClassVar = CURATED_HOSPITAL_ROLES
 
     class Meta:
         ordering = ["-created_at", "id"]

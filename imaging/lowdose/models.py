@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import ALL_HOSPITAL_ROLES, Action, HospitalRole, Scope, ScopedModel
+from registry.access import CURATED_HOSPITAL_ROLES, ProgrammeModel, ScopedModel
 from registry.models.work import WorkFields, WorkRow, WorkSpec
 
 
@@ -23,7 +23,7 @@ class SeriesRole(models.TextChoices):
     ENHANCED = "enhanced", _("Enhanced (derived by a model)")
 
 
-class EvaluationProtocol(ScopedModel):
+class EvaluationProtocol(ProgrammeModel):
     """Which series role is the reference and which is tested, with the acceptance criteria declared beforehand."""
 
     name = models.CharField(max_length=200, unique=True)
@@ -35,28 +35,12 @@ class EvaluationProtocol(ScopedModel):
     created_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    scope_hospital_path = None
-
     class Meta:
         ordering = ["name", "id"]
         constraints = [models.CheckConstraint(condition=~Q(reference_role=models.F("test_role")), name="lowdose_protocol_roles_differ")]
 
-    @classmethod
-    def scope_q(cls, scope: Scope, action: Action) -> Q | None:
-        if action == Action.VIEW:
-            return Q() if scope.hospitals_with(ALL_HOSPITAL_ROLES) else None
-        return Q() if scope.is_central_data_manager else None
-
     def __str__(self) -> str:
         return self.name
-
-
-PAIR_ROLES: dict[Action, frozenset[str]] = {
-    Action.VIEW: ALL_HOSPITAL_ROLES,
-    Action.ADD: frozenset({HospitalRole.DATA_MANAGER}),
-    Action.CHANGE: frozenset({HospitalRole.DATA_MANAGER}),
-    Action.DELETE: frozenset(),
-}
 
 
 class EvaluationPair(WorkRow, ScopedModel):
@@ -74,7 +58,7 @@ class EvaluationPair(WorkRow, ScopedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     scope_hospital_path = "reference__study__patient__hospital"
-    scope_hospital_roles: ClassVar = PAIR_ROLES
+    scope_hospital_roles: ClassVar = CURATED_HOSPITAL_ROLES
     work_spec = WorkSpec(name="lowdose_pair", task="imaging.lowdose.tasks.evaluate_pair",
                          handler="imaging.lowdose.evaluation.pair_evaluate", authorise="imaging.lowdose.evaluation.pair_authorise",
                          fields=WorkFields(finished_at="finished_at"))
@@ -109,7 +93,7 @@ class PairMetrics(ScopedModel):
     computed_at = models.DateTimeField(auto_now=True)
 
     scope_hospital_path = "pair__reference__study__patient__hospital"
-    scope_hospital_roles: ClassVar = PAIR_ROLES
+    scope_hospital_roles: ClassVar = CURATED_HOSPITAL_ROLES
 
     class Meta:
         verbose_name_plural = _("pair metrics")

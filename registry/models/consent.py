@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import Action, Scope, ScopedModel
+from registry.access import ProgrammeModel, ProgrammeReaders, ScopedModel
 from registry.files import PDF_SUFFIXES, SCAN_SUFFIXES, GeneratedName
 
 
@@ -12,7 +12,7 @@ class ConsentScope(models.TextChoices):
     TRIAL = "trial", _("Trial")
 
 
-class ConsentDocument(ScopedModel):
+class ConsentDocument(ProgrammeModel):
     """One ethics-approved version of a consent form, for the registry or for one trial."""
 
     scope = models.CharField(max_length=10, choices=ConsentScope.choices)
@@ -33,7 +33,7 @@ class ConsentDocument(ScopedModel):
     pdf = models.FileField(upload_to=GeneratedName("consent/documents", PDF_SUFFIXES), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    scope_hospital_path = None
+    programme_readers = ProgrammeReaders.ANY_ROLE
 
     class Meta:
         ordering = ["scope", "trial_id", "-effective_from"]
@@ -44,13 +44,6 @@ class ConsentDocument(ScopedModel):
             models.CheckConstraint(condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),
                                    name="consent_document_effective_range"),
         ]
-
-    @classmethod
-    def scope_q(cls, scope: Scope, action: Action) -> Q | None:
-        # Approved forms are programme-wide: everyone with a role reads them; data managers publish them.
-        if action == Action.VIEW:
-            return None if scope.is_empty else Q()
-        return Q() if scope.is_central_data_manager else None
 
     def __str__(self) -> str:
         what = "registry" if self.scope == ConsentScope.REGISTRY else f"trial {self.trial_id}"

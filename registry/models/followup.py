@@ -3,10 +3,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from registry import codelists as cl
-from registry.access import Action, Scope, ScopedModel
+from registry.access import ProgrammeModel, ProgrammeReaders, ScopedModel
 
 
-class FollowUpPlan(ScopedModel):
+class FollowUpPlan(ProgrammeModel):
     """The registry's follow-up rhythm: e.g. every 3 months to year 2, every 6 to year 5, yearly after.
 
     `rules` is a list of {"until_month": N or null, "every_months": M} from diagnosis; visits are
@@ -20,17 +20,11 @@ class FollowUpPlan(ScopedModel):
     is_default = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-    scope_hospital_path = None
+    programme_readers = ProgrammeReaders.ANY_ROLE
 
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_plan")]
-
-    @classmethod
-    def scope_q(cls, scope: Scope, action: Action) -> Q | None:
-        if action == Action.VIEW:
-            return None if scope.is_empty else Q()
-        return Q() if scope.is_central_data_manager else None
 
     def __str__(self) -> str:
         return self.name

@@ -4,17 +4,8 @@ from typing import ClassVar
 
 from django.db.models import Q
 
-from registry.access import ALL, Action, HospitalRole, Scope, ScopedModel, TrialRole
+from registry.access import ALL, ALL_TRIAL_ROLES, CURATED_HOSPITAL_ROLES, Action, Scope, ScopedModel, TrialRole
 
-# Trial set-up (protocol, arms, sites, criteria, visit schedule) is read by everyone working on the trial and
-# written by data managers only.
-SETUP_HOSPITAL_ROLES: Mapping[Action, frozenset[str]] = {
-    Action.VIEW: frozenset(HospitalRole.values),
-    Action.ADD: frozenset({HospitalRole.DATA_MANAGER}),
-    Action.CHANGE: frozenset({HospitalRole.DATA_MANAGER}),
-    Action.DELETE: frozenset(),
-}
-ALL_TRIAL_ROLES = frozenset(TrialRole.values)
 READ_ALL_TRIAL_ROLES: Mapping[Action, frozenset[str]] = {Action.VIEW: ALL_TRIAL_ROLES}
 # Screening and deviations concern the conduct of the trial: sponsors and monitors follow them, central readers
 # (who only score images) do not need them.
@@ -32,7 +23,7 @@ def trial_q(scope: Scope, action: Action, *, trial_field: str) -> Q | None:
     from trials.models import TrialSite
 
     parts: list[Q] = []
-    hospitals = scope.hospitals_with(SETUP_HOSPITAL_ROLES.get(action, frozenset()))
+    hospitals = scope.hospitals_with(CURATED_HOSPITAL_ROLES.get(action, frozenset()))
     if hospitals is ALL:
         return Q()
     if hospitals:

@@ -7,15 +7,14 @@ and one read per method. Units and reads follow the patient's hospital; data man
 from typing import ClassVar
 
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import ALL_HOSPITAL_ROLES, Action, HospitalRole, Scope, ScopedModel
+from registry.access import ALL_HOSPITAL_ROLES, Action, HospitalRole, ProgrammeModel, ScopedModel
 
 ENTRY_ROLES = frozenset({HospitalRole.INVESTIGATOR, HospitalRole.DATA_MANAGER})
 
 
-class ReadingComparison(ScopedModel):
+class ReadingComparison(ProgrammeModel):
     """The study design: no patient data, so every hospital member sees it; data managers define it."""
 
     class Unit(models.TextChoices):
@@ -34,12 +33,6 @@ class ReadingComparison(ScopedModel):
 
     class Meta:
         ordering = ["name", "id"]
-
-    @classmethod
-    def scope_q(cls, scope: Scope, action: Action) -> Q | None:
-        if action == Action.VIEW:
-            return Q() if scope.hospitals_with(ALL_HOSPITAL_ROLES) else None
-        return Q() if scope.is_central_data_manager else None
 
     def __str__(self) -> str:
         return self.name

@@ -8,18 +8,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import Action, Scope, ScopedModel
+from registry.access import Action, ProgrammeModel, ProgrammeReaders, Scope, ScopedModel
 
 # The four 5-point scales every case is scored on (1 = worst, 5 = best; for noise 5 = least noise).
 SCALES = ("overall_quality", "noise", "lesion_conspicuity", "diagnostic_confidence")
 LIKERT = [MinValueValidator(1), MaxValueValidator(5)]
 
 
-def _data_managers_only(scope: Scope) -> Q | None:
-    return Q() if scope.is_central_data_manager else None
-
-
-class ReadingSession(ScopedModel):
+class ReadingSession(ProgrammeModel):
     class Status(models.TextChoices):
         OPEN = "open", _("Reading")
         COMPLETE = "complete", _("All reads in")
@@ -32,21 +28,17 @@ class ReadingSession(ScopedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
-    scope_hospital_path = None
+    # Sessions hold the arm labels: data managers of the whole programme only.
+    programme_readers = ProgrammeReaders.DATA_MANAGERS
 
     class Meta:
         ordering = ["-created_at", "-id"]
-
-    @classmethod
-    def scope_q(cls, scope: Scope, action: Action) -> Q | None:  # noqa: ARG003
-        # Sessions hold the arm labels: data managers of the whole programme only.
-        return _data_managers_only(scope)
 
     def __str__(self) -> str:
         return self.name
 
 
-class SessionItem(ScopedModel):
+class SessionItem(ProgrammeModel):
     """One series of a session, in one arm (e.g. "low-dose" or "standard-dose"); paired by patient."""
 
     session = models.ForeignKey(ReadingSession, on_delete=models.PROTECT, related_name="items")
@@ -55,7 +47,7 @@ class SessionItem(ScopedModel):
     # The pairing unit of the paired test: the series' patient (one series per arm per patient).
     patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="+")
 
-    scope_hospital_path = None
+    programme_readers = ProgrammeReaders.DATA_MANAGERS
 
     class Meta:
         ordering = ["session", "id"]
@@ -64,9 +56,6 @@ class SessionItem(ScopedModel):
             models.UniqueConstraint(fields=["session", "patient", "arm"], name="session_one_series_per_patient_arm"),
         ]
 
-    @classmethod
-    def scope_q(cls, scope: Scope, action: Action) -> Q | None:  # noqa: ARG003
-        return _data_managers_only(scope)
 
     def __str__(self) -> str:
         return f"session {self.session_id} series {self.series_id}"
