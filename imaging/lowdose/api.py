@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from imaging.lowdose import services
+from imaging.lowdose import dose_saving, services
 from imaging.lowdose.models import EvaluationPair, EvaluationProtocol, PairMetrics, SeriesRole
 from imaging.models import ImagingStudy, Series
 from registry.access import Action, may
@@ -128,7 +128,7 @@ class DoseSummarySerializer(serializers.Serializer):
 
 
 def _doses(request: Request) -> QuerySet[Any]:
-    doses = services.pet_doses(request.user)
+    doses = dose_saving.pet_doses(request.user)
     study = query_input(request, DoseSavingQuery).get("study")
     return doses.filter(study_id=study) if study else doses
 
@@ -138,7 +138,7 @@ class DoseSavingView(APIView):
 
     @extend_schema(parameters=[DoseSavingQuery], responses={200: DoseSavingSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        return Response(DoseSavingSerializer([asdict(services.dose_saving(d)) for d in _doses(request)], many=True).data)
+        return Response(DoseSavingSerializer([asdict(dose_saving.dose_saving(d)) for d in _doses(request)], many=True).data)
 
 
 class DoseSavingSummaryView(APIView):
@@ -146,7 +146,7 @@ class DoseSavingSummaryView(APIView):
 
     @extend_schema(responses={200: DoseSummarySerializer(many=True)})
     def get(self, request: Request) -> Response:
-        rows = services.dose_saving_summary(services.dose_saving(d) for d in services.pet_doses(request.user))
+        rows = dose_saving.dose_saving_summary(dose_saving.dose_saving(d) for d in dose_saving.pet_doses(request.user))
         return Response(DoseSummarySerializer(rows, many=True).data)
 
 
