@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
+# The suite runs on both cores (pytest-xdist; docs/testing.md); `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= 2
 PORT   ?= 8000
 
 .PHONY: install demo test lint clean messages browser dicom-tools pdf-tools screenshots
@@ -28,7 +30,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir var/site
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests and Noto CJK so pages and PDFs render Chinese (needs root and apt).
 browser:

@@ -1,4 +1,5 @@
 """Test settings: SQLite in memory by default; PostgreSQL + Redis when DATABASE_URL/CELERY_BROKER_URL are set."""
+import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -9,7 +10,8 @@ from .base import DATABASES, env
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never used outside tests
-MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+# One folder per pytest-xdist worker (PYTEST_XDIST_WORKER is gw0, gw1, ...), so two workers never share stored files.
+MEDIA_ROOT = VAR_DIR / f"test-media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # noqa: F405
 # Throttling is switched on per test (tests/test_accounts.py); the test client's login() bypasses requests.
 AXES_ENABLED = False
 # Fixed, public keys: fine for demo and test data, never for real patients (production requires its own).
