@@ -28,6 +28,25 @@ class ImagingStudy(ScopedModel):
         READY = "ready", _("Ready")
         ON_HOLD = "on_hold", _("On hold: possible wrong patient")
 
+    class AcquisitionProtocol(models.TextChoices):
+        """How the exam was acquired: the programme's reduced protocols against the standard one (issue 18)."""
+
+        STANDARD = "standard", _("Standard")
+        LOW_DOSE = "low_dose", _("Low dose")
+        SHORT_SCAN = "short_scan", _("Short scan")
+        UNKNOWN = "unknown", _("Not known")
+
+    class ProtocolSource(models.TextChoices):
+        NONE = "", _("Not set")
+        INFERRED = "inferred", _("Inferred by the dose step")
+        MANUAL = "manual", _("Set by hand")
+
+    class Sedation(models.TextChoices):
+        NONE = "none", _("None")
+        SEDATION = "sedation", _("Sedation")
+        GENERAL_ANAESTHESIA = "general_anaesthesia", _("General anaesthesia")
+        NOT_RECORDED = "not_recorded", _("Not recorded")
+
     patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="imaging_studies")
     # Checked at ingest: the visit is this patient's and inside the uploader's scope (imaging.services.ingest).
     trial_visit = models.ForeignKey("trials.SubjectVisit", on_delete=models.PROTECT, null=True, blank=True,
@@ -43,6 +62,12 @@ class ImagingStudy(ScopedModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVING, db_index=True)
     # Differences between the DICOM header and the registry, in words without identifiers.
     hold_reasons = models.JSONField(default=list, blank=True)
+    acquisition_protocol = models.CharField(_("acquisition protocol"), max_length=12, choices=AcquisitionProtocol.choices,
+                                            default=AcquisitionProtocol.UNKNOWN)
+    # Whether the protocol was inferred (the dose step, from the activity and the frame duration) or set by hand: the
+    # dose step only fills an unknown protocol and never replaces one set by hand (imaging.services.acquisition).
+    acquisition_protocol_source = models.CharField(max_length=8, choices=ProtocolSource.choices, blank=True, default="")
+    sedation = models.CharField(_("sedation"), max_length=20, choices=Sedation.choices, default=Sedation.NOT_RECORDED)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
