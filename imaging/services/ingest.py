@@ -9,8 +9,10 @@ the staged files it keeps as its last step (imaging.storage explains why); the s
 on commit.
 
 A file is placed by the whole hierarchy: its study must be this patient's, its series that study's, its
-instance that series'. A file whose UIDs are already filed elsewhere (another patient's study, another
-study's series, another series' instance) is a conflict kept aside (IntakeConflict), never merged.
+instance that series'. The platform's own derived series (Upload.Source.ENHANCE, which only the enhancement step
+passes) is already de-identified: it is filed with its UIDs as written, so it joins its source's study. A file whose
+UIDs are already filed elsewhere (another patient's study, another study's series, another series' instance) is a
+conflict kept aside (IntakeConflict), never merged.
 """
 import logging
 import tempfile
@@ -163,7 +165,10 @@ def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], sour
                 return tmp[0]
 
             plain = list(_expand(files, workdir, items))
-            for outcome in prepare_many(plain, study_id=patient.study_id, batch=batch):
+            # Only the platform's own derived series (the enhancement step, which calls this service itself: no view
+            # passes this source) is filed without a second de-identification, keeping its UIDs and so its study.
+            derived = source == Upload.Source.ENHANCE
+            for outcome in prepare_many(plain, study_id=patient.study_id, batch=batch, derived=derived):
                 if isinstance(outcome, dict):
                     items.append(outcome)
                 else:

@@ -119,11 +119,17 @@ def _integer(ds: pydicom.Dataset, keyword: str) -> int | None:
     return int(float(str(value))) if value not in (None, "") else None
 
 
-def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: bytes, batch: str) -> Prepared | dict[str, Any]:
+def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: bytes, batch: str,
+            derived: bool = False) -> Prepared | dict[str, Any]:
     """Validate and de-identify one file and stage its de-identified bytes; return the record or the rejection.
 
     No database access: this runs in worker processes for large uploads. The bytes go to the upload's
     staging area (storage.stage); the ingest publishes them when it writes their rows.
+
+    `derived`: a file the platform made itself from this patient's de-identified instances (the ENHANCE source, only
+    ever set by the ingest for that source, never from a request). It is filed as it is, without a second
+    de-identification, which would remap its UIDs (its study UID too: the series would land in a study of its own)
+    and its Frame of Reference; it must still carry the platform's own de-identification (`platform_derived_refusal`).
     """
     size = incoming.path.stat().st_size
     if size > max_bytes:
@@ -137,8 +143,11 @@ def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: b
     result = validate.check(ds, size_bytes=size, max_bytes=max_bytes)
     if not result.accepted:
         return {"file": incoming.name, "outcome": "rejected", "code": result.code, "reason": result.reason}
+    if derived and (refusal := platform_derived_refusal(ds, study_id=study_id)):
+        return {"file": incoming.name, "outcome": "rejected", "code": "not_deidentified", "reason": refusal}
     try:
-        return _prepare_checked(incoming, ds, as_read, result, study_id=study_id, uid_key=uid_key, batch=batch)
+        return _prepare_checked(incoming, ds, as_read, result, study_id=study_id, uid_key=uid_key, batch=batch,
+                                derived=derived)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         # validate.check covers the values read here; a malformed value it does not know of must still cost
         # this file only, never the upload. The exception's text may quote header values, and a file's name may
@@ -148,14 +157,36 @@ def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: b
                 "reason": f"The file could not be processed ({type(exc).__name__})."}
 
 
+# The root every UID the platform writes is under: deid.remap_uid and pydicom's generate_uid(prefix=None) (2.25.<integer>).
+PLATFORM_UID_ROOT = "2.25."
+_DERIVED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
+
+def platform_derived_refusal(ds: pydicom.Dataset, *, study_id: str) -> str | None:
+    """Why a file said to be derived by the platform is not what the platform writes, or None.
+
+    Only the platform's own output skips de-identification, so its marks are checked rather than trusted: the patient
+    named by the study id alone, Patient Identity Removed YES, and study, series and instance UIDs under the platform's
+    root. A file that fails is refused, never de-identified here: the caller made it wrongly.
+    """
+    if str(ds.get("PatientID", "") or "") != study_id or str(ds.get("PatientName", "") or "") != study_id:
+        return "A derived file must name the patient by the platform's study id only."
+    if str(ds.get("PatientIdentityRemoved", "") or "").upper() != "YES":
+        return "A derived file must come from de-identified instances (Patient Identity Removed YES)."
+    if not all(str(ds.get(keyword, "") or "").startswith(PLATFORM_UID_ROOT) for keyword in _DERIVED_UIDS):
+        return "A derived file's study, series and instance UIDs must be the platform's own."
+    return None
+
+
 def _prepare_checked(incoming: IncomingFile, ds: pydicom.Dataset, as_read: dict[Any, Any], result: validate.CheckResult, *,
-                     study_id: str, uid_key: bytes, batch: str) -> Prepared:
+                     study_id: str, uid_key: bytes, batch: str, derived: bool = False) -> Prepared:
     characteristics = validate.patient_characteristics(ds)
     tracer = _tracer(ds)
     header = _header(ds)
     instance_number, series_number = _integer(ds, "InstanceNumber"), _integer(ds, "SeriesNumber")
     _restore_raw(ds, as_read)
-    deid.deidentify(ds, study_id=study_id, uid_key=uid_key)
+    if not derived:  # the platform's own derived files are de-identified already (prepare's docstring)
+        deid.deidentify(ds, study_id=study_id, uid_key=uid_key)
     data = deid.to_bytes(ds)
     sha = hashlib.sha256(data).hexdigest()
     storage.stage(data, sha, batch)
@@ -190,10 +221,11 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     return _pool
 
 
-def prepare_many(files: list[IncomingFile], *, study_id: str, batch: str) -> Iterator[Prepared | dict[str, Any]]:
+def prepare_many(files: list[IncomingFile], *, study_id: str, batch: str,
+                 derived: bool = False) -> Iterator[Prepared | dict[str, Any]]:
     """Outcomes in the order of `files`, computed in worker processes when the upload is large enough."""
     work = partial(prepare, study_id=study_id, max_bytes=settings.DICOM_MAX_FILE_BYTES,
-                   uid_key=settings.DICOM_UID_KEY.encode(), batch=batch)
+                   uid_key=settings.DICOM_UID_KEY.encode(), batch=batch, derived=derived)
     workers = settings.INGEST_WORKERS
     if workers > 1 and len(files) >= POOL_THRESHOLD:
         try:
