@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.local_services import free_port as _free_port  # noqa: E402
 from bench.local_services import redis_answers as _redis_answers  # noqa: E402
 from bench.local_services import wait_until as _wait  # noqa: E402
+from bench.site import bench_site, consented_child, pet_files  # noqa: E402
 
 
 def main() -> None:
@@ -71,39 +71,22 @@ def _run(args: argparse.Namespace, work: Path, log) -> None:  # type: ignore[no-
     import django
 
     django.setup()
-    from django.core.management import call_command
 
     from config.celery_app import app
     from config.queues import ANALYSIS, queue_name
-    from imaging import synthetic
     from imaging.models import Series
     from imaging.services.ingest import IncomingFile, ingest
-    from registry.access import HospitalRole
-    from registry.models import User
-    from registry.services.consent import consent_record_create
-    from registry.services.hospitals import hospital_create, membership_grant
     from registry.services.work import work_send
-    from registry.tests.builders import make_document, make_patient
 
-    call_command("migrate", verbosity=0)
-    system = User.objects.get(username="system")
-    hospital = hospital_create(actor=system, code="SCALE", name_zh="扩展", name_en="Scale-out", province="Beijing", city="Beijing")
-    user = User.objects.create(username="bench")
-    membership_grant(actor=system, user=user, role=HospitalRole.COORDINATOR, hospital=hospital)
-    document = make_document()
+    site = bench_site(code="SCALE", name_en="Scale-out", name_zh="扩展")
 
     def ingest_series(count: int, first_seed: int) -> list[int]:
         ids = []
         for i in range(count):
-            patient = make_patient(user, hospital, sex="F", birth_date=date(2017, 5, 1), diagnosis_date=date(2024, 1, 10))
-            consent_record_create(actor=user, patient=patient, document=document, assent="given", signed_date=date(2024, 1, 12),
-                                  guardian1_relationship="mother")
-            child = synthetic.PatientLike(study_id=patient.study_id, sex="F", birth_date=date(2017, 5, 1), weight_kg=24.0, height_cm=121.0)
+            patient = consented_child(site)
             seed = first_seed + i
-            datasets = synthetic.pet_series(tracer="F18_FDG", patient=child, seed=seed, n_slices=args.slices, rows=args.size,
-                                            cols=args.size, study=synthetic.study_context(patient=child, seed=seed, study_date=date(2024, 2, 1)))
-            paths = synthetic.write_series(datasets, work / f"in-{seed}")
-            ingest(actor=user, patient=patient, source="command", files=[IncomingFile(p.name, p) for p in paths])
+            paths = pet_files(patient, seed=seed, slices=args.slices, size=args.size, folder=work / f"in-{seed}")
+            ingest(actor=site.user, patient=patient, source="command", files=[IncomingFile(p.name, p) for p in paths])
             ids.append(Series.objects.get(study__patient=patient).pk)
             shutil.rmtree(work / f"in-{seed}")
         return ids

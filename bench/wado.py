@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pipeline import _numpy_load  # noqa: E402
+from bench.site import bench_site, consented_child, pet_files, throwaway_environment  # noqa: E402
 
 
 def _median(fn: Callable[[], Any], repeat: int) -> float:
@@ -44,14 +41,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="print where the warm answer's time goes (cProfile)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="nbnm-bench-wado-"))
-    os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-                       "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "MEDIA_ROOT": str(work / "media")})
-    os.environ.pop("CELERY_BROKER_URL", None)
-    try:
+    with throwaway_environment("nbnm-bench-wado-") as work:
         _run(args, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _run(args: argparse.Namespace, work: Path) -> None:
@@ -59,34 +50,19 @@ def _run(args: argparse.Namespace, work: Path) -> None:
 
     django.setup()
     from django.core.files.storage import default_storage
-    from django.core.management import call_command
 
-    from imaging import storage, synthetic
+    from imaging import storage
     from imaging.dicomweb import metadata_cache, wado
     from imaging.models import Instance, Series
     from imaging.services import ingest as ingest_module
     from imaging.services.prepare import IncomingFile
     from imaging.volume import open_bytes, run_cache
-    from registry.access import HospitalRole
-    from registry.models import User
-    from registry.services.consent import consent_record_create
-    from registry.services.hospitals import hospital_create, membership_grant
-    from registry.tests.builders import make_document, make_patient
 
-    call_command("migrate", verbosity=0)
-    system = User.objects.get(username="system")
-    hospital = hospital_create(actor=system, code="BENCH", name_zh="基准", name_en="Bench", province="Beijing", city="Beijing")
-    user = User.objects.create(username="bench")
-    membership_grant(actor=system, user=user, role=HospitalRole.COORDINATOR, hospital=hospital)
+    site = bench_site()
     ingest_module._queue_pipelines = lambda ids: None  # no pipeline: the cache is written (or not) by this script
-    patient = make_patient(user, hospital, sex="F", birth_date=date(2017, 5, 1), diagnosis_date=date(2024, 1, 10))
-    consent_record_create(actor=user, patient=patient, document=make_document(), assent="given",
-                          signed_date=date(2024, 1, 12), guardian1_relationship="mother")
-    child = synthetic.PatientLike(study_id=patient.study_id, sex="F", birth_date=date(2017, 5, 1), weight_kg=24.0, height_cm=121.0)
-    datasets = synthetic.pet_series(tracer="F18_FDG", patient=child, seed=11, n_slices=args.slices, rows=args.size,
-                                    cols=args.size, study=synthetic.study_context(patient=child, seed=11, study_date=date(2024, 2, 1)))
-    paths = synthetic.write_series(datasets, work / "in")
-    ingest_module.ingest(actor=user, patient=patient, source="command", files=[IncomingFile(p.name, p) for p in paths])
+    patient = consented_child(site)
+    paths = pet_files(patient, seed=11, slices=args.slices, size=args.size, folder=work / "in")
+    ingest_module.ingest(actor=site.user, patient=patient, source="command", files=[IncomingFile(p.name, p) for p in paths])
     series = Series.objects.get(study__patient=patient)
     qs = Instance.objects.filter(series=series).select_related("series__study")
     stored = [Path(default_storage.path(k)) for k in qs.values_list("storage_key", flat=True)]
