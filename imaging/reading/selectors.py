@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy, Preview, Series
 from imaging.reading import agreement, rules
-from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, ScoreSheet
+from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, ScoreSheet, SessionLesion
 from imaging.reading.models.sessions import SCALES
 from nucmed import response, scoring
 from registry.access import Action, Rule, reach
@@ -143,11 +143,35 @@ def session_list(*, user: User) -> QuerySet[ReadingSession]:
 def assignment_list(*, user: User) -> QuerySet[ReadingAssignment]:
     return ReadingAssignment.objects.restrict(user, Action.VIEW).select_related("session").prefetch_related(
         Prefetch("cases", queryset=AssignmentCase.objects.select_related("item__series").order_by("position")),
-        "cases__item__series__previews")
+        "cases__item__series__previews", "cases__lesion_reads", "session__lesions")
 
 
 def case_list(*, user: User) -> QuerySet[AssignmentCase]:
     return AssignmentCase.objects.restrict(user, Action.VIEW).select_related("item")
+
+
+def _cached(obj: object, name: str) -> list[Any] | None:
+    found = getattr(obj, "_prefetched_objects_cache", {}).get(name)
+    return list(found) if found is not None else None
+
+
+def case_lesion_rows(case: AssignmentCase) -> list[dict[str, Any]]:
+    """The known lesions of a case with the reader's calls, reached through the reader's own case (the lesions are
+    session rows, which only data managers list; a reader sees those of their case's patient, in both arms alike).
+    Reads what assignment_list prefetched when it is there."""
+    session_lesions = _cached(case.assignment.session, "lesions") if "assignment" in case._state.fields_cache else None
+    if session_lesions is None:
+        session_lesions = list(SessionLesion.objects.filter(session_id=case.item.session_id))
+    reads = _cached(case, "lesion_reads")
+    if reads is None:
+        reads = list(case.lesion_reads.all())
+    by_lesion = {r.lesion_id: r for r in reads}
+    out = []
+    for lesion in sorted((x for x in session_lesions if x.patient_id == case.item.patient_id), key=lambda x: x.number):
+        read = by_lesion.get(lesion.pk)
+        out.append({"number": lesion.number, "site": lesion.site, "centre_mm": lesion.centre_mm,
+                    "seen": read.seen if read else None, "confidence": read.confidence if read else None})
+    return out
 
 
 def case_previews(case: AssignmentCase) -> list[Preview]:

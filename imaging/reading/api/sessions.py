@@ -14,7 +14,7 @@ from imaging.models import Series
 from imaging.reading import selectors
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, SessionItem
 from imaging.reading.models.sessions import SCALES
-from imaging.reading.services.sessions import ItemInput, assignment_case_score, reading_session_create
+from imaging.reading.services.sessions import ItemInput, LesionRead, assignment_case_score, reading_session_create
 from imaging.volume import open_bytes
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
@@ -48,8 +48,8 @@ class SessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReadingSession
-        fields = ["id", "name", "instructions", "status", "created_by", "created_at", "completed_at", "items",
-                  "assignments"]
+        fields = ["id", "name", "instructions", "status", "purpose", "purpose_ref", "created_by", "created_at", "completed_at",
+                  "items", "assignments"]
 
 
 class ItemInputSerializer(serializers.Serializer):
@@ -105,16 +105,29 @@ class CaseImageSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+class CaseLesionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    site = serializers.CharField()
+    centre_mm = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="[x, y, z], LPS mm")
+    seen = serializers.BooleanField(allow_null=True, help_text="Your call; null until you score the case")
+    confidence = serializers.IntegerField(allow_null=True)
+
+
 class CaseSerializer(serializers.ModelSerializer):
-    """A case as its reader sees it: a neutral code, its images and their own scores; nothing about the series
-    (no UID, description, dose) or its arm."""
+    """A case as its reader sees it: a neutral code, its images, the known lesions to judge and their own scores and
+    calls; nothing about the series (no UID, description, dose) or its arm."""
 
     code = serializers.CharField(read_only=True)
     images = serializers.SerializerMethodField()
+    lesions = serializers.SerializerMethodField()
 
     class Meta:
         model = AssignmentCase
-        fields = ["position", "code", "images", *SCALES, "scored_at"]
+        fields = ["position", "code", "images", *SCALES, "lesions", "scored_at"]
+
+    @extend_schema_field(CaseLesionSerializer(many=True))
+    def get_lesions(self, case: AssignmentCase) -> list[dict[str, object]]:
+        return selectors.case_lesion_rows(case)
 
     @extend_schema_field(CaseImageSerializer(many=True))
     def get_images(self, case: AssignmentCase) -> list[dict[str, object]]:
@@ -136,11 +149,19 @@ class AssignmentSerializer(serializers.ModelSerializer):
         fields = ["id", "instructions", "completed_at", "cases"]
 
 
+class LesionReadSerializer(serializers.Serializer):
+    number = serializers.IntegerField(min_value=1, help_text="The lesion's number in the case")
+    seen = serializers.BooleanField()
+    confidence = serializers.IntegerField(min_value=1, max_value=5, help_text="In your call: 1 = a guess, 5 = certain")
+
+
 class ScoresSerializer(serializers.Serializer):
     overall_quality = serializers.IntegerField(min_value=1, max_value=5)
     noise = serializers.IntegerField(min_value=1, max_value=5, help_text="5 = least noise")
     lesion_conspicuity = serializers.IntegerField(min_value=1, max_value=5)
     diagnostic_confidence = serializers.IntegerField(min_value=1, max_value=5)
+    lesions = LesionReadSerializer(many=True, required=False, default=list,
+                                   help_text="Every lesion the case lists (none when it lists none)")
 
 
 class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
@@ -182,8 +203,10 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @extend_schema(request=ScoresSerializer, responses=CaseSerializer)
     @case.mapping.put
     def score(self, request: Request, pk: str | None = None, position: str = "") -> Response:
-        """Score a case on the four 5-point scales (you may change your scores until every read is in)."""
+        """Score a case on the four 5-point scales and call each listed lesion seen or not (you may change your answers
+        until every read is in)."""
         case = self._case(int(position))
-        scores = self.validated(ScoresSerializer)
-        case = assignment_case_score(actor=request.user, case=case, scores=scores)
+        data = self.validated(ScoresSerializer)
+        lesions = [LesionRead(number=r["number"], seen=r["seen"], confidence=r["confidence"]) for r in data.pop("lesions")]
+        case = assignment_case_score(actor=request.user, case=case, scores=data, lesions=lesions)
         return Response(CaseSerializer(case, context={"request": request}).data)

@@ -27,12 +27,19 @@ class ReadingSession(ProgrammeModel):
     created_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # What the session was made for, named generically because the reading app may not import the apps that
+    # use it (import-linter): e.g. ("lowdose_protocol", 7) for the reader study of low-dose protocol 7.
+    purpose = models.CharField(max_length=40, blank=True)
+    purpose_ref = models.PositiveIntegerField(null=True, blank=True)
 
     # Sessions hold the arm labels: data managers of the whole programme only.
     programme_readers = ProgrammeReaders.DATA_MANAGERS
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["purpose", "purpose_ref"], name="reading_session_purpose")]
+        constraints = [models.CheckConstraint(condition=Q(purpose="") | Q(purpose_ref__isnull=False),
+                                              name="reading_session_purpose_has_ref")]
 
     def __str__(self) -> str:
         return self.name
@@ -59,6 +66,34 @@ class SessionItem(ProgrammeModel):
 
     def __str__(self) -> str:
         return f"session {self.session_id} series {self.series_id}"
+
+
+class SessionLesion(ProgrammeModel):
+    """A lesion of one patient of a session, judged by every reader in each arm's case of that patient.
+
+    The lesions are the ones known beforehand (a lesion VOI on the reference series): each reader answers, per case,
+    whether it is seen and how confident they are. Both arms' cases show the same list, so it reveals no arm. The
+    site and centre are copied from the VOI (what the reader is shown); the VOI link only records where they came from.
+    """
+
+    session = models.ForeignKey(ReadingSession, on_delete=models.PROTECT, related_name="lesions")
+    patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveSmallIntegerField(help_text=_("1, 2, ... within the patient's cases"))
+    site = models.CharField(max_length=64, blank=True)
+    centre_mm = models.JSONField(null=True, blank=True, help_text=_("[x, y, z], LPS mm"))
+    voi = models.ForeignKey("imaging.VoiMeasurement", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    programme_readers = ProgrammeReaders.DATA_MANAGERS
+
+    class Meta:
+        ordering = ["session", "patient", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "patient", "number"], name="session_lesion_number_once"),
+            models.UniqueConstraint(fields=["session", "voi"], condition=Q(voi__isnull=False), name="session_lesion_voi_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lesion {self.number} of session {self.session_id}"
 
 
 class ReadingAssignment(ScopedModel):
@@ -119,3 +154,29 @@ class AssignmentCase(ScopedModel):
 
     def __str__(self) -> str:
         return self.code
+
+
+class CaseLesionRead(ScopedModel):
+    """A reader's call on one known lesion in one case: seen or not, and their confidence in that call
+    (1 = a guess, 5 = certain)."""
+
+    case = models.ForeignKey(AssignmentCase, on_delete=models.PROTECT, related_name="lesion_reads")
+    lesion = models.ForeignKey(SessionLesion, on_delete=models.PROTECT, related_name="reads")
+    seen = models.BooleanField()
+    confidence = models.PositiveSmallIntegerField(validators=LIKERT)
+
+    scope_hospital_path = None
+
+    class Meta:
+        ordering = ["case", "lesion"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "lesion"], name="case_lesion_read_once"),
+            models.CheckConstraint(condition=Q(confidence__gte=1, confidence__lte=5), name="case_lesion_confidence_1_to_5"),
+        ]
+
+    @classmethod
+    def scope_q(cls, scope: Scope, action: Action) -> Q | None:  # noqa: ARG003
+        return Q(case__assignment__reader_id=scope.user_id)
+
+    def __str__(self) -> str:
+        return f"read of lesion {self.lesion_id} in case {self.case_id}"

@@ -165,6 +165,6 @@ def test_the_case_payload_is_neutral(blinded, client_for) -> None:  # type: igno
     body = client_for(blinded["reader"]).get(reverse("reading-assignment-detail", args=[assignment.pk])).json()
     assert set(body) == {"id", "instructions", "completed_at", "cases"}
     case = body["cases"][0]
-    assert set(case) == {"position", "code", "images", *SCALES, "scored_at"}
+    assert set(case) == {"position", "code", "images", *SCALES, "lesions", "scored_at"}
     assert [c["code"] for c in body["cases"]] == ["Case 01", "Case 02", "Case 03", "Case 04"]
     assert [c["overall_quality"] for c in body["cases"]] == [4, None, None, None]  # only their own scores

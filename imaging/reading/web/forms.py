@@ -22,16 +22,43 @@ def _likert(scale: str) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(label=SCALE_LABELS[scale], choices=LIKERT_CHOICES, coerce=int, empty_value=None)
 
 
+SEEN_CHOICES = [("", "—"), ("yes", _("Seen")), ("no", _("Not seen"))]
+
+
 class CaseScoreForm(BootstrapForm):
-    """The four 5-point scales of a blinded image-quality read (1 = worst, 5 = best); names as in SCALES."""
+    """The four 5-point scales of a blinded image-quality read (1 = worst, 5 = best); names as in SCALES. A case that
+    lists known lesions adds, per lesion n, `lesion_<n>_seen` (seen / not seen) and `lesion_<n>_confidence` (1-5)."""
 
     overall_quality = _likert("overall_quality")
     noise = _likert("noise")
     lesion_conspicuity = _likert("lesion_conspicuity")
     diagnostic_confidence = _likert("diagnostic_confidence")
 
+    def __init__(self, *args: Any, lesions: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lesion_numbers = [lesion["number"] for lesion in lesions or []]
+        for lesion in lesions or []:
+            n, where = lesion["number"], lesion["site"] or _("no site given")
+            self.fields[f"lesion_{n}_seen"] = forms.ChoiceField(
+                label=_("Lesion %(n)s (%(where)s)") % {"n": n, "where": where}, choices=SEEN_CHOICES)
+            self.fields[f"lesion_{n}_confidence"] = forms.TypedChoiceField(
+                label=_("Lesion %(n)s: confidence in your call (1 = a guess, 5 = certain)") % {"n": n},
+                choices=LIKERT_CHOICES, coerce=int, empty_value=None)
+            for field in (f"lesion_{n}_seen", f"lesion_{n}_confidence"):
+                self.fields[field].widget.attrs.setdefault("class", "form-select")
+
     def scores(self) -> dict[str, int]:
         return {scale: self.cleaned_data[scale] for scale in SCALES}
+
+    def lesion_reads(self) -> list[tuple[int, bool, int]]:
+        """(number, seen, confidence) per lesion, for the service (which checks that every lesion is answered)."""
+        data = self.cleaned_data
+        return [(n, data[f"lesion_{n}_seen"] == "yes", data[f"lesion_{n}_confidence"]) for n in self.lesion_numbers]
+
+    @staticmethod
+    def lesion_initial(lesions: list[dict[str, Any]]) -> dict[str, Any]:
+        return {**{f"lesion_{x['number']}_seen": "" if x["seen"] is None else ("yes" if x["seen"] else "no") for x in lesions},
+                **{f"lesion_{x['number']}_confidence": x["confidence"] for x in lesions}}
 
 
 class SheetValuesForm(forms.Form):

@@ -22,7 +22,7 @@ from imaging.models import ImagingStudy, Preview
 from imaging.reading import dicomweb as case_dicomweb
 from imaging.reading import rules, selectors
 from imaging.reading.models import AssignmentCase, ReadingAssignment, ScoreSheet
-from imaging.reading.services.sessions import assignment_case_score
+from imaging.reading.services.sessions import LesionRead, assignment_case_score
 from imaging.reading.services.sheets import score_sheet_create, score_sheet_submit, score_sheet_update
 from imaging.reading.web import body_diagram
 from imaging.reading.web.forms import CaseScoreForm, SheetValuesForm
@@ -203,11 +203,13 @@ def case_page(request: HttpRequest, pk: int, position: int) -> HttpResponse:
     except ApplicationError as exc:
         return _not_blind(request, exc)
     status = 200
+    lesions = selectors.case_lesion_rows(case)
     if request.method == "POST":
-        form = CaseScoreForm(request.POST)
+        form = CaseScoreForm(request.POST, lesions=lesions)
         if form.is_valid():
             try:
-                assignment_case_score(actor=request.user, case=case, scores=form.scores())
+                assignment_case_score(actor=request.user, case=case, scores=form.scores(),
+                                      lesions=[LesionRead(*read) for read in form.lesion_reads()])
             except ApplicationError as exc:
                 add_application_error(form, exc)
             else:
@@ -219,7 +221,8 @@ def case_page(request: HttpRequest, pk: int, position: int) -> HttpResponse:
                 return redirect("web-reading-assignment", pk=assignment.pk)
         status = 400
     else:
-        form = CaseScoreForm(initial={scale: getattr(case, scale) for scale in CaseScoreForm.base_fields})
+        form = CaseScoreForm(initial={**{scale: getattr(case, scale) for scale in CaseScoreForm.base_fields},
+                                      **CaseScoreForm.lesion_initial(lesions)}, lesions=lesions)
     images = list(range(len(selectors.case_previews(case))))
     total = assignment.cases.count()
     return render(request, "reading/web/case.html",
