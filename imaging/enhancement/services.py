@@ -18,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imaging.enhancement import derived, runtime
+from imaging.enhancement import derived, hooks, runtime
 from imaging.enhancement.models import EnhancementModel, EnhancementRun, Normalisation
-from imaging.models import Series
+from imaging.models import Instance, Series, Upload
 from imaging.volume import VolumeError, published_instances, read_dataset, series_volume
 from registry.access import Action, ensure_in_scope, may
 from registry.audit import audit_record, snapshot
@@ -162,7 +162,7 @@ def series_enhance(series: Series) -> dict[str, Any]:
         return {"not_applicable": "No images."}
     header = read_dataset(instances[0], pixels=False)
     if is_derived(header):
-        return {"not_applicable": "A derived series is not enhanced again."}
+        return {"not_applicable": "A derived series is not enhanced again.", **_derived_analysed(series, header, instances)}
     done = set(EnhancementRun.objects.filter(source=series, outcome=EnhancementRun.Outcome.DONE).values_list("model_id", flat=True))
     results: list[dict[str, Any]] = []
     volume = None
@@ -206,6 +206,30 @@ def series_enhance(series: Series) -> dict[str, Any]:
         results.append({"model": model.label, "derived_series": derived_series.pk, "provider": provider,
                         "seconds": round(seconds, 3)})
     return {"models": results}
+
+
+def source_series(series: Series, header: Any) -> Series | None:
+    """The series this derived one was made from: the one of the same study holding the SOP instance its first image's
+    SourceImageSequence names (the whole hierarchy, not the UID alone)."""
+    uids = [str(item.get("ReferencedSOPInstanceUID", "")) for item in header.get("SourceImageSequence", [])]
+    uids = [uid for uid in uids if uid]
+    if not uids:
+        return None
+    found = (Instance.objects.filter(sop_instance_uid__in=uids, series__study_id=series.study_id).exclude(series_id=series.pk)
+             .select_related("series__study__patient").first())
+    return found.series if found is not None else None
+
+
+def _derived_analysed(series: Series, header: Any, instances: list[Instance]) -> dict[str, Any]:
+    """A derived series made by this step (an "enhance" upload) whose source is in its study: the registered hooks run
+    (the low-dose evaluation pairs it). Its own SUV step is done by now (this step comes after it)."""
+    upload = Upload.objects.select_related("uploaded_by").get(pk=instances[0].upload_id)
+    if upload.source != Upload.Source.ENHANCE:
+        return {}
+    source = source_series(series, header)
+    if source is None:
+        return {"source": None}
+    return {"source": source.pk, **hooks.derived_series_analysed(source, series, upload.uploaded_by)}
 
 
 def _suv_factor(series: Series) -> float | None:

@@ -7,3 +7,11 @@ class LowdoseConfig(AppConfig):
     name = "imaging.lowdose"
     label = "lowdose"
     verbose_name = "Low-dose PET evaluation"
+
+    def ready(self) -> None:
+        # An enhanced series is paired with its source (and the study's standard series) once it is analysed: the
+        # enhancement step calls this hook, since imaging.enhancement does not import this sub-app.
+        from imaging.enhancement.hooks import on_derived_series
+        from imaging.lowdose.services import pairs_for_derived
+
+        on_derived_series("lowdose")(lambda source, derived, actor: pairs_for_derived(actor=actor, source=source, derived=derived))

@@ -165,3 +165,42 @@ def pairs_find(*, actor: User, protocol: EvaluationProtocol, study: ImagingStudy
             pairs.append(_pair_create(actor=actor, protocol=protocol, reference=by_id[ref_id], test=by_id[test_id],
                                       source=EvaluationPair.Source.FOUND)[0])
     return pairs, roles
+
+
+def _reference_candidates(protocol: EvaluationProtocol, source: Series, series: list[Series], roles: dict[int, str]) -> list[Series]:
+    """The references of an enhanced series under `protocol`: its own source when the source has the reference role
+    (low-dose source vs enhanced); otherwise the study's series of that role (e.g. the standard one vs enhanced)."""
+    if roles.get(source.pk) == protocol.reference_role:
+        return [source]
+    return [s for s in series if s.pk != source.pk and roles.get(s.pk) == protocol.reference_role]
+
+
+@transaction.atomic
+def pairs_for_derived(*, actor: User, source: Series, derived: Series) -> dict[str, Any]:
+    """An enhanced series just analysed, with its source in the same study: pair it (Source FOUND) under every protocol
+    whose test role is "enhanced" and whose reference is its source's role or another role found in the study, and
+    queue the evaluations. Called by the enhancement step through its hook (apps.py); the requester is `actor`.
+
+    A pair the actor may not create is reported, not raised: the derived series' analysis stands."""
+    protocols = list(EvaluationProtocol.objects.filter(test_role=SeriesRole.ENHANCED).order_by("id"))
+    if not protocols or source.study_id != derived.study_id:
+        return {"pairs": []}
+    series = list(Series.objects.restrict(actor, Action.VIEW).filter(study_id=derived.study_id, modality="PT")
+                  .select_related("study__patient").order_by("id"))
+    by_id = {s.pk: s for s in series}
+    roles = series_roles(series_attributes(s) for s in series)
+    if source.pk not in by_id or roles.get(derived.pk) != SeriesRole.ENHANCED:
+        return {"pairs": []}
+    made: list[int] = []
+    refused: list[dict[str, Any]] = []
+    for protocol in protocols:
+        for reference in _reference_candidates(protocol, by_id[source.pk], series, roles):
+            try:
+                with transaction.atomic():
+                    pair, _created = _pair_create(actor=actor, protocol=protocol, reference=reference, test=by_id[derived.pk],
+                                                  source=EvaluationPair.Source.FOUND)
+            except ApplicationError as exc:
+                refused.append({"protocol": protocol.pk, "reference": reference.pk, "code": exc.code, "reason": str(exc)})
+                continue
+            made.append(pair.pk)
+    return {"pairs": made, **({"refused": refused} if refused else {})}

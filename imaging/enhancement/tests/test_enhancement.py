@@ -60,7 +60,7 @@ def test_mean_filter_model_makes_a_derived_series_equal_to_scipy(actors, low_dos
     default_storage.save(name, ContentFile(b"not the registered model"))
 
     study = ingest_datasets(actors.coordinator_a, patient, datasets, tmp_path / "s", django_capture_on_commit_callbacks)
-    source = study.series.get()
+    source = study.series.get(series_number=3)  # the derived series (903) is filed in this study too
     assert source.pipeline_state == Series.PipelineState.DONE, source.pipeline_steps
     step = source.pipeline_steps["enhance"]
     assert step["state"] == "done"
@@ -77,11 +77,13 @@ def test_mean_filter_model_makes_a_derived_series_equal_to_scipy(actors, low_dos
     # Analysed like any series: its own pipeline ran to the end, and the enhance step does not enhance it again.
     derived.refresh_from_db()
     assert derived.pipeline_state == Series.PipelineState.DONE, derived.pipeline_steps
-    assert derived.pipeline_steps["enhance"]["result"] == {"not_applicable": "A derived series is not enhanced again."}
+    assert derived.pipeline_steps["enhance"]["result"]["not_applicable"] == "A derived series is not enhanced again."
     assert derived.suv.suv_max is not None and derived.patient_id == patient.pk
-    # Known limit (docs/imaging/enhancement.md): the ingest's de-identification remaps the Study Instance UID once more,
-    # so the derived series is filed as a study of its own (same child, same date) until ingest learns platform output.
-    assert derived.study_id != source.study_id and derived.study.study_date == source.study.study_date
+    # Filed as the platform's own output (no second de-identification): in its source's study, frame of reference kept.
+    assert derived.study_id == source.study_id and derived.frame_of_reference_uid == source.frame_of_reference_uid
+    # No evaluation protocol compares enhanced series here: the hook ran and paired nothing.
+    assert derived.pipeline_steps["enhance"]["result"]["source"] == source.pk
+    assert derived.pipeline_steps["enhance"]["result"]["lowdose"] == {"pairs": []}
 
     # The pixels: the source volume through uniform_filter with the same (zero) boundary, to the 16-bit storage step.
     source_volume, derived_volume = series_volume(source), series_volume(derived)
@@ -108,8 +110,13 @@ def test_mean_filter_model_makes_a_derived_series_equal_to_scipy(actors, low_dos
         assert ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose == \
             source_files[0].RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose
         assert ds.SeriesNumber == 903
-    # Ingested like an upload: audited as the model's registrant, de-identified (the study id as the patient id).
+    # Ingested like an upload: audited as the model's registrant, the source's de-identified header (the study id as the
+    # patient id), DerivationDescription kept and each image naming its source image (SourceImageSequence).
     assert derived_files[0].PatientID == patient.study_id
+    source_by_position = {float(ds.ImagePositionPatient[2]): str(ds.SOPInstanceUID) for ds in source_files}
+    for ds in derived_files:
+        assert ds.DerivationDescription.startswith("Enhanced by mean3 1.0 (ONNX, sha256 ")
+        assert ds.SourceImageSequence[0].ReferencedSOPInstanceUID == source_by_position[float(ds.ImagePositionPatient[2])]
     assert AuditEvent.objects.filter(actor=actors.data_manager, object_type__icontains="upload").exists()
 
 
