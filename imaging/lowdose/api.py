@@ -17,9 +17,19 @@ from rest_framework.views import APIView
 
 from imaging.lowdose import dose_saving, services
 from imaging.lowdose.models import EvaluationPair, EvaluationProtocol, PairMetrics, SeriesRole
+from imaging.lowdose.reader_study import (
+    latest_complete_session,
+    protocol_sessions,
+    reader_study_create,
+    session_results,
+    session_statuses,
+)
 from imaging.models import ImagingStudy, Series
+from imaging.reading.api.sessions import SessionSerializer
+from imaging.reading.models import ReadingSession
 from registry.access import Action, may
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields, query_input
+from registry.models import User
 
 
 class ProtocolSerializer(serializers.ModelSerializer):
@@ -66,6 +76,36 @@ class PairFindResultSerializer(serializers.Serializer):
     pairs = PairSerializer(many=True)
 
 
+class ReaderStudySerializer(serializers.Serializer):
+    readers = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True), many=True,
+                                           help_text="Readers blind to the series: none may work at a child's hospital")
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    instructions = serializers.CharField(required=False, allow_blank=True, default="", help_text="Shown to readers; must not name an arm")
+    evaluated_only = serializers.BooleanField(default=True, help_text="Only pairs whose evaluation succeeded")
+
+
+class ReaderCriterionSerializer(serializers.Serializer):
+    criterion = serializers.CharField()
+    label = serializers.CharField()
+    n = serializers.IntegerField(help_text="children with a value in both arms")
+    reference_median = serializers.FloatField(allow_null=True)
+    reference_iqr = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    test_median = serializers.FloatField(allow_null=True)
+    test_iqr = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    median_difference = serializers.FloatField(allow_null=True, help_text="Hodges-Lehmann estimate of test - reference")
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    wilcoxon_p = serializers.FloatField(allow_null=True)
+    agreement = serializers.FloatField(allow_null=True)
+    agreement_method = serializers.CharField()
+
+
+class ReaderResultsSerializer(serializers.Serializer):
+    session = serializers.IntegerField(allow_null=True, help_text="The complete session the criteria come from")
+    sessions = serializers.ListField(child=serializers.DictField(), help_text="Every reader study of the protocol: id, status")
+    criteria = ReaderCriterionSerializer(many=True)
+
+
 class ProtocolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     """Evaluation protocols: every hospital member sees them; a data manager of every hospital defines them."""
 
@@ -76,6 +116,33 @@ class ProtocolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMo
     def create(self, request: Request) -> Response:
         protocol = services.protocol_create(actor=request.user, **self.validated(ProtocolSerializer))
         return Response(ProtocolSerializer(protocol).data, status=status.HTTP_201_CREATED)
+
+    # --- Reader study (issue 18 item 2) ---
+    @extend_schema(request=ReaderStudySerializer, responses={201: SessionSerializer})
+    @action(detail=True, methods=["post"], url_path="reader-study", url_name="reader-study")
+    def reader_study(self, request: Request, pk: str | None = None) -> Response:
+        """A blinded reading session over the protocol's pairs (one per child): arms = its reference and test roles,
+        hidden from the readers; the reference series' lesion VOIs are called seen / not seen in every case."""
+        protocol = self.get_object()
+        if not may(request.user, Action.ADD, ReadingSession):
+            raise PermissionDenied(gettext("Only data managers of the whole programme create reader studies."))
+        session = reader_study_create(actor=request.user, protocol=protocol, **self.validated(ReaderStudySerializer))
+        # Read back through the scoped list (its prefetches), like the reading API's own create.
+        created = next(s for s in protocol_sessions(protocol, user=request.user) if s.pk == session.pk)
+        return Response(SessionSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: ReaderResultsSerializer})
+    @action(detail=True, methods=["get"], url_path="reader-results", url_name="reader-results")
+    def reader_results(self, request: Request, pk: str | None = None) -> Response:
+        """Per criterion (four quality scales, lesion detection rate and confidence) the reference and test medians, the
+        Hodges-Lehmann difference with its 95 % interval, the Wilcoxon signed-rank p and the inter-reader agreement,
+        from the protocol's latest complete reader study (criteria empty until one is complete)."""
+        protocol = self.get_object()
+        if not may(request.user, Action.VIEW, ReadingSession):
+            raise PermissionDenied(gettext("Reader results name the arms: data managers of the whole programme only."))
+        session = latest_complete_session(protocol)
+        return Response({"session": session.pk if session else None, "sessions": session_statuses(protocol, user=request.user),
+                         "criteria": session_results(session, protocol) if session else []})
 
 
 class PairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):

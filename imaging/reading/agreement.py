@@ -81,3 +81,68 @@ def paired_test(x: list[float], y: list[float], *, labels: tuple[str, str]) -> d
     result = agreement.paired_wilcoxon(x, y)
     return {"test": "Wilcoxon signed-rank, two-sided", "arms": list(labels), **asdict(result),
             "median_difference": float(np.median(np.subtract(x, y))) if x else None}
+
+
+# --- Reader studies over paired arms (imaging.lowdose.reader_study) ------------------------------------------------------
+def readers_kappa(ratings: dict[int, dict[Any, int]], *, categories: list[int], weights: str = WEIGHTS) -> dict[str, Any]:
+    """Agreement of several readers on the same items: per reader pair Cohen's weighted kappa over the items both
+    rated, and their mean over the pairs (Light's approach for more than two raters, Light 1971, Psychol Bull 76:365,
+    applied to weighted kappas). `ratings` is {reader: {item: score}}. With two categories, linear weights give
+    Cohen's plain kappa. With two readers the mean is their one kappa."""
+    readers = sorted(ratings)
+    pairs = []
+    for r1, r2 in combinations(readers, 2):
+        common = sorted(set(ratings[r1]) & set(ratings[r2]), key=str)
+        result = agreement.weighted_cohen_kappa([ratings[r1][i] for i in common], [ratings[r2][i] for i in common],
+                                                categories=categories, weights=weights)  # type: ignore[arg-type]
+        pairs.append({"readers": [r1, r2], "kappa": result.kappa, "n": result.n, "not_computable_reason": result.not_computable_reason})
+    kappas = [p["kappa"] for p in pairs if p["kappa"] is not None]
+    if len(readers) < 2:  # noqa: PLR2004
+        reason: str | None = "needs at least 2 readers"
+    elif not kappas:
+        reason = "; ".join(sorted({p["not_computable_reason"] for p in pairs if p["not_computable_reason"]})) or "no common items"
+    else:
+        reason = None
+    return {"kappa": float(np.mean(kappas)) if kappas else None, "weights": weights, "pairs": pairs,
+            "not_computable_reason": reason}
+
+
+def _signed_rank_cdf(n: int) -> list[float]:
+    """P(T+ <= t), t = 0 .. n(n+1)/2, of the Wilcoxon signed-rank statistic under the null (no ties): the number of
+    subsets of {1..n} with rank sum t, over 2^n (counted by the usual subset-sum recursion)."""
+    top = n * (n + 1) // 2
+    counts = [1] + [0] * top
+    for rank in range(1, n + 1):
+        for t in range(top, rank - 1, -1):
+            counts[t] += counts[t - rank]
+    total, running, cdf = 2**n, 0, []
+    for c in counts:
+        running += c
+        cdf.append(running / total)
+    return cdf
+
+
+def hodges_lehmann(differences: list[float], *, confidence: float = 0.95) -> dict[str, Any]:
+    """Hodges-Lehmann estimate of the median of paired differences and its distribution-free confidence interval.
+
+    The estimate is the median of the n(n+1)/2 Walsh averages (d_i + d_j)/2, i <= j (Hodges & Lehmann 1963, Ann Math
+    Stat 34:598). The interval is [W_(k), W_(M+1-k)] of the ordered Walsh averages, k the smallest integer with
+    P(T+ <= k) >= (1 - confidence)/2 under the exact signed-rank null distribution (Hollander, Wolfe & Chicken 2014,
+    Nonparametric Statistical Methods, 3rd ed., section 3.3; the same k as R's wilcox.test(conf.int = TRUE)); its achieved
+    confidence is 1 - 2 P(T+ <= k - 1) >= `confidence`. Zero differences are kept (they are Walsh averages like the rest);
+    with tied or zero differences the exact distribution is only approximate, so the coverage is approximate too.
+    Fewer than 6 pairs cannot reach 95 %: the interval is then not given, with the reason.
+    """
+    d = [float(x) for x in differences]
+    n = len(d)
+    if n == 0:
+        return {"estimate": None, "low": None, "high": None, "achieved_confidence": None, "not_computable_reason": "no pairs"}
+    walsh = sorted((d[i] + d[j]) / 2 for i in range(n) for j in range(i, n))
+    estimate = float(np.median(walsh))
+    cdf = _signed_rank_cdf(n)
+    k = next(t for t, p in enumerate(cdf) if p >= (1 - confidence) / 2)
+    if k == 0:
+        return {"estimate": estimate, "low": None, "high": None, "achieved_confidence": None,
+                "not_computable_reason": f"{n} pairs cannot give a {confidence:.0%} interval"}
+    return {"estimate": estimate, "low": walsh[k - 1], "high": walsh[len(walsh) - k],
+            "achieved_confidence": 1 - 2 * cdf[k - 1], "not_computable_reason": None}

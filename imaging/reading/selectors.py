@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy, Preview, Series
 from imaging.reading import agreement, rules
-from imaging.reading.models import AssignmentCase, ReadingAssignment, ReadingSession, ScoreSheet, SessionLesion
+from imaging.reading.models import AssignmentCase, CaseLesionRead, ReadingAssignment, ReadingSession, ScoreSheet, SessionLesion
 from imaging.reading.models.sessions import SCALES
 from nucmed import response, scoring
 from registry.access import Action, Rule, reach
@@ -216,3 +216,21 @@ def session_results(*, session: ReadingSession) -> dict[str, Any]:
             "paired_test": agreement.paired_test(pair_a, pair_b, labels=(arms[0], arms[1])),
         }
     return out
+
+
+def session_reads(*, session: ReadingSession) -> dict[str, Any]:
+    """Every score and lesion call of a session, keyed for paired analysis (two queries):
+
+    {"cases": [{"reader", "arm", "patient", "item", <scale>: score, ...}],
+     "lesions": [{"reader", "arm", "patient", "lesion", "seen", "confidence"}]}
+    Unscored cases and their calls are left out. The caller checks access (these are the arms of the session).
+    """
+    cases = [{"reader": c.assignment.reader_id, "arm": c.item.arm, "patient": c.item.patient_id, "item": c.item_id,
+              **{s: getattr(c, s) for s in SCALES}}
+             for c in AssignmentCase.objects.filter(assignment__session=session, scored_at__isnull=False)
+             .select_related("assignment", "item").order_by("id")]
+    lesions = [{"reader": r.case.assignment.reader_id, "arm": r.case.item.arm, "patient": r.case.item.patient_id,
+                "lesion": r.lesion_id, "seen": r.seen, "confidence": r.confidence}
+               for r in CaseLesionRead.objects.filter(case__assignment__session=session, case__scored_at__isnull=False)
+               .select_related("case__assignment", "case__item").order_by("id")]
+    return {"cases": cases, "lesions": lesions}
