@@ -63,6 +63,39 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "only_a_correct": ("Only A correct", "仅 A 正确"), "only_b_correct": ("Only B correct", "仅 B 正确"),
     "both_wrong": ("Both wrong", "均错误"), "exact_p": ("Exact p", "精确 p 值"), "chi2_cc": ("χ² (corrected)", "χ²（校正）"),
     "chi2_cc_p": ("χ² p", "χ² p 值"),
+    # Low-dose validation and dose saved (reports.builders.lowdose_validation, reports.builders.dose_saving).
+    "pair": ("Pair", "配对"), "grid": ("Grid", "网格"), "n_voxels": ("Voxels in the body mask", "体部掩膜体素数"),
+    "nrmse": ("NRMSE", "NRMSE"), "psnr_db": ("PSNR (dB)", "PSNR（dB）"), "ssim": ("SSIM", "SSIM"),
+    "suv_max_bias_percent": ("Whole-body SUVmax bias %", "全身 SUVmax 偏倚 %"),
+    "liver_snr_reference": ("Liver SNR, reference", "肝脏 SNR（参考）"), "liver_snr_test": ("Liver SNR, test", "肝脏 SNR（测试）"),
+    "liver_cv_reference": ("Liver CV, reference", "肝脏 CV（参考）"), "liver_cv_test": ("Liver CV, test", "肝脏 CV（测试）"),
+    "lesion_vois": ("Lesion VOIs", "病灶 VOI 数"), "method_version": ("Method version", "方法版本"), "voi": ("VOI", "VOI"),
+    "suv_max_reference": ("SUVmax, reference", "SUVmax（参考）"), "suv_max_test": ("SUVmax, test", "SUVmax（测试）"),
+    "voi_suv_max_bias_percent": ("Lesion SUVmax bias %", "病灶 SUVmax 偏倚 %"),
+    "suv_mean_reference": ("SUVmean, reference", "SUVmean（参考）"), "suv_mean_test": ("SUVmean, test", "SUVmean（测试）"),
+    "voi_suv_mean_bias_percent": ("Lesion SUVmean bias %", "病灶 SUVmean 偏倚 %"),
+    "suv_peak_reference": ("SUVpeak, reference", "SUVpeak（参考）"), "suv_peak_test": ("SUVpeak, test", "SUVpeak（测试）"),
+    "voi_suv_peak_bias_percent": ("Lesion SUVpeak bias %", "病灶 SUVpeak 偏倚 %"),
+    "metric": ("Metric", "指标"), "n": ("n", "n"), "min": ("Minimum", "最小值"), "max": ("Maximum", "最大值"),
+    "difference_in": ("Differences in", "差值单位"), "mean_reference": ("Mean, reference", "均值（参考）"),
+    "mean_test": ("Mean, test", "均值（测试）"),
+    "bias": ("Bias", "偏倚"), "sd": ("SD", "标准差"), "lower_loa": ("Lower 95% limit of agreement", "95% 一致性界限下限"),
+    "upper_loa": ("Upper 95% limit of agreement", "95% 一致性界限上限"), "label": ("Label", "名称"),
+    "reference_median": ("Median, reference", "中位数（参考）"), "test_median": ("Median, test", "中位数（测试）"),
+    "median_difference": ("Median difference", "中位数差值"), "ci_low": ("95% CI lower", "95% CI 下限"),
+    "ci_high": ("95% CI upper", "95% CI 上限"), "ci_confidence": ("Confidence achieved", "实际置信度"),
+    "wilcoxon_p": ("Wilcoxon p", "Wilcoxon p 值"), "agreement": ("Agreement", "一致性"),
+    "agreement_method": ("Agreement method", "一致性方法"), "bound": ("Bound", "界值"), "pairs": ("Pairs", "配对数"),
+    "pairs_judged": ("Pairs with the value", "具有该数值的配对数"), "pairs_met": ("Pairs meeting it", "满足的配对数"),
+    "worst_value": ("Worst value", "最差值"), "met": ("Met", "达到"), "conclusion": ("Conclusion", "结论"),
+    "exams_unknown": ("Exams without a saving", "无法计算节省的检查数"), "total_saving_msv": ("Total saving (mSv)", "节省总量（mSv）"),
+    "median_saving_msv": ("Median saving (mSv)", "节省中位数（mSv）"), "median_saving_percent": ("Median saving %", "节省中位数 %"),
+    "protocol_standard": ("Standard protocol", "标准方案"), "protocol_low_dose": ("Low-dose protocol", "低剂量方案"),
+    "protocol_short_scan": ("Short-scan protocol", "短时扫描方案"), "protocol_unknown": ("Protocol not known", "方案未知"),
+    "sedation_none": ("No sedation", "未镇静"), "sedation_sedation": ("Sedation", "镇静"),
+    "sedation_general_anaesthesia": ("General anaesthesia", "全身麻醉"), "sedation_not_recorded": ("Sedation not recorded", "镇静未记录"),
+    "protocol": ("Evaluation protocol", "评估方案"), "study_from": ("Studies from", "检查起始日期"),
+    "study_to": ("Studies until", "检查截止日期"),
     # Report parameters (the run's page and the PDF's first line).
     "as_of": ("As of", "截至日期"), "hospitals": ("Hospitals", "医院"), "diagnosis_from": ("Diagnosed from", "诊断起始日期"),
     "diagnosis_to": ("Diagnosed until", "诊断截止日期"), "trial": ("Trial", "试验"), "trial_code": ("Trial", "试验"),
@@ -81,6 +114,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "randomised": ("Randomised", "已随机"), "completed": ("Completed", "已完成"), "withdrawn": ("Withdrawn", "已退出"),
     "on_study": ("On study", "在研"), "sensitivity": ("Sensitivity", "灵敏度"), "specificity": ("Specificity", "特异度"),
     "en": ("English", "英文"), "zh-hans": ("Simplified Chinese", "简体中文"),
+    # Metrics and measures of the low-dose validation report.
+    "nrmse": ("NRMSE", "NRMSE"), "psnr_db": ("PSNR (dB)", "PSNR（dB）"), "ssim": ("SSIM", "SSIM"),
+    "suv_max_bias_percent": ("Whole-body SUVmax bias", "全身 SUVmax 偏倚"),
+    "liver_snr_reference": ("Liver SNR, reference", "肝脏 SNR（参考）"), "liver_snr_test": ("Liver SNR, test", "肝脏 SNR（测试）"),
+    "liver_cv_reference": ("Liver CV, reference", "肝脏 CV（参考）"), "liver_cv_test": ("Liver CV, test", "肝脏 CV（测试）"),
+    "voi_suv_max_bias_percent": ("Lesion SUVmax bias", "病灶 SUVmax 偏倚"),
+    "voi_suv_mean_bias_percent": ("Lesion SUVmean bias", "病灶 SUVmean 偏倚"),
+    "voi_suv_peak_bias_percent": ("Lesion SUVpeak bias", "病灶 SUVpeak 偏倚"),
+    "suv_max": ("SUVmax", "SUVmax"), "suv_mean": ("SUVmean", "SUVmean"), "suv_peak": ("SUVpeak", "SUVpeak"),
+    "whole_body_suv_max": ("Whole-body SUVmax", "全身 SUVmax"), "suv": ("SUV", "SUV"), "percent": ("Per cent", "百分比"),
 }
 YES_NO = {True: ("Yes", "是"), False: ("No", "否")}
 # Age bands (reports.builders.common.AGE_BANDS) with their unit.
@@ -88,7 +131,7 @@ AGE_BAND_WORDS = {"<12": ("<12 months", "<12 个月"), "12-<18": ("12 to <18 mon
                   "18-<60": ("18 to <60 months", "18 至 <60 个月"), ">=60": ("≥60 months", "≥60 个月")}
 # Columns whose values are the words above (and booleans), beyond those with a code list.
 WORD_COLUMNS = {"group", "arm", "read_arm", "endpoint", "consent_state", "step", "measure", "site", "age_band",
-                "age_band_at_diagnosis", "tracer", "agent", "modality_group", "language"}
+                "age_band_at_diagnosis", "tracer", "agent", "modality_group", "language", "metric", "difference_in"}
 PROBABILITY_COLUMNS = {"survival", "ci_lower", "ci_upper"}
 TEXT_COLUMNS = {"exact_p", "chi2_cc_p", "year", "diagnosis_year", "month", "subject_number", "unit", "patient", "session"}
 

@@ -102,5 +102,7 @@ def _load() -> None:
     # The kinds register themselves on import; importing here keeps models and the task free of import cycles.
     import reports.builders.cohort  # noqa: F401
     import reports.builders.diagnostic  # noqa: F401
+    import reports.builders.dose_saving  # noqa: F401
+    import reports.builders.lowdose_validation  # noqa: F401
     import reports.builders.trial  # noqa: F401
     import reports.exports.extract  # noqa: F401

@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 # The figures' fixed words in Chinese (a figure has no request: the run's language chooses).
 ZH_WORDS = {"Months from diagnosis": "自诊断起的月数", "{endpoint} probability": "{endpoint}概率",
             "site {site}": "中心 {site}", "all sites": "全部中心", "target {target}": "目标 {target}",
-            "Subjects enrolled (cumulative)": "累计入组受试者数", "Count": "数量", "Events": "事件数"}
+            "Subjects enrolled (cumulative)": "累计入组受试者数", "Count": "数量", "Events": "事件数",
+            "bias {bias}": "偏倚 {bias}", "95% limits of agreement": "95% 一致性界限",
+            "Mean of reference and test ({unit})": "参考与测试的均值（{unit}）", "Test - reference ({unit})": "测试 - 参考（{unit}）"}
 
 
 @cache
@@ -134,4 +136,37 @@ def histogram(values: list[float], *, xlabel: str, language: str = "en") -> Draw
         ax.set_xlabel(_words(xlabel, language))
         ax.set_ylabel(_words("Count", language))
         ax.grid(alpha=0.3)
+        return _png(fig)
+
+
+@dataclass(frozen=True)
+class AgreementPanel:
+    """One Bland-Altman panel: a measure's paired means and differences (test - reference), bias and 95 % limits."""
+
+    measure: str
+    means: list[float]
+    differences: list[float]
+    bias: float | None
+    lower: float | None
+    upper: float | None
+
+
+def bland_altman_plot(panels: list[AgreementPanel], *, unit: str, language: str = "en") -> Drawing:
+    """Bland-Altman plots side by side: the difference test - reference against the mean of the two, the bias as a line
+    and the 95 % limits of agreement dashed (Bland JM, Altman DG, Lancet 1986;1(8476):307-310)."""
+    language = figure_language(language)
+    with _font(language):
+        fig, axes = plt.subplots(1, len(panels), figsize=(max(4.0, 3.6 * len(panels)), 3.6), squeeze=False)
+        for ax, panel in zip(axes[0], panels, strict=True):
+            ax.scatter(panel.means, panel.differences, s=14)
+            if panel.bias is not None:
+                ax.axhline(panel.bias, color="C1", label=_words("bias {bias}", language).format(bias=f"{panel.bias:.3g}"))
+            if panel.lower is not None and panel.upper is not None:
+                ax.axhline(panel.lower, color="grey", linestyle="--", label=_words("95% limits of agreement", language))
+                ax.axhline(panel.upper, color="grey", linestyle="--")
+            ax.set_title(label("measure", panel.measure, language))
+            ax.set_xlabel(_words("Mean of reference and test ({unit})", language).format(unit=unit))
+            ax.set_ylabel(_words("Test - reference ({unit})", language).format(unit=unit))
+            ax.legend(fontsize=7)
+            ax.grid(alpha=0.3)
         return _png(fig)

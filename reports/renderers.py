@@ -170,6 +170,13 @@ ZH_TITLES = {
     "dose_hist": "每名患儿的累积有效剂量",
     "km_os": "按 INRG 危险度分组的 Kaplan-Meier 总生存", "km_efs": "按 INRG 危险度分组的 Kaplan-Meier 无事件生存",
     "accrual": "累计入组与目标", "ae_soc": "按系统器官分类统计的不良事件",
+    "lowdose_validation": "低剂量验证报告", "conclusions": "预先声明的验收标准结论", "metric_distributions": "已评估配对的指标分布",
+    "suv_agreement": "病灶 VOI 的 SUV 一致性（Bland-Altman）", "reader_results": "阅片研究：图像质量与病灶可检出性",
+    "pairs": "已评估配对及其存储的指标", "lesion_vois": "病灶 VOI：参考与测试的 SUV 及存储的偏倚",
+    "bland_altman": "Bland-Altman：病灶 SUV，测试相对参考",
+    "dose_saving": "剂量节省报告", "saving_overall": "全项目的剂量节省", "saving_by_tracer": "按示踪剂统计的剂量节省",
+    "saving_by_hospital": "按医院统计的剂量节省", "saving_by_year": "按年份统计的剂量节省",
+    "saving_by_tracer_hospital_year": "按示踪剂、医院和年份统计的剂量节省", "saving_by_year_plot": "按年份统计的节省总量",
 }
 ZH_WORDS = {"no_rows": "无数据。", "more_rows": "其余 {n} 行见 CSV 和 XLSX 文件。"}
 
@@ -199,10 +206,12 @@ def _html_table(section: Section, language: str = "en") -> str:
 def _title(report: Report) -> str:
     """The PDF's title. In Chinese, the kind's Chinese title without the builder's English subtitle ("... as of
     <date>", "Trial report <code> ..."): the date and the trial are on the parameters line under it. Only the
-    diagnostic report's subtitle carries data the parameters do not (the comparison's name, as its users typed it)."""
+    diagnostic and low-dose validation reports' subtitles carry data the parameters do not (the comparison's or the
+    protocol's name, as its users typed it)."""
     if report.language != "zh-hans" or report.kind not in ZH_TITLES:
         return report.title
-    name = report.title.split(": ", 1)[1] if report.kind == "diagnostic" and ": " in report.title else ""
+    named = {"diagnostic", "lowdose_validation"}  # their subtitle is a comparison's or a protocol's name, as typed
+    name = report.title.split(": ", 1)[1] if report.kind in named and ": " in report.title else ""
     return f"{ZH_TITLES[report.kind]}（{name}）" if name else ZH_TITLES[report.kind]
 
 

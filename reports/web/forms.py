@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from imaging.lowdose.models import EvaluationProtocol
 from imaging.reading.models import ReadingComparison
 from registry.access import Action
 from registry.models import User
@@ -72,11 +73,36 @@ class DiagnosticForm(_ReportForm):
         self.fields["comparison"].choices = [(c.pk, str(c)) for c in comparisons]
 
 
+class DoseSavingForm(_ReportForm):
+    hospitals = forms.MultipleChoiceField(label=_("Hospitals"), required=False,
+                                          help_text=_("Every hospital you may report on when none is chosen."))
+    study_from = forms.DateField(label=_("Studies from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    study_to = forms.DateField(label=_("Studies until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    field_order = ["as_of", "hospitals", "study_from", "study_to"]
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["hospitals"].choices = [(h.code, str(h)) for h in hospital_list(user=user).order_by("code")]
+        self.fields["hospitals"].widget.attrs["size"] = min(8, max(2, len(self.fields["hospitals"].choices)))
+
+
+class LowdoseValidationForm(DoseSavingForm):
+    protocol = forms.TypedChoiceField(label=_("Evaluation protocol"), coerce=int)
+    field_order = ["protocol", "as_of", "hospitals", "study_from", "study_to"]
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        protocols = EvaluationProtocol.objects.restrict(user, Action.VIEW).order_by("name", "pk")
+        self.fields["protocol"].choices = [(p.pk, str(p)) for p in protocols]
+        self.order_fields(self.field_order)
+
+
 class AsOfForm(_ReportForm):
     """Kinds with no parameter but the reference date (the data managers' extract, and any kind added later)."""
 
 
-FORMS: dict[str, type[_ReportForm]] = {"cohort": CohortForm, "trial": TrialForm, "diagnostic": DiagnosticForm}
+FORMS: dict[str, type[_ReportForm]] = {"cohort": CohortForm, "trial": TrialForm, "diagnostic": DiagnosticForm,
+                                       "dose_saving": DoseSavingForm, "lowdose_validation": LowdoseValidationForm}
 
 
 def form_for(kind: str) -> type[_ReportForm]:
