@@ -58,7 +58,8 @@ def test_volume_is_read_once_and_shared(phantom_study, monkeypatch) -> None:  # 
     def no_reading(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("the cached volume should have been used")
 
-    monkeypatch.setattr(volume, "read_dataset", no_reading)
+    volume.series_volume(series)  # the first request after the run reads the files and writes the cache
+    monkeypatch.setattr(volume, "read_slice", no_reading)
     cached = volume.series_volume(series)
     monkeypatch.undo()
     fresh = volume.build_volume(volume.published_instances(series))
