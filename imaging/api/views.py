@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from imaging.models import ImagingStudy, Instance, Series, Upload
 from imaging.pipeline import step_states
+from imaging.services.acquisition import study_acquisition_update
 from imaging.services.ingest import IncomingFile, ingest, may_upload, with_upload_scope
 from imaging.services.review import study_release
 from registry.access import Action
@@ -73,7 +74,22 @@ class StudySerializer(serializers.ModelSerializer):
     class Meta:
         model = ImagingStudy
         fields = ["id", "patient", "study_uid", "study_date", "modality_group", "tracer", "description", "status",
-                  "hold_reasons", "patient_weight_kg", "patient_size_m", "trial_visit_id", "series", "created_at"]
+                  "hold_reasons", "patient_weight_kg", "patient_size_m", "trial_visit_id", "acquisition_protocol",
+                  "acquisition_protocol_source", "sedation", "series", "created_at"]
+
+
+class StudyAcquisitionSerializer(serializers.Serializer):
+    """PATCH of a study: only its acquisition protocol and sedation may be changed by hand (the rest comes from the images)."""
+
+    acquisition_protocol = serializers.ChoiceField(choices=ImagingStudy.AcquisitionProtocol.choices, required=False,
+                                                   help_text="Set by hand, never replaced by the protocol the dose step infers.")
+    sedation = serializers.ChoiceField(choices=ImagingStudy.Sedation.choices, required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, help_text="Reason for the change (optional).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "acquisition_protocol" not in attrs and "sedation" not in attrs:
+            raise serializers.ValidationError(gettext_lazy("Give the acquisition protocol, the sedation or both."))
+        return attrs
 
 
 class InstanceSerializer(serializers.ModelSerializer):
@@ -136,6 +152,13 @@ class StudyViewSet(ScopedReadOnlyViewSet):
         rows = list_filtered(self, self.get_queryset())
         page = self.paginate_queryset(KeysFirst(rows, lambda sliced: sliced.values(*row_keys(StudySerializer))))
         return self.get_paginated_response(_study_rows(page or []))
+
+    @extend_schema(request=StudyAcquisitionSerializer, responses=StudySerializer)
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        """Set the exam's acquisition protocol and/or the child's sedation by hand (coordinators, investigators and data
+        managers of the study's hospital; audited)."""
+        study = study_acquisition_update(actor=request.user, study=self.get_object(), **self.validated(StudyAcquisitionSerializer))
+        return Response(StudySerializer(self.get_queryset().get(pk=study.pk)).data)
 
     @extend_schema(request=ReleaseSerializer, responses=StudySerializer)
     @action(detail=True, methods=["post"])

@@ -177,6 +177,9 @@ class DoseSavingSerializer(serializers.Serializer):
     standard_activity_mbq = serializers.FloatField(allow_null=True)
     standard_msv = serializers.FloatField(allow_null=True)
     saving_msv = serializers.FloatField(allow_null=True)
+    saving_percent = serializers.FloatField(allow_null=True, help_text="saving_msv as a percentage of standard_msv")
+    protocol = serializers.ChoiceField(choices=ImagingStudy.AcquisitionProtocol.choices, help_text="the exam's acquisition protocol")
+    sedation = serializers.ChoiceField(choices=ImagingStudy.Sedation.choices)
     not_available_reason = serializers.CharField()
 
 
@@ -192,6 +195,15 @@ class DoseSummarySerializer(serializers.Serializer):
     exams_unknown = serializers.IntegerField()
     total_saving_msv = serializers.FloatField(allow_null=True)
     median_saving_msv = serializers.FloatField(allow_null=True)
+    median_saving_percent = serializers.FloatField(allow_null=True)
+    protocol_standard = serializers.IntegerField(help_text="exams of the group (saving known or not) by acquisition protocol")
+    protocol_low_dose = serializers.IntegerField()
+    protocol_short_scan = serializers.IntegerField()
+    protocol_unknown = serializers.IntegerField()
+    sedation_none = serializers.IntegerField(help_text="exams of the group by sedation")
+    sedation_sedation = serializers.IntegerField()
+    sedation_general_anaesthesia = serializers.IntegerField()
+    sedation_not_recorded = serializers.IntegerField()
 
 
 def _doses(request: Request) -> QuerySet[Any]:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from imaging import modalities
 from imaging.dicom import dose_headers
 from imaging.models import DoseResult, ImagingStudy, Instance, Series
+from imaging.services import acquisition
 from imaging.volume import read_dataset
 from nucmed import dosage, ssde
 from nucmed.ct_dose import ct_effective_dose, k_table
@@ -253,6 +254,31 @@ def _ct_dose(study: ImagingStudy, age: float | None, table_version: str, result:
     return True
 
 
+def _scan_duration_ms(study: ImagingStudy) -> float | None:
+    """The whole PET acquisition's duration: ActualFrameDuration (per bed position) times the bed positions (distinct
+    acquisition times of the published images; one when none is recorded, as for a total-body scanner's single frame)."""
+    series = study.series.filter(modality="PT").order_by("series_number", "id").first()
+    first = _first_instance(series) if series is not None else None
+    if first is None:
+        return None
+    frame = read_dataset(first, pixels=False, tags=["ActualFrameDuration"]).get("ActualFrameDuration")
+    if frame is None or float(frame) <= 0:
+        return None
+    beds = series.instances.filter(quarantine_reason="").exclude(acquisition="").values("acquisition").distinct().count()
+    return float(frame) * max(beds, 1)
+
+
+def _infer_protocol(study: ImagingStudy, row: DoseResult, actor: User | None) -> None:
+    """Fill a PET exam's unknown protocol from the activity given against the table's and the scan duration (never one
+    set by hand: imaging.services.acquisition)."""
+    if not acquisition.may_infer(study):
+        return
+    inference = acquisition.infer_protocol(activity_mbq=row.administered_activity_mbq, recommended_mbq=row.recommended_activity_mbq,
+                                           scan_ms=_scan_duration_ms(study))
+    acquisition.protocol_infer_store(study=study, inference=inference,
+                                     actor=actor or User.objects.get(username=SYSTEM_USERNAME))
+
+
 def study_dose_up_to_date(study: ImagingStudy) -> DoseResult | None:
     """The exam's dose when it was computed after its newest instance arrived (the dose step of its other series
     saw the same images), else None."""
@@ -285,7 +311,9 @@ def study_dose_compute(*, study: ImagingStudy, ct_table: str | None = None, acto
     result["details"] = details
     for name in DOSE_FIELDS:
         result.setdefault(name, None)
-    return _store(study, result, actor=actor, reason=reason)
+    row = _store(study, result, actor=actor, reason=reason)
+    _infer_protocol(study, row, actor)
+    return row
 
 
 @transaction.atomic

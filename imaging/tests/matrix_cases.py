@@ -116,6 +116,9 @@ CLINICAL_CASES = [
     Case("study release (not on hold)", "imaging-study-release",
          statuses(invalid=ADDERS_A, hidden=NOT_A, forbidden={"monitor_a"}), method="post",
          args=lambda w: [w["study_a"].pk], data=lambda w, actor: {"reason": "checked"}),
+    # PATCH of a study: its acquisition protocol and sedation only (imaging.services.acquisition).
+    Case("study acquisition patch", "imaging-study-detail", statuses(ok=ADDERS_A, hidden=NOT_A, forbidden={"monitor_a"}),
+         method="patch", args=lambda w: [w["study_a"].pk], data=lambda w, actor: {"sedation": "general_anaesthesia"}),
     _list("series", "imaging-series-list"), _detail("series", "imaging-series-detail"),
     Case("series retry (not failed)", "imaging-series-retry", statuses(invalid=ADDERS_A, hidden=NOT_A, forbidden={"monitor_a"}),
          method="post", args=lambda w: [w["series_a"].pk]),

@@ -30,6 +30,11 @@ CASES: list[Case] = [
     page_case("study release (not on hold)", "web-study-release",
               statuses(kind="page write", invalid=api.ADDERS_A, forbidden={"monitor_a"}, hidden=NOT_A),
               method="post", args=study_arg, data=lambda w, actor: {"reason": "checked"}),
+    # The exam's protocol and sedation set by hand: those who may change the study (coordinators, investigators, data
+    # managers of its hospital); a monitor sees the study but may not (403).
+    page_case("study acquisition (protocol, sedation)", "web-study-acquisition",
+              statuses(kind="page write", ok=api.ADDERS_A, forbidden={"monitor_a"}, hidden=NOT_A), method="post", args=study_arg,
+              data=lambda w, actor: {"acquisition_protocol": "standard", "sedation": "none"}),
     page_case("preview image", "web-preview-image", statuses(kind="file", ok=SEE_A, hidden=NOT_A),
               args=lambda w: [w["preview_a"].pk]),
     # The upload page's patient search: study IDs of the patients the user may upload for, nobody else's.

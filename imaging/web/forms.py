@@ -1,4 +1,5 @@
-"""Forms of the imaging pages: the upload fallback form and the hold release (the blinded case scores are the reading sub-app's)."""
+"""Forms of the imaging pages: the upload fallback form, the hold release and the exam's acquisition (protocol, sedation);
+the blinded case scores are the reading sub-app's."""
 from collections.abc import Iterable
 from typing import Any
 
@@ -8,6 +9,7 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from imaging.models import ImagingStudy
 from registry.models import Patient
 from registry.web.forms import BootstrapForm, BootstrapFormMixin
 
@@ -114,3 +116,11 @@ class ReleaseForm(BootstrapForm):
     reason = forms.CharField(label=_("Reason for release"), widget=forms.Textarea(attrs={"rows": 2}),
                              help_text=_("Who checked, and why the images are this patient's."))
 
+
+class AcquisitionForm(BootstrapForm):
+    """The exam's protocol and the child's sedation, set by hand (imaging.services.acquisition.study_acquisition_update)."""
+
+    acquisition_protocol = forms.ChoiceField(label=_("Acquisition protocol"), choices=ImagingStudy.AcquisitionProtocol.choices,
+                                             help_text=_("Set here, it is never replaced by the protocol the dose step infers."))
+    sedation = forms.ChoiceField(label=_("Sedation"), choices=ImagingStudy.Sedation.choices)
+    reason = forms.CharField(label=_("Reason for change (optional)"), required=False, max_length=500)

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern] = [
     path("studies/<int:pk>/", views.study_detail, name="web-study-detail"),
     path("studies/<int:pk>/progress/", views.study_progress, name="web-study-progress"),
     path("studies/<int:pk>/release/", views.study_release_page, name="web-study-release"),
+    path("studies/<int:pk>/acquisition/", views.study_acquisition_page, name="web-study-acquisition"),
     path("previews/<int:pk>/image/", views.preview_image, name="web-preview-image"),
     path("dicom/senders/", network.senders_page, name="web-dicom-senders"),
     path("dicom/senders/<int:pk>/active/", network.sender_active_page, name="web-dicom-sender-active"),

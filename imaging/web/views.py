@@ -20,14 +20,15 @@ from imaging import viewer_config
 from imaging.models import ImagingStudy, Instance, Preview, Series, Upload, VoiMeasurement
 from imaging.pipeline import step_label, step_note, step_states
 from imaging.selectors import patient_dose_history
+from imaging.services.acquisition import study_acquisition_update
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.services.review import study_release
 from imaging.volume import open_bytes
-from imaging.web.forms import ReleaseForm, UploadForm, visit_label
+from imaging.web.forms import AcquisitionForm, ReleaseForm, UploadForm, visit_label
 from imaging.web.study_parts import study_parts
 from imaging.web.summary import upload_summary
 from nucmed.radiopharmaceuticals import CHOICES as TRACER_CHOICES
-from registry.access import Action, may
+from registry.access import Action, may, reach
 from registry.errors import ApplicationError
 from registry.models import Patient
 from registry.web.forms import add_application_error
@@ -188,10 +189,20 @@ def _study_links(request: HttpRequest, study: ImagingStudy) -> dict[str, Any]:
             "tracer_label": dict(TRACER_CHOICES).get(study.tracer, study.tracer), "parts": study_parts(request, study)}
 
 
-def _render_detail(request: HttpRequest, study: ImagingStudy, release_form: ReleaseForm, status: int = 200) -> HttpResponse:
-    can_release = (study.status == ImagingStudy.Status.ON_HOLD
-                   and ImagingStudy.objects.restrict(request.user, Action.CHANGE).filter(pk=study.pk).exists())
+def _may_change(request: HttpRequest, study: ImagingStudy) -> bool:
+    """Whether the user may change the study (release it, correct its protocol): a study is scoped by its patient's
+    hospital alone, so the reach of CHANGE answers it without a query (the scope is cached)."""
+    return reach(request.user, Action.CHANGE, ImagingStudy).covers(hospital_id=study.patient.hospital_id)
+
+
+def _render_detail(request: HttpRequest, study: ImagingStudy, release_form: ReleaseForm, status: int = 200,
+                   acquisition_form: AcquisitionForm | None = None) -> HttpResponse:
+    may_change = _may_change(request, study)
+    can_release = study.status == ImagingStudy.Status.ON_HOLD and may_change
+    if acquisition_form is None and may_change:
+        acquisition_form = AcquisitionForm(initial={"acquisition_protocol": study.acquisition_protocol, "sedation": study.sedation})
     context = {**_live_context(request, study), "release_form": release_form, "can_release": can_release,
+               "acquisition_form": acquisition_form if may_change else None,
                "viewer": viewer_config.for_study(request.user, study), **_study_links(request, study)}
     return render(request, "imaging/web/study_detail.html", context, status=status)
 
@@ -221,6 +232,25 @@ def study_release_page(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The study was released; its pipeline runs now."))
             return redirect("web-study-detail", pk=study.pk)
     return _render_detail(request, _study(request, pk), form, status=400)
+
+
+@login_required
+@require_POST
+def study_acquisition_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The exam's protocol and sedation set by hand: coordinators, investigators and data managers of the study's hospital."""
+    study = _study(request, pk)
+    if not _may_change(request, study):
+        raise PermissionDenied(_("Your role does not allow changing this exam."))
+    form = AcquisitionForm(request.POST)
+    if form.is_valid():
+        try:
+            study_acquisition_update(actor=request.user, study=study, **form.cleaned_data)
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, _("The exam's protocol and sedation were saved."))
+            return redirect("web-study-detail", pk=study.pk)
+    return _render_detail(request, study, ReleaseForm(), status=400, acquisition_form=form)
 
 
 @login_required
