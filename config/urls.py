@@ -44,6 +44,8 @@ urlpatterns = [
     # Each app and sub-app owns its pages; a sub-app's pages share its parent's prefix.
     path("imaging/", include("imaging.web.urls")),
     path("imaging/", include("imaging.reading.web.urls")),
+    path("imaging/", include("imaging.lowdose.web.urls")),
+    path("imaging/", include("imaging.enhancement.web.urls")),
     path("trials/", include("trials.web.urls")),
     path("trials/", include("trials.safety.web.urls")),
     path("trials/", include("trials.oversight.web.urls")),

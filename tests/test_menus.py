@@ -14,11 +14,11 @@ from trials.tests.builders import make_trial
 
 pytestmark = pytest.mark.django_db
 
-ALL = {"Worklist", "Patients", "Upload", "Trials", "Reading", "Reports"}
+ALL = {"Worklist", "Patients", "Upload", "Trials", "Reading", "Low-dose evaluation", "Reports"}
 MENUS = {
     "coordinator_a": ALL - {"Reading"},
     "investigator_a": ALL,
-    "monitor_a": {"Worklist", "Patients", "Trials"},
+    "monitor_a": {"Worklist", "Patients", "Trials", "Low-dose evaluation"},
     "data_manager": ALL,
     "sponsor": {"Worklist", "Trials", "Reports"},
     "trial_monitor": {"Worklist", "Trials"},

@@ -36,7 +36,7 @@ def test_the_sponsors_menu_and_a_coordinators(page, actors: Actors) -> None:  # 
 
     browser_login(page, "coordinator_a")
     page.goto("/trials/")
-    assert _menu(page) == ["Worklist", "Patients", "Upload", "Trials", "Reports"]
+    assert _menu(page) == ["Worklist", "Patients", "Upload", "Trials", "Low-dose evaluation", "Reports"]
     page.get_by_test_id("main-menu").get_by_role("link", name="Reports").click()
     page.wait_for_url("**/reports/")
     assert page.get_by_test_id("new-cohort").is_visible() and page.get_by_test_id("new-extract").count() == 0

@@ -1,0 +1,131 @@
+"""Forms of the low-dose evaluation pages. They only collect input; what makes a protocol or a pair valid is the
+services' rule (imaging.lowdose.services), whose refusals `add_application_error` shows next to these fields."""
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from imaging.lowdose.models import SeriesRole
+from imaging.lowdose.services import CRITERION_METRICS
+from imaging.models import ImagingStudy, Series
+from registry.access import Action
+from registry.web.forms import BootstrapForm
+
+CRITERION_ROWS = 5  # rows offered on the form; a protocol rarely pre-declares more (the API takes any number)
+METRIC_LABELS: dict[str, Any] = {
+    "nrmse": _("NRMSE (in the body mask)"),
+    "psnr_db": _("PSNR (dB)"),
+    "ssim": _("SSIM"),
+    "suv_max_bias_percent": _("Whole-body SUVmax bias (%)"),
+    "voi_suv_max_bias_percent": _("Lesion SUVmax bias (%), worst VOI"),
+    "voi_suv_mean_bias_percent": _("Lesion SUVmean bias (%), worst VOI"),
+    "voi_suv_peak_bias_percent": _("Lesion SUVpeak bias (%), worst VOI"),
+}
+# The three bounds of imaging.lowdose.evaluation._judge: |worst| < max_abs, worst >= min, worst <= max.
+BOUND_LABELS: dict[str, Any] = {"max_abs": _("|value| <"), "min": _("value ≥"), "max": _("value ≤")}
+
+
+def metric_label(metric: str) -> str:
+    return str(METRIC_LABELS.get(metric, metric))
+
+
+def criterion_text(criterion: dict[str, Any]) -> str:
+    """One pre-declared criterion as a reader reads it, e.g. "Lesion SUVmax bias (%), worst VOI: |value| < 10"."""
+    bound = next((k for k in BOUND_LABELS if k in criterion), None)
+    if bound is None:
+        return metric_label(criterion.get("metric", ""))
+    return f"{metric_label(criterion.get('metric', ''))}: {BOUND_LABELS[bound]} {criterion[bound]:g}"
+
+
+class ProtocolForm(BootstrapForm):
+    """A protocol as protocol_create takes it; the acceptance criteria are rows of (metric, bound, value)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    reference_role = forms.ChoiceField(label=_("Reference series"), choices=SeriesRole.choices, initial=SeriesRole.STANDARD)
+    test_role = forms.ChoiceField(label=_("Test series"), choices=SeriesRole.choices, initial=SeriesRole.LOW_ACTIVITY)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        metric_choices = [("", "—"), *((m, METRIC_LABELS[m]) for m in CRITERION_METRICS)]
+        super().__init__(*args, **kwargs)
+        for n in range(CRITERION_ROWS):
+            self.fields[f"metric_{n}"] = forms.ChoiceField(label=_("Metric"), choices=metric_choices, required=False)
+            self.fields[f"bound_{n}"] = forms.ChoiceField(label=_("Bound"), choices=list(BOUND_LABELS.items()), initial="max_abs",
+                                                          required=False)
+            self.fields[f"value_{n}"] = forms.FloatField(label=_("Value"), required=False)
+            for name in (f"metric_{n}", f"bound_{n}", f"value_{n}"):
+                css = "form-select form-select-sm" if name.startswith(("metric", "bound")) else "form-control form-control-sm"
+                self.fields[name].widget.attrs["class"] = css
+                # The row's labels are the table's column headings; a screen reader is told which row it is in.
+                self.fields[name].widget.attrs["aria-label"] = f"{self.fields[name].label} ({n + 1})"
+
+    def visible_main_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("name", "reference_role", "test_role", "description")]
+
+    def criterion_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
+        return [(self[f"metric_{n}"], self[f"bound_{n}"], self[f"value_{n}"]) for n in range(CRITERION_ROWS)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        criteria = []
+        for n in range(CRITERION_ROWS):
+            metric, bound, value = data.get(f"metric_{n}"), data.get(f"bound_{n}") or "max_abs", data.get(f"value_{n}")
+            if metric and value is None:
+                self.add_error(f"value_{n}", _("Give the bound's value."))
+            elif value is not None and not metric:
+                self.add_error(f"metric_{n}", _("Choose the metric this bound applies to."))
+            elif metric:
+                criteria.append({"metric": metric, bound: value})
+        data["acceptance_criteria"] = criteria
+        return data
+
+    def protocol_values(self) -> dict[str, Any]:
+        """The keyword arguments of protocol_create."""
+        return {key: self.cleaned_data[key] for key in ("name", "reference_role", "test_role", "description", "acceptance_criteria")}
+
+
+class _StudyChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ImagingStudy) -> str:
+        return f"{obj.patient.study_id} · {obj.study_date or '—'} · {obj.tracer or '—'} (#{obj.pk})"
+
+
+class _SeriesChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Series) -> str:
+        return (f"{obj.patient.study_id} · {obj.study.study_date or '—'} · #{obj.study_id} · "
+                f"{_('series')} {obj.series_number if obj.series_number is not None else '—'} {obj.description}").strip()
+
+
+def pet_studies(user: Any) -> Any:
+    return (ImagingStudy.objects.restrict(user, Action.VIEW).filter(modality_group=ImagingStudy.ModalityGroup.PET_CT)
+            .select_related("patient").order_by("-study_date", "-id"))
+
+
+def pet_series(user: Any) -> Any:
+    return (Series.objects.restrict(user, Action.VIEW).filter(modality="PT")
+            .select_related("patient", "study").order_by("-study__study_date", "study_id", "series_number", "id"))
+
+
+class PairFindForm(BootstrapForm):
+    """The study whose PET series are paired by their roles (pairs_find); the protocol is the page's."""
+
+    study = _StudyChoice(label=_("PET study"), queryset=ImagingStudy.objects.none())
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["study"].queryset = pet_studies(user)
+
+
+class PairAssignForm(BootstrapForm):
+    """Two PET series of one study, paired by hand (pair_assign checks they are of one study)."""
+
+    reference = _SeriesChoice(label=_("Reference series"), queryset=Series.objects.none())
+    test = _SeriesChoice(label=_("Test series"), queryset=Series.objects.none())
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reference"].queryset = pet_series(user)
+        self.fields["test"].queryset = pet_series(user)
+
+
+class RetryForm(BootstrapForm):
+    """Nothing to type: the button is the input (the pair is the URL's). A form all the same, so the write is bound."""
