@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from imaging import guard, modalities, storage, zipsafe
 from imaging.models import ImagingStudy, Instance, InstanceConflict, IntakeConflict, Series, Upload
+from imaging.services import ingest_sql
 from imaging.services.prepare import IncomingFile, Prepared, prepare_many
 from registry.access import Action, ensure_in_scope
 from registry.audit import audit_record
@@ -200,13 +201,12 @@ class _Filed:
     def load(cls, accepted: list[Prepared]) -> "_Filed":
         # The series with their studies in one query; only studies that no filed series brought are read apart (a
         # file of a known series, the usual case of one instance per request, costs two queries here).
-        series = {s.series_uid: s for s in Series.objects.select_related("study").filter(series_uid__in={a.series_uid for a in accepted})}
+        series = ingest_sql.filed_series(a.series_uid for a in accepted)
         studies = {s.study.study_uid: s.study for s in series.values()}
         missing = {a.study_uid for a in accepted} - set(studies)
         if missing:
-            studies |= {s.study_uid: s for s in ImagingStudy.objects.filter(study_uid__in=missing)}
-        return cls(studies=studies, series=series,
-                   instances={i.sop_instance_uid: i for i in Instance.objects.filter(sop_instance_uid__in={a.sop_uid for a in accepted})})
+            studies |= ingest_sql.studies_by_uid(missing)
+        return cls(studies=studies, series=series, instances=ingest_sql.instances_by_uid(a.sop_uid for a in accepted))
 
     def conflict(self, a: Prepared, patient: Patient) -> str | None:
         """Why the file cannot be filed under this patient's hierarchy (an IntakeConflict code), or None."""
@@ -286,16 +286,17 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectV
                                  slice_position=a.slice_position, acquisition=a.acquisition))
         publish.append(a)
     counts = {k: sum(1 for i in items if i["outcome"] == k) for k in ("accepted", "duplicate", "conflict", "quarantined", "rejected")}
-    upload = Upload.objects.create(
+    upload = ingest_sql.insert_one(Upload(
         patient=patient, uploaded_by=actor, source=source, trial_visit=trial_visit, files_received=len(items),
         bytes_received=sum(a.size for a in accepted), accepted=counts["accepted"], duplicates=counts["duplicate"],
         conflicts=counts["conflict"], quarantined=counts["quarantined"], rejected=counts["rejected"], items=items,
-        finished_at=timezone.now())
+        finished_at=timezone.now()))
     for row in (*intake_conflicts, *instance_conflicts, *new_rows):
         row.upload = upload
-    for model, rows in ((IntakeConflict, intake_conflicts), (InstanceConflict, instance_conflicts), (Instance, new_rows)):
-        if rows:
+    for model, rows in ((IntakeConflict, intake_conflicts), (InstanceConflict, instance_conflicts)):
+        if rows:  # rare (kept aside for review): the ORM's bulk insert
             model.objects.bulk_create(rows, batch_size=1000)
+    ingest_sql.insert_many(new_rows)
     touched = {r.series_id for r in new_rows}
     send = [s.pk for s in series.values() if s.pk in touched and _series_filed(s)]
     # The re-check after the write, on the row as written (its patient is in memory: no re-read).
@@ -341,13 +342,13 @@ def _series_filed(s: Series) -> bool:
     (the series was already pending and not yet due: that message sends itself on to the new due time,
     imaging.tasks.run_pipeline) or the study is on hold (its release queues it).
     """
-    from imaging.pipeline import index_values, steps_with_index
+    from imaging.pipeline import steps_with_index
 
     now = timezone.now()
     in_flight = (s.pipeline_state == Series.PipelineState.PENDING and s.pipeline_queued_at is not None
                  and s.pipeline_queued_at > now)
     held = s.study.status == ImagingStudy.Status.ON_HOLD
-    number, geometry, result = index_values(s)
+    number, geometry, result = _index_values(s)
     columns: dict[str, Any] = {"number_of_instances": number, "pipeline_queued_at": now + timedelta(seconds=settle_seconds()),
                                "pipeline_attempts": 0, "pipeline_lease_expires_at": None, "pipeline_error": "", "updated_at": now}
     if held:
@@ -357,10 +358,20 @@ def _series_filed(s: Series) -> bool:
         steps, progress = steps_with_index(result, now)
         columns |= {"pipeline_state": Series.PipelineState.PENDING, "pipeline_steps": steps, "pipeline_progress": progress,
                     "geometry": geometry}
-    Series.objects.filter(pk=s.pk).update(**columns)
+    ingest_sql.update_columns(Series, s.pk, columns)
     for name, value in columns.items():
         setattr(s, name, value)
     return not held and not in_flight
+
+
+def _index_values(s: Series) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """imaging.pipeline.index_values (the index step's own), from the aggregate written once as SQL (ingest_sql);
+    test_ingest_single pins that both give the same values."""
+    stats = ingest_sql.series_index(s.pk)
+    geometry = {**s.geometry, "instances": stats.published,
+                "z_range": [stats.z_min, stats.z_max] if stats.z_min is not None else None,
+                "acquisition_first": stats.first, "acquisition_last": stats.last}
+    return stats.all, geometry, {"instances": stats.published}
 
 
 def _study_rows(keep: list[Prepared], filed: _Filed, patient: Patient, trial_visit: SubjectVisit | None) -> dict[str, ImagingStudy]:

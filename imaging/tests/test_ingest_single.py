@@ -95,6 +95,22 @@ def test_one_instance_request_statement_budget(actors: Actors, patient, tmp_path
     assert Series.objects.get().number_of_instances == 3
 
 
+def test_the_ingests_index_aggregate_is_the_index_steps(actors: Actors, patient, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
+    """The ingest indexes a series with its own SQL (imaging.services.ingest_sql); the index step's ORM aggregate
+    (imaging.pipeline.index_values) must give the same values, quarantined and undated instances included."""
+    from imaging.services.ingest import _index_values
+
+    files = pet_files(tmp_path, patient, n=4)
+    ingest(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=[IncomingFile(p.name, p) for p in files])
+    series = Series.objects.get()
+    first, second = series.instances.order_by("slice_position")[:2]
+    Instance.objects.filter(pk=first.pk).update(quarantine_reason="burned-in text")
+    Instance.objects.filter(pk=second.pk).update(acquisition="")
+    ours, theirs = _index_values(series), pipeline_module.index_values(series)
+    assert ours == theirs
+    assert ours[0] == 4 and ours[2] == {"instances": 3} and ours[1]["z_range"][0] == second.slice_position
+
+
 class _Broker:
     """What work_send published, delivered at each message's due time by running the task body (a worker's part)."""
 
