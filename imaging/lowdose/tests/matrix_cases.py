@@ -10,6 +10,7 @@ from imaging.lowdose.models import EvaluationPair
 from imaging.lowdose.services import protocol_create
 from imaging.models import ImagingStudy, Series
 from registry.tests.builders import consented_patient
+from registry.tests.factories import HospitalFactory, MembershipFactory, UserFactory
 from registry.tests.matrix_cases import NOT_A, SEE_A
 from registry.tests.matrix_cases import arrange as arrange_registry
 from tests.matrix import AUTHENTICATED, HOSPITAL_MEMBERS, Case, World, statuses
@@ -40,6 +41,8 @@ def arrange(world: World) -> None:
         "pair_a": EvaluationPair.objects.create(protocol=protocol, reference=series_a[0], test=series_a[1], **done),
         "pair_b": EvaluationPair.objects.create(protocol=protocol, reference=series_b[0], test=series_b[1], **done),
     })
+    # A reader blind to both children's series: an investigator at a third hospital (reader study cases).
+    MembershipFactory(user=UserFactory(username="lowdose_reader_c"), hospital=HospitalFactory(), role="investigator")
 
 
 CASES = [
@@ -58,6 +61,12 @@ CASES = [
                                                "test": w["lowdose_series_a"].pk}),
     Case("lowdose pair find", "lowdose-pair-find", statuses(ok={"data_manager"}, forbidden=NOT_DM), method="post",
          data=lambda w, actor: {"protocol": w["lowdose_protocol"].pk, "study": w["lowdose_study_a"].pk}),
+    # Reader studies name the arms: data managers of every hospital only; the protocol itself is visible to members.
+    Case("lowdose reader study create", "lowdose-protocol-reader-study",
+         statuses(ok={"data_manager"}, ok_status=201, forbidden=NOT_DM - {"nobody"}, hidden={"nobody"}), method="post",
+         args=lambda w: [w["lowdose_protocol"].pk], data=lambda w, actor: {"readers": ["lowdose_reader_c"]}),
+    Case("lowdose reader results", "lowdose-protocol-reader-results",
+         statuses(ok={"data_manager"}, forbidden=NOT_DM - {"nobody"}, hidden={"nobody"}), args=lambda w: [w["lowdose_protocol"].pk]),
     Case("lowdose dose savings", "lowdose-dose-savings", statuses(ok=AUTHENTICATED)),
     Case("lowdose dose savings summary", "lowdose-dose-savings-summary", statuses(ok=AUTHENTICATED)),
 ]
