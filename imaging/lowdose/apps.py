@@ -13,5 +13,6 @@ class LowdoseConfig(AppConfig):
         # enhancement step calls this hook, since imaging.enhancement does not import this sub-app.
         from imaging.enhancement.hooks import on_derived_series
         from imaging.lowdose.services import pairs_for_derived
+        from imaging.lowdose.web import dose_saving  # noqa: F401  (registers the patient page's dose-saved panel)
 
         on_derived_series("lowdose")(lambda source, derived, actor: pairs_for_derived(actor=actor, source=source, derived=derived))

@@ -35,6 +35,12 @@ CASES: list[Case] = [
     page_case("study acquisition (protocol, sedation)", "web-study-acquisition",
               statuses(kind="page write", ok=api.ADDERS_A, forbidden={"monitor_a"}, hidden=NOT_A), method="post", args=study_arg,
               data=lambda w, actor: {"acquisition_protocol": "standard", "sedation": "none"}),
+    # The programme's dose saved (imaging.lowdose.web.dose_saving): a summary over the PET exams each actor may see, by
+    # hospital code (no child named); a user without a role gets an empty table.
+    page_case("lowdose dose saved page", "web-lowdose-dose-saving", statuses(kind="page", ok=AUTHENTICATED), universe=("dose_a", "dose_b"),
+              row_id=lambda d: f'data-hospital="{d.study.patient.hospital.code}"',
+              visible={"coordinator_a": {"dose_a"}, "investigator_a": {"dose_a"}, "monitor_a": {"dose_a"}, "coordinator_b": {"dose_b"},
+                       "data_manager": {"dose_a", "dose_b"}, "nobody": set()}),
     page_case("preview image", "web-preview-image", statuses(kind="file", ok=SEE_A, hidden=NOT_A),
               args=lambda w: [w["preview_a"].pk]),
     # The upload page's patient search: study IDs of the patients the user may upload for, nobody else's.
