@@ -61,6 +61,8 @@ MATRIX_MODULES = [
     "trials.safety.tests.web_matrix_cases",
     "trials.oversight.tests.web_matrix_cases",
     "imaging.reading.tests.web_matrix_cases",
+    "imaging.lowdose.tests.web_matrix_cases",
+    "imaging.enhancement.tests.web_matrix_cases",
     "reports.tests.web_matrix_cases",
 ]
 
