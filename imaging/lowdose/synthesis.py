@@ -18,9 +18,13 @@ import copy
 import hashlib
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from pydicom.dataset import Dataset
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
 
 LOW_ACTIVITY_FRACTION = 1 / 6  # the programme's low-dose protocol: one sixth of the activity (issue 18)
 SHORT_SCAN_S = 180.0  # ... and a 3-minute scan
@@ -83,6 +87,29 @@ def _uid(*parts: object) -> str:
     return f"2.25.{int(hashlib.sha256('|'.join(map(str, parts)).encode()).hexdigest()[:32], 16)}"
 
 
+def _copy(ds: Dataset, changes: dict[str, Any]) -> Dataset:
+    """A new dataset with `ds`'s elements and `changes` as new elements. The unchanged elements are shared with `ds`
+    (never changed in place here), which costs a fraction of a deep copy of every slice."""
+    out = Dataset(dict(ds.items()))
+    for keyword, value in changes.items():
+        tag = tag_for_keyword(keyword)
+        vr = "OW" if keyword == "PixelData" else dictionary_VR(tag)
+        out[tag] = DataElement(tag, vr, value)  # a new element: `ds`'s own is left as it was
+    return out
+
+
+def _scaled_activity(ds: Dataset, fraction: float) -> DicomSequence | None:
+    """The Radiopharmaceutical Information Sequence with RadionuclideTotalDose times `fraction` (a copy), or None when
+    the activity is unchanged."""
+    if fraction == 1.0 or "RadiopharmaceuticalInformationSequence" not in ds:
+        return None
+    items = copy.deepcopy(ds.RadiopharmaceuticalInformationSequence)  # small: one or two items
+    for item in items:
+        if item.get("RadionuclideTotalDose") is not None:
+            item.RadionuclideTotalDose = str(round(float(item.RadionuclideTotalDose) * fraction))
+    return items
+
+
 def _stored(values: np.ndarray) -> tuple[bytes, float]:
     peak = float(values.max())
     slope = peak / 32767.0 if peak > 0 else 1.0
@@ -107,20 +134,21 @@ def low_count_series(datasets: Sequence[Dataset], *, seed: int, series_number: i
     low = low_count(volume, sensitivity=sensitivity, frame_s=frame_s, rng=rng, activity_fraction=activity_fraction,
                     time_fraction=time_fraction)
     series_uid = _uid(first.SeriesInstanceUID, "low-count", seed, label)
+    description = f"{first.get('SeriesDescription', 'PET')} {label}"[:64]
+    frame_ms = max(1, round(float(first.ActualFrameDuration) * time_fraction))
+    radiopharmaceutical = _scaled_activity(first, activity_fraction)
     out: list[Dataset] = []
     for k, ds in enumerate(datasets):
-        c = copy.deepcopy(ds)
-        c.SeriesInstanceUID, c.SeriesNumber = series_uid, series_number
-        c.SOPInstanceUID = _uid(series_uid, k)
-        c.file_meta.MediaStorageSOPInstanceUID = c.SOPInstanceUID
-        c.SeriesDescription = f"{ds.get('SeriesDescription', 'PET')} {label}"[:64]
-        c.ActualFrameDuration = max(1, round(float(ds.ActualFrameDuration) * time_fraction))
-        for item in c.get("RadiopharmaceuticalInformationSequence", []):
-            if item.get("RadionuclideTotalDose") is not None:
-                item.RadionuclideTotalDose = str(round(float(item.RadionuclideTotalDose) * activity_fraction))
         pixels, slope = _stored(low[k])
-        c.BitsAllocated, c.BitsStored, c.HighBit, c.PixelRepresentation = 16, 16, 15, 1
-        c.RescaleSlope, c.RescaleIntercept = f"{slope:.8g}"[:16], "0"
-        c.PixelData = pixels
+        sop_uid = _uid(series_uid, k)
+        c = _copy(ds, {"SeriesInstanceUID": series_uid, "SOPInstanceUID": sop_uid, "SeriesNumber": series_number,
+                       "SeriesDescription": description, "ActualFrameDuration": frame_ms, "RescaleSlope": f"{slope:.8g}"[:16],
+                       "RescaleIntercept": "0", "PixelRepresentation": 1, "PixelData": pixels,
+                       **({"RadiopharmaceuticalInformationSequence": radiopharmaceutical} if radiopharmaceutical else {})})
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+        meta.MediaStorageSOPInstanceUID = sop_uid
+        meta.TransferSyntaxUID = ds.file_meta.TransferSyntaxUID
+        c.file_meta = meta
         out.append(c)
     return out
