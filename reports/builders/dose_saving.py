@@ -1,5 +1,6 @@
 """The programme's dose-saved report (issue 18 item 4): total and median saving of effective dose per tracer, per
-hospital and per year, over the PET exams in the run's scope.
+hospital and per year, with the exams counted per acquisition protocol and per sedation, over the PET exams in the run's
+scope.
 
 Each exam's saving is imaging.lowdose.dose_saving's (the effective dose the dosage table's recommended activity for the
 child's weight would have given, minus the one received, with the same coefficient) and the groups are its
@@ -88,12 +89,10 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     progress(40)
     for key, title, keep in GROUPINGS:
         report.add(key, title, summary_frame(items, keep))
-    counted = [str(c) for c in report.sections[0].frame.columns]
-    if any(c.startswith("sedation_") for c in counted):
-        report.notes.append(gettext_noop("Every exam of a group, its saving known or not, is counted by its acquisition protocol "
-                                         "(protocol_*) and by the child's sedation as recorded on the exam (sedation_*)."))
-    else:  # the service's summary of this installation does not count sedation: said, not shown as zeros
-        report.notes.append(gettext_noop("Sedation is not counted: the dose-saving summary of this installation does not carry it."))
+    report.notes.append(gettext_noop("Every exam of a group, its saving known or not, is counted by its acquisition protocol "
+                                     "(protocol_*: standard, low dose, short scan, not known) and by the child's sedation as "
+                                     "recorded on the exam (sedation_*: none, sedation, general anaesthesia, not recorded). "
+                                     "median_saving_percent: the median of each exam's saving as a percentage of its standard dose."))
     by_year = report.sections[3].frame.dropna(subset=["total_saving_msv"])
     if len(by_year):
         report.figures.append(Figure("saving_by_year_plot", "Total dose saved per year (mSv)",

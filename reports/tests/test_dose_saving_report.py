@@ -163,3 +163,25 @@ def test_queries_do_not_grow_with_exams(actors, exams, django_assert_max_num_que
     with django_assert_max_num_queries(3):
         report = build(actors.data_manager, params, lambda p: None)
     assert int(next(s.frame for s in report.sections if s.key == "saving_overall")["exams"].iloc[0]) == 9
+
+
+def test_exams_are_counted_by_protocol_and_sedation(actors, exams) -> None:
+    studies = [p.imaging_studies.get() for p, _, _ in exams]
+    # The two one-sixth FDG exams at A under general anaesthesia and sedation; the standard at B without; the rest not recorded.
+    for study, protocol, sedation in ((studies[0], "low_dose", "general_anaesthesia"), (studies[1], "low_dose", "sedation"),
+                                      (studies[3], "standard", "none")):
+        ImagingStudy.objects.filter(pk=study.pk).update(acquisition_protocol=protocol, sedation=sedation)
+    report = build(actors.data_manager, authorise(actors.data_manager, {}), lambda p: None)
+    sections = {s.key: s.frame for s in report.sections}
+    overall = sections["saving_overall"].iloc[0]
+    assert (overall["sedation_general_anaesthesia"], overall["sedation_sedation"], overall["sedation_none"],
+            overall["sedation_not_recorded"]) == (1, 1, 1, 2)
+    assert (overall["protocol_low_dose"], overall["protocol_standard"], overall["protocol_unknown"]) == (2, 1, 2)
+    by_hospital = sections["saving_by_hospital"].set_index("hospital")
+    assert by_hospital.loc["BBB", "sedation_none"] == 1 and by_hospital.loc["AAA", "sedation_none"] == 0
+    assert by_hospital.loc["AAA", "sedation_not_recorded"] == 2  # the NaF exam and the one without a recommendation
+    by_year = sections["saving_by_year"].set_index("year")
+    assert by_year.loc["2024", "sedation_general_anaesthesia"] + by_year.loc["2024", "sedation_sedation"] == 2
+    # The median saving in per cent of the standard dose: one sixth given saves 5/6 whatever the child's coefficient.
+    assert by_year.loc["2024", "median_saving_percent"] == pytest.approx(100 * 5 / 6)
+    assert any("sedation_*" in n for n in report.notes)
