@@ -111,6 +111,21 @@ def test_the_ingests_index_aggregate_is_the_index_steps(actors: Actors, patient,
     assert ours[0] == 4 and ours[2] == {"instances": 3} and ours[1]["z_range"][0] == second.slice_position
 
 
+def test_the_upload_answer_is_the_upload_serializers(actors: Actors, patient, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
+    """The upload API answers with `upload_answer` (no ModelSerializer built per request): the serializer's data."""
+    from imaging.api.views import UploadSerializer, upload_answer
+
+    files = pet_files(tmp_path, patient, n=2)
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(b"not dicom")
+    upload = ingest(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
+                    files=[IncomingFile(p.name, p) for p in (*files, bad)])
+    assert upload_answer(upload) == UploadSerializer(upload).data
+    stored = Upload.objects.select_related("patient", "uploaded_by").get(pk=upload.pk)
+    assert upload_answer(upload) == UploadSerializer(stored).data  # the row as read back: the same answer
+    assert upload_answer(upload)["rejected"] == 1 and upload_answer(upload)["created_at"]
+
+
 class _Broker:
     """What work_send published, delivered at each message's due time by running the task body (a worker's part)."""
 
