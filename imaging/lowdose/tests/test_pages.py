@@ -98,6 +98,8 @@ def test_protocol_list(actors: Actors, protocol, pairs, django_assert_max_num_qu
     assert re.findall(r'class="text-end">(\d+)</td>', row) == ["2", "1", "1"]  # pairs, evaluated, failed
     assert "Lesion SUVmax bias (%), worst VOI: |value| &lt; 10" in row
     assert 'data-testid="new-protocol"' in html and 'data-testid="enhancement-models-link"' in html
+    assert f'href="{reverse("web-report-new", args=["lowdose_validation"])}"' in html  # the report for the programme
+    assert f'href="{reverse("web-lowdose-dose-saving")}"' in html
 
 
 def test_protocol_page_marks_each_criterion_and_costs_the_same_for_more_pairs(  # type: ignore[no-untyped-def]
