@@ -637,7 +637,9 @@ def to_bytes(ds: Dataset) -> bytes:
     were not changed are copied as read). Falls back to pydicom's writer for big endian data.
     """
     meta = getattr(ds, "file_meta", None)
-    ts = UID(str(meta.get("TransferSyntaxUID", ""))) if meta is not None else UID("")
+    # Read as text, never through meta.get(): pydicom would convert the raw element in place, and a converted element
+    # sends the File Meta Information down pydicom's own (validating, slower) writer below.
+    ts = UID(_text_of(meta, 0x00020010)) if meta is not None else UID("")
     if not ts or not ts.is_transfer_syntax or not ts.is_little_endian or ts.is_private:
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
