@@ -278,7 +278,7 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     rows = keyed(pair_rows(user, params))
     evaluated = [r for r in rows if _evaluated(r)]
     if len(evaluated) < len(rows):
-        report.notes.append(f"{len(rows) - len(evaluated)} pair(s) not evaluated (pending, running or failed) are not analysed.")
+        report.notes.append(f"{len(rows) - len(evaluated)} pair(s) without stored metrics (not evaluated yet, or failed) are not analysed.")
     progress(30)
     pairs, vois = pair_frame(evaluated), voi_frame(evaluated)
     report.add("conclusions", "Conclusions on the pre-declared acceptance criteria",

@@ -3,8 +3,6 @@ summaries of them, its Bland-Altman limits are numpy's, each pre-declared criter
 stored judgements say, the zh-hans run says it in Chinese, and nothing identifying leaves."""
 import csv
 import io
-import sys
-import types
 from datetime import date
 from typing import Any
 
@@ -127,7 +125,7 @@ def test_each_pair_row_is_its_stored_evaluation(run, world) -> None:
             assert num(row[f"{key}_reference"]) == pytest.approx(v["reference"][key], abs=5e-5)
             assert num(row[f"{key}_test"]) == pytest.approx(v["test"][key], abs=5e-5)
             assert num(row[f"voi_{key}_bias_percent"]) == pytest.approx(v["bias_percent"][key], abs=5e-5)
-    assert any("1 pair(s) not evaluated" in n for n in run.result["notes"])
+    assert any("1 pair(s) without stored metrics" in n for n in run.result["notes"])
 
 
 def test_distributions_are_numpys_over_the_stored_values(run, world) -> None:
@@ -214,13 +212,12 @@ def test_reader_results_are_the_reader_studys(actors, world, monkeypatch) -> Non
         asked.append(protocol.pk)
         return results
 
-    fake = types.ModuleType("imaging.lowdose.reader_study")
-    fake.reader_results = reader_results  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "imaging.lowdose.reader_study", fake)
-    import imaging.lowdose
-
-    monkeypatch.setattr(imaging.lowdose, "reader_study", fake, raising=False)
     protocol = world[0]
+    # No reader study of the protocol is complete: an empty section, and a note that says why.
+    report = build(actors.data_manager, authorise(actors.data_manager, {"protocol": protocol.pk}), lambda p: None)
+    assert next(s.frame for s in report.sections if s.key == "reader_results").empty
+    assert any("no reader-study session of this protocol is complete" in n for n in report.notes)
+    monkeypatch.setattr("imaging.lowdose.reader_study.reader_results", reader_results)
     report = build(actors.data_manager, authorise(actors.data_manager, {"protocol": protocol.pk}), lambda p: None)
     frame = next(s.frame for s in report.sections if s.key == "reader_results")
     assert asked == [protocol.pk]
@@ -305,3 +302,40 @@ def test_the_request_page_offers_the_protocols_and_queues_a_run(client, actors, 
                           "study_to": None, "language": "zh-hans"}
     refused = client.post(reverse("web-report-new", args=["lowdose_validation"]), {"protocol": protocol.pk, "hospitals": ["BBB"]})
     assert refused.status_code == 400
+
+
+def test_reader_results_of_a_complete_reader_study_are_in_the_report(actors) -> None:
+    """The real reader study (imaging.lowdose.reader_study), scored by two readers as its own tests score it: the report's
+    section is its reader_results, criterion by criterion."""
+    import pandas as pd
+
+    from imaging.lowdose.reader_study import reader_results
+    from imaging.lowdose.tests import test_reader_study as rs
+    from imaging.models import VoiMeasurement
+    from imaging.reading.tests import helpers as h
+
+    protocol = protocol_create(actor=actors.data_manager, name="Reader study", test_role="low_activity")
+    patients = []
+    for child, lesions in enumerate(rs.LESIONS_PER_CHILD):
+        patient = h.patient_at(actors.coordinator_b, actors.hospital_b)
+        ref, test = rs._study(actors.coordinator_b, actors.hospital_b, patient, date(2021, 1, 1 + child))
+        EvaluationPair.objects.create(protocol=protocol, reference=ref, test=test, source="manual", requested_by=actors.data_manager,
+                                      status="succeeded", progress=100)
+        for k in range(lesions):
+            VoiMeasurement.objects.create(series=ref, created_by=actors.data_manager, label=f"site {k + 1}", kind="lesion",
+                                          shape="sphere", centre_mm=[10.0 * k, 0.0, -50.0], radius_mm=8.0)
+        patients.append(patient)
+    world = {"protocol": protocol, "patients": patients, "readers": [actors.investigator_a, h.investigator(actors.hospital_a, "reader2")]}
+    rs._create(actors, world)
+    rs._score_everything(world)
+    expected = reader_results(protocol)
+    assert len(expected) == 6
+    report = build(actors.data_manager, authorise(actors.data_manager, {"protocol": protocol.pk}), lambda p: None)
+    frame = next(s.frame for s in report.sections if s.key == "reader_results")
+    assert list(frame["criterion"]) == [r["criterion"] for r in expected]
+    for row, want in zip(frame.to_dict("records"), expected, strict=True):
+        for column in ("n", "reference_median", "test_median", "median_difference", "ci_low", "ci_high", "ci_confidence", "agreement"):
+            assert (want[column] is None and pd.isna(row[column])) or row[column] == pytest.approx(want[column]), column
+        assert row["wilcoxon_p"] == f"{want['wilcoxon_p']:.4g}" and row["agreement_method"] == want["agreement_method"]
+    # Pairs without stored metrics are not analysed: six pairs, none in the tables, all counted in a note.
+    assert any("6 pair(s) without stored metrics" in n for n in report.notes)
