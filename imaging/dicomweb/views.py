@@ -6,6 +6,7 @@ not exist for them. Only studies that are ready (not on hold) and instances that
 are published.
 """
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -94,15 +95,29 @@ class StudiesView(_Search):
         return self._store(request)
 
     def _store(self, request: Request, study_uid: str | None = None) -> HttpResponse:
-        with tempfile.TemporaryDirectory(prefix="nbnm-stow-") as tmp:
-            parts = split_parts(request._request.read, request.content_type or request.META.get("CONTENT_TYPE", ""),
-                                Path(tmp))
+        tmp = Path(tempfile.mkdtemp(prefix="nbnm-stow-"))
+        parts: list[Path] = []
+        try:
+            parts = split_parts(request._request.read, request.content_type or request.META.get("CONTENT_TYPE", ""), tmp)
             if not parts:
                 raise ApplicationError("The request has no parts.", code="bad_request")
             hint = request.query_params.get("patient") or request.headers.get("X-Patient-ID")
             result = stow_store(actor=request.user, parts=parts, patient_hint=hint,
                                 find_patient=lambda sid: patient_for_upload(request, sid), base=self.base_url(request))
+        finally:
+            _remove(tmp, parts)
         return _json(result.body, status=result.status, headers=result.headers)
+
+
+def _remove(folder: Path, parts: list[Path]) -> None:
+    """The request's part files and their folder: unlinked by name (a one-instance request has one), which costs a
+    fraction of a tree walk; the walk only when something else is left (parts of a request that failed midway)."""
+    for path in parts:
+        path.unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class StudyStoreView(StudiesView):
