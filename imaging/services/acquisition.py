@@ -23,7 +23,7 @@ Protocol = ImagingStudy.AcquisitionProtocol
 # standard injection stays close to the table (dosage cards round to the calibrator); the pair finding uses the same
 # ratio between series (imaging.lowdose.services.LOW_ACTIVITY_RATIO).
 LOW_DOSE_MAX_FRACTION = 0.5
-# The programme's short scan is a whole acquisition of three minutes (issue 18); a scan at most this long is short.
+# The programme's short scan is a whole-body acquisition of three minutes (issue 18); one at most this long is short.
 SHORT_SCAN_MAX_MS = 180_000.0
 
 
@@ -33,19 +33,28 @@ class Inference:
     basis: str  # what the protocol was inferred from, in words (English: stored in the audit trail)
 
 
-def infer_protocol(*, activity_mbq: float | None, recommended_mbq: float | None, scan_ms: float | None) -> Inference:
+@dataclass(frozen=True)
+class Scan:
+    """The PET acquisition as its images say: the whole duration (ms) and whether it covers the body (the trunk at least),
+    without which a short duration says nothing about the protocol (one 2-minute bed over the chest is not a 2-minute
+    whole-body scan)."""
+
+    duration_ms: float | None
+    whole_body: bool
+
+
+def infer_protocol(*, activity_mbq: float | None, recommended_mbq: float | None, scan: Scan) -> Inference:
     """The protocol the measurements say, or UNKNOWN. A reduced activity wins over a short scan: the dose is what the
     protocol field is read for (the dose saved), and the programme's low-dose protocol shortened the scan as well."""
-    if activity_mbq is not None and recommended_mbq:
-        fraction = activity_mbq / recommended_mbq
-        if fraction <= LOW_DOSE_MAX_FRACTION:
-            return Inference(Protocol.LOW_DOSE, f"activity {activity_mbq:g} MBq is {fraction:.0%} of the recommended {recommended_mbq:g} MBq")
-    if scan_ms is not None and scan_ms <= SHORT_SCAN_MAX_MS:
-        return Inference(Protocol.SHORT_SCAN, f"scan of {scan_ms / 1000:g} s (at most {SHORT_SCAN_MAX_MS / 1000:g} s)")
-    if activity_mbq is not None and recommended_mbq and scan_ms is not None:
-        return Inference(Protocol.STANDARD, f"activity {activity_mbq:g} MBq is {activity_mbq / recommended_mbq:.0%} of the "
-                                            f"recommended {recommended_mbq:g} MBq, scan of {scan_ms / 1000:g} s")
-    return Inference(Protocol.UNKNOWN, "activity, recommendation or scan duration not known")
+    fraction = activity_mbq / recommended_mbq if activity_mbq is not None and recommended_mbq else None
+    if fraction is not None and fraction <= LOW_DOSE_MAX_FRACTION:
+        return Inference(Protocol.LOW_DOSE, f"activity {activity_mbq:g} MBq is {fraction:.0%} of the recommended {recommended_mbq:g} MBq")
+    if scan.duration_ms is not None and scan.whole_body and scan.duration_ms <= SHORT_SCAN_MAX_MS:
+        return Inference(Protocol.SHORT_SCAN, f"whole-body scan of {scan.duration_ms / 1000:g} s (at most {SHORT_SCAN_MAX_MS / 1000:g} s)")
+    if fraction is not None:
+        return Inference(Protocol.STANDARD, f"activity {activity_mbq:g} MBq is {fraction:.0%} of the recommended {recommended_mbq:g} MBq"
+                                            " and no short whole-body scan")
+    return Inference(Protocol.UNKNOWN, "activity or recommendation not known, and no short whole-body scan")
 
 
 def may_infer(study: ImagingStudy) -> bool:

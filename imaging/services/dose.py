@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from imaging import modalities
@@ -254,27 +254,33 @@ def _ct_dose(study: ImagingStudy, age: float | None, table_version: str, result:
     return True
 
 
-def _scan_duration_ms(study: ImagingStudy) -> float | None:
-    """The whole PET acquisition's duration: ActualFrameDuration (per bed position) times the bed positions (distinct
-    acquisition times of the published images; one when none is recorded, as for a total-body scanner's single frame)."""
+def _scan(study: ImagingStudy) -> acquisition.Scan:
+    """The PET acquisition: ActualFrameDuration (per bed position) times the bed positions (distinct acquisition times of
+    the published images; one when none is recorded, as for a total-body scanner's single frame), and whether its slices
+    span the trunk (at least TRUNK_FRACTION_OF_HEIGHT of the child's height, as for a CT's region above)."""
     series = study.series.filter(modality="PT").order_by("series_number", "id").first()
     first = _first_instance(series) if series is not None else None
     if first is None:
-        return None
+        return acquisition.Scan(None, whole_body=False)
     frame = read_dataset(first, pixels=False, tags=["ActualFrameDuration"]).get("ActualFrameDuration")
-    if frame is None or float(frame) <= 0:
-        return None
-    beds = series.instances.filter(quarantine_reason="").exclude(acquisition="").values("acquisition").distinct().count()
-    return float(frame) * max(beds, 1)
+    rows = series.instances.filter(quarantine_reason="").aggregate(
+        beds=Count("acquisition", distinct=True, filter=~Q(acquisition="")), n=Count("id"), low=Min("slice_position"),
+        high=Max("slice_position"))
+    extent_mm = None
+    if rows["n"] > 1 and rows["low"] is not None and rows["high"] is not None:
+        extent_mm = (rows["high"] - rows["low"]) * rows["n"] / (rows["n"] - 1)  # centre to centre, plus one slice
+    whole_body = bool(extent_mm and study.patient_size_m and extent_mm >= TRUNK_FRACTION_OF_HEIGHT * study.patient_size_m * 1000)
+    duration = float(frame) * max(rows["beds"], 1) if frame is not None and float(frame) > 0 else None
+    return acquisition.Scan(duration, whole_body=whole_body)
 
 
 def _infer_protocol(study: ImagingStudy, row: DoseResult, actor: User | None) -> None:
-    """Fill a PET exam's unknown protocol from the activity given against the table's and the scan duration (never one
-    set by hand: imaging.services.acquisition)."""
+    """Fill a PET exam's unknown protocol from the activity given against the table's and the scan (never one set by
+    hand: imaging.services.acquisition)."""
     if not acquisition.may_infer(study):
         return
     inference = acquisition.infer_protocol(activity_mbq=row.administered_activity_mbq, recommended_mbq=row.recommended_activity_mbq,
-                                           scan_ms=_scan_duration_ms(study))
+                                           scan=_scan(study))
     acquisition.protocol_infer_store(study=study, inference=inference,
                                      actor=actor or User.objects.get(username=SYSTEM_USERNAME))
 

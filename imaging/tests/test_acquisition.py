@@ -1,5 +1,5 @@
-"""An exam's acquisition protocol and sedation: inferred by the dose step (1/6 activity -> low dose, a 3-minute scan ->
-short scan, never replacing a protocol set by hand) and set by hand on the study page and through the API (audited; a
+"""An exam's acquisition protocol and sedation: inferred by the dose step (1/6 activity -> low dose, a 3-minute whole-body
+scan -> short scan, never replacing a protocol set by hand) and set by hand on the study page and through the API (audited; a
 bad choice is 400; another hospital's study 404; a role that may not change it 403)."""
 from datetime import date
 from pathlib import Path
@@ -10,7 +10,7 @@ from django.urls import reverse
 from conftest import Actors, api_client
 from imaging import synthetic
 from imaging.models import ImagingStudy
-from imaging.services.acquisition import LOW_DOSE_MAX_FRACTION, SHORT_SCAN_MAX_MS, infer_protocol, study_acquisition_update
+from imaging.services.acquisition import LOW_DOSE_MAX_FRACTION, SHORT_SCAN_MAX_MS, Scan, infer_protocol, study_acquisition_update
 from imaging.services.dose import study_dose_compute
 from imaging.tests.analysis_helpers import ingest_datasets, pipeline_done
 from imaging.tests.helpers import child, like
@@ -30,14 +30,18 @@ def patient(actors: Actors):  # type: ignore[no-untyped-def]
     return child(actors.coordinator_a, actors.hospital_a)
 
 
-def _pet(actors, patient, tmp_path: Path, capture, *, injected: float, frame_ms: int, seed: int = 1) -> ImagingStudy:  # type: ignore[no-untyped-def]
-    """A one-bed PET exam (4 slices) through the ingest and the pipeline, with this activity and frame duration."""
+def _pet(actors, patient, tmp_path: Path, capture, *, injected: float, frame_ms: int, seed: int = 1,  # type: ignore[no-untyped-def]
+         whole_body: bool = False) -> ImagingStudy:
+    """A PET exam (4 slices) through the ingest and the pipeline, with this activity and frame duration. Whole body: the
+    slices 150 mm apart (600 mm, over 40 % of the child's 1.08 m) in one frame (one acquisition time, as a total-body
+    scanner's); otherwise 3 mm apart (one bed over 12 mm)."""
     child_like = like(patient)
     ctx = synthetic.study_context(patient=child_like, seed=seed, study_date=date(2025, 3, 4))
     datasets = synthetic.pet_series(tracer="F18_FDG", patient=child_like, seed=seed, n_slices=4, rows=16, cols=16, study=ctx,
-                                    injected_mbq=injected)
+                                    injected_mbq=injected, slice_thickness_mm=150.0 if whole_body else 3.0)
     for ds in datasets:
         ds.ActualFrameDuration = frame_ms
+        ds.AcquisitionDate, ds.AcquisitionTime = datasets[0].AcquisitionDate, datasets[0].AcquisitionTime
     study = ingest_datasets(actors.coordinator_a, patient, datasets, tmp_path / f"s{seed}", capture)
     pipeline_done(study)
     study.refresh_from_db()
@@ -45,16 +49,20 @@ def _pet(actors, patient, tmp_path: Path, capture, *, injected: float, frame_ms:
 
 
 def test_the_rule() -> None:
-    assert infer_protocol(activity_mbq=10.0, recommended_mbq=60.0, scan_ms=600_000).protocol == Protocol.LOW_DOSE
-    assert infer_protocol(activity_mbq=30.0, recommended_mbq=60.0, scan_ms=600_000).protocol == Protocol.LOW_DOSE  # exactly half
-    assert infer_protocol(activity_mbq=31.0, recommended_mbq=60.0, scan_ms=600_000).protocol == Protocol.STANDARD
-    assert infer_protocol(activity_mbq=60.0, recommended_mbq=60.0, scan_ms=180_000).protocol == Protocol.SHORT_SCAN
-    assert infer_protocol(activity_mbq=60.0, recommended_mbq=60.0, scan_ms=180_001).protocol == Protocol.STANDARD
+    body, bed = Scan(600_000, whole_body=True), Scan(120_000, whole_body=False)
+    assert infer_protocol(activity_mbq=10.0, recommended_mbq=60.0, scan=body).protocol == Protocol.LOW_DOSE
+    assert infer_protocol(activity_mbq=30.0, recommended_mbq=60.0, scan=body).protocol == Protocol.LOW_DOSE  # exactly half
+    assert infer_protocol(activity_mbq=31.0, recommended_mbq=60.0, scan=body).protocol == Protocol.STANDARD
+    assert infer_protocol(activity_mbq=60.0, recommended_mbq=60.0, scan=Scan(180_000, whole_body=True)).protocol == Protocol.SHORT_SCAN
+    assert infer_protocol(activity_mbq=60.0, recommended_mbq=60.0, scan=Scan(180_001, whole_body=True)).protocol == Protocol.STANDARD
+    # A short frame over one bed is not a short whole-body scan: the standard activity decides.
+    assert infer_protocol(activity_mbq=60.0, recommended_mbq=60.0, scan=bed).protocol == Protocol.STANDARD
     # Both reduced: the activity decides (the field is read for the dose saved).
-    assert infer_protocol(activity_mbq=10.0, recommended_mbq=60.0, scan_ms=180_000).protocol == Protocol.LOW_DOSE
-    # Nothing said: unknown (no recommendation, or a standard activity with no scan duration).
-    assert infer_protocol(activity_mbq=60.0, recommended_mbq=None, scan_ms=600_000).protocol == Protocol.UNKNOWN
-    assert infer_protocol(activity_mbq=60.0, recommended_mbq=60.0, scan_ms=None).protocol == Protocol.UNKNOWN
+    assert infer_protocol(activity_mbq=10.0, recommended_mbq=60.0, scan=Scan(180_000, whole_body=True)).protocol == Protocol.LOW_DOSE
+    # A short whole-body scan needs no recommendation; nothing else said: unknown.
+    assert infer_protocol(activity_mbq=60.0, recommended_mbq=None, scan=Scan(180_000, whole_body=True)).protocol == Protocol.SHORT_SCAN
+    assert infer_protocol(activity_mbq=60.0, recommended_mbq=None, scan=body).protocol == Protocol.UNKNOWN
+    assert infer_protocol(activity_mbq=None, recommended_mbq=60.0, scan=Scan(None, whole_body=False)).protocol == Protocol.UNKNOWN
     assert LOW_DOSE_MAX_FRACTION == 0.5 and SHORT_SCAN_MAX_MS == 180_000
 
 
@@ -67,12 +75,17 @@ def test_one_sixth_activity_is_inferred_low_dose_and_audited(actors, patient, tm
     assert study.sedation == ImagingStudy.Sedation.NOT_RECORDED  # never inferred
 
 
-def test_a_three_minute_frame_is_a_short_scan_and_ten_minutes_standard(actors, patient, tmp_path,
-                                                                        django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    short = _pet(actors, patient, tmp_path, django_capture_on_commit_callbacks, injected=RECOMMENDED_MBQ, frame_ms=180_000, seed=1)
+def test_a_three_minute_whole_body_frame_is_a_short_scan(actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    capture = django_capture_on_commit_callbacks
+    short = _pet(actors, patient, tmp_path, capture, injected=RECOMMENDED_MBQ, frame_ms=180_000, seed=1, whole_body=True)
     assert short.acquisition_protocol == Protocol.SHORT_SCAN
-    standard = _pet(actors, patient, tmp_path, django_capture_on_commit_callbacks, injected=RECOMMENDED_MBQ, frame_ms=600_000, seed=2)
-    assert standard.acquisition_protocol == Protocol.STANDARD
+    [event] = AuditEvent.objects.filter(action="infer_protocol", object_id=str(short.pk))
+    assert event.after["basis"].startswith("whole-body scan of 180 s")
+    ten_minutes = _pet(actors, patient, tmp_path, capture, injected=RECOMMENDED_MBQ, frame_ms=600_000, seed=2, whole_body=True)
+    assert ten_minutes.acquisition_protocol == Protocol.STANDARD
+    # Three minutes over one 12 mm bed says nothing about the whole-body scan time: the standard activity decides.
+    one_bed = _pet(actors, patient, tmp_path, capture, injected=RECOMMENDED_MBQ, frame_ms=180_000, seed=3)
+    assert one_bed.acquisition_protocol == Protocol.STANDARD
 
 
 def test_a_protocol_set_by_hand_is_never_replaced(actors, patient, tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
