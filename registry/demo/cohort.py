@@ -28,12 +28,12 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from registry import identity_crypto
 from registry.audit import audit_record
-from registry.dates import adult_on, age_years, months_between
+from registry.dates import add_months, adult_on, age_years, months_between
 from registry.models import (
     AuditEvent,
     ConsentDocument,
@@ -49,7 +49,7 @@ from registry.models import (
     User,
 )
 from registry.services.consent import consent_document_create
-from registry.services.followup import build_schedule, followup_mark_statuses
+from registry.services.followup import followup_mark_statuses, schedule_offsets
 
 DEFAULT_PATIENTS = 4500
 DEFAULT_SEED = 20261128
@@ -444,10 +444,43 @@ def generate_cohort(n: int, seed: int, hospital_codes: Sequence[str], today: dat
 
 @dataclass
 class FollowUp:
-    visits: list[FollowUpVisit]
+    visits: list[Any]  # FollowUpVisit, or _Visit in the seed
     last_contact_date: date | None
     death_date: date | None
     reconsent_date: date | None
+
+
+class _Visit:
+    """An expected visit while the seed fills it: the FollowUpVisit fields plan_followup sets, with the model's defaults.
+
+    85,500 of them are made for the default cohort; as model instances (Model.__init__, then bulk_create's per-field
+    preparation and SQL compilation) they were most of the cohort's time. They are written as tuples (_visit_rows)."""
+
+    __slots__ = ("number", "target_date", "window_start", "window_end", "status", "visit_date", "vital_status",
+                 "disease_status", "event_date", "event_site", "treatment_phase", "last_contact_date", "death_date",
+                 "death_cause", "missed_reason", "recorded_by", "recorded_at")
+
+    def __init__(self, number: int, target_date: date | None = None, window_start: date | None = None,
+                 window_end: date | None = None) -> None:
+        self.number, self.target_date, self.window_start, self.window_end = number, target_date, window_start, window_end
+        self.status: str = V.SCHEDULED
+        self.visit_date: date | None = None
+        self.vital_status = self.disease_status = self.event_site = self.treatment_phase = ""
+        self.death_cause = self.missed_reason = ""
+        self.event_date: date | None = None
+        self.last_contact_date: date | None = None
+        self.death_date: date | None = None
+        self.recorded_by: User | None = None
+        self.recorded_at: datetime | None = None
+
+
+def _schedule(diagnosis_date: date, offsets: Sequence[int], window: timedelta) -> list[_Visit]:
+    """registry.services.followup.build_schedule's visits (months after the diagnosis, windows in days) as _Visit."""
+    visits = []
+    for number, months in enumerate(offsets, start=1):
+        target = add_months(diagnosis_date, months)
+        visits.append(_Visit(number, target, target - window, target + window))
+    return visits
 
 
 def _status_before_event(rng: random.Random, risk: str, months: float) -> tuple[str, str]:
@@ -476,7 +509,7 @@ def _recorded_at(rng: random.Random, visit_date: date, today: date) -> datetime:
     return datetime.combine(day, clock(rng.randint(8, 17), rng.randrange(60)), tzinfo=timezone.get_default_timezone())
 
 
-def plan_followup(p: DemoPatient, schedule: list[FollowUpVisit], *, today: date, recorded_by: User | None,
+def plan_followup(p: DemoPatient, schedule: Sequence[Any], *, today: date, recorded_by: User | None,
                   reconsent_from: date | None = RECONSENT_FROM) -> FollowUp:
     """Fill the expected visits of `p` (from build_schedule) as the sites would have: done, missed, cancelled, open.
 
@@ -550,7 +583,8 @@ def plan_followup(p: DemoPatient, schedule: list[FollowUpVisit], *, today: date,
                 and when >= reconsent_from and p.consent_date < reconsent_from:
             reconsent = when
     if death and not died_recorded:  # after the last expected visit: an unscheduled visit records it
-        extra = FollowUpVisit(patient=visits[0].patient if visits else None, number=len(visits) + 1)
+        extra: Any = (FollowUpVisit(patient=visits[0].patient, number=len(visits) + 1)
+                      if visits and isinstance(visits[0], FollowUpVisit) else _Visit(len(visits) + 1))
         record_death(extra)
         visits.append(extra)
     if died_recorded:  # recording a death cancels every visit still open (as the service does)
@@ -629,8 +663,10 @@ def insert_cohort(cohort: Sequence[DemoPatient], *, actor: User, hospitals: Sequ
         taken = set(Patient.objects.filter(hospital__in=list(by_code.values()))
                     .values_list("hospital_id", "record_number_hash"))
 
-        patients, identities, records, withdrawals, visits = [], [], [], [], []
+        patients, identities, records, withdrawals = [], [], [], []
+        visits: list[tuple[Patient, _Visit]] = []
         reconsented = 0
+        offsets_months, window = schedule_offsets(plan), timedelta(days=plan.window_days)
         for p in cohort:
             hospital = by_code[p.hospital_code]
             ident = p.identity.as_dict()
@@ -650,11 +686,11 @@ def insert_cohort(cohort: Sequence[DemoPatient], *, actor: User, hospitals: Sequ
                 data_use_withdrawn_on=p.withdrawal.on if p.withdrawal
                 and p.withdrawal.scope == ConsentWithdrawal.Scope.WITHDRAW_DATA_USE else None,
             )
-            fu = plan_followup(p, build_schedule(patient, plan), today=today, recorded_by=actor,
+            fu = plan_followup(p, _schedule(p.diagnosis_date, offsets_months, window), today=today, recorded_by=actor,
                                reconsent_from=reconsent_doc.effective_from if reconsent_doc else None)
             patient.death_date, patient.last_contact_date = fu.death_date, fu.last_contact_date
             patients.append(patient)
-            visits.extend(fu.visits)
+            visits.extend((patient, v) for v in fu.visits)
             identities.append(PatientIdentity(patient=patient, ciphertext=identity_crypto.encrypt(ident)))
 
             first = _in_force(documents, p.consent_date)
@@ -677,7 +713,7 @@ def insert_cohort(cohort: Sequence[DemoPatient], *, actor: User, hospitals: Sequ
         PatientIdentity.objects.bulk_create(identities, batch_size=1000)
         ConsentRecord.objects.bulk_create(records, batch_size=1000)
         ConsentWithdrawal.objects.bulk_create(withdrawals, batch_size=1000)
-        FollowUpVisit.objects.bulk_create(visits, batch_size=2000)
+        _insert_visits(visits)
         used = Counter(p.hospital_code for p in cohort)
         for code, count in used.items():
             StudyIdCounter.objects.filter(hospital=by_code[code]).update(last_number=offsets[code] + count)
@@ -690,6 +726,34 @@ def insert_cohort(cohort: Sequence[DemoPatient], *, actor: User, hospitals: Sequ
                          after={"rows": len(rows), "seed": seed, "note": SEED_NOTE})
         sweep = followup_mark_statuses(today=today)
     return SeedResult(seed, counts, sweep, reconsented, time.perf_counter() - started, patients, list(cohort))
+
+
+def _insert_visits(visits: Sequence[tuple[Patient, _Visit]]) -> None:
+    """One executemany of plain tuples: the rows bulk_create(FollowUpVisit) wrote, without a model object or a compiled
+    INSERT per row. Dates and times go through the backend's own adapters, as the fields would send them."""
+    fields = [f for f in FollowUpVisit._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = (f"INSERT INTO {connection.ops.quote_name(FollowUpVisit._meta.db_table)} ({columns}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    day = connection.ops.adapt_datefield_value
+    moment = connection.ops.adapt_datetimefield_value
+
+    def row(patient: Patient, v: _Visit) -> tuple[Any, ...]:
+        values = {"patient_id": patient.pk, "recorded_by_id": v.recorded_by.pk if v.recorded_by else None}
+        out = []
+        for f in fields:
+            value = values[f.attname] if f.attname in values else getattr(v, f.attname)
+            if value is not None and f.get_internal_type() == "DateField":
+                value = day(value)
+            elif value is not None and f.get_internal_type() == "DateTimeField":
+                value = moment(value)
+            elif isinstance(value, str):
+                value = str(value)  # TextChoices members as their plain value
+            out.append(value)
+        return tuple(out)
+
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [row(patient, v) for patient, v in visits])
 
 
 def _consent(patient: Patient, document: ConsentDocument, signed: date, g1: str, g2: str, actor: User, *,

@@ -324,3 +324,29 @@ def test_seed_writes_in_bulk(db) -> None:  # type: ignore[no-untyped-def]
     assert Patient.objects.count() == 900
     assert len(large.captured_queries) < 1.6 * len(small.captured_queries), (len(small.captured_queries), len(large.captured_queries))
     assert "written in" in out
+
+
+def test_visit_rows_are_those_of_the_model_path(db) -> None:  # type: ignore[no-untyped-def]
+    """The visits are written as plain tuples (one executemany): every column is what build_schedule's model objects,
+    filled by plan_followup and written by bulk_create, gave."""
+    seed(n=120, seed=7)
+    plan = FollowUpPlan.objects.get(is_default=True)
+    actor = User.objects.get(pk=AuditEvent.objects.filter(action=cohort.SEED_ACTION).values_list("actor", flat=True).first())
+    generated = {p.study_id: p for p in cohort.generate_cohort(120, 7, CODES, TODAY)}
+    fields = [f.attname for f in FollowUpVisit._meta.concrete_fields if f.attname not in ("id", "patient_id")]
+    # The daily sweep that ends the seed moves scheduled visits to due or overdue: compared as scheduled.
+    swept = {FollowUpVisit.Status.DUE: FollowUpVisit.Status.SCHEDULED, FollowUpVisit.Status.OVERDUE: FollowUpVisit.Status.SCHEDULED}
+    status = 1 + fields.index("status")
+    written = Counter(tuple(swept.get(v, v) if i == status else v for i, v in enumerate(row))
+                      for row in FollowUpVisit.objects.values_list("patient__study_id", *fields))
+    expected: Counter[tuple] = Counter()
+    for patient in Patient.objects.all():
+        schedule = build_schedule(patient, plan)
+        fu = cohort.plan_followup(generated[patient.study_id], schedule, today=TODAY, recorded_by=actor)
+        for v in fu.visits:
+            v.patient = patient
+            FollowUpVisit._meta.get_field("recorded_at").pre_save(v, add=True)
+            expected[(patient.study_id, *(getattr(v, f) for f in fields))] += 1
+    # The database gives back what the model path stored: compare through the same round trip (dates, aware times).
+    assert sum(written.values()) == sum(expected.values()) > 120 * 10
+    assert written == expected
