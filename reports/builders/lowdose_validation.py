@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.http import Http404
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
@@ -53,6 +54,7 @@ VERDICTS = {
             "{criterion}：未达到。具有该数值的 {judged} 对已评估配对中有 {met} 对满足（最差值 {worst}）。"),
     None: ("{criterion}: not judged. No evaluated pair has this value.", "{criterion}：无法判断。没有已评估配对具有该数值。"),
 }
+ROLES_NOTE = ("Reference: {reference}; test: {test}.", "参考：{reference}；测试：{test}。")
 MISSING = (" {missing} evaluated pair(s) without this value are not counted.", "另有 {missing} 对已评估配对无该数值，未计入。")
 
 PAIR_COLUMNS = ["pair", "patient", "hospital", "year", "grid", "n_voxels", *PAIR_METRICS, "lesion_vois", "method_version"]
@@ -271,7 +273,9 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     protocol = EvaluationProtocol.objects.restrict(user, Action.VIEW).get(pk=params["protocol"])
     language = params.get("language", "en")
     report = Report("lowdose_validation", f"Low-dose validation: {protocol.name}", params)
-    report.notes.append(f"Reference: {protocol.get_reference_role_display()}; test: {protocol.get_test_role_display()}.")
+    with translation.override("zh-hans" if display.is_zh(language) else "en"):  # the roles' labels, in the run's language
+        report.notes.append(_words(ROLES_NOTE, language).format(reference=protocol.get_reference_role_display(),
+                                                                test=protocol.get_test_role_display()))
     report.notes.append(gettext_noop("Every number is a stored evaluation (or a summary of them), with its method version. "
                                      "Pair, patient and VOI keys are pseudonymous. Patients who withdrew the use of their data "
                                      "by the reference date are excluded."))

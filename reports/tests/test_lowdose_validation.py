@@ -193,6 +193,7 @@ def test_the_zh_run_concludes_in_chinese(actors, world, eager, django_capture_on
     assert lines["ssim"] == "SSIM ≥ 0.9：未达到。具有该数值的 4 对已评估配对中有 3 对满足（最差值 0.88）。"
     assert lines["voi_suv_max_bias_percent"].startswith("|病灶 SUVmax 偏倚| < 10 %：达到。")
     assert lines["psnr_db"].endswith("无法判断。没有已评估配对具有该数值。")
+    assert "参考：标准活度，完整采集时间；测试：" in run.result["notes"][0]
     _, text = xlsx_text(file_bytes(run, "lowdose_validation.xlsx"))
     assert "SSIM ≥ 0.9：未达到。" in text and "达到" in text and "结论" in text  # the heading of the conclusion column
     params = authorise(actors.data_manager, {"protocol": world[0].pk})
