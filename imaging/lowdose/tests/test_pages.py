@@ -17,10 +17,11 @@ from imaging.lowdose.models import EvaluationPair, EvaluationProtocol, PairMetri
 from imaging.lowdose.services import protocol_create
 from imaging.lowdose.tests.test_evaluation import study  # noqa: F401  (fixture: a synthetic PET study, analysed)
 from imaging.models import ImagingStudy, Series
+from imaging.reading.models import ReadingSession
 from registry.access import HospitalRole
 from registry.models import AuditEvent
 from registry.tests.builders import consented_patient
-from registry.tests.factories import MembershipFactory, UserFactory
+from registry.tests.factories import HospitalFactory, MembershipFactory, UserFactory
 from tests.test_view_inputs import violations
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,9 @@ def test_protocol_page_marks_each_criterion_and_costs_the_same_for_more_pairs(  
         actors: Actors, protocol, pairs, django_assert_max_num_queries) -> None:
     client = _client(actors.data_manager)
     url = reverse("web-lowdose-protocol", args=[protocol.pk])
-    with django_assert_max_num_queries(14):
+    # session, user, roles (2), protocol, pairs, pairs changeable, reader sessions, latest complete session, the three
+    # forms' choices (studies, series twice, readers), the session saved (3)
+    with django_assert_max_num_queries(16):
         page = client.get(url)
     assert page.status_code == 200
     html = page.content.decode()
@@ -117,7 +120,7 @@ def test_protocol_page_marks_each_criterion_and_costs_the_same_for_more_pairs(  
     assert "frame of reference" in failed and 'data-testid="retry-pair"' in failed
     assert 'data-testid="find-pairs"' in html and 'data-testid="assign-pair"' in html
     _more_pairs(actors, protocol, 5)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         more = client.get(url)
     assert more.content.decode().count('data-testid="pair"') == 7
 
@@ -269,6 +272,38 @@ def test_retry_a_failed_pair(actors: Actors, pairs, django_capture_on_commit_cal
     refused = client.post(reverse("web-lowdose-pair-retry", args=[pairs["done"].pk]))  # succeeded: nothing to retry
     assert refused.status_code == 400 and "Only failed work" in refused.content.decode()
     assert AuditEvent.objects.count() == events
+
+
+# --- Reader study ---------------------------------------------------------------------------------------------------------
+
+def test_start_a_blinded_reader_study_from_the_protocol_page(actors: Actors, protocol, pairs) -> None:  # type: ignore[no-untyped-def]
+    reader = UserFactory(username="reader_c")
+    MembershipFactory(user=reader, hospital=HospitalFactory(code="CCC"), role=HospitalRole.INVESTIGATOR)  # blind to A's child
+    client = _client(actors.data_manager)
+    page = client.get(reverse("web-lowdose-protocol", args=[protocol.pk])).content.decode()
+    assert 'data-testid="start-reader-study"' in page and 'data-testid="reader-session"' not in page
+    response = client.post(reverse("web-lowdose-reader-study", args=[protocol.pk]), {"readers": ["reader_c"], "evaluated_only": "on"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    session = ReadingSession.objects.get(purpose="lowdose_protocol", purpose_ref=protocol.pk)
+    assert AuditEvent.objects.filter(action="lowdose_reader_study", actor=actors.data_manager).exists()
+    page = client.get(reverse("web-lowdose-protocol", args=[protocol.pk])).content.decode()
+    assert f"#{session.pk}" in page
+
+
+@pytest.mark.parametrize(("readers", "message"), [([], "This field is required."), (["coordinator_a"], "blind")])
+def test_a_refused_reader_study_says_why_and_writes_nothing(actors: Actors, protocol, pairs, readers, message) -> None:  # type: ignore[no-untyped-def]
+    events = AuditEvent.objects.count()
+    response = _client(actors.data_manager).post(reverse("web-lowdose-reader-study", args=[protocol.pk]),
+                                                 {"readers": readers, "evaluated_only": "on"})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not ReadingSession.objects.exists() and AuditEvent.objects.count() == events
+
+
+def test_other_roles_start_no_reader_study(actors: Actors, protocol, pairs) -> None:  # type: ignore[no-untyped-def]
+    client = _client(actors.coordinator_a)
+    assert 'id="reader-study"' not in client.get(reverse("web-lowdose-protocol", args=[protocol.pk])).content.decode()
+    assert client.post(reverse("web-lowdose-reader-study", args=[protocol.pk]), {"readers": ["nobody"]}).status_code == 403
+    assert not ReadingSession.objects.exists()
 
 
 def test_the_pages_read_their_input_through_forms() -> None:

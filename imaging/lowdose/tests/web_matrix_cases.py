@@ -54,4 +54,8 @@ CASES: list[Case] = [
     page_case("lowdose pair retry", "web-lowdose-pair-retry",
               statuses(kind="page write", ok={"data_manager"}, forbidden=SEE_A - {"data_manager"}, hidden=NOT_A), method="post",
               args=lambda w: [w["pair_failed_a"].pk], data=lambda w, actor: {}),
+    # Reader studies name the arms: data managers of every hospital only (the reader is blind: a third hospital's).
+    page_case("lowdose start reader study", "web-lowdose-reader-study",
+              statuses(kind="page write", ok={"data_manager"}, forbidden=MEMBERS_NOT_DM, hidden={"nobody"}), method="post",
+              args=lambda w: [w["lowdose_protocol"].pk], data=lambda w, actor: {"readers": ["lowdose_reader_c"], "evaluated_only": "on"}),
 ]

@@ -9,6 +9,7 @@ from imaging.lowdose.models import SeriesRole
 from imaging.lowdose.services import CRITERION_METRICS
 from imaging.models import ImagingStudy, Series
 from registry.access import Action
+from registry.models import User
 from registry.web.forms import BootstrapForm
 
 CRITERION_ROWS = 5  # rows offered on the form; a protocol rarely pre-declares more (the API takes any number)
@@ -129,3 +130,17 @@ class PairAssignForm(BootstrapForm):
 
 class RetryForm(BootstrapForm):
     """Nothing to type: the button is the input (the pair is the URL's). A form all the same, so the write is bound."""
+
+
+class ReaderStudyForm(BootstrapForm):
+    """A blinded reader study of the protocol's pairs, as reader_study_create takes it (the reading service refuses a
+    reader who is not blind to every series, with the reason)."""
+
+    readers = forms.ModelMultipleChoiceField(label=_("Readers"), queryset=User.objects.none(), to_field_name="username",
+                                             help_text=_("Readers from hospitals other than the children's, so that they are blind."))
+    name = forms.CharField(label=_("Name"), max_length=120, required=False, help_text=_("Empty: \"Reader study: <protocol>\"."))
+    evaluated_only = forms.BooleanField(label=_("Only pairs whose evaluation succeeded"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["readers"].queryset = User.objects.filter(is_active=True).order_by("username")

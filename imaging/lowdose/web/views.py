@@ -18,17 +18,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from imaging.enhancement.models import EnhancementModel
-from imaging.lowdose import services
+from imaging.lowdose import reader_study, services
 from imaging.lowdose.models import EvaluationPair, EvaluationProtocol, PairMetrics
 from imaging.lowdose.web.forms import (
     BOUND_LABELS,
     PairAssignForm,
     PairFindForm,
     ProtocolForm,
+    ReaderStudyForm,
     RetryForm,
     criterion_text,
     metric_label,
 )
+from imaging.reading.models import ReadingSession
 from registry.access import Action, may
 from registry.errors import ApplicationError
 from registry.models.work import WorkRow
@@ -99,11 +101,26 @@ def _pair_rows(request: HttpRequest, protocol: EvaluationProtocol) -> list[dict[
     return rows
 
 
+def _reader_context(request: HttpRequest, protocol: EvaluationProtocol, form: ReaderStudyForm | None) -> dict[str, Any]:
+    """The reader studies of the protocol and the latest complete one's results, for who may see reading sessions (the
+    results name the arms); the form to start one for who may create them."""
+    context: dict[str, Any] = {"can_read_results": may(request.user, Action.VIEW, ReadingSession),
+                               "can_start_reading": may(request.user, Action.ADD, ReadingSession)}
+    if context["can_read_results"]:
+        latest = reader_study.latest_complete_session(protocol)
+        context |= {"reader_sessions": reader_study.session_statuses(protocol, user=request.user), "reader_session": latest,
+                    "reader_results": reader_study.session_results(latest, protocol) if latest else []}
+    if context["can_start_reading"]:
+        context["reader_form"] = form or ReaderStudyForm()
+    return context
+
+
 def _protocol_page(request: HttpRequest, protocol: EvaluationProtocol, *, status: int = 200, find: PairFindForm | None = None,
-                   assign: PairAssignForm | None = None) -> HttpResponse:
+                   assign: PairAssignForm | None = None, reader: ReaderStudyForm | None = None) -> HttpResponse:
     can_pair = may(request.user, Action.ADD, EvaluationPair)
     context = {"protocol": protocol, "criteria": _criteria(protocol), "rows": _pair_rows(request, protocol),
-               "key_metrics": [metric_label(k) for k in KEY_METRICS], "can_pair": can_pair, "retry_form": RetryForm()}
+               "key_metrics": [metric_label(k) for k in KEY_METRICS], "can_pair": can_pair, "retry_form": RetryForm(),
+               **_reader_context(request, protocol, reader)}
     if can_pair:  # the forms' choices are queries: only built for who may use them
         context |= {"find_form": find or PairFindForm(user=request.user), "assign_form": assign or PairAssignForm(user=request.user)}
     return render(request, "lowdose/protocol_detail.html", context, status=status)
@@ -161,6 +178,28 @@ def pair_assign_page(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Pair %(pair)s assigned; its evaluation is queued.") % {"pair": pair.pk})
             return redirect("web-lowdose-pair", pk=pair.pk)
     return _protocol_page(request, protocol, status=400, assign=form)
+
+
+@login_required
+@require_POST
+def reader_study_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a blinded reader study of the protocol's pairs (reader_study_create, audited). Out of view 404; a role that
+    creates no reading session 403."""
+    protocol = get_object_or_404(_protocols(request), pk=pk)
+    if not may(request.user, Action.ADD, ReadingSession):
+        raise PermissionDenied(_("Your role does not start reader studies."))
+    form = ReaderStudyForm(request.POST)
+    if form.is_valid():
+        try:
+            session = reader_study.reader_study_create(actor=request.user, protocol=protocol, readers=list(form.cleaned_data["readers"]),
+                                                       name=form.cleaned_data["name"], evaluated_only=form.cleaned_data["evaluated_only"])
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, _("Reader study %(name)s started: each reader has the cases in their own order, the arms "
+                                        "hidden.") % {"name": session.name})
+            return redirect("web-lowdose-protocol", pk=protocol.pk)
+    return _protocol_page(request, protocol, status=400, reader=form)
 
 
 def _versions(method_version: str) -> tuple[str, str]:
