@@ -109,7 +109,9 @@ def _restore_raw(ds: pydicom.Dataset, as_read: dict[Any, Any]) -> None:
     """
     current = ds._dict
     for tag, elem in as_read.items():
-        if current.get(tag) is not elem and isinstance(elem, RawDataElement):
+        # A sequence stays as parsed: the de-identifier walks every sequence item by item, so putting its raw bytes
+        # back would only make it parse the sequence a second time (the writer writes a parsed one the same).
+        if current.get(tag) is not elem and isinstance(elem, RawDataElement) and elem.VR != "SQ":
             current[tag] = elem
 
 
