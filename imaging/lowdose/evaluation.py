@@ -9,20 +9,19 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from scipy import ndimage
 
 from imaging.lowdose.models import EvaluationPair, PairMetrics
 from imaging.models import Series, VoiMeasurement
 from imaging.volume import Volume, VolumeError, series_volume
 from nucmed import image_similarity as sim
-from nucmed import voi
+from nucmed import registration, voi
 from registry.access import Action, may
 from registry.audit import audit_record
 from registry.errors import ApplicationError
 from registry.services.work import Work, access_revoked
 
-METHOD_VERSION = f"{sim.METHOD_VERSION}+{voi.METHOD_VERSION}"
-
+# The registration's version is part of it: pairs without a common frame of reference are registered (issue 18).
+METHOD_VERSION = f"{sim.METHOD_VERSION}+{voi.METHOD_VERSION}+{registration.METHOD_VERSION}"
 
 
 def pair_authorise(pair: EvaluationPair) -> None:
@@ -31,20 +30,26 @@ def pair_authorise(pair: EvaluationPair) -> None:
         raise access_revoked()
 
 
-_KJI = np.array([[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)  # (k, j, i, 1) -> (i, j, k, 1)
-
-
-def on_reference_grid(reference: Volume, test: Volume) -> tuple[np.ndarray, str]:
+def on_reference_grid(reference: Volume, test: Volume, matrix: np.ndarray | None = None) -> tuple[np.ndarray, str]:
     """The test volume sampled at the reference's voxel centres (trilinear; outside the test's field of view: 0).
 
-    Both are in one frame of reference (the caller checks), so patient mm are shared and the affines map one onto the other.
+    Without `matrix` both are in one frame of reference (the caller checks), so patient mm are shared and the affines map
+    one onto the other; with it (a rigid registration's reference mm -> test mm) the test is moved onto the reference.
     """
+    if matrix is not None:
+        return registration.resample(test.data, test.affine, reference.data.shape, reference.affine, matrix), "rigid"
     if reference.data.shape == test.data.shape and np.allclose(reference.affine, test.affine, atol=1e-3):
         return np.asarray(test.data, dtype=float), "same grid"
-    t = np.linalg.inv(test.affine @ _KJI) @ (reference.affine @ _KJI)
-    out = ndimage.affine_transform(np.asarray(test.data, dtype=float), t[:3, :3], offset=t[:3, 3], output_shape=reference.data.shape,
-                                   order=1, mode="constant", cval=0.0)
-    return out, "resampled (linear)"
+    return registration.resample(test.data, test.affine, reference.data.shape, reference.affine), "resampled (linear)"
+
+
+def _registered(ref_suv: np.ndarray, ref_volume: Volume, test_suv: np.ndarray, test_volume: Volume) -> registration.RigidTransform:
+    """The rigid transform putting the test onto the reference (in SUV, the same tracer); refused when it fails."""
+    try:
+        return registration.register_rigid(ref_suv, ref_volume.affine, test_suv, test_volume.affine)
+    except registration.RegistrationError as exc:
+        raise ApplicationError(_("The two series do not share a frame of reference, and the rigid registration that would put "
+                                 "them on one grid failed: %(reason)s") % {"reason": exc}, code="no_common_frame") from None
 
 
 def _suv_factor(series: Series) -> float:
@@ -85,11 +90,10 @@ def _judge(criteria: list[dict[str, Any]], values: dict[str, list[float]]) -> li
 
 
 def pair_evaluate(pair: EvaluationPair, work: Work) -> None:
-    """Resample, compute every metric, store them with the method version (audited)."""
+    """Put the test on the reference's grid (registered when they share no frame of reference), compute every metric,
+    store them with the method version (audited)."""
     reference, test = (Series.objects.select_related("study__patient", "suv").get(pk=pk) for pk in (pair.reference_id, pair.test_id))
-    if not reference.frame_of_reference_uid or reference.frame_of_reference_uid != test.frame_of_reference_uid:
-        raise ApplicationError(_("The two series do not share a frame of reference; rigid registration is not built yet, so they "
-                                 "cannot be put on one grid."), code="no_common_frame")
+    common_frame = bool(reference.frame_of_reference_uid) and reference.frame_of_reference_uid == test.frame_of_reference_uid
     ref_factor, test_factor = _suv_factor(reference), _suv_factor(test)
     try:
         ref_volume = series_volume(reference)
@@ -99,7 +103,11 @@ def pair_evaluate(pair: EvaluationPair, work: Work) -> None:
         raise ApplicationError(str(exc), code="no_volume") from None
     work.progress(40)
     ref_suv = np.asarray(ref_volume.data, dtype=float) * ref_factor
-    test_on_grid, grid = on_reference_grid(ref_volume, test_volume)
+    transform = None
+    if not common_frame:  # another scanner, or a re-positioned child: find the rigid motion between the two
+        transform = _registered(ref_suv, ref_volume, test_volume.data * np.float32(test_factor), test_volume)
+        work.progress(55)
+    test_on_grid, grid = on_reference_grid(ref_volume, test_volume, None if transform is None else transform.matrix)
     test_suv = test_on_grid * test_factor
     mask = sim.body_mask(ref_suv)  # once: the metrics and the whole-body SUVmax share it
     try:
@@ -127,10 +135,11 @@ def pair_evaluate(pair: EvaluationPair, work: Work) -> None:
         "suv_max_bias_percent": whole_body_bias, "vois": vois, "criteria": _judge(pair.protocol.acceptance_criteria, values),
         "liver_snr_reference": liver.reference_snr if liver else None, "liver_snr_test": liver.test_snr if liver else None,
         "liver_cv_reference": liver.reference_cv if liver else None, "liver_cv_test": liver.test_cv if liver else None,
-        "method_version": METHOD_VERSION,
+        "registration": None if transform is None else transform.as_dict(), "method_version": METHOD_VERSION,
     }
     with transaction.atomic():
         metrics, _created = PairMetrics.objects.update_or_create(pair=pair, defaults=columns)
         audit_record(actor=pair.requested_by, action="lowdose_evaluate", instance=pair, hospital_id=reference.study.patient.hospital_id,
-                     after={"metrics": metrics.pk, "nrmse": similarity.nrmse, "ssim": similarity.ssim, "method_version": METHOD_VERSION})
+                     after={"metrics": metrics.pk, "grid": grid, "nrmse": similarity.nrmse, "ssim": similarity.ssim,
+                            "method_version": METHOD_VERSION})
         work.succeed(finished_at=timezone.now())

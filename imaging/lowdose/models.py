@@ -89,6 +89,9 @@ class PairMetrics(ScopedModel):
     # [{"label": ..., "reference": {...}, "test": {...}, "bias_percent": {"suv_max": .., "suv_mean": .., "suv_peak": ..}}]
     vois = models.JSONField(default=list, blank=True)
     criteria = models.JSONField(default=list, blank=True, help_text=_("Each pre-declared criterion, met or not"))
+    # How the test image was registered onto the reference when the two did not share a frame of reference (grid "rigid"):
+    # rotation_deg, translation_mm, centre_mm, the 4x4 matrix (reference mm -> test mm), the final metric, iterations.
+    registration = models.JSONField(null=True, blank=True, help_text=_("The rigid registration, when one was needed"))
     method_version = models.CharField(max_length=64)
     computed_at = models.DateTimeField(auto_now=True)
 

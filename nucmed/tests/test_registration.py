@@ -116,3 +116,17 @@ def test_what_cannot_be_registered_is_refused_with_the_reason() -> None:
     moved = _phantom(_rotation((0.0, 0.0, 8.0)), np.array([9.0, 0.0, 0.0]))
     with pytest.raises(reg.RegistrationError, match="not converged after 2 iterations"):
         reg.register_rigid(image, AFFINE, moved, AFFINE, max_iterations=2)
+
+
+def test_resampling_keeps_the_field_of_view_to_half_a_voxel_past_the_edge() -> None:
+    """A grid 0.3 voxel off keeps its edge slices (edge value); 0.7 voxel off, the slice outside the field of view is 0."""
+    data = np.arange(1.0, 1.0 + np.prod(SHAPE)).reshape(SHAPE)
+    for shift_slices, first_slice_kept in ((0.3, True), (0.7, False), (-0.3, True)):
+        moved = AFFINE.copy()
+        moved[:3, 3] += AFFINE[:3, 2] * shift_slices  # the moving grid starts shift_slices slices further along k
+        out = reg.resample(data, moved, SHAPE, AFFINE)
+        # The fixed slice 0 reads the moving grid at k = -shift_slices.
+        assert bool((out[0] > 0).all()) is first_slice_kept, shift_slices
+        np.testing.assert_allclose(out[5], data[5] - shift_slices * np.prod(SHAPE[1:]), rtol=1e-9)
+    # Identity: the input, exactly.
+    np.testing.assert_array_equal(reg.resample(data, AFFINE, SHAPE, AFFINE), data)

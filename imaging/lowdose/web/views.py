@@ -203,9 +203,9 @@ def reader_study_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _versions(method_version: str) -> tuple[str, str]:
-    """(image similarity, VOI statistics) parts of the stored method version (evaluation.METHOD_VERSION is "sim+voi")."""
+    """(image similarity, VOI statistics) parts of the stored method version (evaluation.METHOD_VERSION is "sim+voi+rigid")."""
     similarity, _sep, voi = method_version.partition("+")
-    return similarity, voi or similarity
+    return similarity, voi.partition("+")[0] or similarity
 
 
 def _metric_rows(metrics: PairMetrics) -> tuple[list[dict[str, Any]], str]:
