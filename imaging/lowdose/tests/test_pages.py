@@ -9,13 +9,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.test import Client
 from django.urls import reverse
 
 from conftest import Actors
+from imaging.lowdose import reader_study
 from imaging.lowdose.models import EvaluationPair, EvaluationProtocol, PairMetrics
 from imaging.lowdose.services import protocol_create
 from imaging.lowdose.tests.test_evaluation import study  # noqa: F401  (fixture: a synthetic PET study, analysed)
+from imaging.lowdose.tests.test_reader_study import _create, _score_everything
+from imaging.lowdose.tests.test_reader_study import world as reader_world  # noqa: F401  (fixture: six scored children)
 from imaging.models import ImagingStudy, Series
 from imaging.reading.models import ReadingSession
 from registry.access import HospitalRole
@@ -297,6 +301,23 @@ def test_a_refused_reader_study_says_why_and_writes_nothing(actors: Actors, prot
                                                  {"readers": readers, "evaluated_only": "on"})
     assert response.status_code == 400 and message in response.content.decode()
     assert not ReadingSession.objects.exists() and AuditEvent.objects.count() == events
+
+
+def test_the_protocol_page_shows_the_reader_results(actors: Actors, reader_world, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    _create(actors, reader_world)
+    session = _score_everything(reader_world)
+    results = {r["criterion"]: r for r in reader_study.reader_results(reader_world["protocol"])}
+    client = _client(actors.data_manager)
+    with django_assert_max_num_queries(18):  # the page (16) and the session's reads, once (imaging.reading.selectors)
+        page = client.get(reverse("web-lowdose-protocol", args=[reader_world["protocol"].pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and f"#{session.pk} complete" in html
+    row = re.search(r'data-criterion="overall_quality">.*?</tr>', html, re.S).group(0)
+    cells = re.findall(r'class="text-end">([^<]*)</td>', row)
+    oq = results["overall_quality"]
+    assert cells == ["6", floatformat(oq["reference_median"], 2), floatformat(oq["test_median"], 2), "-1.25 (-2.00 – 0.00)",
+                     floatformat(oq["wilcoxon_p"], 3), floatformat(oq["agreement"], 2)]
+    assert 'data-criterion="lesion_detection_rate"' in html
 
 
 def test_other_roles_start_no_reader_study(actors: Actors, protocol, pairs) -> None:  # type: ignore[no-untyped-def]
