@@ -3,7 +3,7 @@ from collections import defaultdict
 from statistics import mean, median
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from imaging.models import ImagingStudy, Preview, Series
@@ -143,7 +143,7 @@ def session_list(*, user: User) -> QuerySet[ReadingSession]:
 def assignment_list(*, user: User) -> QuerySet[ReadingAssignment]:
     return ReadingAssignment.objects.restrict(user, Action.VIEW).select_related("session").prefetch_related(
         Prefetch("cases", queryset=AssignmentCase.objects.select_related("item__series").order_by("position")),
-        "cases__item__series__previews", "cases__lesion_reads", "session__lesions")
+        "cases__item__series__previews")
 
 
 def case_list(*, user: User) -> QuerySet[AssignmentCase]:
@@ -158,13 +158,15 @@ def _cached(obj: object, name: str) -> list[Any] | None:
 def case_lesion_rows(case: AssignmentCase) -> list[dict[str, Any]]:
     """The known lesions of a case with the reader's calls, reached through the reader's own case (the lesions are
     session rows, which only data managers list; a reader sees those of their case's patient, in both arms alike).
-    Reads what assignment_list prefetched when it is there."""
+    Reads what assignment_list prefetched when it is there, else one query."""
     session_lesions = _cached(case.assignment.session, "lesions") if "assignment" in case._state.fields_cache else None
-    if session_lesions is None:
-        session_lesions = list(SessionLesion.objects.filter(session_id=case.item.session_id))
     reads = _cached(case, "lesion_reads")
-    if reads is None:
-        reads = list(case.lesion_reads.all())
+    if session_lesions is None or reads is None:
+        own = CaseLesionRead.objects.filter(case_id=case.pk, lesion=OuterRef("pk"))
+        rows = (SessionLesion.objects.filter(session_id=case.item.session_id, patient_id=case.item.patient_id)
+                .annotate(seen=Subquery(own.values("seen")[:1]), confidence=Subquery(own.values("confidence")[:1]))
+                .order_by("number").values("number", "site", "centre_mm", "seen", "confidence"))
+        return list(rows)
     by_lesion = {r.lesion_id: r for r in reads}
     out = []
     for lesion in sorted((x for x in session_lesions if x.patient_id == case.item.patient_id), key=lambda x: x.number):

@@ -170,7 +170,8 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     serializer_class = AssignmentSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.assignment_list(user=self.request.user)
+        # The cases' lesion lists, for the serializer (selectors.case_lesion_rows reads them from here).
+        return selectors.assignment_list(user=self.request.user).prefetch_related("cases__lesion_reads", "session__lesions")
 
     def _case(self, position: int) -> AssignmentCase:
         assignment = self.get_object()
