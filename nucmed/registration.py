@@ -89,11 +89,13 @@ def _cropped(data: np.ndarray, affine: np.ndarray, margin: int = 4) -> tuple[np.
     """`data` cut to the box around what is above its background (plus `margin` voxels), with its affine.
 
     A child in an adult scanner's field of view fills a small part of it; the rest only costs time."""
-    found = np.argwhere(data > 0.05 * float(np.percentile(data, 99.9)))
-    if not len(found):
+    # The threshold from every 8th voxel (a 2x2x2 stride): the same percentile to a few per cent, an eighth of the sort.
+    above = data > 0.05 * float(np.percentile(data[::2, ::2, ::2], 99.9))
+    if not above.any():
         return data, affine
-    low = np.maximum(found.min(axis=0) - margin, 0)
-    high = np.minimum(found.max(axis=0) + margin + 1, data.shape)
+    found = [np.flatnonzero(above.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
+    low = np.maximum(np.array([f[0] for f in found]) - margin, 0)
+    high = np.minimum(np.array([f[-1] for f in found]) + margin + 1, data.shape)
     moved = np.asarray(affine, dtype=float).copy()
     moved[:3, 3] = (affine @ np.array([low[2], low[1], low[0], 1.0]))[:3]  # (k, j, i) -> (i, j, k)
     return data[low[0]: high[0], low[1]: high[1], low[2]: high[2]], moved
