@@ -147,7 +147,12 @@ def test_pair_page_shows_every_metric_with_its_method_version(actors: Actors, pa
     assert "<code>voi-2.0</code>" in html
     study_url = reverse("web-study-detail", args=[pair.reference.study_id])
     assert f'href="{study_url}" data-testid="study-link"' in html and f'href="{study_url}#nb-viewer"' in html
-    assert 'data-testid="criterion-not-met"' in html
+    assert 'data-testid="criterion-not-met"' in html and 'data-testid="registration"' not in html  # one frame: no registration
+    PairMetrics.objects.filter(pair=pair).update(grid="rigid", registration={
+        "method": "rigid/nbnm-2026.1", "rotation_deg": [2.0, 1.0, 0.0], "translation_mm": [6.8, -4.4, 3.4]})
+    registered = client.get(reverse("web-lowdose-pair", args=[pair.pk])).content.decode()
+    line = re.search(r'data-testid="registration">(.*?)</p>', registered, re.S).group(1)
+    assert "2.00, 1.00, 0.00°" in line and "6.80, -4.40, 3.40 mm" in line and "<code>rigid/nbnm-2026.1</code>" in line
 
 
 def test_pages_of_another_hospital_are_404(actors: Actors, protocol, pairs) -> None:  # type: ignore[no-untyped-def]
