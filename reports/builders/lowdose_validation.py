@@ -293,7 +293,7 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
                gettext_noop("Median and quartiles: numpy linear interpolation. voi_*: one value per lesion VOI."))
     report.add("suv_agreement", "SUV agreement of the lesion VOIs (Bland-Altman)", agreement_frame(pairs, vois),
                gettext_noop("Bland JM, Altman DG. Lancet 1986;1(8476):307-310. Differences test - reference (SUV) or the "
-                            "per cent biases (percent); 95 % limits of agreement: bias +/- 1.96 SD (sample SD)."))
+                            "per cent biases (percent); 95 per cent limits of agreement: bias +/- 1.96 SD (sample SD)."))
     progress(50)
     _figure(report, vois, language)
     progress(70)
