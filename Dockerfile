@@ -3,7 +3,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY . .
-RUN pip install --no-cache-dir ".[s3]"
+# s3: object storage; enhance: ONNX Runtime for the enhancement step and SimpleITK for the rigid registration of pairs.
+RUN pip install --no-cache-dir ".[s3,enhance]"
 RUN useradd --create-home app && mkdir -p /data/media && chown app /data/media
 USER app
 EXPOSE 8000
