@@ -350,3 +350,14 @@ def test_visit_rows_are_those_of_the_model_path(db) -> None:  # type: ignore[no-
     # The database gives back what the model path stored: compare through the same round trip (dates, aware times).
     assert sum(written.values()) == sum(expected.values()) > 120 * 10
     assert written == expected
+
+
+def test_the_seeds_month_arithmetic_is_add_months() -> None:
+    """The seed's own month arithmetic gives registry.dates.add_months for every diagnosis day and plan offset."""
+    from registry.dates import add_months
+
+    offsets = range(0, 121)
+    day = date(2014, 1, 1)
+    while day <= date(2026, 12, 31):
+        assert all(cohort._add_months(day, m) == add_months(day, m) for m in offsets), day
+        day += timedelta(days=1)
