@@ -9,7 +9,9 @@ by half a voxel (imaging.lowdose.evaluation.on_reference_grid), and with --regis
 low-dose volume filed in another frame of reference (turned 2 degrees about z and 1 about x, moved (13.6, -8.8, 6.8) mm:
 nucmed.registration, SimpleITK) alone and as part of the whole evaluation of that pair. Not timed: reading the two series from storage and the
 database (bench/pipeline.py measures series_volume's read). Targets: within 2x of the bare metrics; under 10 s a pair.
-No ONNX figure: the enhancement step is not built.
+With --onnx, the demonstration model (imaging.enhancement.demo_model, a 3x3x3 mean) run by ONNX Runtime on the CPU on the
+low-dose volume through imaging.enhancement.runtime.run (session, normalisation and its inverse), beside scipy's
+uniform_filter (the same filter) on the same volume in the same run.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--shift", action="store_true", help="also resample a test grid offset by half a voxel")
     parser.add_argument("--register", action="store_true", help="also time the rigid registration of the pair in another frame")
+    parser.add_argument("--onnx", action="store_true", help="also time the demonstration model on ONNX Runtime (CPU) beside scipy")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     import django
@@ -117,6 +120,15 @@ def main() -> None:
     steps = [("bare scikit-image metrics", bare), ("evaluation (nucmed + lowdose)", evaluation)]
     if args.register:
         steps += [("registration (nucmed.registration)", register), ("evaluation, registered pair", evaluation_registered)]
+    if args.onnx:
+        from scipy.ndimage import uniform_filter
+
+        from imaging.enhancement import demo_model, runtime
+
+        graph = demo_model.mean_filter_onnx()
+        steps += [("ONNX Runtime, demo model, one series", lambda: runtime.run(graph, low32, normalisation="body_mean", mask_fraction=0.05,
+                                                                               suv_factor=None)),
+                  ("scipy uniform_filter (same filter)", lambda: uniform_filter(low32, size=3, mode="constant"))]
     results = {}
     for name, fn in steps:
         times, cpu = [], []
@@ -129,6 +141,9 @@ def main() -> None:
         print(f"{name:36s} {results[name]:7.2f} s (median of {args.repeat}; CPU {statistics.median(cpu):.2f} s, all threads)")
     ratio = results["evaluation (nucmed + lowdose)"] / results["bare scikit-image metrics"]
     print(f"ratio evaluation / bare: {ratio:.2f} (target <= 2); pair under 10 s: {results['evaluation (nucmed + lowdose)'] < 10}")
+    if args.onnx:
+        print(f"ratio ONNX Runtime / scipy: {results['ONNX Runtime, demo model, one series'] / results['scipy uniform_filter (same filter)']:.2f} "
+              f"(provider {runtime.providers()[0]})")
     if args.register:
         # How far the found transform is from the motion built in, over the body's extent (the reference grid's corners).
         shape_ijk = np.array([args.size - 1, args.size - 1, args.slices - 1], dtype=float)
