@@ -70,8 +70,12 @@ def _voi_mask(v: VoiMeasurement, shape: tuple[int, ...], affine: np.ndarray) -> 
 
 
 def _judge(criteria: list[dict[str, Any]], values: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """The pair's metric criteria, each with its worst value and whether it is met. A reader criterion ({"reader": ...})
+    is skipped: it is judged over the whole reader study (reports.builders.lowdose_validation), not per pair."""
     judged = []
     for c in criteria:
+        if "metric" not in c:
+            continue
         found = [v for v in values.get(c["metric"], []) if v is not None]
         if not found:
             judged.append({**c, "met": None, "value": None})

@@ -4,6 +4,7 @@ imaging.lowdose.dose_saving.
 Every write is audited. No scipy or scikit-image here: the API imports this module, and the URL configuration loads
 without the statistics libraries (tests/test_lazy_imports.py); the evaluation, which needs them, is its own module.
 """
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,10 @@ from registry.services.work import work_queue_after_commit
 # The metrics a criterion may name, and where their value is in PairMetrics.
 CRITERION_METRICS = ("nrmse", "psnr_db", "ssim", "suv_max_bias_percent", "voi_suv_max_bias_percent", "voi_suv_mean_bias_percent",
                      "voi_suv_peak_bias_percent")
+# The reader-study criteria a "reader" criterion may name: the keys of imaging.lowdose.reader_study.CRITERIA (not imported:
+# that module pulls in the reading app; a test checks the two agree). The 1-5 scales, the detection rate (a proportion).
+READER_CRITERIA = ("overall_quality", "noise", "lesion_conspicuity", "diagnostic_confidence", "lesion_detection_rate",
+                   "lesion_confidence")
 LOW_ACTIVITY_RATIO = 0.5  # a series injected with at most half the study's highest activity is a reduced-activity one
 SHORT_FRAME_RATIO = 0.75  # a frame at most 3/4 of the study's longest one is a short scan
 
@@ -33,12 +38,37 @@ def _invalid(message: str, field: str, code: str = "invalid") -> ApplicationErro
     return ApplicationError(message, code=code, fields={field: [message]})
 
 
+def _check_reader_criterion(item: dict[str, Any]) -> dict[str, Any]:
+    """{"reader": a reader-study criterion, "non_inferiority_margin": m <= 0}; judged over the study, not per pair."""
+    if "metric" in item:
+        raise _invalid(_("A criterion names either a metric or a reader-study criterion, not both."), "acceptance_criteria",
+                       "invalid_criterion")
+    if item["reader"] not in READER_CRITERIA:
+        raise _invalid(_("A reader criterion names one of: %(criteria)s.") % {"criteria": ", ".join(READER_CRITERIA)},
+                       "acceptance_criteria", "invalid_criterion")
+    margin = item.get("non_inferiority_margin")
+    if not isinstance(margin, int | float) or isinstance(margin, bool) or not math.isfinite(margin) or margin > 0:
+        raise _invalid(_("A reader criterion has a non-inferiority margin, a number at most 0 (e.g. -0.5 on the 1-5 scales, "
+                         "-0.1 for the detection rate)."), "acceptance_criteria", "invalid_criterion")
+    if set(item) - {"reader", "non_inferiority_margin"}:
+        raise _invalid(_("A reader criterion has only reader and non_inferiority_margin."), "acceptance_criteria", "invalid_criterion")
+    return {"reader": item["reader"], "non_inferiority_margin": float(margin)}
+
+
 def check_criteria(criteria: Any) -> list[dict[str, Any]]:
-    """[{"metric": one of CRITERION_METRICS, "max_abs" | "min" | "max": number}, ...]"""
+    """[{"metric": one of CRITERION_METRICS, "max_abs" | "min" | "max": number}
+        | {"reader": one of READER_CRITERIA, "non_inferiority_margin": m <= 0}, ...]
+
+    A metric criterion is judged per pair (imaging.lowdose.evaluation); a reader criterion over the protocol's reader
+    study (reports.builders.lowdose_validation): met when the 95 % interval's lower bound of test - reference is >= m.
+    """
     if not isinstance(criteria, list):
         raise _invalid(_("Acceptance criteria are a list."), "acceptance_criteria")
     out = []
     for item in criteria:
+        if isinstance(item, dict) and "reader" in item:
+            out.append(_check_reader_criterion(item))
+            continue
         if not isinstance(item, dict) or item.get("metric") not in CRITERION_METRICS:
             raise _invalid(_("Each criterion names a metric among: %(metrics)s.") % {"metrics": ", ".join(CRITERION_METRICS)},
                            "acceptance_criteria")

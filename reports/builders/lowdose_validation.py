@@ -10,7 +10,8 @@ P001, E001-L1, in a stable order); no study, series, VOI label or date leaves in
 
 Conclusions: a criterion is met when every evaluated pair that has the value met it, as the evaluation judged and
 stored it (imaging.lowdose.evaluation._judge: the worst VOI of a pair decides); not met when one pair did not; not
-judged when no pair has the value. The lines are written in the run's language (like the PDF's headings,
+judged when no pair has the value. A reader-study criterion is judged over the reader study by confidence interval
+(reader_conclusion: non-inferior when the interval's lower bound is at or above the margin). The lines are written in the run's language (like the PDF's headings,
 reports.renderers.ZH_TITLES: a worker renders the run, with no request to translate for).
 """
 from datetime import date
@@ -56,6 +57,34 @@ VERDICTS = {
 }
 ROLES_NOTE = ("Reference: {reference}; test: {test}.", "参考：{reference}；测试：{test}。")
 MISSING = (" {missing} evaluated pair(s) without this value are not counted.", "另有 {missing} 对已评估配对无该数值，未计入。")
+
+# A reader criterion (imaging.lowdose.services.check_criteria {"reader": key, "non_inferiority_margin": m <= 0}) is judged
+# over the reader study, by confidence interval: non-inferior when the lower bound of the 95 % interval of test - reference
+# is at or above the margin (ICH E9, section 3.3.2; Piaggio G, Elbourne DR, Pocock SJ et al., CONSORT extension for
+# non-inferiority and equivalence trials, JAMA 2012;308(24):2594-2604).
+READER_LABELS = {
+    "overall_quality": ("Overall image quality", "整体图像质量"), "noise": ("Noise", "噪声"),
+    "lesion_conspicuity": ("Lesion conspicuity", "病灶显著性"), "diagnostic_confidence": ("Diagnostic confidence", "诊断信心"),
+    "lesion_detection_rate": ("Lesion detection rate", "病灶检出率"), "lesion_confidence": ("Confidence in the lesion calls", "病灶判定信心"),
+}
+READER_CRITERION = ("{label} (reader study), test non-inferior to reference, margin {margin}",
+                    "{label}（阅片研究）：测试不劣于参考，非劣效界值 {margin}")
+READER_VERDICTS = {
+    True: ("{criterion}: met. Test - reference {difference}, 95 % interval {low} to {high} (n = {n} children); its lower "
+           "bound is at or above the margin {margin}.",
+           "{criterion}：达到。测试 - 参考差值 {difference}，95% 置信区间 {low} 至 {high}（n = {n} 名儿童）；其下限不低于界值 {margin}。"),
+    False: ("{criterion}: not met. Test - reference {difference}, 95 % interval {low} to {high} (n = {n} children); its "
+            "lower bound is below the margin {margin}.",
+            "{criterion}：未达到。测试 - 参考差值 {difference}，95% 置信区间 {low} 至 {high}（n = {n} 名儿童）；其下限低于界值 {margin}。"),
+    None: ("{criterion}: not judged. {reason}", "{criterion}：无法判断。{reason}"),
+}
+READER_NOT_JUDGED = {
+    "not_shown": ("Reader results are shown only to data managers of every hospital.", "阅片结果仅向全部医院的数据管理员显示。"),
+    "not_installed": ("The reader study is not available on this installation.", "本系统未安装阅片研究。"),
+    "no_session": ("No reader-study session of this protocol is complete.", "本方案尚无已完成的阅片研究。"),
+    "no_result": ("The reader study has no result for this criterion.", "阅片研究没有该项结果。"),
+    "no_interval": ("No 95 % interval of test - reference: {why}.", "无法得到测试 - 参考差值的 95% 置信区间：{why}。"),
+}
 
 PAIR_COLUMNS = ["pair", "patient", "hospital", "year", "grid", "n_voxels", *PAIR_METRICS, "lesion_vois", "method_version"]
 VOI_COLUMNS = ["pair", "voi", *(c for key in SUV_KEYS for c in (f"{key}_reference", f"{key}_test", f"voi_{key}_bias_percent"))]
@@ -232,6 +261,44 @@ def conclusion(criterion: dict[str, Any], rows: list[dict[str, Any]], language: 
             "pairs_judged": len(judged), "pairs_met": met_count, "worst_value": worst, "met": met, "conclusion": line}
 
 
+def reader_criterion_text(criterion: dict[str, Any], language: str) -> str:
+    labels = READER_LABELS.get(criterion["reader"], (criterion["reader"], criterion["reader"]))
+    return _words(READER_CRITERION, language).format(label=_words(labels, language), margin=f"{criterion['non_inferiority_margin']:g}")
+
+
+def _number(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.3g}"
+
+
+def reader_conclusion(criterion: dict[str, Any], results: list[dict[str, Any]] | str, rows: list[dict[str, Any]],
+                      language: str) -> dict[str, Any]:
+    """One pre-declared reader criterion over the reader study: met when the lower bound of the interval of test -
+    reference (reader_study: Hodges-Lehmann, distribution-free 95 % interval) is >= the margin (non-inferiority by
+    confidence interval, ICH E9; Piaggio et al. JAMA 2012;308:2594-2604); not judged, with the reason, when there is no
+    result to judge. `results` is reader_results' list, or the key of READER_NOT_JUDGED saying why there is none."""
+    margin = float(criterion["non_inferiority_margin"])
+    text = reader_criterion_text(criterion, language)
+    result = None
+    if isinstance(results, str):
+        reason = _words(READER_NOT_JUDGED[results], language)
+    elif not results:
+        reason = _words(READER_NOT_JUDGED["no_session"], language)
+    else:
+        result = next((r for r in results if r.get("criterion") == criterion["reader"]), None)
+        reason = _words(READER_NOT_JUDGED["no_result"], language)
+    low = None if result is None else result.get("ci_low")
+    if result is not None and low is None:
+        why = result.get("ci_not_computable_reason") or "—"
+        reason = _words(READER_NOT_JUDGED["no_interval"], language).format(why=why)
+    met = None if low is None else float(low) >= margin
+    line = _words(READER_VERDICTS[met], language).format(
+        criterion=text, reason=reason, margin=f"{margin:g}", n=(result or {}).get("n"),
+        difference=_number((result or {}).get("median_difference")), low=_number(low), high=_number((result or {}).get("ci_high")))
+    return {"criterion": text, "metric": f"reader:{criterion['reader']}", "bound": f"non_inferiority_margin {margin:g}",
+            "pairs": len(rows), "pairs_judged": ((result or {}).get("n") or 0) if met is not None else 0, "pairs_met": None,
+            "worst_value": None if low is None else float(low), "met": met, "conclusion": line}
+
+
 def reader_rows(protocol: EvaluationProtocol) -> list[dict[str, Any]] | None:
     """The reader study's results per criterion (imaging.lowdose.reader_study: its latest complete session), None while
     that module is not installed. It checks no access: the caller asks `may` first (the numbers name the arms)."""
@@ -285,10 +352,22 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
         report.notes.append(f"{len(rows) - len(evaluated)} pair(s) without stored metrics (not evaluated yet, or failed) are not analysed.")
     progress(30)
     pairs, vois = pair_frame(evaluated), voi_frame(evaluated)
+    # Asked once, for the reader criteria's conclusions and the reader table: None when the user may not see reading
+    # sessions (the numbers name the arms) or the reader study is not installed.
+    shown = may(user, Action.VIEW, ReadingSession)
+    results = reader_rows(protocol) if shown else None
+    unavailable = "not_shown" if not shown else "not_installed"
     report.add("conclusions", "Conclusions on the pre-declared acceptance criteria",
-               pd.DataFrame([conclusion(c, evaluated, language) for c in protocol.acceptance_criteria], columns=CONCLUSION_COLUMNS),
+               pd.DataFrame([reader_conclusion(c, unavailable if results is None else results, evaluated, language) if "reader" in c
+                             else conclusion(c, evaluated, language) for c in protocol.acceptance_criteria], columns=CONCLUSION_COLUMNS),
                gettext_noop("A criterion is met when every evaluated pair with the value met it, as the evaluation judged it "
                             "(the worst lesion VOI of a pair decides); not judged when no pair has the value."))
+    if any("reader" in c for c in protocol.acceptance_criteria):
+        report.notes.append(gettext_noop(
+            "A reader-study criterion (metric reader:...) is judged over the latest complete reader-study session, not per pair: "
+            "non-inferior (met) when the lower bound of the 95 per cent interval of test - reference is at or above the "
+            "pre-declared margin (ICH E9; Piaggio G et al., CONSORT extension for non-inferiority trials, JAMA "
+            "2012;308:2594-2604). worst_value: that lower bound; pairs_judged: the children read."))
     report.add("metric_distributions", "Metric distributions over the evaluated pairs", distribution_frame(pairs, vois),
                gettext_noop("Median and quartiles: numpy linear interpolation. voi_*: one value per lesion VOI."))
     report.add("suv_agreement", "SUV agreement of the lesion VOIs (Bland-Altman)", agreement_frame(pairs, vois),
@@ -297,11 +376,10 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     progress(50)
     _figure(report, vois, language)
     progress(70)
-    if not may(user, Action.VIEW, ReadingSession):
+    if not shown:
         report.notes.append(gettext_noop("Reader results are shown to data managers of every hospital, who hold the blinded "
                                          "reading sessions."))
     else:
-        results = reader_rows(protocol)
         if results is None:
             report.notes.append(gettext_noop("Reader results: the reader study is not available on this installation."))
         else:
