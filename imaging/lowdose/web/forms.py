@@ -6,7 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from imaging.lowdose.models import SeriesRole
-from imaging.lowdose.services import CRITERION_METRICS
+from imaging.lowdose.reader_study import CRITERIA as READER_STUDY_CRITERIA
+from imaging.lowdose.services import CRITERION_METRICS, READER_CRITERIA
 from imaging.models import ImagingStudy, Series
 from registry.access import Action
 from registry.models import User
@@ -24,6 +25,11 @@ METRIC_LABELS: dict[str, Any] = {
 }
 # The three bounds of imaging.lowdose.evaluation._judge: |worst| < max_abs, worst >= min, worst <= max.
 BOUND_LABELS: dict[str, Any] = {"max_abs": _("|value| <"), "min": _("value ≥"), "max": _("value ≤")}
+# A reader-study criterion (services.check_criteria): a metric row's choice "reader:<key>", its bound the margin.
+READER_PREFIX = "reader:"
+READER_LABELS: dict[str, Any] = dict(READER_STUDY_CRITERIA)
+MARGIN = "non_inferiority_margin"
+MARGIN_LABEL = _("non-inferior, margin (≤ 0)")
 
 
 def metric_label(metric: str) -> str:
@@ -32,6 +38,10 @@ def metric_label(metric: str) -> str:
 
 def criterion_text(criterion: dict[str, Any]) -> str:
     """One pre-declared criterion as a reader reads it, e.g. "Lesion SUVmax bias (%), worst VOI: |value| < 10"."""
+    if "reader" in criterion:
+        label = READER_LABELS.get(criterion["reader"], criterion["reader"])
+        return str(_("Reader study, %(criterion)s: test non-inferior to reference, margin %(margin)s")
+                   % {"criterion": label, "margin": f"{criterion.get(MARGIN, 0):g}"})
     bound = next((k for k in BOUND_LABELS if k in criterion), None)
     if bound is None:
         return metric_label(criterion.get("metric", ""))
@@ -47,11 +57,14 @@ class ProtocolForm(BootstrapForm):
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        metric_choices = [("", "—"), *((m, METRIC_LABELS[m]) for m in CRITERION_METRICS)]
+        # Grouped: the image metrics are judged per pair, the reader criteria over the reader study (a margin, <= 0).
+        metric_choices = [("", "—"), (_("Image metrics (each pair)"), [(m, METRIC_LABELS[m]) for m in CRITERION_METRICS]),
+                          (_("Reader study (non-inferiority)"), [(f"{READER_PREFIX}{k}", READER_LABELS[k]) for k in READER_CRITERIA])]
         super().__init__(*args, **kwargs)
         for n in range(CRITERION_ROWS):
             self.fields[f"metric_{n}"] = forms.ChoiceField(label=_("Metric"), choices=metric_choices, required=False)
-            self.fields[f"bound_{n}"] = forms.ChoiceField(label=_("Bound"), choices=list(BOUND_LABELS.items()), initial="max_abs",
+            self.fields[f"bound_{n}"] = forms.ChoiceField(label=_("Bound"), choices=[*BOUND_LABELS.items(), (MARGIN, MARGIN_LABEL)],
+                                                          initial="max_abs",
                                                           required=False)
             self.fields[f"value_{n}"] = forms.FloatField(label=_("Value"), required=False)
             for name in (f"metric_{n}", f"bound_{n}", f"value_{n}"):
@@ -75,10 +88,25 @@ class ProtocolForm(BootstrapForm):
                 self.add_error(f"value_{n}", _("Give the bound's value."))
             elif value is not None and not metric:
                 self.add_error(f"metric_{n}", _("Choose the metric this bound applies to."))
+            elif metric and metric.startswith(READER_PREFIX):
+                criteria.extend(self._reader_criterion(n, metric.removeprefix(READER_PREFIX), bound, value))
+            elif metric and bound == MARGIN:
+                self.add_error(f"bound_{n}", _("A margin of non-inferiority applies to a reader-study criterion; an image metric "
+                                               "takes |value| <, value ≥ or value ≤."))
             elif metric:
                 criteria.append({"metric": metric, bound: value})
         data["acceptance_criteria"] = criteria
         return data
+
+    def _reader_criterion(self, n: int, key: str, bound: str, value: float) -> list[dict[str, Any]]:
+        """The row as a reader criterion, or no criterion and the row's error (the service checks the rest)."""
+        if bound != MARGIN:
+            self.add_error(f"bound_{n}", _("A reader-study criterion is judged by a margin of non-inferiority: choose that bound."))
+        elif value > 0:
+            self.add_error(f"value_{n}", _("The margin is at most 0: how much worse the test may be (e.g. -0.5 on a 1-5 scale)."))
+        else:
+            return [{"reader": key, MARGIN: value}]
+        return []
 
     def protocol_values(self) -> dict[str, Any]:
         """The keyword arguments of protocol_create."""
