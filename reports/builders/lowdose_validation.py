@@ -11,8 +11,9 @@ P001, E001-L1, in a stable order); no study, series, VOI label or date leaves in
 Conclusions: a criterion is met when every evaluated pair that has the value met it, as the evaluation judged and
 stored it (imaging.lowdose.evaluation._judge: the worst VOI of a pair decides); not met when one pair did not; not
 judged when no pair has the value. A reader-study criterion is judged over the reader study by confidence interval
-(reader_conclusion: non-inferior when the interval's lower bound is at or above the margin). The lines are written in the run's language (like the PDF's headings,
-reports.renderers.ZH_TITLES: a worker renders the run, with no request to translate for).
+(reader_conclusion: non-inferior when the interval's lower bound is at or above the margin). The lines are written in
+the run's language (like the PDF's headings, reports.renderers.ZH_TITLES: a worker renders the run, with no request to
+translate for).
 """
 from datetime import date
 from typing import Any
@@ -359,7 +360,9 @@ def build(user: User, params: dict[str, Any], progress: Progress) -> Report:
     unavailable = "not_shown" if not shown else "not_installed"
     report.add("conclusions", "Conclusions on the pre-declared acceptance criteria",
                pd.DataFrame([reader_conclusion(c, unavailable if results is None else results, evaluated, language) if "reader" in c
-                             else conclusion(c, evaluated, language) for c in protocol.acceptance_criteria], columns=CONCLUSION_COLUMNS),
+                             else conclusion(c, evaluated, language) for c in protocol.acceptance_criteria], columns=CONCLUSION_COLUMNS)
+               # A reader row has no pairs_met: nullable integers keep the metric rows' counts whole (3, not 3.0000).
+               .astype({"pairs_met": "Int64"}),
                gettext_noop("A criterion is met when every evaluated pair with the value met it, as the evaluation judged it "
                             "(the worst lesion VOI of a pair decides); not judged when no pair has the value."))
     if any("reader" in c for c in protocol.acceptance_criteria):

@@ -84,3 +84,23 @@ def test_not_judged_without_a_complete_session_or_an_interval(actors: Actors, mo
     reader_line = _conclusions(actors.data_manager, protocol)[0]
     assert reader_line["met"] is None and "No 95 % interval of test - reference: 3 pairs cannot give a 95% interval." in \
         reader_line["conclusion"] and reader_line["pairs_judged"] == 0
+
+
+def test_a_run_with_both_kinds_renders_whole_counts_and_the_reader_line(actors: Actors, eager,  # type: ignore[no-untyped-def]
+                                                                         django_capture_on_commit_callbacks) -> None:
+    import csv
+    import io
+
+    from reports.tests.helpers import csv_text, generate
+    from reports.tests.test_lowdose_validation import PAIRS, make_pairs
+
+    protocol = protocol_create(actor=actors.data_manager, name="Both kinds", test_role="low_activity",
+                               acceptance_criteria=[{"metric": "ssim", "min": 0.9}, QUALITY])
+    make_pairs(actors, protocol, PAIRS)
+    run = generate(actors.data_manager, "lowdose_validation", {"protocol": protocol.pk}, django_capture_on_commit_callbacks)
+    metric_row, reader_row = csv.DictReader(io.StringIO(csv_text(run, "conclusions")))
+    # SSIM 0.88 in the third pair: 3 of 4 meet it, written as a whole count beside the reader row's empty one.
+    assert (metric_row["pairs_met"], metric_row["met"]) == ("3", "false")
+    assert (reader_row["metric"], reader_row["pairs_met"], reader_row["met"]) == ("reader:overall_quality", "", "")
+    assert reader_row["conclusion"].endswith("not judged. No reader-study session of this protocol is complete.")
+    assert any("judged over the latest complete reader-study session" in n for n in run.result["notes"])
