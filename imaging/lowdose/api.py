@@ -33,8 +33,10 @@ from registry.models import User
 
 
 class ProtocolSerializer(serializers.ModelSerializer):
-    acceptance_criteria = serializers.JSONField(default=list, help_text='[{"metric": "voi_suv_max_bias_percent", "max_abs": 10}, '
-                                                                        '{"metric": "ssim", "min": 0.9}]')
+    acceptance_criteria = serializers.JSONField(default=list, help_text='Image metrics judged per pair, and reader-study criteria judged by '
+                                                                        'non-inferiority over the study: [{"metric": "voi_suv_max_bias_percent", '
+                                                                        '"max_abs": 10}, {"metric": "ssim", "min": 0.9}, '
+                                                                        '{"reader": "overall_quality", "non_inferiority_margin": -0.5}]')
 
     class Meta:
         model = EvaluationProtocol
