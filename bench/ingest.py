@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.dicom_raw import ANCHOR, generate, measure_raw  # noqa: E402
+from bench.site import bench_site  # noqa: E402
 
 
 def _free_port() -> int:
@@ -79,22 +80,13 @@ def _setup(groups: dict[str, list[Path]]) -> tuple[str, dict[str, str]]:
     django.setup()
     from datetime import date
 
-    from django.core.management import call_command
     from rest_framework.authtoken.models import Token
 
-    from registry.access import HospitalRole
-    from registry.models import User
-    from registry.services.consent import consent_document_create, consent_record_create
-    from registry.services.hospitals import hospital_create, membership_grant
+    from registry.services.consent import consent_record_create
     from registry.services.patients import patient_register
 
-    call_command("migrate", verbosity=0)
-    system = User.objects.get(username="system")
-    hospital = hospital_create(actor=system, code="BENCH", name_zh="基准", name_en="Bench", province="Beijing", city="Beijing")
-    user = User.objects.create(username="bench")
-    membership_grant(actor=system, user=user, role=HospitalRole.COORDINATOR, hospital=hospital)
-    document = consent_document_create(actor=system, scope="registry", version="1", title="Bench", ethics_approval_number="B",
-                                       ethics_approval_date=date(2000, 1, 1), effective_from=date(2000, 1, 1))
+    site = bench_site()
+    user, hospital, document = site.user, site.hospital, site.document
     patients = {}
     for n, (series_uid, files) in enumerate(groups.items()):
         ds = pydicom.dcmread(files[0], stop_before_pixels=True)

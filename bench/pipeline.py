@@ -13,19 +13,17 @@ series with the pipeline held back, then runs each step in-process (as a Celery 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.site import bench_site, consented_child, pet_files, throwaway_environment  # noqa: E402
 
 
 def _numpy_load(paths: list[Path], rows: int, cols: int) -> tuple[float, float]:
@@ -58,14 +56,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="pipeline runs (fresh series each time); the median is printed")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="nbnm-bench-pipeline-"))
-    os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-                       "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "MEDIA_ROOT": str(work / "media")})
-    os.environ.pop("CELERY_BROKER_URL", None)
-    try:
+    with throwaway_environment("nbnm-bench-pipeline-") as work:
         _run(args, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _run(args: argparse.Namespace, work: Path) -> None:
@@ -73,28 +65,15 @@ def _run(args: argparse.Namespace, work: Path) -> None:
 
     django.setup()
     from django.core.files.storage import default_storage
-    from django.core.management import call_command
 
-    from imaging import synthetic
     from imaging.models import Series
     from imaging.pipeline import series_step_run, step_names
     from imaging.services import ingest as ingest_module
     from imaging.services.prepare import IncomingFile
     from imaging.volume import run_cache
-    from registry.access import HospitalRole
-    from registry.models import User
-    from registry.services.hospitals import hospital_create, membership_grant
-    from registry.tests.builders import make_document, make_patient
 
-    call_command("migrate", verbosity=0)
-    system = User.objects.get(username="system")
-    hospital = hospital_create(actor=system, code="BENCH", name_zh="基准", name_en="Bench", province="Beijing", city="Beijing")
-    user = User.objects.create(username="bench")
-    membership_grant(actor=system, user=user, role=HospitalRole.COORDINATOR, hospital=hospital)
-    document = make_document()
+    site = bench_site()
     ingest_module._queue_pipelines = lambda ids: None  # the steps are run and timed one by one below
-
-    from registry.services.consent import consent_record_create
 
     steps = step_names()
     timings: dict[str, list[float]] = {name: [] for name in steps}
@@ -102,15 +81,9 @@ def _run(args: argparse.Namespace, work: Path) -> None:
     anchors: list[tuple[float, float]] = []
     parsed: list[tuple[float, float]] = []
     for run in range(args.repeat):
-        patient = make_patient(user, hospital, sex="F", birth_date=date(2017, 5, 1), diagnosis_date=date(2024, 1, 10))
-        consent_record_create(actor=user, patient=patient, document=document, assent="given", signed_date=date(2024, 1, 12),
-                              guardian1_relationship="mother")
-        child = synthetic.PatientLike(study_id=patient.study_id, sex="F", birth_date=date(2017, 5, 1), weight_kg=24.0, height_cm=121.0)
-        datasets = synthetic.pet_series(tracer="F18_FDG", patient=child, seed=100 + run, n_slices=args.slices, rows=args.size,
-                                        cols=args.size, study=synthetic.study_context(patient=child, seed=100 + run,
-                                                                                      study_date=date(2024, 2, 1)))
-        paths = synthetic.write_series(datasets, work / f"in-{run}")
-        ingest_module.ingest(actor=user, patient=patient, source="command", files=[IncomingFile(p.name, p) for p in paths])
+        patient = consented_child(site)
+        paths = pet_files(patient, seed=100 + run, slices=args.slices, size=args.size, folder=work / f"in-{run}")
+        ingest_module.ingest(actor=site.user, patient=patient, source="command", files=[IncomingFile(p.name, p) for p in paths])
         series = Series.objects.get(study__patient=patient)
         stored = [Path(default_storage.path(k)) for k in series.instances.values_list("storage_key", flat=True)]
         anchors.append(_numpy_load(stored, args.size, args.size))
