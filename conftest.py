@@ -127,30 +127,24 @@ def _default_language_afterwards() -> Iterator[None]:
 # Transactional tests leave a flushed database behind them, without the rows the data migrations made (the system actor,
 # the audit chain's head, the default follow-up plan). In one process pytest-django runs them after every other
 # database test; pytest-xdist hands each worker modules in its own order, so the next test may meet the empty tables.
+# The rows are put back right after the flush, in autocommit (a fixture would run inside the next test's transaction,
+# which rolls them back again).
 _TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_serialized_rollback"}
-_flushed = False
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):  # type: ignore[no-untyped-def]
-    global _flushed
     yield
     transactional = any(m.kwargs.get("transaction") for m in item.iter_markers("django_db"))
-    if transactional or _TRANSACTIONAL_FIXTURES & set(getattr(item, "fixturenames", ())):
-        _flushed = True
-
-
-@pytest.fixture(autouse=True)
-def _reference_rows_after_a_flush(request: pytest.FixtureRequest, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
-    """Put the data migrations' rows back, outside any test transaction, before the first test after a flush."""
-    global _flushed
-    if not _flushed or "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+    # After the session's last test the test database is already gone (nextitem None: session fixtures torn down).
+    if nextitem is None or not (transactional or _TRANSACTIONAL_FIXTURES & set(getattr(item, "fixturenames", ()))):
         return
+    from pytest_django.plugin import blocking_manager_key
+
     from registry.migrations import _reference_rows
 
-    with django_db_blocker.unblock():
+    with item.config.stash[blocking_manager_key].unblock():
         _reference_rows.restore()
-    _flushed = False
 
 
 def refused_in_both_languages(client: APIClient, url: str, body: dict | None = None, *,
