@@ -124,3 +124,9 @@ class AcquisitionForm(BootstrapForm):
                                              help_text=_("Set here, it is never replaced by the protocol the dose step infers."))
     sedation = forms.ChoiceField(label=_("Sedation"), choices=ImagingStudy.Sedation.choices)
     reason = forms.CharField(label=_("Reason for change (optional)"), required=False, max_length=500)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Element ids of its own: the study page also shows the release form, whose reason field is id_reason too (two
+        # equal ids sent the "Reason for release" label to this form's hidden field).
+        kwargs.setdefault("auto_id", "id_acquisition_%s")
+        super().__init__(*args, **kwargs)
