@@ -245,7 +245,7 @@ def test_a_series_out_of_scope_is_not_a_choice(actors: Actors, protocol) -> None
     assert not EvaluationPair.objects.exists()
 
 
-def test_find_pairs_in_a_study_then_read_the_evaluation(actors: Actors, study, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_find_pairs_in_a_study_then_read_the_evaluation(eager, actors: Actors, study, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     imaging_study, series = study
     protocol = protocol_create(actor=actors.data_manager, name="1/6 vs standard", test_role="low_activity",
                                acceptance_criteria=[{"metric": "ssim", "min": 0.999}])
