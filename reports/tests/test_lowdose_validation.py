@@ -311,24 +311,9 @@ def test_reader_results_of_a_complete_reader_study_are_in_the_report(actors) -> 
     import pandas as pd
 
     from imaging.lowdose.reader_study import reader_results
-    from imaging.lowdose.tests import test_reader_study as rs
-    from imaging.models import VoiMeasurement
-    from imaging.reading.tests import helpers as h
+    from reports.tests.test_lowdose_reader_criteria import _scored_reader_study
 
-    protocol = protocol_create(actor=actors.data_manager, name="Reader study", test_role="low_activity")
-    patients = []
-    for child, lesions in enumerate(rs.LESIONS_PER_CHILD):
-        patient = h.patient_at(actors.coordinator_b, actors.hospital_b)
-        ref, test = rs._study(actors.coordinator_b, actors.hospital_b, patient, date(2021, 1, 1 + child))
-        EvaluationPair.objects.create(protocol=protocol, reference=ref, test=test, source="manual", requested_by=actors.data_manager,
-                                      status="succeeded", progress=100)
-        for k in range(lesions):
-            VoiMeasurement.objects.create(series=ref, created_by=actors.data_manager, label=f"site {k + 1}", kind="lesion",
-                                          shape="sphere", centre_mm=[10.0 * k, 0.0, -50.0], radius_mm=8.0)
-        patients.append(patient)
-    world = {"protocol": protocol, "patients": patients, "readers": [actors.investigator_a, h.investigator(actors.hospital_a, "reader2")]}
-    rs._create(actors, world)
-    rs._score_everything(world)
+    protocol = _scored_reader_study(actors, [])
     expected = reader_results(protocol)
     assert len(expected) == 6
     report = build(actors.data_manager, authorise(actors.data_manager, {"protocol": protocol.pk}), lambda p: None)
