@@ -27,3 +27,11 @@ def run_pipeline(series_id: int) -> None:
            .values_list("pipeline_queued_at", flat=True).first())
     if due is not None and due > timezone.now() + CLOCK_SLACK:
         work_send(Series, series_id, countdown=math.ceil((due - timezone.now()).total_seconds()))
+
+
+@shared_task(name="imaging.file_receipts", acks_late=True, ignore_result=True)
+def file_receipts() -> None:
+    """File the receipts of deferred uploads (imaging.services.receipts); also the beat's minute sweep."""
+    from imaging.services.receipts import receipts_file
+
+    receipts_file()

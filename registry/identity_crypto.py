@@ -47,6 +47,18 @@ def decrypt(token: str) -> dict[str, Any]:
         raise IdentityKeyError("Patient identity could not be decrypted with the configured keys") from exc
 
 
+def encrypt_bytes(data: bytes) -> bytes:
+    """Bytes that hold identifiers (a received DICOM file before de-identification), encrypted for a short stay at rest."""
+    return _fernet(_keys()).encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet(_keys()).decrypt(token)
+    except InvalidToken as exc:
+        raise IdentityKeyError("Spooled bytes could not be decrypted with the configured keys") from exc
+
+
 def rotate(token: str) -> str:
     try:
         return _fernet(_keys()).rotate(token.encode()).decode()

@@ -178,6 +178,16 @@ INGEST_WORKERS = env.int("INGEST_WORKERS", default=os.cpu_count() or 1)
 # A series' analysis runs once it has received nothing for this long (one run for a series sent an instance per
 # request, as PACS detect the end of a study); ignored without a broker (eager tasks run at once). imaging.services.ingest
 IMAGING_PIPELINE_SETTLE_SECONDS = env.int("IMAGING_PIPELINE_SETTLE_SECONDS", default=15)
+# Deferred filing (`Prefer: respond-async` on an upload): a file is answered 202 once it is in the encrypted spool, and
+# filed with the others of its sender and patient about this many seconds later (imaging.services.receipts; in the
+# demo without a broker, at once). Files larger than INTAKE_SPOOL_MAX_BYTES are encrypted whole in memory, so refused
+# for deferred filing (sent without the preference, they are filed as usual). A filer claims at most
+# INTAKE_FILING_BATCH receipts per transaction; a claim older than INTAKE_FILING_LEASE_SECONDS was a worker that died
+# and is taken again.
+INTAKE_FILING_DELAY_SECONDS = env.float("INTAKE_FILING_DELAY_SECONDS", default=1.0)
+INTAKE_SPOOL_MAX_BYTES = env.int("INTAKE_SPOOL_MAX_BYTES", default=64 * 1024 * 1024)
+INTAKE_FILING_BATCH = env.int("INTAKE_FILING_BATCH", default=500)
+INTAKE_FILING_LEASE_SECONDS = env.int("INTAKE_FILING_LEASE_SECONDS", default=600)
 # The DICOM listener (manage.py dicom_listener; docs/imaging/network.md): C-STORE, C-ECHO and Modality Worklist.
 DICOM_LISTENER_AE_TITLE = env("DICOM_LISTENER_AE_TITLE", default="NBNM")
 DICOM_LISTENER_PORT = env.int("DICOM_LISTENER_PORT", default=11112)
@@ -326,6 +336,8 @@ CELERY_BEAT_SCHEDULE = {
     "follow-up-daily": {"task": "registry.follow_up_daily", "schedule": crontab(hour=1, minute=0)},
     "audit-checkpoint": {"task": "registry.audit_checkpoint", "schedule": crontab(hour=0, minute=30)},
     "sweep-reporting-clocks": {"task": "safety.sweep_reporting_clocks", "schedule": 900.0},
+    # Receipts whose filing message was lost (broker down) or whose filer died: filed by the next sweep.
+    "file-intake-receipts": {"task": "imaging.file_receipts", "schedule": 60.0},
 }
 # Background work (registry.services.work). Pending longer than this: its message is assumed lost (broker outage)
 # and the sweep sends it again.

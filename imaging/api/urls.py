@@ -6,6 +6,7 @@ from registry.api.patients import PatientViewSet
 
 router = SimpleRouter()
 router.register("uploads", views.UploadViewSet, basename="imaging-upload")
+router.register("receipts", views.IntakeReceiptViewSet, basename="imaging-receipt")
 router.register("studies", views.StudyViewSet, basename="imaging-study")
 router.register("series", views.SeriesViewSet, basename="imaging-series")
 router.register("instances", views.InstanceViewSet, basename="imaging-instance")

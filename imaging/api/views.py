@@ -12,10 +12,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from imaging.models import ImagingStudy, Instance, Series, Upload
+from imaging.models import ImagingStudy, Instance, IntakeReceipt, Series, Upload
 from imaging.pipeline import step_states
 from imaging.services.acquisition import study_acquisition_update
 from imaging.services.ingest import IncomingFile, ingest, may_upload, with_upload_scope
+from imaging.services.receipts import receipts_receive
 from imaging.services.review import study_release
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
@@ -32,6 +33,22 @@ class UploadSerializer(serializers.ModelSerializer):
         model = Upload
         fields = ["id", "patient", "uploaded_by", "source", "trial_visit_id", "files_received", "accepted", "duplicates",
                   "conflicts", "quarantined", "rejected", "bytes_received", "items", "created_at", "finished_at"]
+
+
+class IntakeReceiptSerializer(serializers.ModelSerializer):
+    patient = serializers.CharField(source="patient.study_id", read_only=True)
+    received_by = serializers.CharField(source="received_by.username", read_only=True)
+    outcome = serializers.ListField(child=serializers.DictField(), read_only=True,
+                                    help_text="The upload's items for this file once filed (several for a zip), else empty.")
+
+    class Meta:
+        model = IntakeReceipt
+        fields = ["id", "patient", "received_by", "source", "trial_visit_id", "file", "size", "state", "received_at",
+                  "filed_at", "upload", "outcome", "error_code", "error_message"]
+
+
+class ReceiptsAnswerSerializer(serializers.Serializer):
+    receipts = IntakeReceiptSerializer(many=True)
 
 
 class UploadRequestSerializer(serializers.Serializer):
@@ -123,12 +140,21 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
     parser_classes = [MultiPartParser]
     filterset_fields = ["source"]
 
-    @extend_schema(request={"multipart/form-data": UploadRequestSerializer}, responses={201: UploadSerializer})
+    @extend_schema(request={"multipart/form-data": UploadRequestSerializer},
+                   responses={201: UploadSerializer, 202: ReceiptsAnswerSerializer})
     def create(self, request: Request) -> Response:
-        """Upload DICOM files and zips for one patient; every file's outcome is in `items` (partial success is explicit)."""
+        """Upload DICOM files and zips for one patient; every file's outcome is in `items` (partial success is explicit).
+
+        With `Prefer: respond-async` (RFC 7240) the files are acknowledged once spooled: 202, one receipt per file, each
+        at `/api/v1/imaging/receipts/{id}/` with its outcome once filed, about a second later (docs/imaging/intake.md)."""
         data = self.validated(UploadRequestSerializer)
         patient = patient_for_upload(request, data["patient"])
         incoming = [IncomingFile(f.name, _path_of(f)) for f in data["files"]]
+        if prefers_async(request):
+            receipts = receipts_receive(actor=request.user, patient=patient, files=incoming, source=Upload.Source.API,
+                                        trial_visit_id=data.get("trial_visit_id"))
+            return Response({"receipts": [receipt_answer(r, patient=patient, user=request.user) for r in receipts]},
+                            status=status.HTTP_202_ACCEPTED, headers={"Preference-Applied": "respond-async"})
         upload = ingest(actor=request.user, patient=patient, files=incoming, source=Upload.Source.API,
                         trial_visit_id=data.get("trial_visit_id"))
         return Response(upload_answer(upload), status=status.HTTP_201_CREATED)
@@ -149,6 +175,33 @@ def upload_answer(upload: Upload) -> dict[str, Any]:
             "accepted": upload.accepted, "duplicates": upload.duplicates, "conflicts": upload.conflicts,
             "quarantined": upload.quarantined, "rejected": upload.rejected, "bytes_received": upload.bytes_received,
             "items": upload.items, "created_at": when(upload.created_at), "finished_at": when(upload.finished_at)}
+
+
+def prefers_async(request: Request) -> bool:
+    """Whether the request's Prefer header (RFC 7240: comma-separated preferences, each with optional parameters)
+    asks for respond-async."""
+    return any(pref.split(";", 1)[0].strip().lower() == "respond-async"
+               for pref in request.headers.get("Prefer", "").split(","))
+
+
+def receipt_answer(receipt: IntakeReceipt, *, patient: Patient, user: Any) -> dict[str, Any]:
+    """`IntakeReceiptSerializer(receipt).data`, written out for the receiving request (as upload_answer is, and for the
+    same reason); test_receipts pins it against the serializer."""
+    def when(value: Any) -> Any:
+        return None if value is None else _WHEN.to_representation(value)
+
+    return {"id": receipt.pk, "patient": patient.study_id, "received_by": user.username, "source": receipt.source,
+            "trial_visit_id": receipt.trial_visit_id, "file": receipt.file, "size": receipt.size, "state": receipt.state,
+            "received_at": when(receipt.received_at), "filed_at": when(receipt.filed_at), "upload": receipt.upload_id,
+            "outcome": receipt.outcome, "error_code": receipt.error_code, "error_message": receipt.error_message}
+
+
+class IntakeReceiptViewSet(ScopedReadOnlyViewSet):
+    """Receipts of deferred uploads (`Prefer: respond-async`): what became of each file once filed."""
+
+    scoped_queryset = IntakeReceipt.objects.select_related("patient", "received_by")
+    serializer_class = IntakeReceiptSerializer
+    filterset_fields = ["state", "source", "upload"]
 
 
 def _path_of(uploaded: UploadedFile) -> Path:

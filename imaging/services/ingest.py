@@ -56,7 +56,7 @@ def _expand(files: Iterable[IncomingFile], workdir: Callable[[], Path], items: l
     """
     remaining = settings.INGEST_TEMP_MAX_BYTES
     for n, given in enumerate(files):
-        incoming = IncomingFile(_printable(given.name), given.path)
+        incoming = IncomingFile(printable_name(given.name), given.path)
         if incoming.name.lower().endswith(".zip") or (incoming.path.suffix != ".dcm" and zipsafe.is_zip(incoming.path, incoming.name)):
             target = workdir() / f"zip{n}"
             target.mkdir()
@@ -75,7 +75,7 @@ def _expand(files: Iterable[IncomingFile], workdir: Callable[[], Path], items: l
             yield incoming
 
 
-def _printable(name: str) -> str:
+def printable_name(name: str) -> str:
     """A client's file name as the items may show it: control characters (a NUL, which PostgreSQL refuses in JSON and
     text) removed, at most 255 characters."""
     return "".join(c for c in name if c.isprintable())[:255] or "unnamed"

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from imaging.models import DoseResult, ImagingStudy, Instance, Preview, Series, SuvResult
+from imaging.models import DoseResult, ImagingStudy, Instance, IntakeReceipt, Preview, Series, SuvResult
 from imaging.pipeline import series_step_run, step_names
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.services.voi import voi_measure
@@ -27,7 +27,10 @@ def _side(world: World, side: str, coordinator: Any, hospital: Any) -> None:
         upload = ingest(actor=coordinator, patient=patient, source="api", files=[IncomingFile(p.name, p) for p in files])
     study = ImagingStudy.objects.get(patient=patient)
     series = Series.objects.get(study=study)
-    world.rows.update({f"patient_{side}": patient, f"upload_{side}": upload, f"study_{side}": study,
+    # A deferred upload's receipt, filed into that upload (as imaging.services.receipts leaves it).
+    receipt = IntakeReceipt.objects.create(patient=patient, received_by=coordinator, source="api", file="x.dcm", size=1,
+                                           spool_key="spool/00/x.bin", state="filed", upload=upload)
+    world.rows.update({f"patient_{side}": patient, f"upload_{side}": upload, f"study_{side}": study, f"receipt_{side}": receipt,
                        f"series_{side}": series, f"instance_{side}": Instance.objects.filter(series=series).first()})
 
 
@@ -112,6 +115,7 @@ CLINICAL_CASES = [
     Case("upload DICOM", "imaging-upload-list",
          statuses(ok=ADDERS_A, ok_status=201, hidden={"coordinator_b"}, forbidden={"monitor_a", "nobody"}), method="post",
          format="multipart", data=_new_upload),
+    _list("receipt", "imaging-receipt-list"), _detail("receipt", "imaging-receipt-detail"),
     _list("study", "imaging-study-list"), _detail("study", "imaging-study-detail"),
     Case("study release (not on hold)", "imaging-study-release",
          statuses(invalid=ADDERS_A, hidden=NOT_A, forbidden={"monitor_a"}), method="post",

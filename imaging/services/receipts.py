@@ -1,0 +1,217 @@
+"""Deferred filing: a file acknowledged now, filed with others a moment later (`Prefer: respond-async`, RFC 7240).
+
+A sender of one instance per request (a DICOMweb client, a PACS forward) waits only for what makes the platform
+responsible for the file. The request is checked as every upload is (the patient is the sender's to add images to,
+with a valid consent; the trial visit is the patient's and in scope), the bytes are written to the spool encrypted
+with the identity keys, and a receipt row commits with its audit event: the answer is 202 with the receipt's URL.
+
+A filer then claims the waiting receipts (up to INTAKE_FILING_BATCH), groups them by sender, patient, source and
+visit, and files each group through the one ingest (imaging.services.ingest): one upload, one transaction and one
+audit event per group, and each receipt's outcome (the upload's items for its file) written in that same
+transaction. What the ingest pays once per upload (the scope and consent checks, the study and series rows, the audit
+event, the commit, the pipeline's queueing) is paid once per group instead of once per file.
+
+Nothing is lost between the two. A receipt is `received` until a filer claims it (`filing`), then `filed` or
+`refused` in the transaction that files it; its spool blob is deleted once that commits. A claim older than
+INTAKE_FILING_LEASE_SECONDS (the worker died) is taken again, at most JOB_MAX_ATTEMPTS times; a file filed twice
+is found a duplicate, never a second copy. Messages: a process sends one per INTAKE_FILING_DELAY_SECONDS, counted
+down to the end of that window, so it claims every receipt the process committed in the window; a lost message is
+covered by the beat's sweep (`imaging.file_receipts`, every minute).
+"""
+import logging
+import tempfile
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from imaging import storage
+from imaging.models import IntakeReceipt, Upload
+from imaging.services.ingest import IncomingFile, ingest, printable_name, upload_check_patient, upload_check_visit
+from registry import identity_crypto
+from registry.audit import audit_record
+from registry.errors import ApplicationError
+from registry.models import Patient, User
+
+logger = logging.getLogger(__name__)
+
+State = IntakeReceipt.State
+# Between a receipt's id and its file's name in the names handed to the ingest, so each item finds its receipt.
+_SEP = ":"
+
+
+def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingFile], source: str,
+                     trial_visit_id: int | None = None) -> list[IntakeReceipt]:
+    """Spool the request's files and commit one receipt per file; the filing follows (at once without a broker)."""
+    upload_check_patient(actor=actor, patient=patient)
+    visit = upload_check_visit(actor=actor, patient=patient, trial_visit_id=trial_visit_id)
+    rows: list[IntakeReceipt] = []
+    try:
+        for given in files:
+            size = given.path.stat().st_size
+            name = printable_name(given.name)
+            if size > settings.INTAKE_SPOOL_MAX_BYTES:
+                raise ApplicationError(
+                    _("%(file)s is larger than %(limit)d MB, the most a deferred upload takes: send it without "
+                      "Prefer: respond-async.") % {"file": name, "limit": settings.INTAKE_SPOOL_MAX_BYTES // 2**20},
+                    code="too_large_to_defer")
+            key = storage.spool_put(identity_crypto.encrypt_bytes(given.path.read_bytes()))
+            rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name,
+                                      size=size, spool_key=key))
+        with transaction.atomic():
+            IntakeReceipt.objects.bulk_create(rows)
+            # One event per request, as an upload has: the receipts it created, what came in.
+            audit_record(actor=actor, action="intake_receive", instance=rows[0], hospital_id=patient.hospital_id,
+                         after={"receipts": [r.pk for r in rows], "files": len(rows), "bytes": sum(r.size for r in rows),
+                                "source": source, "trial_visit": visit.pk if visit else None})
+            transaction.on_commit(_wake)
+    except BaseException:
+        _drop_spool(r.spool_key for r in rows)  # nothing was acknowledged: nothing of it may stay in the spool
+        raise
+    if _eager():  # filed already, in the commit's hook: answer with what became of the files
+        return list(IntakeReceipt.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk"))
+    return rows
+
+
+def _eager() -> bool:
+    from imaging.tasks import tasks_run_eagerly
+
+    return tasks_run_eagerly()
+
+
+# Until when a message this process sent will claim what the process commits (time.time(): the worker's clock).
+_covered_until = 0.0
+# A message must not run before a receipt it is meant to cover has committed: allow for clocks this far apart.
+_CLOCK_MARGIN = 0.25
+
+
+def _wake() -> None:
+    """After a receipt commits: file it now (no broker), or make sure a filing message is on its way."""
+    global _covered_until
+    if _eager():
+        receipts_file()
+        return
+    from imaging.tasks import file_receipts
+    from registry.services.work import SEND_ERRORS
+
+    now = time.time()
+    if now < _covered_until - _CLOCK_MARGIN:
+        return  # a message counted down to _covered_until will find this receipt
+    delay = max(0.0, settings.INTAKE_FILING_DELAY_SECONDS)
+    try:
+        file_receipts.apply_async(countdown=delay)
+    except SEND_ERRORS:
+        logger.warning("receipt filing not queued (broker unreachable): the beat's sweep files it")
+        return
+    _covered_until = now + delay
+
+
+def receipts_file() -> int:
+    """File every waiting receipt, one claimed batch after another; how many receipts were settled."""
+    _reclaim_stale()
+    settled = 0
+    while batch := _claim():
+        key = lambda r: (r.patient_id, r.received_by_id, r.source, r.trial_visit_id)  # noqa: E731
+        for _group_key, group in groupby(sorted(batch, key=lambda r: (key(r), r.pk)), key=key):
+            _file_group(list(group))
+        settled += len(batch)
+    return settled
+
+
+def _claim() -> list[IntakeReceipt]:
+    """The oldest waiting receipts, now this filer's (a concurrent filer skips them: SKIP LOCKED on PostgreSQL)."""
+    with transaction.atomic():
+        ids = list(IntakeReceipt.objects.filter(state=State.RECEIVED).order_by("pk").select_for_update(skip_locked=True)
+                   .values_list("pk", flat=True)[:settings.INTAKE_FILING_BATCH])
+        if not ids:
+            return []
+        IntakeReceipt.objects.filter(pk__in=ids, state=State.RECEIVED).update(
+            state=State.FILING, claimed_at=timezone.now(), attempts=F("attempts") + 1)
+    return list(IntakeReceipt.objects.filter(pk__in=ids, state=State.FILING)
+                .select_related("patient", "received_by", "trial_visit").order_by("pk"))
+
+
+def _reclaim_stale() -> None:
+    """Claims of a filer that died: back to waiting, or refused after JOB_MAX_ATTEMPTS claims."""
+    stale = IntakeReceipt.objects.filter(
+        state=State.FILING, claimed_at__lt=timezone.now() - timedelta(seconds=settings.INTAKE_FILING_LEASE_SECONDS))
+    exhausted = list(stale.filter(attempts__gte=settings.JOB_MAX_ATTEMPTS).select_related("patient", "received_by"))
+    for _group_key, group in groupby(sorted(exhausted, key=lambda r: (r.patient_id, r.received_by_id, r.pk)),
+                                     key=lambda r: (r.patient_id, r.received_by_id)):
+        _refuse(list(group), ApplicationError(_("Not filed: the filing failed %(n)d times.") % {"n": settings.JOB_MAX_ATTEMPTS},
+                                              code="filing_failed"))
+    stale.filter(attempts__lt=settings.JOB_MAX_ATTEMPTS).update(state=State.RECEIVED)
+
+
+def _file_group(receipts: list[IntakeReceipt]) -> None:
+    """One sender's files for one patient (and visit): one upload through the ingest, and each receipt's outcome."""
+    first = receipts[0]
+    with tempfile.TemporaryDirectory(prefix="nbnm-receipts-") as tmp:
+        files, readable = [], []
+        for r in receipts:
+            path = Path(tmp) / str(r.pk)
+            try:
+                path.write_bytes(identity_crypto.decrypt_bytes(storage.read(r.spool_key)))
+            except (FileNotFoundError, identity_crypto.IdentityKeyError):
+                _refuse([r], ApplicationError(_("Not filed: the received file could not be read back from the spool."),
+                                              code="spool_unreadable"))
+                continue
+            files.append(IncomingFile(f"{r.pk}{_SEP}{r.file}", path))
+            readable.append(r)
+        if not readable:
+            return
+        try:
+            with transaction.atomic():
+                upload = ingest(actor=first.received_by, patient=first.patient, files=files, source=first.source,
+                                trial_visit_id=first.trial_visit_id)
+                _settle(readable, upload)
+        except ApplicationError as exc:  # the patient left the sender's scope, or the consent was withdrawn, meanwhile
+            _refuse(readable, exc)
+        except Exception:
+            # A bug or an unreachable database: the receipts stay claimed and are taken again after the lease.
+            logger.exception("filing of receipts %s failed", [r.pk for r in readable])
+
+
+def _settle(receipts: list[IntakeReceipt], upload: Upload) -> None:
+    """Each receipt filed with its items (the upload's items, named back to the files as sent), in the upload's
+    transaction; the spool blobs are deleted once it commits."""
+    by_receipt: dict[int, list[dict[str, Any]]] = {r.pk: [] for r in receipts}
+    for item in upload.items:
+        pk, _sep, name = item["file"].partition(_SEP)
+        item.update(file=name, receipt=int(pk))
+        by_receipt[int(pk)].append(item)
+    Upload.objects.filter(pk=upload.pk).update(items=upload.items)
+    now = timezone.now()
+    for r in receipts:
+        r.state, r.filed_at, r.upload, r.outcome = State.FILED, now, upload, by_receipt[r.pk]
+    IntakeReceipt.objects.bulk_update(receipts, ["state", "filed_at", "upload", "outcome"], batch_size=500)
+    keys = [r.spool_key for r in receipts]
+    transaction.on_commit(lambda: _drop_spool(keys))
+
+
+def _refuse(receipts: list[IntakeReceipt], exc: ApplicationError) -> None:
+    """Receipts that cannot be filed, with the reason, audited; their spool blobs go."""
+    first = receipts[0]
+    with transaction.atomic():
+        IntakeReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(
+            state=State.REFUSED, filed_at=timezone.now(), error_code=exc.code[:40], error_message=str(exc.message)[:500])
+        audit_record(actor=first.received_by, action="intake_refuse", instance=first, hospital_id=first.patient.hospital_id,
+                     after={"receipts": [r.pk for r in receipts], "code": exc.code})
+        keys = [r.spool_key for r in receipts]
+        transaction.on_commit(lambda: _drop_spool(keys))
+
+
+def _drop_spool(keys: Iterable[str]) -> None:
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError:  # left for `imaging_orphans`; the receipt says what became of the file
+            logger.warning("spool blob not deleted")

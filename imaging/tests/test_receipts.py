@@ -1,0 +1,177 @@
+"""Deferred filing (`Prefer: respond-async`): 202 once spooled, filed in groups, every file's outcome on its receipt.
+
+The eager tests run the filer in the commit's hook, as the demo does without a broker; the worker test runs it in a
+real Celery worker on PostgreSQL and Redis, with several one-instance requests filed as one upload.
+"""
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import override_settings
+from django.utils import timezone
+
+from conftest import Actors, api_client
+from imaging import storage
+from imaging.api.views import IntakeReceiptSerializer, receipt_answer
+from imaging.models import Instance, IntakeReceipt, Series, Upload
+from imaging.services.ingest import IncomingFile
+from imaging.services.receipts import receipts_file, receipts_receive
+from imaging.tests.helpers import as_upload, child, pet_files
+from registry.models import AuditEvent
+from registry.services.consent import consent_withdraw
+
+ASYNC = {"HTTP_PREFER": "respond-async"}
+
+
+@pytest.fixture
+def patient(actors: Actors):  # type: ignore[no-untyped-def]
+    return child(actors.coordinator_a, actors.hospital_a)
+
+
+def _post(client, patient, files: list[Path], **headers):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/imaging/uploads/", {"patient": patient.study_id, "files": [as_upload(p) for p in files]},
+                       format="multipart", **headers)
+
+
+def test_a_deferred_upload_is_answered_202_and_each_file_gets_its_outcome(actors: Actors, patient, tmp_path: Path, eager,  # type: ignore[no-untyped-def]
+                                                                         django_capture_on_commit_callbacks) -> None:
+    files = pet_files(tmp_path, patient, n=2)
+    client = api_client(actors.coordinator_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, patient, files, HTTP_PREFER="wait=5, Respond-Async")
+    assert response.status_code == 202, response.content
+    assert response["Preference-Applied"] == "respond-async"
+    answered = response.json()["receipts"]
+    assert [r["file"] for r in answered] == [p.name for p in files]
+    # Filed in the commit's hook (no broker); each receipt's URL says what became of its file.
+    receipts = [client.get(f"/api/v1/imaging/receipts/{r['id']}/").json() for r in answered]
+    assert {r["state"] for r in receipts} == {"filed"}
+    assert [r["outcome"][0]["outcome"] for r in receipts] == ["accepted", "accepted"]
+    upload = Upload.objects.get()
+    assert upload.accepted == 2 and upload.receipts.count() == 2
+    # The upload's items name the files as sent, each with its receipt.
+    assert sorted((i["file"], i["receipt"]) for i in upload.items) == sorted((r["file"], r["id"]) for r in receipts)
+    assert Instance.objects.filter(series__study__patient=patient).count() == 2
+    # The spool blobs are gone.
+    assert not any(storage.exists(r.spool_key) for r in IntakeReceipt.objects.all())
+    # Audited: the receipt request, then the filing as an ingest of one upload.
+    assert list(AuditEvent.objects.filter(action__in=["intake_receive", "ingest"]).order_by("seq")
+                .values_list("action", flat=True)) == ["intake_receive", "ingest"]
+
+
+def test_without_the_preference_the_upload_is_filed_in_the_request(actors: Actors, patient, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
+    response = _post(api_client(actors.coordinator_a), patient, pet_files(tmp_path, patient, n=1), HTTP_PREFER="return=minimal")
+    assert response.status_code == 201 and response.json()["accepted"] == 1
+    assert not IntakeReceipt.objects.exists()
+
+
+def test_the_written_out_answer_is_the_serializers(actors: Actors, patient, tmp_path: Path, eager,  # type: ignore[no-untyped-def]
+                                                   django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(api_client(actors.coordinator_a), patient, pet_files(tmp_path, patient, n=1), **ASYNC)
+    receipt = IntakeReceipt.objects.get()  # filed (an upload, an outcome): every field has a value to compare
+    assert [r["id"] for r in response.json()["receipts"]] == [receipt.pk] and receipt.upload_id is not None
+    assert receipt_answer(receipt, patient=patient, user=actors.coordinator_a) == IntakeReceiptSerializer(receipt).data
+
+
+def test_a_refused_request_spools_nothing(actors: Actors, patient, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
+    files = pet_files(tmp_path, patient, n=1)
+    spooled = set(storage.walk(storage.SPOOL))  # the media folder is the session's: other tests' blobs may be there
+    # Another hospital's coordinator: the patient is not theirs (404), nothing received.
+    assert _post(api_client(actors.coordinator_b), patient, files, **ASYNC).status_code == 404
+    # Too large to defer: 400 with its code, and what the request had spooled is gone.
+    with override_settings(INTAKE_SPOOL_MAX_BYTES=10):
+        refused = _post(api_client(actors.coordinator_a), patient, files, **ASYNC)
+    assert refused.status_code == 400 and refused.json()["code"] == "too_large_to_defer"
+    assert not IntakeReceipt.objects.exists() and set(storage.walk(storage.SPOOL)) == spooled
+
+
+def test_the_spool_holds_no_identifier_in_clear(actors: Actors, patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Received, not yet filed (no filing here): the spooled bytes are encrypted; the child's DICOM name and ID (the
+    synthetic files carry the study ID in both) are nowhere in them."""
+    files = pet_files(tmp_path, patient, n=1)
+    raw = files[0].read_bytes()
+    assert patient.study_id.encode() in raw  # the identifier is there to be hidden
+    receipts = receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
+                                files=[IncomingFile(files[0].name, files[0])])
+    blob = storage.read(receipts[0].spool_key)
+    assert b"DICM" not in blob and patient.study_id.encode() not in blob
+    assert IntakeReceipt.objects.get().state == "received"
+
+
+def test_consent_withdrawn_before_filing_refuses_the_receipts(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                              django_capture_on_commit_callbacks) -> None:
+    files = pet_files(tmp_path, patient, n=2)
+    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
+                     files=[IncomingFile(p.name, p) for p in files])
+    consent = patient.consents.get()
+    consent_withdraw(actor=actors.coordinator_a, consent=consent, withdrawn_on=timezone.localdate(), scope="withdraw_data_use",
+                     reason="family asked")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert receipts_file() == 2
+    assert list(IntakeReceipt.objects.values_list("state", "error_code")) == [("refused", "consent_missing")] * 2
+    assert not Instance.objects.exists()
+    assert not any(storage.exists(r.spool_key) for r in IntakeReceipt.objects.all())
+    assert AuditEvent.objects.filter(action="intake_refuse").count() == 1
+
+
+def test_a_claim_whose_filer_died_is_filed_by_the_next_sweep(actors: Actors, patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = pet_files(tmp_path, patient, n=1)
+    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
+                     files=[IncomingFile(files[0].name, files[0])])
+    # A filer claimed it and died: the claim is older than the lease.
+    IntakeReceipt.objects.update(state="filing", attempts=1, claimed_at=timezone.now() - timedelta(hours=1))
+    assert receipts_file() == 1
+    receipt = IntakeReceipt.objects.get()
+    assert (receipt.state, receipt.attempts, receipt.outcome[0]["outcome"]) == ("filed", 2, "accepted")
+    # Filed again after a filer died between its commit and... nothing: a second sweep finds nothing to do.
+    assert receipts_file() == 0
+
+
+def test_a_receipt_whose_spool_blob_is_gone_is_refused_not_dropped(actors: Actors, patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = pet_files(tmp_path, patient, n=2)
+    receipts = receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
+                                files=[IncomingFile(p.name, p) for p in files])
+    default_storage.delete(receipts[0].spool_key)
+    assert receipts_file() == 2
+    states = dict(IntakeReceipt.objects.values_list("pk", "error_code"))
+    assert states == {receipts[0].pk: "spool_unreadable", receipts[1].pk: ""}
+    assert Instance.objects.count() == 1
+
+
+def test_a_bad_file_is_rejected_on_its_receipt(actors: Actors, patient, tmp_path: Path, eager,  # type: ignore[no-untyped-def]
+                                               django_capture_on_commit_callbacks) -> None:
+    bad = tmp_path / "notes.dcm"
+    bad.write_bytes(b"not a DICOM file")
+    good = pet_files(tmp_path, patient, n=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(api_client(actors.coordinator_a), patient, [bad, *good], **ASYNC)
+    assert response.status_code == 202
+    outcomes = {r.file: r.outcome[0]["outcome"] for r in IntakeReceipt.objects.all()}
+    assert outcomes == {"notes.dcm": "rejected", good[0].name: "accepted"}
+
+
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_instance_requests_are_filed_together_by_a_real_worker(worker: str, reference_rows, actors: Actors,  # type: ignore[no-untyped-def]
+                                                                    tmp_path: Path) -> None:
+    patient = child(actors.coordinator_a, actors.hospital_a)
+    files = pet_files(tmp_path, patient, n=6)
+    client = api_client(actors.coordinator_a)
+    with override_settings(INTAKE_FILING_DELAY_SECONDS=2.0):
+        answers = [_post(client, patient, [p], **ASYNC) for p in files]
+    assert {a.status_code for a in answers} == {202}
+    ids = [a.json()["receipts"][0]["id"] for a in answers]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and IntakeReceipt.objects.filter(pk__in=ids, state="filed").count() < len(ids):
+        time.sleep(0.2)
+    receipts = list(IntakeReceipt.objects.filter(pk__in=ids).order_by("pk"))
+    assert {r.state for r in receipts} == {"filed"}
+    # Six requests sent within the filing delay: fewer uploads than requests (one per claimed batch), every file filed.
+    assert Upload.objects.count() < len(ids)
+    assert Series.objects.get().number_of_instances == 6
+    assert not any(storage.exists(r.spool_key) for r in receipts)
