@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
+from pydicom.dataset import Dataset
 
 from imaging import modalities
 from imaging.dicom import dose_headers
@@ -67,16 +68,38 @@ def _trial_dosing(study: ImagingStudy) -> Any | None:
     return records.first()
 
 
-def _emission_series(study: ImagingStudy) -> Series | None:
-    return study.series.filter(modality__in=modalities.EMISSION_MODALITIES).order_by("series_number", "id").first()
+class _Exam:
+    """What one dose computation reads of the exam's images: its series in one query (in the order the separate queries
+    used), and each series' first published instance and its header once (the activity and the scan both read the PET
+    series' first header)."""
+
+    def __init__(self, study: ImagingStudy) -> None:
+        self.study = study
+        self.series = list(study.series.order_by("series_number", "id"))
+        self._first: dict[int, Instance | None] = {}
+        self._headers: dict[int, Dataset] = {}
+
+    def first_of(self, modalities_in: tuple[str, ...]) -> Series | None:
+        return next((s for s in self.series if s.modality in modalities_in), None)
+
+    def of(self, modalities_in: tuple[str, ...]) -> list[Series]:
+        return [s for s in self.series if s.modality in modalities_in]
+
+    def first_instance(self, series: Series) -> Instance | None:
+        if series.pk not in self._first:
+            self._first[series.pk] = series.instances.filter(quarantine_reason="").order_by("instance_number", "id").first()
+        return self._first[series.pk]
+
+    def header(self, instance: Instance) -> Dataset:
+        """The instance's header without pixel data, parsed once."""
+        if instance.pk not in self._headers:
+            self._headers[instance.pk] = read_dataset(instance, pixels=False)
+        return self._headers[instance.pk]
 
 
-def _first_instance(series: Series) -> Instance | None:
-    return series.instances.filter(quarantine_reason="").order_by("instance_number", "id").first()
-
-
-def _administration(study: ImagingStudy, result: dict[str, Any], details: dict[str, Any]) -> tuple[float | None, float | None, str]:
+def _administration(exam: _Exam, result: dict[str, Any], details: dict[str, Any]) -> tuple[float | None, float | None, str]:
     """Fill the administered activity; return (activity MBq, weight kg, dosage table)."""
+    study = exam.study
     table = site_dosage_table(study)
     weight = study.patient_weight_kg
     record = _trial_dosing(study)
@@ -86,9 +109,9 @@ def _administration(study: ImagingStudy, result: dict[str, Any], details: dict[s
         details["activity"] = {"source": "trial dosing record", "dosing_record": record.pk,
                                "note": "net activity (syringe minus residual) decay-corrected to the administration time by the trials service"}
         return float(record.net_activity_mbq), float(record.weight_kg), record.subject.trial.dosage_table
-    series = _emission_series(study)
-    first = _first_instance(series) if series is not None else None
-    given = dose_headers.administration(read_dataset(first, pixels=False)) if first is not None else None
+    series = exam.first_of(modalities.EMISSION_MODALITIES)
+    first = exam.first_instance(series) if series is not None else None
+    given = dose_headers.administration(exam.header(first)) if first is not None else None
     if given is None or given.total_dose_bq is None:
         details["activity"] = {"source": None, "reason": "No radiopharmaceutical sequence with RadionuclideTotalDose in the images."}
         return None, weight, table
@@ -157,13 +180,13 @@ def _water_equivalent_diameter(instances: list[Instance], details: dict[str, Any
         return None
 
 
-def _ct_exposures(study: ImagingStudy, details: dict[str, Any]) -> list[tuple[dose_headers.CtExposure, float | None]]:
+def _ct_exposures(exam: _Exam, details: dict[str, Any]) -> list[tuple[dose_headers.CtExposure, float | None]]:
     """(irradiation event, water-equivalent diameter): each event of the dose SRs when any was uploaded (they cover the whole
     exam), else each original CT series; Dw is measured on every original CT series, and SR events take the study's mean."""
     series_dw: list[float] = []
     from_images: list[tuple[dose_headers.CtExposure, float | None]] = []
     used = []
-    for series in study.series.filter(modality__in=modalities.CT_DOSE_IMAGE_MODALITIES).order_by("series_number", "id"):
+    for series in exam.of(modalities.CT_DOSE_IMAGE_MODALITIES):
         instances = list(series.instances.filter(quarantine_reason=""))
         if not instances:
             continue
@@ -177,7 +200,7 @@ def _ct_exposures(study: ImagingStudy, details: dict[str, Any]) -> list[tuple[do
         from_images.append((dose_headers.ct_exposure_from_images(headers, positions_mm=[inst.slice_position for inst in instances]), dw))
         used.append(series.pk)
     study_dw = round(sum(series_dw) / len(series_dw), 2) if series_dw else None
-    from_sr = [(event, study_dw) for series in study.series.filter(modality__in=modalities.CT_DOSE_REPORT_MODALITIES).order_by("id")
+    from_sr = [(event, study_dw) for series in sorted(exam.of(modalities.CT_DOSE_REPORT_MODALITIES), key=lambda s: s.pk)
                for inst in series.instances.filter(quarantine_reason="")
                for event in dose_headers.ct_exposures_from_sr(read_dataset(inst, pixels=False))]
     details["ct_series"] = "dose report" if from_sr else used
@@ -202,9 +225,10 @@ def ct_table_version(study: ImagingStudy, requested: str | None) -> str:
     return stored if stored in ct_k_factors.TABLES else ct_k_factors.VERSION
 
 
-def _ct_dose(study: ImagingStudy, age: float | None, table_version: str, result: dict[str, Any], details: dict[str, Any]) -> bool:
+def _ct_dose(exam: _Exam, age: float | None, table_version: str, result: dict[str, Any], details: dict[str, Any]) -> bool:
     """Fill the CT part, event by event; returns whether the study has any CT exposure at all."""
-    exposures = _ct_exposures(study, details)
+    study = exam.study
+    exposures = _ct_exposures(exam, details)
     if not exposures:
         return False
     events: list[dict[str, Any]] = []
@@ -254,15 +278,16 @@ def _ct_dose(study: ImagingStudy, age: float | None, table_version: str, result:
     return True
 
 
-def _scan(study: ImagingStudy) -> acquisition.Scan:
+def _scan(exam: _Exam) -> acquisition.Scan:
     """The PET acquisition: ActualFrameDuration (per bed position) times the bed positions (distinct acquisition times of
     the published images; one when none is recorded, as for a total-body scanner's single frame), and whether its slices
     span the trunk (at least TRUNK_FRACTION_OF_HEIGHT of the child's height, as for a CT's region above)."""
-    series = study.series.filter(modality="PT").order_by("series_number", "id").first()
-    first = _first_instance(series) if series is not None else None
-    if first is None:
+    study = exam.study
+    series = exam.first_of(("PT",))
+    first = exam.first_instance(series) if series is not None else None
+    if series is None or first is None:
         return acquisition.Scan(None, whole_body=False)
-    frame = read_dataset(first, pixels=False, tags=["ActualFrameDuration"]).get("ActualFrameDuration")
+    frame = exam.header(first).get("ActualFrameDuration")
     rows = series.instances.filter(quarantine_reason="").aggregate(
         beds=Count("acquisition", distinct=True, filter=~Q(acquisition="")), n=Count("id"), low=Min("slice_position"),
         high=Max("slice_position"))
@@ -274,13 +299,14 @@ def _scan(study: ImagingStudy) -> acquisition.Scan:
     return acquisition.Scan(duration, whole_body=whole_body)
 
 
-def _infer_protocol(study: ImagingStudy, row: DoseResult, actor: User | None) -> None:
+def _infer_protocol(exam: _Exam, row: DoseResult, actor: User | None) -> None:
     """Fill a PET exam's unknown protocol from the activity given against the table's and the scan (never one set by
     hand: imaging.services.acquisition)."""
+    study = exam.study
     if not acquisition.may_infer(study):
         return
     inference = acquisition.infer_protocol(activity_mbq=row.administered_activity_mbq, recommended_mbq=row.recommended_activity_mbq,
-                                           scan=_scan(study))
+                                           scan=_scan(exam))
     acquisition.protocol_infer_store(study=study, inference=inference,
                                      actor=actor or User.objects.get(username=SYSTEM_USERNAME))
 
@@ -305,11 +331,12 @@ def study_dose_compute(*, study: ImagingStudy, ct_table: str | None = None, acto
     result: dict[str, Any] = {f: "" for f in DOSE_FIELDS if f.endswith(("_not_available", "_table", "_source", "_band", "_region"))}
     result.update(tracer=study.tracer, age_years=age, complete=False, ct_events=[], ct_by_region={})
     details: dict[str, Any] = {}
-    activity, weight, table = _administration(study, result, details)
+    exam = _Exam(study)
+    activity, weight, table = _administration(exam, result, details)
     result["weight_kg"] = weight
     _recommendation(study.tracer, activity, weight, table, result, details)
     _radiopharmaceutical_dose(study.tracer, activity, age, result, details)
-    has_ct = _ct_dose(study, age, table_version, result, details)
+    has_ct = _ct_dose(exam, age, table_version, result, details)
     parts = [result.get("radiopharmaceutical_msv"), *([result.get("ct_msv")] if has_ct else [])]
     available = [p for p in parts if p is not None]
     result["total_msv"] = round(sum(available), 4) if available else None
@@ -318,7 +345,7 @@ def study_dose_compute(*, study: ImagingStudy, ct_table: str | None = None, acto
     for name in DOSE_FIELDS:
         result.setdefault(name, None)
     row = _store(study, result, actor=actor, reason=reason)
-    _infer_protocol(study, row, actor)
+    _infer_protocol(exam, row, actor)
     return row
 
 

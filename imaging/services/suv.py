@@ -5,7 +5,7 @@ SuvResult with the reason and no numbers: the pipeline carries on (previews are 
 """
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +50,8 @@ def series_suv_compute(*, series: Series, progress: Progress | None = None) -> S
         values["not_quantifiable_reason"] = "The series has no published images."
         return _store(series, values)
     first = read_dataset(instances[0], pixels=False)
-    header = pet_header(first, acquisitions=[i.acquisition for i in instances])
+    # Each distinct acquisition time once: a bed's slices share one, and only the earliest counts (nucmed.suv).
+    header = pet_header(first, acquisitions=list(dict.fromkeys(i.acquisition for i in instances)))
     values.update(units=header.units, decay_correction=header.decay_correction)
     values.update(suv_factors(header))
     # Which offset each decay time was read with (the file's, the DT's own, the site's zone): a physicist checking a
@@ -75,7 +76,8 @@ def series_suv_compute(*, series: Series, progress: Progress | None = None) -> S
 
 def _header_summary(header: SuvHeader) -> dict[str, Any]:
     keep = ("units", "decay_correction", "total_dose_bq", "half_life_s", "weight_kg", "height_m", "sex", "manufacturer")
-    summary = {k: v for k, v in asdict(header).items() if k in keep}
+    # Read field by field (in the header's order): asdict() deep-copied every acquisition time to keep eight scalars.
+    summary = {f.name: getattr(header, f.name) for f in fields(header) if f.name in keep}
     times = header.acquisition_datetimes
     summary["acquisition_first"] = times[0].isoformat() if times else None
     return summary
