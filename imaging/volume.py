@@ -258,12 +258,16 @@ def _ds(raw: bytes | None, count: int | None = 1) -> list[float] | None:
     """Decimal strings as floats (pydicom's DSfloat is float(text)); `count`, when given, must match."""
     if raw is None:
         return None
-    parts = _strings(raw)
-    if parts is None:
-        return None
-    if count is not None and len(parts) != count:
+    try:  # the usual value, ASCII numbers padded with spaces: float() reads bytes and strips the same whitespace
+        values = [float(part) for part in raw.split(b"\\")]
+    except ValueError:  # empty, NUL-padded or not ASCII: split as pydicom does (raises again when not a number)
+        parts = _strings(raw)
+        if parts is None:
+            return None
+        values = [float(part) for part in parts]
+    if count is not None and len(values) != count:
         raise _Unsupported("unexpected number of values")
-    return [float(part) for part in parts]
+    return values
 
 
 def _us(found: dict[int, tuple[bytes, bytes]], tag: int) -> int | None:
