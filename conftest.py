@@ -124,6 +124,16 @@ def _default_language_afterwards() -> Iterator[None]:
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _receipt_checks_forgotten() -> Iterator[None]:
+    """Deferred uploads reuse a passed check per user and study ID for a few seconds (imaging.services.receipts); a
+    rolled-back test's next test may give the same user and study ID to another patient row."""
+    yield
+    from imaging.services.receipts import receipts_checks_forget
+
+    receipts_checks_forget()
+
+
 # Transactional tests leave a flushed database behind them, without the rows the data migrations made (the system actor,
 # the audit chain's head, the default follow-up plan). In one process pytest-django runs them after every other
 # database test; pytest-xdist hands each worker modules in its own order, so the next test may meet the empty tables.

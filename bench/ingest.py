@@ -8,6 +8,13 @@ eager: the SUV step reads the whole series back, the preview step renders PNGs).
 measured in the same run (ANCHORS.md: a ratio holds on a shared machine, an absolute time does not).
 
     .venv/bin/python bench/ingest.py [--n 2000] [--batch 100] [--path upload|stow] [--orthanc auto|no]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/ingest.py --batch 1 --defer
+
+`--defer` sends each request with `Prefer: respond-async` (imaging.services.receipts): the server answers 202 once
+the file is spooled, and a real Celery worker (started here, on a Redis database of its own, consuming only the
+ingest queue) files the receipts in groups. The rate printed is end to end: from the first request until the last
+receipt is filed, read from the database; the rate of the acknowledgements alone is printed beside it. It needs
+PostgreSQL (two processes write at once) and Redis on 127.0.0.1.
 
 When Orthanc is installed (Debian `orthanc`, `orthanc-dicomweb` for STOW-RS) it is run first on the same files from
 a private folder on free loopback ports, one instance per request for REST (its API has no other way) and --batch
@@ -101,7 +108,18 @@ def _setup(groups: dict[str, list[Path]]) -> tuple[str, dict[str, str]]:
     return Token.objects.create(user=user).key, patients
 
 
-def _upload(session: requests.Session, base: str, study_id: str, files: list[Path], path: str) -> int:
+def _upload(session: requests.Session, base: str, study_id: str, files: list[Path], path: str, defer: bool = False) -> int:
+    if defer:  # the files are acknowledged, filed later: count the receipts
+        handles = [("files", (f.name, f.open("rb"), "application/dicom")) for f in files]
+        try:
+            r = session.post(f"{base}/api/v1/imaging/uploads/", data={"patient": study_id}, files=handles,
+                             headers={"Prefer": "respond-async"})
+        finally:
+            for _, (_, fh, _) in handles:
+                fh.close()
+        if r.status_code != 202:
+            raise SystemExit(f"deferred upload answered {r.status_code}: {r.text[:300]}")
+        return len(r.json()["receipts"])
     if path == "stow":
         r = _stow(session, f"{base}/dicomweb/studies?patient={study_id}", files)
         return len(r.json().get("00081199", {}).get("Value", []))
@@ -113,6 +131,24 @@ def _upload(session: requests.Session, base: str, study_id: str, files: list[Pat
             fh.close()
     r.raise_for_status()
     return r.json()["accepted"]
+
+
+DEFER_BROKER = "redis://127.0.0.1:6379/13"
+
+
+def _until_filed(started: float, timeout: float = 600) -> float:
+    """Seconds from `started` until no receipt is waiting or being filed (every one filed or refused)."""
+    from imaging.models import IntakeReceipt
+
+    deadline = time.monotonic() + timeout
+    while IntakeReceipt.objects.filter(state__in=["received", "filing"]).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("receipts still waiting after the timeout: is the worker running?")
+        time.sleep(0.02)
+    refused = IntakeReceipt.objects.exclude(state="filed").count()
+    if refused:
+        raise SystemExit(f"{refused} receipts refused")
+    return time.perf_counter() - started
 
 
 def _server_cpu(pid: int) -> float:
@@ -196,7 +232,11 @@ def main() -> int:
                         help="auto: also time Orthanc on the same files in the same run when it is installed")
     parser.add_argument("--analysis", choices=["queued", "inline"], default="queued",
                         help="queued: SUV/dose/preview steps queued as with a worker (default); inline: run in the request")
+    parser.add_argument("--defer", action="store_true",
+                        help="Prefer: respond-async; a real Celery worker files the receipts (PostgreSQL and Redis)")
     args = parser.parse_args()
+    if args.defer and (args.path != "upload" or not os.environ.get("DATABASE_URL", "").startswith("postgres")):
+        parser.error("--defer needs --path upload and DATABASE_URL naming a PostgreSQL server")
 
     work = Path(tempfile.mkdtemp(prefix="nbnm-bench-"))
     os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
@@ -224,9 +264,16 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
          total: int) -> tuple[int, float]:
     token, patients = _setup(groups)
     port = _free_port()
+    env = {**os.environ, **({"CELERY_BROKER_URL": "memory://"} if args.analysis == "queued" else {})}
+    worker = None
+    if args.defer:  # a Redis database and a queue of the bench's own; the worker consumes only the ingest queue
+        env |= {"CELERY_BROKER_URL": DEFER_BROKER, "CELERY_TASK_DEFAULT_QUEUE": f"bench-{uuid.uuid4().hex[:8]}"}
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool=solo",
+                                   "-Q", env["CELERY_TASK_DEFAULT_QUEUE"], "--without-gossip", "--without-mingle",
+                                   "--without-heartbeat", "--loglevel=WARNING"], cwd=ROOT, env=env)
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
                                "--workers", "1", "--timeout", "600", "--log-level", "warning", "--no-control-socket"],
-                              cwd=ROOT, env={**os.environ, **({"CELERY_BROKER_URL": "memory://"} if args.analysis == "queued" else {})})
+                              cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -237,22 +284,33 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
                 time.sleep(0.2)
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
-        accepted, started, cpu_before = 0, time.perf_counter(), _server_cpu(server.pid)
+        pids = [server.pid] + ([worker.pid] if worker else [])
+        accepted, started, cpu_before = 0, time.perf_counter(), sum(_server_cpu(pid) for pid in pids)
+        cpu_before_server = _server_cpu(server.pid)
         for series_uid, files in groups.items():
             for i in range(0, len(files), args.batch):
-                accepted += _upload(session, base, patients[series_uid], files[i:i + args.batch], args.path)
+                accepted += _upload(session, base, patients[series_uid], files[i:i + args.batch], args.path, args.defer)
         elapsed = time.perf_counter() - started
-        cpu = _server_cpu(server.pid) - cpu_before
+        if args.defer:
+            acknowledged, receiving_cpu = accepted / elapsed, _server_cpu(server.pid)
+            elapsed = _until_filed(started)
+            print(f"acknowledged (202, spooled): {acknowledged:.0f} instances/s, gunicorn CPU per request "
+                  f"{1000 * (receiving_cpu - cpu_before_server) / max(accepted, 1):.1f} ms; filed, end to end: below")
+        cpu = sum(_server_cpu(pid) for pid in pids) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if worker:
+            worker.terminate()
+            worker.wait(timeout=60)
     rate = accepted / elapsed
-    print(f"platform ingest ({args.path}, {args.batch}/request, validated + de-identified + stored + indexed, "
-          f"analysis steps {args.analysis}): "
+    print(f"platform ingest ({args.path}, {args.batch}/request{', deferred: until the last receipt is filed' if args.defer else ''}, "
+          f"validated + de-identified + stored + indexed, analysis steps {args.analysis}): "
           f"{rate:.0f} instances/s, {size_mb / elapsed:.1f} MB/s ({accepted} accepted in {elapsed:.1f} s)")
     # CPU seconds the server spent, per instance: what a request costs the machine, whatever else the machine runs
     # (the wall-clock rate depends on the load; on a shared machine this figure moves much less).
-    print(f"server CPU per instance: {1000 * cpu / max(accepted, 1):.1f} ms (gunicorn master and worker, {cpu:.1f} s)")
+    print(f"server CPU per instance: {1000 * cpu / max(accepted, 1):.1f} ms (gunicorn master and worker"
+          f"{', and the Celery worker filing' if args.defer else ''}, {cpu:.1f} s)")
     print(f"pydicom read+write of the same files, same run: {raw['instances_per_s']:.0f} instances/s "
           f"(anchor {ANCHOR})")
     print(f"ratio platform / pydicom limit: {rate / raw['instances_per_s']:.2f}")

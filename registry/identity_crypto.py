@@ -5,14 +5,20 @@ first encrypting and all decrypting (MultiFernet), so a key is rotated by puttin
 running `manage.py rotate_identity_keys`, then dropping the old one. PATIENT_HASH_KEY keys the HMAC of
 the hospital record number, so duplicates are found without a plaintext column.
 """
+import base64
 import hashlib
 import hmac
 import json
+import os
 import unicodedata
 from functools import lru_cache
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -47,16 +53,34 @@ def decrypt(token: str) -> dict[str, Any]:
         raise IdentityKeyError("Patient identity could not be decrypted with the configured keys") from exc
 
 
+# Bytes (a received DICOM file before de-identification, for its short stay in the spool): AES-256-GCM under a key
+# derived from each identity key (HKDF-SHA256), the first encrypting, all decrypting, as for identities. Not Fernet:
+# its base64 and separate HMAC cost a 75 KB file about a millisecond each way, GCM a tenth of that.
+_BYTES_MAGIC = b"NBB1"
+
+
+@lru_cache(maxsize=4)
+def _aeads(keys: tuple[str, ...]) -> tuple[AESGCM, ...]:
+    if not keys:
+        raise ImproperlyConfigured("PATIENT_IDENTITY_KEYS is empty: identities cannot be encrypted")
+    return tuple(AESGCM(HKDF(algorithm=SHA256(), length=32, salt=None, info=b"nbnm bytes at rest")
+                        .derive(base64.urlsafe_b64decode(k))) for k in keys)
+
+
 def encrypt_bytes(data: bytes) -> bytes:
-    """Bytes that hold identifiers (a received DICOM file before de-identification), encrypted for a short stay at rest."""
-    return _fernet(_keys()).encrypt(data)
+    nonce = os.urandom(12)
+    return _BYTES_MAGIC + nonce + _aeads(_keys())[0].encrypt(nonce, data, _BYTES_MAGIC)
 
 
 def decrypt_bytes(token: bytes) -> bytes:
-    try:
-        return _fernet(_keys()).decrypt(token)
-    except InvalidToken as exc:
-        raise IdentityKeyError("Spooled bytes could not be decrypted with the configured keys") from exc
+    if token[:4] == _BYTES_MAGIC:
+        nonce, sealed = token[4:16], token[16:]
+        for aead in _aeads(_keys()):
+            try:
+                return aead.decrypt(nonce, sealed, _BYTES_MAGIC)
+            except InvalidTag:
+                continue
+    raise IdentityKeyError("Stored bytes could not be decrypted with the configured keys")
 
 
 def rotate(token: str) -> str:

@@ -188,6 +188,9 @@ INTAKE_FILING_DELAY_SECONDS = env.float("INTAKE_FILING_DELAY_SECONDS", default=1
 INTAKE_SPOOL_MAX_BYTES = env.int("INTAKE_SPOOL_MAX_BYTES", default=64 * 1024 * 1024)
 INTAKE_FILING_BATCH = env.int("INTAKE_FILING_BATCH", default=500)
 INTAKE_FILING_LEASE_SECONDS = env.int("INTAKE_FILING_LEASE_SECONDS", default=600)
+# A deferred upload's checks at receipt (scope, consent) are reused this long for the same user and patient; the
+# filing checks again, and its answer decides.
+INTAKE_RECEIVE_CHECK_SECONDS = env.float("INTAKE_RECEIVE_CHECK_SECONDS", default=5.0)
 # The DICOM listener (manage.py dicom_listener; docs/imaging/network.md): C-STORE, C-ECHO and Modality Worklist.
 DICOM_LISTENER_AE_TITLE = env("DICOM_LISTENER_AE_TITLE", default="NBNM")
 DICOM_LISTENER_PORT = env.int("DICOM_LISTENER_PORT", default=11112)

@@ -16,7 +16,7 @@ from imaging.models import ImagingStudy, Instance, IntakeReceipt, Series, Upload
 from imaging.pipeline import step_states
 from imaging.services.acquisition import study_acquisition_update
 from imaging.services.ingest import IncomingFile, ingest, may_upload, with_upload_scope
-from imaging.services.receipts import receipts_receive
+from imaging.services.receipts import receipts_patient, receipts_receive
 from imaging.services.review import study_release
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
@@ -148,13 +148,15 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
         With `Prefer: respond-async` (RFC 7240) the files are acknowledged once spooled: 202, one receipt per file, each
         at `/api/v1/imaging/receipts/{id}/` with its outcome once filed, about a second later (docs/imaging/intake.md)."""
         data = self.validated(UploadRequestSerializer)
-        patient = patient_for_upload(request, data["patient"])
         incoming = [IncomingFile(f.name, _path_of(f)) for f in data["files"]]
         if prefers_async(request):
+            patient = receipts_patient(actor=request.user, study_id=data["patient"],
+                                       find=lambda study_id: patient_for_upload(request, study_id))
             receipts = receipts_receive(actor=request.user, patient=patient, files=incoming, source=Upload.Source.API,
                                         trial_visit_id=data.get("trial_visit_id"))
             return Response({"receipts": [receipt_answer(r, patient=patient, user=request.user) for r in receipts]},
                             status=status.HTTP_202_ACCEPTED, headers={"Preference-Applied": "respond-async"})
+        patient = patient_for_upload(request, data["patient"])
         upload = ingest(actor=request.user, patient=patient, files=incoming, source=Upload.Source.API,
                         trial_visit_id=data.get("trial_visit_id"))
         return Response(upload_answer(upload), status=status.HTTP_201_CREATED)

@@ -166,6 +166,17 @@ def update_columns(model: type[Model], pk: Any, columns: dict[str, Any]) -> None
                        [*params, pk])
 
 
+def update_many(model: type[Model], names: tuple[str, ...], rows: Iterable[tuple[Any, tuple[Any, ...]]]) -> None:
+    """UPDATE the named fields of many rows, each (pk, its values in `names`' order), as one prepared statement run
+    for every row (queryset.bulk_update builds a CASE per field and row instead)."""
+    fields = [model._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{_quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {_quote(model._meta.db_table)} SET {assignments} WHERE {_quote(model._meta.pk.column)} = %s"
+    params = [[*(f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)), pk] for pk, values in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 @dataclass(frozen=True)
 class SeriesIndex:
     """What imaging.pipeline.index_values aggregates over a series' instances (published ones: not quarantined)."""

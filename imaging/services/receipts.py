@@ -3,7 +3,14 @@
 A sender of one instance per request (a DICOMweb client, a PACS forward) waits only for what makes the platform
 responsible for the file. The request is checked as every upload is (the patient is the sender's to add images to,
 with a valid consent; the trial visit is the patient's and in scope), the bytes are written to the spool encrypted
-with the identity keys, and a receipt row commits with its audit event: the answer is 202 with the receipt's URL.
+with the identity keys, and a receipt row commits: the answer is 202 with the receipt's URL.
+
+The checks at receipt turn a sender away early; the checks that decide are the filing's, which are the ingest's own,
+made again when the receipts are filed. So a check that passed at receipt is reused for the same user and patient
+for INTAKE_RECEIVE_CHECK_SECONDS (a series sent an instance per request pays it once): a role or a consent withdrawn
+in between refuses the receipts when they are filed, each with its code, never files them. Likewise the audit trail:
+a receipt is not an event of its own; the filing's event (the ingest's, one per group, or `intake_refuse`) names every
+receipt it settled, with the sender as actor.
 
 A filer then claims the waiting receipts (up to INTAKE_FILING_BATCH), groups them by sender, patient, source and
 visit, and files each group through the one ingest (imaging.services.ingest): one upload, one transaction and one
@@ -21,7 +28,7 @@ covered by the beat's sweep (`imaging.file_receipts`, every minute).
 import logging
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from itertools import groupby
 from pathlib import Path
@@ -35,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from imaging import storage
 from imaging.models import IntakeReceipt, Upload
+from imaging.services import ingest_sql
 from imaging.services.ingest import IncomingFile, ingest, printable_name, upload_check_patient, upload_check_visit
 from registry import identity_crypto
 from registry.audit import audit_record
@@ -48,10 +56,36 @@ State = IntakeReceipt.State
 _SEP = ":"
 
 
+# (user pk, study ID) -> (until when, the patient): checks at receipt that passed, per process.
+_checked: dict[tuple[int, str], tuple[float, Patient]] = {}
+_CHECKED_MAX = 10_000
+
+
+def receipts_patient(*, actor: User, study_id: str, find: Callable[[str], Patient]) -> Patient:
+    """The patient a deferred upload is for: `find` (the caller's lookup, with its own refusals) and the consent
+    check, or the answer they gave this user for this study ID less than INTAKE_RECEIVE_CHECK_SECONDS ago. Only
+    passes are kept: a refusal is asked again next time."""
+    key, now = (actor.pk, study_id), time.monotonic()
+    hit = _checked.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    patient = find(study_id)
+    upload_check_patient(actor=actor, patient=patient)
+    if len(_checked) >= _CHECKED_MAX:
+        _checked.clear()
+    _checked[key] = (now + settings.INTAKE_RECEIVE_CHECK_SECONDS, patient)
+    return patient
+
+
+def receipts_checks_forget() -> None:
+    """Drop the checks kept at receipt (tests, whose rolled-back rows give study IDs again)."""
+    _checked.clear()
+
+
 def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingFile], source: str,
                      trial_visit_id: int | None = None) -> list[IntakeReceipt]:
     """Spool the request's files and commit one receipt per file; the filing follows (at once without a broker)."""
-    upload_check_patient(actor=actor, patient=patient)
+    patient = receipts_patient(actor=actor, study_id=patient.study_id, find=lambda _study_id: patient)
     visit = upload_check_visit(actor=actor, patient=patient, trial_visit_id=trial_visit_id)
     rows: list[IntakeReceipt] = []
     try:
@@ -66,19 +100,14 @@ def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingF
             key = storage.spool_put(identity_crypto.encrypt_bytes(given.path.read_bytes()))
             rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name,
                                       size=size, spool_key=key))
-        with transaction.atomic():
-            IntakeReceipt.objects.bulk_create(rows)
-            # One event per request, as an upload has: the receipts it created, what came in.
-            audit_record(actor=actor, action="intake_receive", instance=rows[0], hospital_id=patient.hospital_id,
-                         after={"receipts": [r.pk for r in rows], "files": len(rows), "bytes": sum(r.size for r in rows),
-                                "source": source, "trial_visit": visit.pk if visit else None})
-            transaction.on_commit(_wake)
+        with transaction.atomic(savepoint=False):  # all or none of the request's receipts
+            for row in rows:  # one INSERT each, written once as SQL (ingest_sql): a request usually has one file
+                ingest_sql.insert_one(row)
     except BaseException:
         _drop_spool(r.spool_key for r in rows)  # nothing was acknowledged: nothing of it may stay in the spool
         raise
-    if _eager():  # filed already, in the commit's hook: answer with what became of the files
-        return list(IntakeReceipt.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk"))
-    return rows
+    transaction.on_commit(_wake)  # at once, or after the caller's transaction (a test's)
+    return rows  # as received: what became of each file is on its receipt once filed
 
 
 def _eager() -> bool:
@@ -192,7 +221,12 @@ def _settle(receipts: list[IntakeReceipt], upload: Upload) -> None:
     now = timezone.now()
     for r in receipts:
         r.state, r.filed_at, r.upload, r.outcome = State.FILED, now, upload, by_receipt[r.pk]
-    IntakeReceipt.objects.bulk_update(receipts, ["state", "filed_at", "upload", "outcome"], batch_size=500)
+    ingest_sql.update_many(IntakeReceipt, ("state", "filed_at", "upload", "outcome"),
+                           ((r.pk, (r.state, r.filed_at, upload.pk, r.outcome)) for r in receipts))
+    first = receipts[0]
+    audit_record(actor=first.received_by, action="intake_file", instance=first, hospital_id=first.patient.hospital_id,
+                 after={"receipts": [r.pk for r in receipts], "upload": upload.pk,
+                        "received_first": first.received_at.isoformat(), "received_last": receipts[-1].received_at.isoformat()})
     keys = [r.spool_key for r in receipts]
     transaction.on_commit(lambda: _drop_spool(keys))
 

@@ -11,6 +11,8 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import override_settings
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from conftest import Actors, api_client
 from imaging import storage
@@ -56,9 +58,27 @@ def test_a_deferred_upload_is_answered_202_and_each_file_gets_its_outcome(actors
     assert Instance.objects.filter(series__study__patient=patient).count() == 2
     # The spool blobs are gone.
     assert not any(storage.exists(r.spool_key) for r in IntakeReceipt.objects.all())
-    # Audited: the receipt request, then the filing as an ingest of one upload.
-    assert list(AuditEvent.objects.filter(action__in=["intake_receive", "ingest"]).order_by("seq")
-                .values_list("action", flat=True)) == ["intake_receive", "ingest"]
+    # Audited when filed: the ingest of one upload, and the receipts it settled (no event per receipt).
+    events = list(AuditEvent.objects.filter(action__in=["ingest", "intake_file"]).order_by("seq").values_list("action", "after"))
+    assert [action for action, _after in events] == ["ingest", "intake_file"]
+    assert events[1][1]["receipts"] == [r["id"] for r in answered] and events[1][1]["upload"] == upload.pk
+
+
+def test_a_series_sent_an_instance_per_request_pays_the_checks_once(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                    django_assert_num_queries) -> None:
+    """The statements of a deferred one-instance request, pinned: the first of a series finds the patient with its
+    scope and checks the consent; the next, within INTAKE_RECEIVE_CHECK_SECONDS, authenticates (the token and the
+    user's roles, which every create asks: may this role add images anywhere) and inserts."""
+    files = pet_files(tmp_path, patient, n=2)
+    client = APIClient()  # as a DICOMweb client or a forwarder signs in: a token, no session
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=actors.coordinator_a).key}")
+    # token, scope (hospital and trial memberships), the patient with the upload scope, the consent, the insert
+    with django_assert_num_queries(6):
+        assert _post(client, patient, files[:1], **ASYNC).status_code == 202
+    with django_assert_num_queries(4):  # token, scope (hospital and trial memberships), insert
+        assert _post(client, patient, files[1:], **ASYNC).status_code == 202
+    # Another user's request does not reuse this one's checks: refused as ever.
+    assert _post(api_client(actors.coordinator_b), patient, files[1:], **ASYNC).status_code == 404
 
 
 def test_without_the_preference_the_upload_is_filed_in_the_request(actors: Actors, patient, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
