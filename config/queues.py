@@ -22,6 +22,7 @@ TASK_KINDS = {
     "registry.follow_up_daily": BEAT,
     "registry.audit_checkpoint": BEAT,
     "safety.sweep_reporting_clocks": BEAT,
+    "imaging.sweep_receipts": BEAT,
 }
 
 

@@ -31,7 +31,16 @@ def run_pipeline(series_id: int) -> None:
 
 @shared_task(name="imaging.file_receipts", acks_late=True, ignore_result=True)
 def file_receipts() -> None:
-    """File the receipts of deferred uploads (imaging.services.receipts); also the beat's minute sweep."""
+    """File the receipts of deferred uploads (imaging.services.receipts)."""
     from imaging.services.receipts import receipts_file
 
     receipts_file()
+
+
+@shared_task(name="imaging.sweep_receipts", ignore_result=True)
+def sweep_receipts() -> None:
+    """The beat's minute sweep: a filing for receipts whose message was lost or whose filer died."""
+    from imaging.services.receipts import receipts_waiting
+
+    if receipts_waiting():
+        file_receipts.delay()

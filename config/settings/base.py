@@ -340,7 +340,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "registry.audit_checkpoint", "schedule": crontab(hour=0, minute=30)},
     "sweep-reporting-clocks": {"task": "safety.sweep_reporting_clocks", "schedule": 900.0},
     # Receipts whose filing message was lost (broker down) or whose filer died: filed by the next sweep.
-    "file-intake-receipts": {"task": "imaging.file_receipts", "schedule": 60.0},
+    "sweep-intake-receipts": {"task": "imaging.sweep_receipts", "schedule": 60.0},
 }
 # Background work (registry.services.work). Pending longer than this: its message is assumed lost (broker outage)
 # and the sweep sends it again.

@@ -36,7 +36,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,6 +141,15 @@ def _wake() -> None:
         logger.warning("receipt filing not queued (broker unreachable): the beat's sweep files it")
         return
     _covered_until = now + delay
+
+
+def receipts_waiting() -> bool:
+    """Receipts to file: waiting ones older than the filing delay (their message should have come), or stale claims."""
+    now = timezone.now()
+    late = now - timedelta(seconds=settings.INTAKE_FILING_DELAY_SECONDS + 5)
+    stale = now - timedelta(seconds=settings.INTAKE_FILING_LEASE_SECONDS)
+    return IntakeReceipt.objects.filter(Q(state=State.RECEIVED, received_at__lt=late)
+                                        | Q(state=State.FILING, claimed_at__lt=stale)).exists()
 
 
 def receipts_file() -> int:

@@ -19,7 +19,7 @@ from imaging import storage
 from imaging.api.views import IntakeReceiptSerializer, receipt_answer
 from imaging.models import Instance, IntakeReceipt, Series, Upload
 from imaging.services.ingest import IncomingFile
-from imaging.services.receipts import receipts_file, receipts_receive
+from imaging.services.receipts import receipts_file, receipts_receive, receipts_waiting
 from imaging.tests.helpers import as_upload, child, pet_files
 from registry.models import AuditEvent
 from registry.services.consent import consent_withdraw
@@ -141,13 +141,15 @@ def test_a_claim_whose_filer_died_is_filed_by_the_next_sweep(actors: Actors, pat
     files = pet_files(tmp_path, patient, n=1)
     receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
                      files=[IncomingFile(files[0].name, files[0])])
-    # A filer claimed it and died: the claim is older than the lease.
+    assert not receipts_waiting()  # just received: its own message is on its way
+    # A filer claimed it and died: the claim is older than the lease, so the beat's sweep asks for a filing.
     IntakeReceipt.objects.update(state="filing", attempts=1, claimed_at=timezone.now() - timedelta(hours=1))
+    assert receipts_waiting()
     assert receipts_file() == 1
     receipt = IntakeReceipt.objects.get()
     assert (receipt.state, receipt.attempts, receipt.outcome[0]["outcome"]) == ("filed", 2, "accepted")
-    # Filed again after a filer died between its commit and... nothing: a second sweep finds nothing to do.
-    assert receipts_file() == 0
+    # A second sweep finds nothing to do.
+    assert not receipts_waiting() and receipts_file() == 0
 
 
 def test_a_receipt_whose_spool_blob_is_gone_is_refused_not_dropped(actors: Actors, patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
