@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -161,6 +162,25 @@ def test_a_receipt_whose_spool_blob_is_gone_is_refused_not_dropped(actors: Actor
     states = dict(IntakeReceipt.objects.values_list("pk", "error_code"))
     assert states == {receipts[0].pk: "spool_unreadable", receipts[1].pk: ""}
     assert Instance.objects.count() == 1
+
+
+def test_the_orphans_command_keeps_waiting_spool_blobs_and_lists_left_over_ones(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                                 settings, capsys) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"  # a storage folder of its own: the command lists the whole store
+    files = pet_files(tmp_path, patient, n=2)
+    waiting, filed = (receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
+                                       files=[IncomingFile(p.name, p)])[0] for p in files)
+    IntakeReceipt.objects.filter(pk=filed.pk).update(state="filed")  # filed, its blob's deletion lost
+    stray = storage.spool_put(b"left by a crash between the write and the row")
+    with pytest.raises(CommandError):
+        call_command("imaging_orphans", "--min-age-minutes", "0")
+    listed = capsys.readouterr().out
+    assert f"file without row: {filed.spool_key}" in listed and f"file without row: {stray}" in listed
+    assert waiting.spool_key not in listed and "0 row(s) without file" in listed
+    default_storage.delete(waiting.spool_key)  # a waiting receipt whose blob is gone: listed as lost
+    with pytest.raises(CommandError):
+        call_command("imaging_orphans", "--min-age-minutes", "0")
+    assert f"row without file: imaging.IntakeReceipt {waiting.pk}" in capsys.readouterr().out
 
 
 def test_a_bad_file_is_rejected_on_its_receipt(actors: Actors, patient, tmp_path: Path, eager,  # type: ignore[no-untyped-def]
