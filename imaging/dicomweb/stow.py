@@ -11,6 +11,7 @@ from rest_framework import exceptions
 from imaging.dicomweb import json as dj
 from imaging.models import Instance, Upload
 from imaging.services.ingest import IncomingFile, ingest
+from imaging.services.receipts import receipts_patient, receipts_receive
 from registry.errors import ApplicationError
 from registry.models import Patient, User
 
@@ -98,6 +99,34 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
     status = 200 if not failed else (202 if referenced else 409)
     headers = {"Warning": "; ".join(f'299 nbnm "{w}"' for w in warnings[:20])} if warnings else {}
     return StowResult(body, status, headers)
+
+
+def stow_receive(*, actor: User, parts: list[Path], patient_hint: str | None,
+                 find_patient: Callable[[str], Patient], answer: Callable[[Any, Patient], dict[str, Any]]) -> StowResult:
+    """STOW-RS with `Prefer: respond-async`: the parts acknowledged once spooled (imaging.services.receipts), grouped by
+    patient as stow_store groups them; 202 with a receipt per part (`answer` writes one), and per refused group its
+    parts with the code and the reason (409 when every part was refused). Not a PS3.18 response dataset: what became
+    of each instance is known once it is filed, on its receipt."""
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for path in parts:
+        groups[patient_hint or _peek(path).get("patient", "")].append(path)
+    receipts: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    for study_id, paths in groups.items():
+        try:
+            if not study_id:
+                raise ApplicationError("No platform study ID: give it as PatientID, ?patient= or X-Patient-ID.", code="no_patient")
+            patient = receipts_patient(actor=actor, study_id=study_id, find=find_patient)
+            received = receipts_receive(actor=actor, patient=patient, source=Upload.Source.STOW,
+                                        files=[IncomingFile(p.name, p) for p in paths])
+        except (ApplicationError, exceptions.APIException) as exc:
+            code = getattr(exc, "code", None) or getattr(exc, "default_code", "refused")
+            message = getattr(exc, "message", None) or str(getattr(exc, "detail", exc))
+            refused += [{"file": p.name, "code": code, "message": message} for p in paths]
+            continue
+        receipts += [answer(r, patient) for r in received]
+    return StowResult({"receipts": receipts, "refused": refused}, 202 if receipts else 409,
+                      {"Preference-Applied": "respond-async"})
 
 
 def _locate_all(upload: Upload, sop_uids: list[str]) -> dict[str, tuple[str, str, str]]:

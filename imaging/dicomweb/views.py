@@ -18,10 +18,10 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from imaging.api.views import patient_for_upload
+from imaging.api.views import patient_for_upload, prefers_async, receipt_answer
 from imaging.dicomweb import qido, wado
 from imaging.dicomweb.attributes import Level
-from imaging.dicomweb.stow import stow_store
+from imaging.dicomweb.stow import stow_receive, stow_store
 from imaging.models import Instance
 from imaging.multipart_related import split_parts
 from registry.api.base import query_input
@@ -43,8 +43,8 @@ class DicomWebView(APIView):
         return request.build_absolute_uri("/dicomweb").rstrip("/")
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(json.dumps(data), content_type=DICOM_JSON, status=status)
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None, content_type: str = DICOM_JSON) -> HttpResponse:
+    response = HttpResponse(json.dumps(data), content_type=content_type, status=status)
     for key, value in (headers or {}).items():
         response[key] = value
     return response
@@ -102,6 +102,11 @@ class StudiesView(_Search):
             if not parts:
                 raise ApplicationError("The request has no parts.", code="bad_request")
             hint = request.query_params.get("patient") or request.headers.get("X-Patient-ID")
+            if prefers_async(request):  # acknowledged once spooled, filed a moment later (docs/imaging/index.md)
+                result = stow_receive(actor=request.user, parts=parts, patient_hint=hint,
+                                      find_patient=lambda sid: patient_for_upload(request, sid),
+                                      answer=lambda r, patient: receipt_answer(r, patient=patient, user=request.user))
+                return _json(result.body, status=result.status, headers=result.headers, content_type="application/json")
             result = stow_store(actor=request.user, parts=parts, patient_hint=hint,
                                 find_patient=lambda sid: patient_for_upload(request, sid), base=self.base_url(request))
         finally:
