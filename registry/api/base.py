@@ -44,9 +44,11 @@ class ScopedViewSetMixin:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         # A create has no object to check: refuse it when the role may add this kind of row nowhere.
         if getattr(self, "action", None) == "create" and request.user.is_authenticated:
-            # The model alone (scoped_queryset's): building the restricted queryset here cost a create about a
-            # twentieth of a one-instance upload.
-            if not may(request.user, Action.ADD, self.scoped_queryset.model):
+            # The model alone (scoped_queryset's, when the view declares one): building the restricted queryset here
+            # cost a create about a twentieth of a one-instance upload.
+            declared = getattr(self, "scoped_queryset", None)
+            model = declared.model if declared is not None else self.get_queryset().model
+            if not may(request.user, Action.ADD, model):
                 raise exceptions.PermissionDenied(gettext("Your role does not allow adding this."))
 
     def validated(self, serializer_class: type[Serializer], *, partial: bool = False) -> dict[str, Any]:
