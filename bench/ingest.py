@@ -13,8 +13,9 @@ measured in the same run (ANCHORS.md: a ratio holds on a shared machine, an abso
 `--defer` sends each request with `Prefer: respond-async` (imaging.services.receipts): the server answers 202 once
 the file is spooled, and a real Celery worker (started here, on a Redis database of its own, consuming only the
 ingest queue) files the receipts in groups. The rate printed is end to end: from the first request until the last
-receipt is filed, read from the database; the rate of the acknowledgements alone is printed beside it. It needs
-PostgreSQL (two processes write at once) and Redis on 127.0.0.1.
+receipt is filed, read from the database; the rate of the acknowledgements alone is printed beside it. It needs Redis
+on 127.0.0.1; on SQLite (the default) the filer's transaction holds the one write lock while it files a batch, so the
+acknowledgements wait for it: PostgreSQL, as in production, shows the path as deployed.
 
 When Orthanc is installed (Debian `orthanc`, `orthanc-dicomweb` for STOW-RS) it is run first on the same files from
 a private folder on free loopback ports, one instance per request for REST (its API has no other way) and --batch
@@ -134,6 +135,7 @@ def _upload(session: requests.Session, base: str, study_id: str, files: list[Pat
 
 
 DEFER_BROKER = "redis://127.0.0.1:6379/13"
+WARM_UP = 40  # files filed before timing with --defer (not counted), at least the ingest pool's threshold
 
 
 def _until_filed(started: float, timeout: float = 600) -> float:
@@ -237,8 +239,8 @@ def main() -> int:
     parser.add_argument("--defer", action="store_true",
                         help="Prefer: respond-async; a real Celery worker files the receipts (PostgreSQL and Redis)")
     args = parser.parse_args()
-    if args.defer and (args.path != "upload" or not os.environ.get("DATABASE_URL", "").startswith("postgres")):
-        parser.error("--defer needs --path upload and DATABASE_URL naming a PostgreSQL server")
+    if args.defer and args.path != "upload":
+        parser.error("--defer takes --path upload")
 
     work = Path(tempfile.mkdtemp(prefix="nbnm-bench-"))
     os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
@@ -286,6 +288,11 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
                 time.sleep(0.2)
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
+        if args.defer:  # the worker's first filing starts its ingest process pool: done before the clock starts
+            warm_uid = next(iter(groups))
+            warm, groups[warm_uid] = groups[warm_uid][:WARM_UP], groups[warm_uid][WARM_UP:]
+            _upload(session, base, patients[warm_uid], warm, args.path, defer=True)
+            _until_filed(time.perf_counter())
         pids = [server.pid] + ([worker.pid] if worker else [])
         accepted, started, cpu_before = 0, time.perf_counter(), sum(_server_cpu(pid) for pid in pids)
         cpu_before_server = _server_cpu(server.pid)
@@ -316,7 +323,7 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
     print(f"pydicom read+write of the same files, same run: {raw['instances_per_s']:.0f} instances/s "
           f"(anchor {ANCHOR})")
     print(f"ratio platform / pydicom limit: {rate / raw['instances_per_s']:.2f}")
-    return (0 if accepted == total else 1), rate
+    return (0 if accepted == total - (WARM_UP if args.defer else 0) else 1), rate
 
 
 if __name__ == "__main__":
