@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing import get_context
 from pathlib import Path
@@ -31,6 +32,9 @@ from registry.services.work import work_execute
 PATIENTS_AT_SCALE_1 = 150  # plus a follow-up exam for one in three: ~200 studies
 SEED = 20261128
 FOLLOW_UP_EVERY = 3
+# The analyses are most of the imaging part's CPU (the WADO-RS metadata cache written at the end of each run is half of
+# it): one process could not keep up with the ingest, so two share them, a study at a time.
+ANALYSIS_PROCESSES = 2
 CT_BODY_PART = workers.CT_BODY_PART
 
 
@@ -39,11 +43,20 @@ def _file_database() -> bool:
     return connection.vendor != "sqlite" or not (name in ("", ":memory:") or "mode=memory" in name)
 
 
+@dataclass
+class _Analyses:
+    hand_over: Callable[[], None]  # gives the helpers the series queued since its last call
+    waited: float = 0.0  # seconds the seeder waited for them after its last upload
+
+
 @contextmanager
-def _analysis_in_a_process() -> Iterator[Callable[[], None]]:
-    """While inside: each series' analysis is queued (not run inline by eager Celery) and a process of its own runs it
-    while the seeder goes on; the callable hands it the series queued since the last call. On leaving, every queued
-    analysis has run (any the process could not claim runs here)."""
+def _analysis_in_processes() -> Iterator[_Analyses]:
+    """While inside: each series' analysis is queued (not run inline by eager Celery) and processes of their own run
+    them, a study at a time, while the seeder goes on. On leaving, every queued analysis has run (any the processes could
+    not claim runs here).
+
+    The analyses must be over when the seeder returns: the low-dose demo seeder (order 40) registers the demonstration
+    enhancement model, which would enhance the low-dose FDG series of any analysis still to run."""
     app = run_pipeline.app
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
     # In-process broker (kombu's memory transport, the embedded default): the messages are never consumed; the
@@ -51,29 +64,40 @@ def _analysis_in_a_process() -> Iterator[Callable[[], None]]:
     app.conf.task_always_eager, app.conf.task_default_queue = False, f"seed-demo-{id(app)}"
     submitted: set[int] = set()
     futures: list[Future[None]] = []
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=workers.init_django)
+    pool = ProcessPoolExecutor(max_workers=ANALYSIS_PROCESSES, mp_context=get_context("spawn"), initializer=workers.init_django)
 
     def hand_over() -> None:
-        for pk in Series.objects.filter(pipeline_state=Series.PipelineState.PENDING).exclude(pk__in=submitted).values_list("pk", flat=True):
+        studies: dict[int, list[int]] = {}
+        for study, pk in (Series.objects.filter(pipeline_state=Series.PipelineState.PENDING).exclude(pk__in=submitted)
+                          .order_by("pk").values_list("study_id", "pk")):
             submitted.add(pk)
-            futures.append(pool.submit(workers.analyse, pk))
+            studies.setdefault(study, []).append(pk)
+        futures.extend(pool.submit(workers.analyse, pks) for pks in studies.values())
 
+    analyses = _Analyses(hand_over)
     try:
-        with override_settings(IMAGING_PIPELINE_SETTLE_SECONDS=0):  # due at once: nothing more arrives for a seeded series
-            yield hand_over
+        # Due at once: nothing more arrives for a seeded series. The ingest de-identifies in this process: beside the file
+        # writer and the analyses, its pool's two more processes (each setting Django up, each file's outcome sent back)
+        # cost more CPU than they save on two cores.
+        with override_settings(IMAGING_PIPELINE_SETTLE_SECONDS=0, INGEST_WORKERS=1):
+            yield analyses
             hand_over()
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue = previous
-        for future in futures:
-            future.result()
-        pool.shutdown()
-    for pk in Series.objects.filter(pipeline_state=Series.PipelineState.PENDING).values_list("pk", flat=True):
+        last_upload = time.perf_counter()
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            pool.shutdown()
+        analyses.waited = time.perf_counter() - last_upload
+    for pk in Series.objects.filter(pk__in=submitted, pipeline_state=Series.PipelineState.PENDING).values_list("pk", flat=True):
         work_execute(model=Series, pk=pk)
 
 
 @contextmanager
-def _inline() -> Iterator[Callable[[], None]]:
-    yield lambda: None
+def _inline() -> Iterator[_Analyses]:
+    yield _Analyses(lambda: None)
 
 
 def _written(plans: list[ExamPlan], stack: ExitStack, ahead: bool) -> Iterator[list[str]]:
@@ -116,13 +140,13 @@ def seed_imaging(actor: User, scale: float, write: Callable[[str], None]) -> Non
                                                  birth_date=patient.birth_date, kind=kind, study_date=study_date,
                                                  seed=SEED + n + 10_000 * visit)))
         files = _written([plan for _, plan in plans], stack, ahead)
-        with (_analysis_in_a_process() if analysis_apart else _inline()) as hand_over:
+        with (_analysis_in_processes() if analysis_apart else _inline()) as analyses:
             for (patient, _plan), paths in zip(plans, files, strict=True):
                 upload = ingest(actor=uploader, patient=patient, source="seed",
                                 files=[IncomingFile(Path(p).name, Path(p)) for p in paths])
                 instances += upload.accepted
-                hand_over()
-    how = " (files written ahead and analyses run by helper processes)" if analysis_apart else \
-        " (files written ahead by a helper process)" if ahead else ""
+                analyses.hand_over()
+    how = (f" (files written ahead and analyses run by helper processes); {analyses.waited:.1f} s of it waiting for the "
+           "last analyses after the last upload") if analysis_apart else " (files written ahead by a helper process)" if ahead else ""
     write(f"Demo imaging: {len(plans)} studies of {len(chosen)} children ({instances} instances) ingested, de-identified, "
           f"indexed and analysed (SUV, dose, previews) in {time.perf_counter() - started:.1f} s{how}")

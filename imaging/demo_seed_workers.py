@@ -1,13 +1,13 @@
-"""The demo imaging seeder's helper processes: one writes the synthetic exams ahead of the ingest, one analyses series.
+"""The demo imaging seeder's helper processes: one writes the synthetic exams ahead of the ingest, two analyse series.
 
-`seed_demo` spends most of its time in the imaging part, and most of that is CPU in one process: building and writing
-the synthetic DICOM files (pydicom), the ingest, and the series analysis that ran inline after each upload. On two
-cores, the seeder now keeps both busy: a process of this module writes exam n+1, n+2, ... while the seeder ingests exam
-n (the ingest itself de-identifies through its own worker pool), and the analysis of each series is queued as it is on
-a real deployment and run by another process of this module as the seeder goes on (imaging.demo_seed).
+`seed_demo` spends most of its time in the imaging part, and most of that is CPU: building and writing the synthetic
+DICOM files (pydicom), the ingest (de-identification, indexing) and the series analysis (SUV, dose, previews and the
+WADO-RS metadata cache). On two cores, the seeder keeps both busy: a process of this module writes exam n+1, n+2, ...
+while the seeder ingests exam n (in its own process), and the analysis of each series is queued as it is on a real
+deployment and run, a study at a time, by two more processes of this module as the seeder goes on (imaging.demo_seed).
 
-This module imports nothing of Django at its top: the processes are spawned, and Django is set up in them by
-`init_django` before any task that needs it arrives.
+This module imports nothing of Django at its top: the processes are spawned, and Django is set up in the analysis
+processes by `init_django` before any task that needs it arrives.
 """
 from __future__ import annotations
 
@@ -77,19 +77,21 @@ def write_exam(plan: ExamPlan) -> list[str]:
 
 
 def init_django() -> None:
-    """Initializer of the analysis process: the seeder's own settings (inherited through the environment)."""
+    """Initializer of the analysis processes: the seeder's own settings (inherited through the environment)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     django.setup()
 
 
-def analyse(series_id: int) -> None:
-    """Run one series' pipeline as a worker would: claimed through the work engine, audited, each step once."""
+def analyse(series_ids: list[int]) -> None:
+    """Run the pipelines of one study's series, in order, as a worker would: each claimed through the work engine,
+    audited, each step once. One study per task, so two processes never compute the same study's dose at once."""
     from django.db import close_old_connections
 
     from imaging.models import Series
     from registry.services.work import work_execute
 
     close_old_connections()
-    work_execute(model=Series, pk=series_id)
+    for series_id in series_ids:
+        work_execute(model=Series, pk=series_id)

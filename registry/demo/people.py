@@ -1,7 +1,10 @@
 """Seeding the demo network and one login per role (idempotent: a second run changes nothing)."""
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
+from django.contrib.auth import hashers
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
@@ -18,6 +21,31 @@ def demo_password_hash() -> str:
     """DEMO_PASSWORD hashed once per process: every demo login shares it (same password, one salt). A PBKDF2 hash at
     Django's work factor costs ~0.5 s of CPU, and the seeders create seven logins."""
     return make_password(DEMO_PASSWORD)
+
+
+@contextmanager
+def demo_password_checks_remembered() -> Iterator[None]:
+    """While inside (the seed command's own process): a check of DEMO_PASSWORD against a hash it was checked against
+    before gives that first check's verdict instead of running PBKDF2 again; any other password is checked as always.
+
+    The demo safety data signs eight assessments as their investigators, and each signature checks the demo password
+    twice (the seeder's own check, then signature_sign's): 16 PBKDF2 runs at Django's work factor, ~5 of that part's
+    ~6 s. The signatures written are the same; only the repeated arithmetic is skipped."""
+    check = hashers.verify_password
+    verdicts: dict[str, tuple[bool, bool]] = {}  # by the hash checked against
+
+    def remembered(password: str | None, encoded: str, preferred: str = "default") -> tuple[bool, bool]:
+        if password != DEMO_PASSWORD or preferred != "default":
+            return check(password, encoded, preferred=preferred)
+        if encoded not in verdicts:
+            verdicts[encoded] = check(password, encoded, preferred=preferred)
+        return verdicts[encoded]
+
+    hashers.verify_password = remembered  # check_password looks it up at each call
+    try:
+        yield
+    finally:
+        hashers.verify_password = check
 
 
 @dataclass(frozen=True)

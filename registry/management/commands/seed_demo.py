@@ -7,7 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 from registry.access import role_summary
 from registry.demo import cohort
 from registry.demo.hooks import cpu_seconds, run_demo_seeders
-from registry.demo.people import DEMO_PASSWORD, seed_hospitals, seed_logins
+from registry.demo.people import DEMO_PASSWORD, demo_password_checks_remembered, seed_hospitals, seed_logins
 from registry.management.base import AuditedCommand
 from registry.models import Hospital, Patient, User
 
@@ -57,7 +57,8 @@ class Command(AuditedCommand):
             self._seed_cohort(actor=actor, n=n, seed=seed, hospitals=hospitals, documents=documents)
             parts.append(("registry cohort", time.perf_counter() - t0, cpu_seconds() - cpu))
         if options["scale"] > 0:
-            parts += run_demo_seeders(actor=actor, scale=options["scale"], write=self.stdout.write)
+            with demo_password_checks_remembered():
+                parts += run_demo_seeders(actor=actor, scale=options["scale"], write=self.stdout.write)
         total = time.perf_counter() - started
         self.stdout.write(f"Done in {total:.1f} s: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds, _ in parts) + ".")
         # CPU per part (helper processes included once they have ended): on a busy machine the wall seconds above
