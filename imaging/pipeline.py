@@ -14,7 +14,6 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Value
 from django.db.models.functions import NullIf
 from django.utils import timezone
@@ -31,7 +30,7 @@ StepFunction = Callable[[Series], dict[str, Any]]
 _steps: dict[str, tuple[int, StepFunction]] = {}
 _labels: dict[str, Any] = {}
 # The step being run in this thread/task, so that a long step can report its progress without passing names around.
-_running: ContextVar[tuple[int, str] | None] = ContextVar("imaging_pipeline_running_step", default=None)
+_running: ContextVar[tuple[Series, str] | None] = ContextVar("imaging_pipeline_running_step", default=None)
 _last_report: dict[tuple[int, str], float] = {}
 # The claim of the run in this thread/task (its start time), so a step's state is written only while the run is still
 # the series' own: a series that gained instances meanwhile is pending again, and a step done on the old set of
@@ -105,6 +104,7 @@ def index_series(series: Series) -> dict[str, Any]:
     """Instance count, slice range and acquisition times, aggregated from the rows written at ingest."""
     number, geometry, result = index_values(series)
     Series.objects.filter(pk=series.pk).update(number_of_instances=number, geometry=geometry)
+    series.number_of_instances, series.geometry = number, geometry  # the later steps of the run see them
     return result
 
 
@@ -124,43 +124,53 @@ def report_progress(done: int, total: int) -> None:
     running = _running.get()
     if running is None or total <= 0:
         return
+    series, step = running
+    key = (series.pk, step)
     now = time.monotonic()
-    if now - _last_report.get(running, now) < PROGRESS_INTERVAL_S:
-        _last_report.setdefault(running, now)
+    if now - _last_report.get(key, now) < PROGRESS_INTERVAL_S:
+        _last_report.setdefault(key, now)
         return
-    _last_report[running] = now
-    _set_step(running[0], running[1], state="running", error="", progress=min(99, done * 100 // total))
+    _last_report[key] = now
+    _set_step(series, step, state="running", error="", progress=min(99, done * 100 // total))
 
 
-def _set_step(series_id: int, step: str, **state: Any) -> Series:
-    """Record one step's state and the pipeline's progress; while the pipeline runs, this is also its heartbeat."""
-    with transaction.atomic():
-        series = Series.objects.select_for_update().get(pk=series_id)
-        claimed_at = _claimed_at.get()
-        if claimed_at is not None and (series.pipeline_state != Series.PipelineState.RUNNING
-                                       or series.pipeline_started_at != claimed_at):
-            raise LeaseLost
-        steps = dict(series.pipeline_steps)
-        steps[step] = {**steps.get(step, {}), **state}
-        if state.get("state") == "done":
-            steps[step]["progress"] = 100
-        names = step_names()
-        done = sum(1 for n in names if steps.get(n, {}).get("state") == "done")
-        partial = sum(steps.get(n, {}).get("progress", 0) for n in names if steps.get(n, {}).get("state") == "running")
-        series.pipeline_steps = steps
-        series.pipeline_progress = (done * 100 + partial) // max(len(names), 1)
-        fields = ["pipeline_steps", "pipeline_progress", "updated_at"]
-        if series.pipeline_state == Series.PipelineState.RUNNING:
-            series.pipeline_lease_expires_at = lease_until()
-            fields.append("pipeline_lease_expires_at")
-        series.save(update_fields=fields)
-        return series
+def _set_step(series: Series, step: str, **state: Any) -> None:
+    """Record one step's state and the pipeline's progress, on the row and on `series`; while the pipeline runs, this
+    is also its heartbeat.
+
+    One UPDATE, fenced by the run's claim: while a run holds its claim only the run writes the step state (an ingest
+    or a user's retry changes the pipeline's state, so the fence then matches no row: LeaseLost), so the state it
+    read when it started, plus its own writes, is the row's; no locked re-read of the row per step."""
+    steps = dict(series.pipeline_steps)
+    steps[step] = {**steps.get(step, {}), **state}
+    if state.get("state") == "done":
+        steps[step]["progress"] = 100
+    names = step_names()
+    done = sum(1 for n in names if steps.get(n, {}).get("state") == "done")
+    partial = sum(steps.get(n, {}).get("progress", 0) for n in names if steps.get(n, {}).get("state") == "running")
+    columns: dict[str, Any] = {"pipeline_steps": steps, "pipeline_progress": (done * 100 + partial) // max(len(names), 1),
+                               "updated_at": timezone.now()}
+    rows = Series.objects.filter(pk=series.pk)
+    claimed_at = _claimed_at.get()
+    if claimed_at is not None:
+        rows = rows.filter(pipeline_state=Series.PipelineState.RUNNING, pipeline_started_at=claimed_at)
+    if claimed_at is not None or series.pipeline_state == Series.PipelineState.RUNNING:
+        columns["pipeline_lease_expires_at"] = lease_until()
+    if not rows.update(**columns) and claimed_at is not None:
+        raise LeaseLost
+    for name, value in columns.items():
+        setattr(series, name, value)
 
 
 def series_step_run(*, series_id: int, step: str) -> str:
     """Run one step unless it is done, the series is held, or an earlier step failed. Returns what happened."""
     series = Series.objects.select_related("study").get(pk=series_id)
-    if series.study.status == ImagingStudy.Status.ON_HOLD:
+    return _step_run(series, step, series.study.status)
+
+
+def _step_run(series: Series, step: str, study_status: str) -> str:
+    """series_step_run on a series already read; `series` follows the step state written (see _set_step)."""
+    if study_status == ImagingStudy.Status.ON_HOLD:
         return "held"
     names = step_names()
     earlier = names[: names.index(step)]
@@ -170,20 +180,20 @@ def series_step_run(*, series_id: int, step: str) -> str:
         return "already done"
     # "running" is written by the step's first progress report (after a second), not here: a quick step goes
     # straight from pending to done, saving a write (a commit per step adds up over a demo of 200 studies).
-    token = _running.set((series_id, step))
+    token = _running.set((series, step))
     try:
         result = _steps[step][1](series)
     except (LeaseLost, *TRANSIENT_ERRORS):
         raise  # not the step's fault: the engine runs the pipeline again after a backoff
     except Exception as exc:  # recorded on the series for people to read and retry; never an identifier
-        logger.exception("pipeline step %s failed for series %s", step, series_id)
-        _set_step(series_id, step, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000],
+        logger.exception("pipeline step %s failed for series %s", step, series.pk)
+        _set_step(series, step, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000],
                   finished_at=timezone.now().isoformat())
         return "failed"
     finally:
         _running.reset(token)
-        _last_report.pop((series_id, step), None)
-    _set_step(series_id, step, state="done", error="", result=result, finished_at=timezone.now().isoformat())
+        _last_report.pop((series.pk, step), None)
+    _set_step(series, step, state="done", error="", result=result, finished_at=timezone.now().isoformat())
     return "done"
 
 
@@ -204,14 +214,16 @@ def pipeline_run(series: Series, work: Work) -> None:
 
 
 def _run_steps(series: Series, work: Work) -> None:
+    """The steps on the row the engine read once it claimed it (its step state is the run's own from then on). Only
+    the study's status is read again before each step: a study put on hold meanwhile stops the steps after it."""
+    status = ImagingStudy.objects.filter(pk=series.study_id).values_list("status", flat=True)
     for step in step_names():
-        outcome = series_step_run(series_id=series.pk, step=step)
+        outcome = _step_run(series, step, status.get())
         if outcome == "held":  # put on hold since it was queued: the release queues it again
             work.finish(Series.PipelineState.HELD)
             return
         if outcome == "failed":
-            error = Series.objects.values_list("pipeline_steps", flat=True).get(pk=series.pk)[step].get("error", "")
-            raise ApplicationError(error, code="step_failed")
+            raise ApplicationError(series.pipeline_steps[step].get("error", ""), code="step_failed")
     work.succeed()
 
 
