@@ -298,6 +298,8 @@ SPECTACULAR_SETTINGS = {
         "LowdoseSeriesRoleEnum": "imaging.lowdose.models.SeriesRole",
         # An imaging study's acquisition protocol: the study's field and the dose-saved rows share one set.
         "AcquisitionProtocolEnum": "imaging.models.studies.ImagingStudy.AcquisitionProtocol",
+        # Where images came from: an upload's and a deferred upload's receipt share one set.
+        "UploadSourceEnum": "imaging.models.uploads.Upload.Source",
         # The trial's dosage table and its fallback share one set; the hospital's default is labelled differently.
         "TrialDosageTableEnum": "trials.models.trials.Trial.DosageTable",
         "HospitalDosageTableEnum": "registry.models.hospitals.DOSAGE_TABLE_CHOICES",
