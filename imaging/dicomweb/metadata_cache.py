@@ -211,28 +211,36 @@ class _Converter:
         missing = {tag: raw for tag, raw in found.items() if raw not in memo}
         if missing:
             self._convert(charset, missing, memo)
-        entries = [memo[raw] for raw in found.values()]
-        return _Converted({key: element.value for key, element in entries},
-                          "{" + ",".join(element.text for _, element in entries) + "}",
-                          any(element.bulk for _, element in entries))
+        values: Header = {}
+        texts: list[str] = []
+        bulk = False
+        for raw in found.values():  # ~75 elements per file, all but a few met in the files before
+            key, element = memo[raw]
+            values[key] = element.value
+            texts.append(element.text)
+            bulk = bulk or element.bulk
+        return _Converted(values, "{" + ",".join(texts) + "}", bulk)
 
     @staticmethod
     def _convert(charset: bytes, missing: dict[int, bytes], memo: dict[bytes, tuple[str, _Converted]]) -> None:
         """Convert the elements not met before: plain values directly, the others with pydicom, read as one data set
         with the file's character set (the only other element a value's conversion depends on, once UN is ruled out)."""
-        converted: Header = {}
-        rest: list[bytes] = []
+        rest: dict[int, bytes] = {}
         for tag, raw in missing.items():
             value = _plain(raw[4:6], raw[8:]) if len(raw) >= 8 else None
             if value is None:
-                rest.append(raw)
-            else:
-                converted[f"{tag:08X}"] = {"vr": raw[4:6].decode(), "Value": value}
-        if rest:
-            context = [charset] if charset and _CHARSET not in missing else []
-            ds = read_elements(io.BytesIO(b"".join([*context, *rest])), is_implicit_VR=False, is_little_endian=True)
-            converted.update(header_of(ds))
-        for tag, raw in missing.items():
+                rest[tag] = raw
+                continue
+            key, vr = f"{tag:08X}", raw[4:6].decode()
+            # json.dumps' text for these values: UIDs need no escaping, numbers are their repr
+            listed = ",".join(f'"{v}"' if isinstance(v, str) else repr(v) for v in value)
+            memo[raw] = (key, _Converted({"vr": vr, "Value": value}, f'"{key}":{{"vr":"{vr}","Value":[{listed}]}}', False))
+        if not rest:
+            return
+        context = [charset] if charset and _CHARSET not in missing else []
+        ds = read_elements(io.BytesIO(b"".join([*context, *rest.values()])), is_implicit_VR=False, is_little_endian=True)
+        converted = header_of(ds)
+        for tag, raw in rest.items():
             key = f"{tag:08X}"
             value = converted[key]
             memo[raw] = (key, _Converted(value, f'"{key}":{json.dumps(value, separators=SEPARATORS)}',
