@@ -76,10 +76,9 @@ def _analysis_in_processes() -> Iterator[_Analyses]:
 
     analyses = _Analyses(hand_over)
     try:
-        # Due at once: nothing more arrives for a seeded series. The ingest de-identifies in this process: beside the file
-        # writer and the analyses, its pool's two more processes (each setting Django up, each file's outcome sent back)
-        # cost more CPU than they save on two cores.
-        with override_settings(IMAGING_PIPELINE_SETTLE_SECONDS=0, INGEST_WORKERS=1):
+        # Due at once: nothing more arrives for a seeded series. The ingest keeps its own pool (INGEST_WORKERS): with the
+        # de-identification in this process instead, this process paced the seed and the seed took longer.
+        with override_settings(IMAGING_PIPELINE_SETTLE_SECONDS=0):
             yield analyses
             hand_over()
     finally:
