@@ -4,15 +4,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import Actors, api_client
 from imaging import pipeline, volume
-from imaging.models import DoseResult, Preview, Series, SuvResult
+from imaging.models import DoseResult, ImagingStudy, Preview, Series, SuvResult
 from imaging.tasks import run_pipeline
 from imaging.tests.helpers import as_upload, child, pet_files
 from registry.models import AuditEvent
-from registry.services.work import work_requeue_stale
+from registry.services.work import LeaseLost, work_requeue_stale
 
 
 @pytest.fixture
@@ -156,3 +158,39 @@ def test_long_step_reports_progress(eager, actors, patient, tmp_path, monkeypatc
     # Reading the 3 images of the volume (in the SUV step) reported its progress on the way.
     assert [p for step, p in seen if step == "suv"] == [33, 66, 99]
     assert series.pipeline_steps["suv"]["progress"] == 100
+
+
+def test_a_step_state_is_one_update_fenced_by_the_claim(eager, actors, patient, tmp_path,  # type: ignore[no-untyped-def]
+                                                         django_capture_on_commit_callbacks) -> None:
+    series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks, execute=False)
+    claimed = timezone.now()
+    Series.objects.filter(pk=series.pk).update(pipeline_state=Series.PipelineState.RUNNING, pipeline_started_at=claimed)
+    series.refresh_from_db()
+    token = pipeline._claimed_at.set(claimed)
+    try:
+        with CaptureQueriesContext(connection) as ctx:
+            pipeline._set_step(series, "suv", state="done", error="", result={"ok": True})
+        assert len(ctx) == 1 and ctx.captured_queries[0]["sql"].startswith("UPDATE")
+        assert Series.objects.get(pk=series.pk).pipeline_steps["suv"]["state"] == "done" == series.pipeline_steps["suv"]["state"]
+        # another claim since (the sweep recovered the series, or an ingest made it pending): the run's write is refused
+        Series.objects.filter(pk=series.pk).update(pipeline_started_at=claimed + timedelta(seconds=1))
+        with pytest.raises(LeaseLost):
+            pipeline._set_step(series, "dose", state="done", error="", result={})
+        assert "dose" not in Series.objects.get(pk=series.pk).pipeline_steps
+    finally:
+        pipeline._claimed_at.reset(token)
+
+
+def test_a_study_put_on_hold_during_a_run_stops_the_steps_after(eager, actors, patient, tmp_path, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                 django_capture_on_commit_callbacks) -> None:
+    """The run reads its series once, but the study's status before every step: a hold placed meanwhile (an upload
+    to another series of the exam) stops the steps after the one running."""
+    def hold(series: Series) -> dict:
+        ImagingStudy.objects.filter(pk=series.study_id).update(status=ImagingStudy.Status.ON_HOLD)
+        return {"ok": True}
+
+    monkeypatch.setitem(pipeline._steps, "hold", (25, hold))  # after suv, before dose
+    series = _upload(actors, patient, tmp_path, django_capture_on_commit_callbacks)
+    assert series.pipeline_state == Series.PipelineState.HELD
+    assert series.pipeline_steps["suv"]["state"] == "done" and series.pipeline_steps["hold"]["state"] == "done"
+    assert "dose" not in series.pipeline_steps and not DoseResult.objects.exists()
