@@ -292,21 +292,26 @@ def _fast_slice(data: bytes) -> _Slice | None:
         return None
 
 
-def _walk(data: bytes) -> _Slice | None:
+def file_meta_syntax(data: bytes) -> tuple[str, int] | None:
+    """(the transfer syntax UID of a Part 10 file's meta group, where its data set starts), or None without the DICM
+    prefix. The meta group is always explicit VR little endian; the UID's padding (NUL or space) is dropped."""
     if data[128:132] != b"DICM":
         return None
     pos, end = 132, len(data)
     syntax = ""
-    while pos < end:  # the file meta group (always explicit VR little endian)
-        group = _U16.unpack_from(data, pos)[0]
-        if group != 0x0002:
-            break
+    while pos < end and _U16.unpack_from(data, pos)[0] == 0x0002:
         tag, _, value, length = _element(data, pos)
         if tag == 0x00020010:
-            syntax = data[value:value + length].decode("ascii").strip(" \x00")
+            syntax = data[value:value + length].decode("latin-1").rstrip("\x00 ")
         pos = value + length
-    if syntax != _EXPLICIT_LE:
+    return syntax, pos
+
+
+def _walk(data: bytes) -> _Slice | None:
+    meta = file_meta_syntax(data)
+    if meta is None or meta[0] != _EXPLICIT_LE:
         return None
+    pos, end = meta[1], len(data)
     found: dict[int, tuple[bytes, bytes]] = {}
     pixels: tuple[int, int] | None = None
     unpack, u32 = _TAG_VR_LEN.unpack_from, _U32.unpack_from  # the loop below runs ~80 times per slice: kept inline

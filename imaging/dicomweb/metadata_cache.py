@@ -39,7 +39,17 @@ from pydicom.filereader import read_dataset as read_elements
 
 from imaging import storage
 from imaging.models import Instance, Series
-from imaging.volume import _LONG_VRS, _SHORT_VRS, _TAG_VR_LEN, _U16, _U32, _UNDEFINED, _element, _skip_sequence, _Unsupported, open_bytes
+from imaging.volume import (
+    _LONG_VRS,
+    _SHORT_VRS,
+    _TAG_VR_LEN,
+    _U32,
+    _UNDEFINED,
+    _skip_sequence,
+    _Unsupported,
+    file_meta_syntax,
+    open_bytes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,17 +125,10 @@ def _elements(data: bytes) -> tuple[bytes, dict[int, bytes]] | None:
     """(the Specific Character Set element, every top-level element before the pixel data) of a stored file, each
     element as its bytes (tag, VR, length, value), by tag as pydicom keeps them (a repeated tag: the last). None when
     the file is not one the walk handles, and pydicom reads it."""
-    if data[128:132] != b"DICM":
+    meta = file_meta_syntax(data)
+    if meta is None or meta[0] not in pydicom.uid.AllTransferSyntaxes or meta[0] in _NOT_EXPLICIT_LE:
         return None
-    pos, end = 132, len(data)
-    syntax = ""
-    while pos < end and _U16.unpack_from(data, pos)[0] == 0x0002:  # the file meta group
-        tag, _, value, length = _element(data, pos)
-        if tag == 0x00020010:
-            syntax = data[value:value + length].decode("latin-1").rstrip("\x00 ")
-        pos = value + length
-    if syntax not in pydicom.uid.AllTransferSyntaxes or syntax in _NOT_EXPLICIT_LE:
-        return None
+    pos, end = meta[1], len(data)
     found: dict[int, bytes] = {}
     unpack, u32 = _TAG_VR_LEN.unpack_from, _U32.unpack_from  # the loop below runs ~75 times per slice: kept inline
     while pos < end:

@@ -33,6 +33,20 @@ def _peek(path: Path) -> dict[str, str]:
             "patient": str(ds.get("PatientID", "") or "")}
 
 
+def _by_patient(parts: list[Path], patient_hint: str | None, peek: Callable[[Path], dict[str, str]]) -> dict[str, list[Path]]:
+    """The parts by the study ID they are for: the request's (`?patient=`, `X-Patient-ID`), else each part's PatientID."""
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for path in parts:
+        groups[patient_hint or peek(path).get("patient", "")].append(path)
+    return groups
+
+
+def _named(study_id: str) -> str:
+    if not study_id:
+        raise ApplicationError("No platform study ID: give it as PatientID, ?patient= or X-Patient-ID.", code="no_patient")
+    return study_id
+
+
 def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
                find_patient: Callable[[str], Patient], base: str) -> StowResult:
     referenced: list[dict[str, Any]] = []
@@ -47,9 +61,7 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
             peeks[path] = _peek(path)
         return peeks[path]
 
-    groups: dict[str, list[Path]] = defaultdict(list)
-    for path in parts:
-        groups[patient_hint or peek_of(path).get("patient", "")].append(path)
+    groups = _by_patient(parts, patient_hint, peek_of)
 
     def fail(path: Path, code: int) -> None:
         peek = peek_of(path)
@@ -59,9 +71,7 @@ def stow_store(*, actor: User, parts: list[Path], patient_hint: str | None,
     study_urls: set[str] = set()
     for study_id, paths in groups.items():
         try:
-            if not study_id:
-                raise ApplicationError("No platform study ID: give it as PatientID, ?patient= or X-Patient-ID.", code="no_patient")
-            patient = find_patient(study_id)
+            patient = find_patient(_named(study_id))
             upload = ingest(actor=actor, patient=patient, source=Upload.Source.STOW,
                             files=[IncomingFile(p.name, p) for p in paths])
         except (ApplicationError, exceptions.APIException) as exc:
@@ -107,16 +117,12 @@ def stow_receive(*, actor: User, parts: list[Path], patient_hint: str | None,
     patient as stow_store groups them; 202 with a receipt per part (`answer` writes one), and per refused group its
     parts with the code and the reason (409 when every part was refused). Not a PS3.18 response dataset: what became
     of each instance is known once it is filed, on its receipt."""
-    groups: dict[str, list[Path]] = defaultdict(list)
-    for path in parts:
-        groups[patient_hint or _peek(path).get("patient", "")].append(path)
+    groups = _by_patient(parts, patient_hint, _peek)
     receipts: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     for study_id, paths in groups.items():
         try:
-            if not study_id:
-                raise ApplicationError("No platform study ID: give it as PatientID, ?patient= or X-Patient-ID.", code="no_patient")
-            patient = receipts_patient(actor=actor, study_id=study_id, find=find_patient)
+            patient = receipts_patient(actor=actor, study_id=_named(study_id), find=find_patient)
             received = receipts_receive(actor=actor, patient=patient, source=Upload.Source.STOW,
                                         files=[IncomingFile(p.name, p) for p in paths])
         except (ApplicationError, exceptions.APIException) as exc:

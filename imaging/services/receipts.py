@@ -43,7 +43,7 @@ from django.utils.translation import gettext as _
 from imaging import storage
 from imaging.models import IntakeReceipt, Upload
 from imaging.services import ingest_sql
-from imaging.services.ingest import IncomingFile, ingest, printable_name, upload_check_patient, upload_check_visit
+from imaging.services.ingest import IncomingFile, ingest, printable_name, tasks_run_eagerly, upload_check_patient, upload_check_visit
 from registry import identity_crypto
 from registry.audit import audit_record
 from registry.errors import ApplicationError
@@ -110,12 +110,6 @@ def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingF
     return rows  # as received: what became of each file is on its receipt once filed
 
 
-def _eager() -> bool:
-    from imaging.tasks import tasks_run_eagerly
-
-    return tasks_run_eagerly()
-
-
 # Until when a message this process sent will claim what the process commits (time.time(): the worker's clock).
 _covered_until = 0.0
 # A message must not run before a receipt it is meant to cover has committed: allow for clocks this far apart.
@@ -125,7 +119,7 @@ _CLOCK_MARGIN = 0.25
 def _wake() -> None:
     """After a receipt commits: file it now (no broker), or make sure a filing message is on its way."""
     global _covered_until
-    if _eager():
+    if tasks_run_eagerly():
         receipts_file()
         return
     from imaging.tasks import file_receipts

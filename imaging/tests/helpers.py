@@ -42,6 +42,13 @@ def as_upload(path: Path, name: str | None = None) -> SimpleUploadedFile:
     return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type="application/dicom")
 
 
+def stow(client, query: str, *parts: bytes, **headers):  # type: ignore[no-untyped-def]
+    """POST the parts to STOW-RS (`/dicomweb/studies` + `query`) as one multipart/related request."""
+    body = b"".join(b"--bnd\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n" for p in parts) + b"--bnd--\r\n"
+    return client.post(f"/dicomweb/studies{query}", data=body,
+                       content_type='multipart/related; type="application/dicom"; boundary=bnd', **headers)
+
+
 def zip_of(entries: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as zf:

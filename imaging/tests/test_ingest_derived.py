@@ -13,7 +13,7 @@ from pydicom.uid import generate_uid
 from conftest import Actors, api_client
 from imaging.models import ImagingStudy, Instance, Series, Upload
 from imaging.services.ingest import IncomingFile, ingest
-from imaging.tests.helpers import as_upload, child, pet_files
+from imaging.tests.helpers import as_upload, child, pet_files, stow
 from registry.models import AuditEvent
 
 DESCRIPTION = "Enhanced by mean3 1.0 (ONNX, sha256 0123456789ab)"
@@ -121,10 +121,8 @@ def test_clients_cannot_use_the_enhance_source(actors: Actors, patient, source: 
     assert response.json()["source"] == "api"
     assert response.json()["items"][0]["sop_instance_uid"] not in given
 
-    body = b"--bnd\r\nContent-Type: application/dicom\r\n\r\n" + paths[1].read_bytes() + b"\r\n--bnd--\r\n"
-    response = client.post(f"/dicomweb/studies?patient={patient.study_id}&source=enhance", data=body,
-                           content_type='multipart/related; type="application/dicom"; boundary=bnd',
-                           HTTP_X_UPLOAD_SOURCE="enhance")
+    response = stow(client, f"?patient={patient.study_id}&source=enhance", paths[1].read_bytes(),
+                    HTTP_X_UPLOAD_SOURCE="enhance")
     assert response.status_code == 200, response.content
     stored = response.json()["00081199"]["Value"][0]["00081155"]["Value"][0]
     assert stored not in given

@@ -25,7 +25,7 @@ from imaging import synthetic
 from imaging.models import Instance, Series, SuvResult, Upload
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.tasks import run_pipeline
-from imaging.tests.helpers import child, like, pet_files
+from imaging.tests.helpers import child, like, pet_files, stow
 
 
 @pytest.fixture
@@ -34,9 +34,7 @@ def patient(actors: Actors):  # type: ignore[no-untyped-def]
 
 
 def _stow(client, study_id: str, *parts: bytes):  # type: ignore[no-untyped-def]
-    body = b"".join(b"--bnd\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n" for p in parts) + b"--bnd--\r\n"
-    return client.post(f"/dicomweb/studies?patient={study_id}", data=body,
-                       content_type='multipart/related; type="application/dicom"; boundary=bnd')
+    return stow(client, f"?patient={study_id}", *parts)
 
 
 def _referenced(response) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]

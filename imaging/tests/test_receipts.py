@@ -21,7 +21,7 @@ from imaging.api.views import IntakeReceiptSerializer, receipt_answer
 from imaging.models import Instance, IntakeReceipt, Series, Upload
 from imaging.services.ingest import IncomingFile
 from imaging.services.receipts import receipts_file, receipts_receive, receipts_waiting
-from imaging.tests.helpers import as_upload, child, pet_files
+from imaging.tests.helpers import as_upload, child, pet_files, stow
 from registry.models import AuditEvent
 from registry.services.consent import consent_withdraw
 
@@ -82,26 +82,20 @@ def test_a_series_sent_an_instance_per_request_pays_the_checks_once(actors: Acto
     assert _post(api_client(actors.coordinator_b), patient, files[1:], **ASYNC).status_code == 404
 
 
-def _stow(client, query: str, *parts: bytes, **headers):  # type: ignore[no-untyped-def]
-    body = b"".join(b"--bnd\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n" for p in parts) + b"--bnd--\r\n"
-    return client.post(f"/dicomweb/studies{query}", data=body,
-                       content_type='multipart/related; type="application/dicom"; boundary=bnd', **headers)
-
-
 def test_stow_rs_with_respond_async_answers_receipts(actors: Actors, patient, tmp_path: Path, eager,  # type: ignore[no-untyped-def]
                                                      django_capture_on_commit_callbacks) -> None:
     files = pet_files(tmp_path, patient, n=2)
     client = api_client(actors.coordinator_a)
     with django_capture_on_commit_callbacks(execute=True):
         # The patient named by each part's PatientID (the synthetic files carry the study ID), as a PACS sends them.
-        response = _stow(client, "", *(p.read_bytes() for p in files), **ASYNC)
+        response = stow(client, "", *(p.read_bytes() for p in files), **ASYNC)
     assert response.status_code == 202 and response["Preference-Applied"] == "respond-async"
     body = response.json()
     assert body["refused"] == [] and [r["source"] for r in body["receipts"]] == ["stow", "stow"]
     assert {r.state for r in IntakeReceipt.objects.all()} == {"filed"}
     assert Upload.objects.get().source == "stow" and Instance.objects.count() == 2
     # No patient at all: every part refused with the code, nothing received.
-    refused = _stow(client, "?patient=NO-SUCH-1", files[0].read_bytes(), **ASYNC)
+    refused = stow(client, "?patient=NO-SUCH-1", files[0].read_bytes(), **ASYNC)
     assert refused.status_code == 409 and refused.json()["refused"][0]["code"] == "not_found"
     assert IntakeReceipt.objects.count() == 2
 
