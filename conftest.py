@@ -126,12 +126,15 @@ def _default_language_afterwards() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _receipt_checks_forgotten() -> Iterator[None]:
-    """Deferred uploads reuse a passed check per user and study ID for a few seconds (imaging.services.receipts); a
-    rolled-back test's next test may give the same user and study ID to another patient row."""
+    """Deferred uploads reuse a passed check per user and study ID, and a token's user, for a few seconds
+    (imaging.services.receipts, registry.api.deferred); a rolled-back test's next test may give the same user and
+    study ID to another patient row, and a test that changes a role means the next request to see it."""
     yield
     from imaging.services.receipts import receipts_checks_forget
+    from registry.api.deferred import deferred_forget
 
     receipts_checks_forget()
+    deferred_forget()
 
 
 # Transactional tests leave a flushed database behind them, without the rows the data migrations made (the system actor,

@@ -20,6 +20,7 @@ from imaging.services.receipts import receipts_patient, receipts_receive
 from imaging.services.review import study_release
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from registry.api.deferred import DEFERRED_AUTHENTICATION, prefers_async
 from registry.api.serializers import KeysFirst, list_filtered, row_keys, rows_as
 from registry.models import Patient
 from registry.services.work import work_retry
@@ -138,6 +139,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
     scoped_queryset = Upload.objects.select_related("patient", "uploaded_by")
     serializer_class = UploadSerializer
     parser_classes = [MultiPartParser]
+    authentication_classes = DEFERRED_AUTHENTICATION
     filterset_fields = ["source"]
 
     @extend_schema(request={"multipart/form-data": UploadRequestSerializer},
@@ -177,13 +179,6 @@ def upload_answer(upload: Upload) -> dict[str, Any]:
             "accepted": upload.accepted, "duplicates": upload.duplicates, "conflicts": upload.conflicts,
             "quarantined": upload.quarantined, "rejected": upload.rejected, "bytes_received": upload.bytes_received,
             "items": upload.items, "created_at": when(upload.created_at), "finished_at": when(upload.finished_at)}
-
-
-def prefers_async(request: Request) -> bool:
-    """Whether the request's Prefer header (RFC 7240: comma-separated preferences, each with optional parameters)
-    asks for respond-async."""
-    return any(pref.split(";", 1)[0].strip().lower() == "respond-async"
-               for pref in request.headers.get("Prefer", "").split(","))
 
 
 def receipt_answer(receipt: IntakeReceipt, *, patient: Patient, user: Any) -> dict[str, Any]:

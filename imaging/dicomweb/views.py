@@ -18,13 +18,14 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from imaging.api.views import patient_for_upload, prefers_async, receipt_answer
+from imaging.api.views import patient_for_upload, receipt_answer
 from imaging.dicomweb import qido, wado
 from imaging.dicomweb.attributes import Level
 from imaging.dicomweb.stow import stow_receive, stow_store
 from imaging.models import Instance
 from imaging.multipart_related import split_parts
 from registry.api.base import query_input
+from registry.api.deferred import DEFERRED_AUTHENTICATION, prefers_async
 from registry.errors import ApplicationError
 
 DICOM_JSON = "application/dicom+json"
@@ -34,6 +35,7 @@ class DicomWebView(APIView):
     """DICOMweb speaks its own media types: never refuse a request over its Accept header."""
 
     parser_classes: list[type] = []
+    authentication_classes = DEFERRED_AUTHENTICATION  # STOW-RS takes deferred requests
     schema = None  # DICOMweb is specified by PS3.18, not by this API's OpenAPI schema
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:

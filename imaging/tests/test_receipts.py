@@ -8,9 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -22,8 +25,10 @@ from imaging.models import Instance, IntakeReceipt, Series, Upload
 from imaging.services.ingest import IncomingFile
 from imaging.services.receipts import receipts_file, receipts_receive, receipts_waiting
 from imaging.tests.helpers import as_upload, child, pet_files, stow
+from registry.access import HospitalRole
 from registry.models import AuditEvent
 from registry.services.consent import consent_withdraw
+from registry.services.hospitals import membership_update
 
 ASYNC = {"HTTP_PREFER": "respond-async"}
 
@@ -66,20 +71,45 @@ def test_a_deferred_upload_is_answered_202_and_each_file_gets_its_outcome(actors
 
 
 def test_a_series_sent_an_instance_per_request_pays_the_checks_once(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                    django_assert_num_queries) -> None:
-    """The statements of a deferred one-instance request, pinned: the first of a series finds the patient with its
-    scope and checks the consent; the next, within INTAKE_RECEIVE_CHECK_SECONDS, authenticates (the token and the
-    user's roles, which every create asks: may this role add images anywhere) and inserts."""
-    files = pet_files(tmp_path, patient, n=2)
+                                                                    django_assert_num_queries, monkeypatch) -> None:
+    """The statements of a deferred one-instance request, pinned: the first of a series authenticates (the token, the
+    user's roles), finds the patient with its scope and checks the consent; the next, within
+    INTAKE_RECEIVE_CHECK_SECONDS, only inserts its receipt (registry.api.deferred, imaging.services.receipts)."""
+    files = pet_files(tmp_path, patient, n=3)
     client = APIClient()  # as a DICOMweb client or a forwarder signs in: a token, no session
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=actors.coordinator_a).key}")
     # token, scope (hospital and trial memberships), the patient with the upload scope, the consent, the insert
     with django_assert_num_queries(6):
         assert _post(client, patient, files[:1], **ASYNC).status_code == 202
-    with django_assert_num_queries(4):  # token, scope (hospital and trial memberships), insert
-        assert _post(client, patient, files[1:], **ASYNC).status_code == 202
-    # Another user's request does not reuse this one's checks: refused as ever.
-    assert _post(api_client(actors.coordinator_b), patient, files[1:], **ASYNC).status_code == 404
+    with django_assert_num_queries(1):  # the insert
+        assert _post(client, patient, files[1:2], **ASYNC).status_code == 202
+    # A request that is decided now authenticates and reads the roles every time.
+    with CaptureQueriesContext(connection) as read:
+        assert client.get("/api/v1/imaging/receipts/").status_code == 200
+    assert sum("authtoken_token" in q["sql"] or "membership" in q["sql"] for q in read.captured_queries) == 3
+    # Past the window the token and the checks are asked again.
+    later = time.monotonic() + settings.INTAKE_RECEIVE_CHECK_SECONDS + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    with django_assert_num_queries(6):
+        assert _post(client, patient, files[2:], **ASYNC).status_code == 202
+
+
+def test_a_role_taken_away_within_the_window_is_decided_at_filing(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                   django_capture_on_commit_callbacks) -> None:
+    """What remembering a token allows, and no more: a receipt for a few seconds after the role is gone, refused when
+    filed; a request decided at once (without the preference) is refused at once."""
+    files = pet_files(tmp_path, patient, n=3)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=actors.coordinator_a).key}")
+    assert _post(client, patient, files[:1], **ASYNC).status_code == 202
+    membership = actors.coordinator_a.memberships.get(hospital=actors.hospital_a)
+    membership_update(actor=actors.data_manager, membership=membership, data={"role": HospitalRole.MONITOR}, reason="moved")
+    assert _post(client, patient, files[1:2]).status_code == 403
+    assert _post(client, patient, files[1:2], **ASYNC).status_code == 202
+    with django_capture_on_commit_callbacks(execute=True):
+        assert receipts_file() == 2
+    assert list(IntakeReceipt.objects.order_by("pk").values_list("state", flat=True)) == ["refused", "refused"]
+    assert not Instance.objects.exists()
 
 
 def test_stow_rs_with_respond_async_answers_receipts(actors: Actors, patient, tmp_path: Path, eager,  # type: ignore[no-untyped-def]
