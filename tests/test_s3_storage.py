@@ -249,23 +249,22 @@ def test_storage_functions_on_s3_stage_promote_discard_stream(bucket: Any) -> No
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_deferred_upload_spools_and_files_on_s3(bucket: Any, reference_rows, actors: Actors, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
-    """`Prefer: respond-async`: the received file waits in the bucket's spool, encrypted, and is filed from there; the
-    spool is empty afterwards and the instance is in the bucket under its content address (imaging.services.receipts)."""
+def test_a_deferred_upload_files_on_s3(bucket: Any, reference_rows, actors: Actors, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
+    """`Prefer: respond-async`: the received file waits in its receipt's row, encrypted, and is filed from there into
+    the bucket under its content address; nothing of it is left in the bucket's staging area or the row
+    (imaging.services.receipts)."""
     patient = child(actors.coordinator_a, actors.hospital_a)
     pl = like(patient)
     datasets = synthetic.pet_series(tracer="F18_FDG", patient=pl, seed=6, n_slices=2, rows=32, cols=32,
                                     study=synthetic.study_context(patient=pl, seed=6))
     files = synthetic.write_series(datasets, tmp_path / "upload")
-    from imaging.models import IntakeReceipt
-    from imaging.services.ingest import IncomingFile
-    from imaging.services.receipts import receipts_file, receipts_receive
+    from imaging.models import IntakeReceipt, IntakeSpool
+    from imaging.services.receipts import Arrival, receipts_file, receipts_receive
 
-    receipts = receipts_receive(actor=actors.coordinator_a, patient=patient, source="api",
-                                files=[IncomingFile(p.name, p) for p in files])  # filed in the commit's hook (eager)
-    assert {r.spool_key.split("/")[0] for r in receipts} == {"spool"}
-    assert set(IntakeReceipt.objects.values_list("state", flat=True)) == {"filed"}
-    assert receipts_file() == 0 and objects(bucket, "spool/") == {}
+    receipts_receive(actor=actors.coordinator_a, patient=patient, source="api",  # filed in the commit's hook (eager)
+                     files=[Arrival(p.name, p.stat().st_size, p.read_bytes) for p in files])
+    assert set(IntakeReceipt.objects.values_list("state", flat=True)) == {"filed"} and not IntakeSpool.objects.exists()
+    assert receipts_file() == 0 and objects(bucket, "incoming/") == {}
     stored = objects(bucket, "dicom/")
     assert set(stored) == set(Instance.objects.filter(patient=patient).values_list("storage_key", flat=True)) and len(stored) == 2
     assert all(pydicom.dcmread(io.BytesIO(data)).PatientIdentityRemoved == "YES" for data in stored.values())

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
@@ -16,7 +17,7 @@ from imaging.models import ImagingStudy, Instance, IntakeReceipt, Series, Upload
 from imaging.pipeline import step_states
 from imaging.services.acquisition import study_acquisition_update
 from imaging.services.ingest import IncomingFile, ingest, may_upload, with_upload_scope
-from imaging.services.receipts import receipts_patient, receipts_receive
+from imaging.services.receipts import Arrival, receipts_patient, receipts_receive
 from imaging.services.review import study_release
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
@@ -149,18 +150,22 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
 
         With `Prefer: respond-async` (RFC 7240) the files are acknowledged once spooled: 202, one receipt per file, each
         at `/api/v1/imaging/receipts/{id}/` with its outcome once filed, about a second later (docs/imaging/intake.md)."""
+        deferred = prefers_async(request)
+        if deferred:  # each file is read whole into its receipt: a small request needs no temporary file
+            django_request = request._request
+            django_request.upload_handlers = [MemoryFileUploadHandler(django_request), TemporaryFileUploadHandler(django_request)]
         data = self.validated(UploadRequestSerializer)
-        incoming = [IncomingFile(f.name, _path_of(f)) for f in data["files"]]
-        if prefers_async(request):
+        if deferred:
             patient = receipts_patient(actor=request.user, study_id=data["patient"],
                                        find=lambda study_id: patient_for_upload(request, study_id))
-            receipts = receipts_receive(actor=request.user, patient=patient, files=incoming, source=Upload.Source.API,
+            receipts = receipts_receive(actor=request.user, patient=patient, source=Upload.Source.API,
+                                        files=[Arrival(f.name, f.size, f.read) for f in data["files"]],
                                         trial_visit_id=data.get("trial_visit_id"))
             return Response({"receipts": [receipt_answer(r, patient=patient, user=request.user) for r in receipts]},
                             status=status.HTTP_202_ACCEPTED, headers={"Preference-Applied": "respond-async"})
         patient = patient_for_upload(request, data["patient"])
-        upload = ingest(actor=request.user, patient=patient, files=incoming, source=Upload.Source.API,
-                        trial_visit_id=data.get("trial_visit_id"))
+        upload = ingest(actor=request.user, patient=patient, files=[IncomingFile(f.name, _path_of(f)) for f in data["files"]],
+                        source=Upload.Source.API, trial_visit_id=data.get("trial_visit_id"))
         return Response(upload_answer(upload), status=status.HTTP_201_CREATED)
 
 

@@ -11,7 +11,7 @@ from rest_framework import exceptions
 from imaging.dicomweb import json as dj
 from imaging.models import Instance, Upload
 from imaging.services.ingest import IncomingFile, ingest
-from imaging.services.receipts import receipts_patient, receipts_receive
+from imaging.services.receipts import Arrival, receipts_patient, receipts_receive
 from registry.errors import ApplicationError
 from registry.models import Patient, User
 
@@ -124,7 +124,7 @@ def stow_receive(*, actor: User, parts: list[Path], patient_hint: str | None,
         try:
             patient = receipts_patient(actor=actor, study_id=_named(study_id), find=find_patient)
             received = receipts_receive(actor=actor, patient=patient, source=Upload.Source.STOW,
-                                        files=[IncomingFile(p.name, p) for p in paths])
+                                        files=[Arrival(p.name, p.stat().st_size, p.read_bytes) for p in paths])
         except (ApplicationError, exceptions.APIException) as exc:
             code = getattr(exc, "code", None) or getattr(exc, "default_code", "refused")
             message = getattr(exc, "message", None) or str(getattr(exc, "detail", exc))

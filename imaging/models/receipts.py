@@ -6,12 +6,11 @@ from registry.access import ScopedModel
 
 
 class IntakeReceipt(ScopedModel):
-    """A file acknowledged before it is filed: a sender that asks `Prefer: respond-async` gets 202 once the file's
-    bytes are in the encrypted spool and this row is committed; imaging.services.receipts files the receipts of the
-    same sender and patient together, through the one ingest, and writes here what became of the file.
+    """A file acknowledged before it is filed: a sender that asks `Prefer: respond-async` gets 202 once this row, with
+    the file's encrypted bytes in it, is committed; imaging.services.receipts files the receipts of the same sender and
+    patient together, through the one ingest, and writes here what became of the file.
 
-    The spool holds the file as received (identified, before de-identification), encrypted with the identity keys,
-    only until it is filed: the blob is deleted when the filing commits.
+    Its IntakeSpool row holds the file as received until the transaction that settles the receipt deletes it.
     """
 
     class State(models.TextChoices):
@@ -26,7 +25,6 @@ class IntakeReceipt(ScopedModel):
     trial_visit = models.ForeignKey("trials.SubjectVisit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     file = models.CharField(max_length=255, help_text="The name the file had in the request.")
     size = models.PositiveBigIntegerField()
-    spool_key = models.CharField(max_length=200)
     state = models.CharField(max_length=8, choices=State.choices, default=State.RECEIVED)
     received_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a filer took it (a stale claim is taken again).")
@@ -46,3 +44,20 @@ class IntakeReceipt(ScopedModel):
 
     def __str__(self) -> str:
         return f"receipt {self.pk} ({self.state})"
+
+
+class IntakeSpool(models.Model):
+    """A waiting receipt's file as received (identified, before de-identification), encrypted with the identity keys,
+    until the transaction that files or refuses the receipt deletes it.
+
+    In the database rather than the instance store: the one commit that makes the receipt durable makes the file durable
+    too, with no second write, no blob to lose or leave behind, and no object-store request per instance on S3. In a
+    table of its own rather than a column of the receipt: a receipt's state changes (claimed, filed) then never rewrite
+    its file (SQLite rewrites a whole row on UPDATE, large values included).
+    """
+
+    receipt = models.OneToOneField(IntakeReceipt, on_delete=models.CASCADE, primary_key=True, related_name="spool")
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"spool of receipt {self.pk}"

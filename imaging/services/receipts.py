@@ -2,8 +2,8 @@
 
 A sender of one instance per request (a DICOMweb client, a PACS forward) waits only for what makes the platform
 responsible for the file. The request is checked as every upload is (the patient is the sender's to add images to,
-with a valid consent; the trial visit is the patient's and in scope), the bytes are written to the spool encrypted
-with the identity keys, and a receipt row commits: the answer is 202 with the receipt's URL.
+with a valid consent; the trial visit is the patient's and in scope), the bytes go into a receipt row encrypted with
+the identity keys (IntakeSpool), and the rows commit: the answer is 202 with the receipt's URL.
 
 The checks at receipt turn a sender away early; the checks that decide are the filing's, which are the ingest's own,
 made again when the receipts are filed. So a check that passed at receipt is reused for the same user and patient
@@ -19,7 +19,7 @@ transaction. What the ingest pays once per upload (the scope and consent checks,
 event, the commit, the pipeline's queueing) is paid once per group instead of once per file.
 
 Nothing is lost between the two. A receipt is `received` until a filer claims it (`filing`), then `filed` or
-`refused` in the transaction that files it; its spool blob is deleted once that commits. A claim older than
+`refused` in the transaction that files it, which also deletes its spooled file. A claim older than
 INTAKE_FILING_LEASE_SECONDS (the worker died) is taken again, at most JOB_MAX_ATTEMPTS times; a file filed twice
 is found a duplicate, never a second copy. Messages: a process sends one per INTAKE_FILING_DELAY_SECONDS, counted
 down to the end of that window, so it claims every receipt the process committed in the window; a lost message is
@@ -28,7 +28,8 @@ covered by the beat's sweep (`imaging.file_receipts`, every minute).
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
 from pathlib import Path
@@ -40,8 +41,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imaging import storage
-from imaging.models import IntakeReceipt, Upload
+from imaging.models import IntakeReceipt, IntakeSpool, Upload
 from imaging.services import ingest_sql
 from imaging.services.ingest import IncomingFile, ingest, printable_name, tasks_run_eagerly, upload_check_patient, upload_check_visit
 from registry import identity_crypto
@@ -82,30 +82,37 @@ def receipts_checks_forget() -> None:
     _checked.clear()
 
 
-def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingFile], source: str,
+@dataclass(frozen=True)
+class Arrival:
+    """A file of a deferred request: its name as sent, its size, and how to read its bytes (from the request's memory or
+    its temporary file), read only once the size is known to be within INTAKE_SPOOL_MAX_BYTES."""
+
+    name: str
+    size: int
+    read: Callable[[], bytes]
+
+
+def receipts_receive(*, actor: User, patient: Patient, files: Iterable[Arrival], source: str,
                      trial_visit_id: int | None = None) -> list[IntakeReceipt]:
-    """Spool the request's files and commit one receipt per file; the filing follows (at once without a broker)."""
+    """Commit one receipt per file, each holding its file encrypted; the filing follows (at once without a broker)."""
     patient = receipts_patient(actor=actor, study_id=patient.study_id, find=lambda _study_id: patient)
     visit = upload_check_visit(actor=actor, patient=patient, trial_visit_id=trial_visit_id)
     rows: list[IntakeReceipt] = []
-    try:
-        for given in files:
-            size = given.path.stat().st_size
-            name = printable_name(given.name)
-            if size > settings.INTAKE_SPOOL_MAX_BYTES:
-                raise ApplicationError(
-                    _("%(file)s is larger than %(limit)d MB, the most a deferred upload takes: send it without "
-                      "Prefer: respond-async.") % {"file": name, "limit": settings.INTAKE_SPOOL_MAX_BYTES // 2**20},
-                    code="too_large_to_defer")
-            key = storage.spool_put(identity_crypto.encrypt_bytes(given.path.read_bytes()))
-            rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name,
-                                      size=size, spool_key=key))
-        with transaction.atomic(savepoint=False):  # all or none of the request's receipts
-            for row in rows:  # one INSERT each, written once as SQL (ingest_sql): a request usually has one file
-                ingest_sql.insert_one(row)
-    except BaseException:
-        _drop_spool(r.spool_key for r in rows)  # nothing was acknowledged: nothing of it may stay in the spool
-        raise
+    spools: list[IntakeSpool] = []
+    for given in files:
+        name = printable_name(given.name)
+        if given.size > settings.INTAKE_SPOOL_MAX_BYTES:
+            raise ApplicationError(
+                _("%(file)s is larger than %(limit)d MB, the most a deferred upload takes: send it without "
+                  "Prefer: respond-async.") % {"file": name, "limit": settings.INTAKE_SPOOL_MAX_BYTES // 2**20},
+                code="too_large_to_defer")
+        rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name,
+                                  size=given.size))
+        spools.append(IntakeSpool(data=identity_crypto.encrypt_bytes(given.read())))
+    with transaction.atomic(savepoint=False):  # all or none of the request's receipts
+        for row, spool in zip(rows, spools, strict=True):  # a request usually has one file
+            spool.receipt = ingest_sql.insert_one(row)  # written once as SQL (ingest_sql): the ORM's save costs more
+        IntakeSpool.objects.bulk_create(spools)
     transaction.on_commit(_wake)  # at once, or after the caller's transaction (a test's)
     return rows  # as received: what became of each file is on its receipt once filed
 
@@ -159,7 +166,8 @@ def receipts_file() -> int:
 
 
 def _claim() -> list[IntakeReceipt]:
-    """The oldest waiting receipts, now this filer's (a concurrent filer skips them: SKIP LOCKED on PostgreSQL)."""
+    """The oldest waiting receipts, now this filer's (a concurrent filer skips them: SKIP LOCKED on PostgreSQL), without
+    their files (read a few at a time when filed)."""
     with transaction.atomic():
         ids = list(IntakeReceipt.objects.filter(state=State.RECEIVED).order_by("pk").select_for_update(skip_locked=True)
                    .values_list("pk", flat=True)[:settings.INTAKE_FILING_BATCH])
@@ -188,11 +196,11 @@ def _file_group(receipts: list[IntakeReceipt]) -> None:
     first = receipts[0]
     with tempfile.TemporaryDirectory(prefix="nbnm-receipts-") as tmp:
         files, readable = [], []
-        for r in receipts:
+        for r, blob in _spooled(receipts):
             path = Path(tmp) / str(r.pk)
-            try:
-                path.write_bytes(identity_crypto.decrypt_bytes(storage.read(r.spool_key)))
-            except (FileNotFoundError, identity_crypto.IdentityKeyError):
+            try:  # bytes(): PostgreSQL reads a memoryview; a missing file is no ciphertext, refused as one
+                path.write_bytes(identity_crypto.decrypt_bytes(bytes(blob or b"")))
+            except identity_crypto.IdentityKeyError:
                 _refuse([r], ApplicationError(_("Not filed: the received file could not be read back from the spool."),
                                               code="spool_unreadable"))
                 continue
@@ -212,6 +220,19 @@ def _file_group(receipts: list[IntakeReceipt]) -> None:
             logger.exception("filing of receipts %s failed", [r.pk for r in readable])
 
 
+def _spooled(receipts: list[IntakeReceipt]) -> Iterator[tuple[IntakeReceipt, bytes | None]]:
+    """Each receipt with its encrypted file, read in queries of at most INTAKE_SPOOL_MAX_BYTES together (a claimed batch
+    of large files is never in memory at once)."""
+    chunk: list[IntakeReceipt] = []
+    for r in [*receipts, None]:
+        if chunk and (r is None or sum(c.size for c in chunk) + r.size > settings.INTAKE_SPOOL_MAX_BYTES):
+            blobs = dict(IntakeSpool.objects.filter(pk__in=[c.pk for c in chunk]).values_list("pk", "data"))
+            yield from ((c, blobs.get(c.pk)) for c in chunk)
+            chunk = []
+        if r is not None:
+            chunk.append(r)
+
+
 def _settle(receipts: list[IntakeReceipt], upload: Upload) -> None:
     """Each receipt filed with its items (the upload's items, named back to the files as sent), in the upload's
     transaction; the spool blobs are deleted once it commits."""
@@ -226,29 +247,19 @@ def _settle(receipts: list[IntakeReceipt], upload: Upload) -> None:
         r.state, r.filed_at, r.upload, r.outcome = State.FILED, now, upload, by_receipt[r.pk]
     ingest_sql.update_many(IntakeReceipt, ("state", "filed_at", "upload", "outcome"),
                            ((r.pk, (r.state, r.filed_at, upload.pk, r.outcome)) for r in receipts))
+    IntakeSpool.objects.filter(pk__in=[r.pk for r in receipts]).delete()
     first = receipts[0]
     audit_record(actor=first.received_by, action="intake_file", instance=first, hospital_id=first.patient.hospital_id,
                  after={"receipts": [r.pk for r in receipts], "upload": upload.pk,
                         "received_first": first.received_at.isoformat(), "received_last": receipts[-1].received_at.isoformat()})
-    keys = [r.spool_key for r in receipts]
-    transaction.on_commit(lambda: _drop_spool(keys))
 
 
 def _refuse(receipts: list[IntakeReceipt], exc: ApplicationError) -> None:
-    """Receipts that cannot be filed, with the reason, audited; their spool blobs go."""
+    """Receipts that cannot be filed, with the reason, audited; their files go."""
     first = receipts[0]
     with transaction.atomic():
         IntakeReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(
             state=State.REFUSED, filed_at=timezone.now(), error_code=exc.code[:40], error_message=str(exc.message)[:500])
+        IntakeSpool.objects.filter(pk__in=[r.pk for r in receipts]).delete()
         audit_record(actor=first.received_by, action="intake_refuse", instance=first, hospital_id=first.patient.hospital_id,
                      after={"receipts": [r.pk for r in receipts], "code": exc.code})
-        keys = [r.spool_key for r in receipts]
-        transaction.on_commit(lambda: _drop_spool(keys))
-
-
-def _drop_spool(keys: Iterable[str]) -> None:
-    for key in keys:
-        try:
-            storage.delete(key)
-        except OSError:  # left for `imaging_orphans`; the receipt says what became of the file
-            logger.warning("spool blob not deleted")

@@ -29,7 +29,7 @@ def _side(world: World, side: str, coordinator: Any, hospital: Any) -> None:
     series = Series.objects.get(study=study)
     # A deferred upload's receipt, filed into that upload (as imaging.services.receipts leaves it).
     receipt = IntakeReceipt.objects.create(patient=patient, received_by=coordinator, source="api", file="x.dcm", size=1,
-                                           spool_key="spool/00/x.bin", state="filed", upload=upload)
+                                           state="filed", upload=upload)
     world.rows.update({f"patient_{side}": patient, f"upload_{side}": upload, f"study_{side}": study, f"receipt_{side}": receipt,
                        f"series_{side}": series, f"instance_{side}": Instance.objects.filter(series=series).first()})
 

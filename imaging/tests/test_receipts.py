@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
@@ -19,12 +18,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conftest import Actors, api_client
-from imaging import storage
 from imaging.api.views import IntakeReceiptSerializer, receipt_answer
-from imaging.models import Instance, IntakeReceipt, Series, Upload
-from imaging.services.ingest import IncomingFile
-from imaging.services.receipts import receipts_file, receipts_receive, receipts_waiting
+from imaging.models import Instance, IntakeReceipt, IntakeSpool, Series, Upload
+from imaging.services.receipts import Arrival, _spooled, receipts_file, receipts_receive, receipts_waiting
 from imaging.tests.helpers import as_upload, child, pet_files, stow
+from registry import identity_crypto
 from registry.access import HospitalRole
 from registry.models import AuditEvent
 from registry.services.consent import consent_withdraw
@@ -36,6 +34,10 @@ ASYNC = {"HTTP_PREFER": "respond-async"}
 @pytest.fixture
 def patient(actors: Actors):  # type: ignore[no-untyped-def]
     return child(actors.coordinator_a, actors.hospital_a)
+
+
+def _arrivals(files: list[Path]) -> list[Arrival]:
+    return [Arrival(p.name, p.stat().st_size, p.read_bytes) for p in files]
 
 
 def _post(client, patient, files: list[Path], **headers):  # type: ignore[no-untyped-def]
@@ -62,8 +64,8 @@ def test_a_deferred_upload_is_answered_202_and_each_file_gets_its_outcome(actors
     # The upload's items name the files as sent, each with its receipt.
     assert sorted((i["file"], i["receipt"]) for i in upload.items) == sorted((r["file"], r["id"]) for r in receipts)
     assert Instance.objects.filter(series__study__patient=patient).count() == 2
-    # The spool blobs are gone.
-    assert not any(storage.exists(r.spool_key) for r in IntakeReceipt.objects.all())
+    # The files left the receipts with the filing.
+    assert not IntakeSpool.objects.exists()
     # Audited when filed: the ingest of one upload, and the receipts it settled (no event per receipt).
     events = list(AuditEvent.objects.filter(action__in=["ingest", "intake_file"]).order_by("seq").values_list("action", "after"))
     assert [action for action, _after in events] == ["ingest", "intake_file"]
@@ -74,14 +76,14 @@ def test_a_series_sent_an_instance_per_request_pays_the_checks_once(actors: Acto
                                                                     django_assert_num_queries, monkeypatch) -> None:
     """The statements of a deferred one-instance request, pinned: the first of a series authenticates (the token, the
     user's roles), finds the patient with its scope and checks the consent; the next, within
-    INTAKE_RECEIVE_CHECK_SECONDS, only inserts its receipt (registry.api.deferred, imaging.services.receipts)."""
+    INTAKE_RECEIVE_CHECK_SECONDS, only inserts its receipt and its file (registry.api.deferred, imaging.services.receipts)."""
     files = pet_files(tmp_path, patient, n=3)
     client = APIClient()  # as a DICOMweb client or a forwarder signs in: a token, no session
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=actors.coordinator_a).key}")
-    # token, scope (hospital and trial memberships), the patient with the upload scope, the consent, the insert
-    with django_assert_num_queries(6):
+    # token, scope (hospital and trial memberships), the patient with the upload scope, the consent, the two inserts
+    with django_assert_num_queries(7):
         assert _post(client, patient, files[:1], **ASYNC).status_code == 202
-    with django_assert_num_queries(1):  # the insert
+    with django_assert_num_queries(2):  # the receipt, its file
         assert _post(client, patient, files[1:2], **ASYNC).status_code == 202
     # A request that is decided now authenticates and reads the roles every time.
     with CaptureQueriesContext(connection) as read:
@@ -90,7 +92,7 @@ def test_a_series_sent_an_instance_per_request_pays_the_checks_once(actors: Acto
     # Past the window the token and the checks are asked again.
     later = time.monotonic() + settings.INTAKE_RECEIVE_CHECK_SECONDS + 1
     monkeypatch.setattr(time, "monotonic", lambda: later)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert _post(client, patient, files[2:], **ASYNC).status_code == 202
 
 
@@ -146,15 +148,15 @@ def test_the_written_out_answer_is_the_serializers(actors: Actors, patient, tmp_
 
 
 def test_a_refused_request_spools_nothing(actors: Actors, patient, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
-    files = pet_files(tmp_path, patient, n=1)
-    spooled = set(storage.walk(storage.SPOOL))  # the media folder is the session's: other tests' blobs may be there
+    files = pet_files(tmp_path, patient, n=2)
     # Another hospital's coordinator: the patient is not theirs (404), nothing received.
     assert _post(api_client(actors.coordinator_b), patient, files, **ASYNC).status_code == 404
-    # Too large to defer: 400 with its code, and what the request had spooled is gone.
-    with override_settings(INTAKE_SPOOL_MAX_BYTES=10):
+    # One file of two too large to defer: 400 with its code, and neither is received.
+    with override_settings(INTAKE_SPOOL_MAX_BYTES=files[0].stat().st_size):
+        files[1].write_bytes(files[1].read_bytes() + b"\0" * 2)
         refused = _post(api_client(actors.coordinator_a), patient, files, **ASYNC)
     assert refused.status_code == 400 and refused.json()["code"] == "too_large_to_defer"
-    assert not IntakeReceipt.objects.exists() and set(storage.walk(storage.SPOOL)) == spooled
+    assert not IntakeReceipt.objects.exists()
 
 
 def test_the_spool_holds_no_identifier_in_clear(actors: Actors, patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -163,18 +165,16 @@ def test_the_spool_holds_no_identifier_in_clear(actors: Actors, patient, tmp_pat
     files = pet_files(tmp_path, patient, n=1)
     raw = files[0].read_bytes()
     assert patient.study_id.encode() in raw  # the identifier is there to be hidden
-    receipts = receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
-                                files=[IncomingFile(files[0].name, files[0])])
-    blob = storage.read(receipts[0].spool_key)
-    assert b"DICM" not in blob and patient.study_id.encode() not in blob
+    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=_arrivals(files))
+    blob = bytes(IntakeSpool.objects.values_list("data", flat=True).get())
+    assert len(blob) > len(raw) and b"DICM" not in blob and patient.study_id.encode() not in blob
     assert IntakeReceipt.objects.get().state == "received"
 
 
 def test_consent_withdrawn_before_filing_refuses_the_receipts(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                               django_capture_on_commit_callbacks) -> None:
     files = pet_files(tmp_path, patient, n=2)
-    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
-                     files=[IncomingFile(p.name, p) for p in files])
+    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=_arrivals(files))
     consent = patient.consents.get()
     consent_withdraw(actor=actors.coordinator_a, consent=consent, withdrawn_on=timezone.localdate(), scope="withdraw_data_use",
                      reason="family asked")
@@ -182,14 +182,13 @@ def test_consent_withdrawn_before_filing_refuses_the_receipts(actors: Actors, pa
         assert receipts_file() == 2
     assert list(IntakeReceipt.objects.values_list("state", "error_code")) == [("refused", "consent_missing")] * 2
     assert not Instance.objects.exists()
-    assert not any(storage.exists(r.spool_key) for r in IntakeReceipt.objects.all())
+    assert not IntakeSpool.objects.exists()  # a refused file does not stay either
     assert AuditEvent.objects.filter(action="intake_refuse").count() == 1
 
 
 def test_a_claim_whose_filer_died_is_filed_by_the_next_sweep(actors: Actors, patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     files = pet_files(tmp_path, patient, n=1)
-    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
-                     files=[IncomingFile(files[0].name, files[0])])
+    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=_arrivals(files))
     assert not receipts_waiting()  # just received: its own message is on its way
     # A filer claimed it and died: the claim is older than the lease, so the beat's sweep asks for a filing.
     IntakeReceipt.objects.update(state="filing", attempts=1, claimed_at=timezone.now() - timedelta(hours=1))
@@ -201,34 +200,36 @@ def test_a_claim_whose_filer_died_is_filed_by_the_next_sweep(actors: Actors, pat
     assert not receipts_waiting() and receipts_file() == 0
 
 
-def test_a_receipt_whose_spool_blob_is_gone_is_refused_not_dropped(actors: Actors, patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    files = pet_files(tmp_path, patient, n=2)
-    receipts = receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
-                                files=[IncomingFile(p.name, p) for p in files])
-    default_storage.delete(receipts[0].spool_key)
-    assert receipts_file() == 2
-    states = dict(IntakeReceipt.objects.values_list("pk", "error_code"))
-    assert states == {receipts[0].pk: "spool_unreadable", receipts[1].pk: ""}
-    assert Instance.objects.count() == 1
-
-
-def test_the_orphans_command_keeps_waiting_spool_blobs_and_lists_left_over_ones(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                                 settings, capsys) -> None:
+def test_a_receipt_whose_file_cannot_be_read_back_is_refused_not_dropped(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                         settings, capsys) -> None:
+    """A receipt whose file is missing (a waiting receipt whose blob was lost before the spool moved into the database) or was
+    encrypted under a key no longer configured: listed by imaging_orphans while it waits, refused when filed, never
+    dropped; the others of its group are filed."""
     settings.MEDIA_ROOT = tmp_path / "media"  # a storage folder of its own: the command lists the whole store
-    files = pet_files(tmp_path, patient, n=2)
-    waiting, filed = (receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
-                                       files=[IncomingFile(p.name, p)])[0] for p in files)
-    IntakeReceipt.objects.filter(pk=filed.pk).update(state="filed")  # filed, its blob's deletion lost
-    stray = storage.spool_put(b"left by a crash between the write and the row")
+    files = pet_files(tmp_path, patient, n=3)
+    receipts = receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=_arrivals(files))
+    IntakeSpool.objects.filter(pk=receipts[0].pk).delete()
+    IntakeSpool.objects.filter(pk=receipts[1].pk).update(data=b"NBB1" + b"\0" * 40)
     with pytest.raises(CommandError):
         call_command("imaging_orphans", "--min-age-minutes", "0")
     listed = capsys.readouterr().out
-    assert f"file without row: {filed.spool_key}" in listed and f"file without row: {stray}" in listed
-    assert waiting.spool_key not in listed and "0 row(s) without file" in listed
-    default_storage.delete(waiting.spool_key)  # a waiting receipt whose blob is gone: listed as lost
-    with pytest.raises(CommandError):
-        call_command("imaging_orphans", "--min-age-minutes", "0")
-    assert f"row without file: imaging.IntakeReceipt {waiting.pk}" in capsys.readouterr().out
+    assert f"row without file: imaging.IntakeReceipt {receipts[0].pk}" in listed and "1 row(s) without file" in listed
+    assert receipts_file() == 3
+    states = dict(IntakeReceipt.objects.values_list("pk", "error_code"))
+    assert states == {receipts[0].pk: "spool_unreadable", receipts[1].pk: "spool_unreadable", receipts[2].pk: ""}
+    assert Instance.objects.count() == 1
+
+
+def test_files_are_read_back_a_bounded_amount_at_a_time(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                        django_assert_num_queries) -> None:
+    """A claimed batch's files are read in queries of at most INTAKE_SPOOL_MAX_BYTES together, never all at once."""
+    files = pet_files(tmp_path, patient, n=5)
+    receipts = receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=_arrivals(files))
+    claimed = list(IntakeReceipt.objects.order_by("pk"))
+    with override_settings(INTAKE_SPOOL_MAX_BYTES=2 * max(p.stat().st_size for p in files)), \
+            django_assert_num_queries(3):  # 2 + 2 + 1
+        read = [(r.pk, identity_crypto.decrypt_bytes(bytes(blob))) for r, blob in _spooled(claimed)]
+    assert read == [(r.pk, p.read_bytes()) for r, p in zip(receipts, files, strict=True)]
 
 
 def test_a_bad_file_is_rejected_on_its_receipt(actors: Actors, patient, tmp_path: Path, eager,  # type: ignore[no-untyped-def]
@@ -264,4 +265,4 @@ def test_one_instance_requests_are_filed_together_by_a_real_worker(worker: str, 
     # Six requests sent within the filing delay: fewer uploads than requests (one per claimed batch), every file filed.
     assert Upload.objects.count() < len(ids)
     assert Series.objects.get().number_of_instances == 6
-    assert not any(storage.exists(r.spool_key) for r in receipts)
+    assert not IntakeSpool.objects.filter(pk__in=ids).exists()

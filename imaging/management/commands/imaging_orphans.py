@@ -2,10 +2,10 @@
 
 Files with no row come from a commit that failed after its files were published, a transaction that enclosed
 the ingest and rolled back, or a crash that left an upload's staging area behind (imaging.storage). They hold
-de-identified data only and are removed with --delete (audited). The spool of deferred uploads (imaging.services.receipts)
-is checked the same way: a blob is referenced while its receipt waits to be filed; after that, or with no receipt
-(a crash between the write and the row), it is left over (encrypted) and removed with the rest. Rows whose file is missing are data loss: they
-are listed, never deleted (their analyses and readings refer to them); restore the file from a backup.
+de-identified data only and are removed with --delete (audited). Rows whose file is missing are data loss: they are
+listed, never deleted (their analyses and readings refer to them); restore the file from a backup. A deferred upload's
+receipt holds its file in the database until it is filed (IntakeSpool): one still waiting with no file is listed the same
+way (it will be refused `spool_unreadable` when filed).
 """
 from datetime import timedelta
 from typing import Any
@@ -29,7 +29,6 @@ def referenced_keys() -> set[str]:
     keys: set[str] = set()
     for model in ROWS_WITH_FILES:
         keys.update(model.objects.values_list("storage_key", flat=True))
-    keys.update(IntakeReceipt.objects.filter(state__in=WAITING).values_list("spool_key", flat=True))
     return keys
 
 
@@ -45,13 +44,13 @@ class Command(AuditedCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         cutoff = timezone.now() - timedelta(minutes=options["min_age_minutes"])
-        files = {key for prefix in (storage.CONTENT, storage.STAGING, storage.SPOOL) for key in storage.walk(prefix)}
+        files = {key for prefix in (storage.CONTENT, storage.STAGING) for key in storage.walk(prefix)}
         referenced = referenced_keys()
         orphans = sorted(k for k in files - referenced if storage.modified(k) <= cutoff)
         missing = [(model._meta.label, pk) for model in ROWS_WITH_FILES
                    for pk, key in model.objects.values_list("pk", "storage_key") if key not in files]
-        missing += [(IntakeReceipt._meta.label, pk) for pk, key in
-                    IntakeReceipt.objects.filter(state__in=WAITING).values_list("pk", "spool_key") if key not in files]
+        missing += [(IntakeReceipt._meta.label, pk) for pk in
+                    IntakeReceipt.objects.filter(state__in=WAITING, spool__isnull=True).values_list("pk", flat=True)]
         for key in orphans:
             self.stdout.write(f"file without row: {key}")
         for label, pk in missing:
