@@ -27,7 +27,8 @@ from datetime import date
 from typing import IO, Any
 
 from pydicom import dcmread
-from pydicom.datadict import DicomDictionary
+from pydicom.datadict import DicomDictionary, tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -37,7 +38,7 @@ from imaging import modalities
 
 __all__ = [
     "CheckResult", "DicomRejected", "REJECTION_CODES", "QUARANTINE_CODES",
-    "INVALID_VALUE", "check", "inspect", "patient_characteristics", "read_dataset",
+    "INVALID_VALUE", "check", "inspect", "patient_characteristics", "plain_numbers", "plain_text", "plain_us", "read_dataset",
 ]
 
 # Rejection codes (stable: the API and the UI key on them).
@@ -326,8 +327,78 @@ def _accept_bare_dataset(ds: Dataset, layout: str | None) -> None:
         meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
 
 
+# ---------------------------------------------------------------------------------------------- plain values
+# Reading an element through pydicom converts it (dictionary lookups, value validation, a typed value) and replaces the
+# raw element in the dataset, which the de-identifier and its writer then re-encode. The values the ingest reads are
+# mostly short ASCII strings and numbers: for those, read as the file has them, the text is decoded here the way
+# pydicom's converters would decode it (the same string, the same numbers) and the dataset is left as read. Anything
+# else (implicit VR, a VR other than the element's usual one, non-ASCII bytes, several values, a number pydicom might
+# read differently) answers None: the caller then asks pydicom, as before.
+_PLAIN_VRS = frozenset({"AS", "CS", "DA", "DT", "TM", "UI"})  # strings decoded as ASCII, whatever the charset
+_DS_ITEM = re.compile(r"[ ]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ ]*")
+_IS_ITEM = re.compile(r"[ ]*[+-]?[0-9]+[ ]*")
+
+
+def _tag(keyword_or_tag: str | int) -> int:
+    return (tag_for_keyword(keyword_or_tag) or 0) if isinstance(keyword_or_tag, str) else keyword_or_tag
+
+
+def _plain_bytes(ds: Dataset, tag: int, vrs: frozenset[str] | tuple[str, ...]) -> bytes | None:
+    """The element's value bytes as read, stripped of padding, when it is a raw explicit-VR element of one of `vrs` in
+    ASCII; b"" when it is absent; None when pydicom must read it."""
+    elem = ds._dict.get(tag)
+    if elem is None:
+        return b""
+    if type(elem) is not RawDataElement or elem.VR not in vrs:
+        return None
+    value = elem.value
+    if type(value) is not bytes or not value.isascii():
+        return None  # a deferred value (not read yet), or bytes a character set might decode otherwise
+    return value.rstrip(b" \x00")
+
+
+def plain_text(ds: Dataset, keyword_or_tag: str | int) -> str | None:
+    """A single-valued ASCII string element (UI, CS, DA, TM, AS, DT) as pydicom's str() of it would read, without
+    converting it in the dataset; "" when absent or empty; None when pydicom must read it (see above)."""
+    tag = _tag(keyword_or_tag)
+    value = _plain_bytes(ds, tag, _PLAIN_VRS)
+    if value is None or b"\\" in value:
+        return None
+    text = value.decode("ascii")
+    return text.strip() if text and ds._dict[tag].VR == "UI" else text  # pydicom's UID() strips whitespace on both sides
+
+
+def plain_numbers(ds: Dataset, keyword_or_tag: str | int, *, integer: bool) -> list[float] | None:
+    """The values of a DS (or, `integer`, IS) element as floats, as `float(str(v))` of pydicom's values would give,
+    without converting it in the dataset; [] when absent; None when pydicom must read it (empty, or a value that is not
+    a plain decimal or integer string)."""
+    tag = _tag(keyword_or_tag)
+    if tag not in ds._dict:
+        return []
+    value = _plain_bytes(ds, tag, ("IS",) if integer else ("DS",))
+    if not value:
+        return None
+    pattern = _IS_ITEM if integer else _DS_ITEM
+    items = value.decode("ascii").split("\\")
+    if not all(pattern.fullmatch(item) for item in items):
+        return None
+    return [float(item) for item in items]
+
+
+def plain_us(ds: Dataset, tag: int) -> int | None:
+    """A single US value as read (explicit VR little endian), or None when pydicom must read it."""
+    elem = ds._dict.get(tag)
+    if type(elem) is not RawDataElement or elem.VR != "US" or not elem.is_little_endian or type(elem.value) is not bytes \
+            or len(elem.value) != 2:
+        return None
+    return int(struct.unpack("<H", elem.value)[0])
+
+
 # ---------------------------------------------------------------------------------------------- checking
 def _text(ds: Dataset, keyword: str) -> str:
+    plain = plain_text(ds, keyword)
+    if plain is not None:
+        return plain.strip(" \x00")
     value = ds.get(keyword)
     if value is None:
         return ""
@@ -349,6 +420,15 @@ def _class_name(uid: str) -> str:
 
 
 def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
+    tag = _tag(keyword)
+    if tag not in ds._dict:
+        return default
+    us = plain_us(ds, tag)
+    if us is not None:
+        return us
+    numbers = plain_numbers(ds, tag, integer=True)
+    if numbers is not None and len(numbers) == 1 and numbers[0] == int(numbers[0]) and abs(numbers[0]) < 2 ** 53:
+        return int(numbers[0])
     try:
         value = ds.get(keyword)
         return int(value) if value not in (None, "") else default
@@ -383,6 +463,9 @@ def _pixel_problem(ds: Dataset, ts: str) -> tuple[str, str] | None:
 
 def _numbers(ds: Dataset, keyword: str) -> list[float] | None:
     """The element's values as numbers; [] when absent or empty, None when any value is not a finite number."""
+    plain = plain_numbers(ds, keyword, integer=DicomDictionary.get(_tag(keyword), ("",))[0] == "IS")
+    if plain is not None:
+        return plain if all(math.isfinite(n) for n in plain) else None
     try:
         value = ds.get(keyword)
     except Exception:  # noqa: BLE001 - pydicom may refuse to convert a malformed value on access
@@ -424,7 +507,8 @@ def _check(ds: Dataset, *, size_bytes: int, max_bytes: int) -> CheckResult:
     if size_bytes > max_bytes:
         return _reject(TOO_LARGE, f"The file is {_size_text(size_bytes)}; the limit is {_size_text(max_bytes)}.")
     meta = getattr(ds, "file_meta", None)
-    ts = str(meta.get("TransferSyntaxUID", "") or "") if meta is not None else ""
+    ts = ((plain if (plain := plain_text(meta, 0x00020010)) is not None else str(meta.get("TransferSyntaxUID", "") or ""))
+          if meta is not None else "")
     uids = {kw: _text(ds, kw) for kw, _ in REQUIRED_UIDS}
     missing = [f"{kw} {tag}" for kw, tag in REQUIRED_UIDS if not uids[kw]]
     if missing:
@@ -516,6 +600,12 @@ def _positive(value: Any) -> float | None:
     return number if number > 0 and number == number and number != float("inf") else None
 
 
+def _positive_number(ds: Dataset, keyword: str) -> float | None:
+    """A DS attribute as a positive finite number, or None; read as the file has it when it is one plain number."""
+    plain = plain_numbers(ds, keyword, integer=False)
+    return _positive(plain[0]) if plain is not None and len(plain) == 1 else _positive(_text(ds, keyword))
+
+
 def patient_characteristics(ds: Dataset) -> dict[str, Any]:
     """What the header says about the patient; a missing or malformed value is None (never raises).
 
@@ -531,14 +621,14 @@ def patient_characteristics(ds: Dataset) -> dict[str, Any]:
         if match:
             n, unit = int(match.group(1)), match.group(2)
             age_years = {"D": n / 365.25, "W": n * 7 / 365.25, "M": n / 12, "Y": float(n)}[unit]
-        size = _positive(_text(ds, "PatientSize"))
+        size = _positive_number(ds, "PatientSize")
         assumed_cm = size is not None and size > 3
         return {
             "sex": sex if sex in ("M", "F", "O") else None,
             "birth_date": _date(_text(ds, "PatientBirthDate")),
             "age": age if match else None,
             "age_years": age_years,
-            "weight_kg": _positive(_text(ds, "PatientWeight")),
+            "weight_kg": _positive_number(ds, "PatientWeight"),
             "size_m": (size / 100 if assumed_cm else size) if size is not None else None,
             "size_assumed_cm": assumed_cm,
             "study_date": _date(_text(ds, "StudyDate")) or _date(_text(ds, "SeriesDate")),

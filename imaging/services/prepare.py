@@ -8,7 +8,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -76,7 +76,10 @@ def _tracer(ds: pydicom.Dataset) -> str:
     if not seq:
         return ""
     item = seq[0]
-    agent = identify(str(item.get("Radiopharmaceutical", "") or ""), float(item.get("RadionuclideHalfLife", 0) or 0) or None)
+    half_life = validate.plain_numbers(item, 0x00181075, integer=False)  # validated: one number at most
+    half_life_s = ((half_life[0] if half_life else 0) if half_life is not None and len(half_life) < 2
+                   else float(item.get("RadionuclideHalfLife", 0) or 0))
+    agent = identify(str(item.get("Radiopharmaceutical", "") or ""), half_life_s or None)
     return agent.code if agent else ""
 
 
@@ -87,17 +90,49 @@ def _number(value: Any, kind: type = float) -> Any:
         return None
 
 
+def _numbers(ds: pydicom.Dataset, keyword: str, *, integer: bool = False) -> list[float] | None:
+    """A numeric attribute's values as read from the file (validate.plain_numbers: the dataset is not converted);
+    None when they must be read through pydicom."""
+    return validate.plain_numbers(ds, keyword, integer=integer)
+
+
+def _text(ds: pydicom.Dataset, keyword: str) -> str:
+    """An ASCII string attribute as str() of pydicom's value would give it ("" when absent or empty), read as the
+    file has it when it can be (validate.plain_text), else through pydicom."""
+    plain = validate.plain_text(ds, keyword)
+    return plain if plain is not None else str(ds.get(keyword, "") or "")
+
+
 def _header(ds: pydicom.Dataset) -> dict[str, Any]:
-    """What the index needs from one instance, read once while the dataset is in memory."""
-    position = ds.get("ImagePositionPatient")
+    """What the index needs from one instance, read once while the dataset is in memory.
+
+    validate.check has made sure of the numbers read here (each absent or of the right count and kind), so the values
+    as read from the file are the values pydicom would give; any other file is read through pydicom, as before.
+    """
+    position = _numbers(ds, "ImagePositionPatient")
+    if position is None:
+        position = ds.get("ImagePositionPatient")
+    spacing = _numbers(ds, "PixelSpacing")
+    rows, columns = validate.plain_us(ds, 0x00280010), validate.plain_us(ds, 0x00280011)
     return {
         "slice_position": _number(position[2]) if position and len(position) == 3 else None,
-        "acquisition": f"{ds.get('AcquisitionDate', '') or ''}{ds.get('AcquisitionTime', '') or ''}"[:26],
-        "geometry": {"rows": _number(ds.get("Rows"), int), "columns": _number(ds.get("Columns"), int),
-                     "frames": _number(ds.get("NumberOfFrames"), int) or 1,
-                     "pixel_spacing": [float(v) for v in ds.get("PixelSpacing") or []] or None,
-                     "slice_thickness": _number(ds.get("SliceThickness"))},
+        "acquisition": f"{_text(ds, 'AcquisitionDate')}{_text(ds, 'AcquisitionTime')}"[:26],
+        "geometry": {"rows": rows if rows is not None else _number(ds.get("Rows"), int),
+                     "columns": columns if columns is not None else _number(ds.get("Columns"), int),
+                     "frames": _single(_numbers(ds, "NumberOfFrames", integer=True), lambda: _number(ds.get("NumberOfFrames"), int),
+                                       int) or 1,
+                     "pixel_spacing": (spacing if spacing is not None and len(spacing) != 1
+                                       else [float(v) for v in ds.get("PixelSpacing") or []]) or None,
+                     "slice_thickness": _single(_numbers(ds, "SliceThickness"), lambda: _number(ds.get("SliceThickness")), float)},
     }
+
+
+def _single(plain: list[float] | None, through_pydicom: Callable[[], Any], kind: type) -> Any:
+    """An attribute of one value: `kind` of the value as read (None when absent), or `through_pydicom()` when it was
+    not plain (several values, or one pydicom must read)."""
+    if plain is None or len(plain) > 1:
+        return through_pydicom()
+    return kind(plain[0]) if plain else None
 
 
 def _restore_raw(ds: pydicom.Dataset, as_read: dict[Any, Any]) -> None:
@@ -117,6 +152,9 @@ def _restore_raw(ds: pydicom.Dataset, as_read: dict[Any, Any]) -> None:
 
 def _integer(ds: pydicom.Dataset, keyword: str) -> int | None:
     """An IS value already checked by validate.check (an integer in range), as int; None when absent."""
+    plain = _numbers(ds, keyword, integer=True)
+    if plain is not None and len(plain) < 2:
+        return int(plain[0]) if plain else None
     value = ds.get(keyword)
     return int(float(str(value))) if value not in (None, "") else None
 
@@ -180,6 +218,11 @@ def platform_derived_refusal(ds: pydicom.Dataset, *, study_id: str) -> str | Non
     return None
 
 
+def _uid(ds: pydicom.Dataset, keyword: str) -> str:
+    """A UID the file must have (validate.check required it), as read; AttributeError as before when it has none."""
+    return _text(ds, keyword) or str(getattr(ds, keyword))
+
+
 def _prepare_checked(incoming: IncomingFile, ds: pydicom.Dataset, as_read: dict[Any, Any], result: validate.CheckResult, *,
                      study_id: str, uid_key: bytes, batch: str, derived: bool = False) -> Prepared:
     characteristics = validate.patient_characteristics(ds)
@@ -194,11 +237,11 @@ def _prepare_checked(incoming: IncomingFile, ds: pydicom.Dataset, as_read: dict[
     storage.stage(data, sha, batch)
     return Prepared(
         item={"file": incoming.name, "outcome": "accepted", "code": "", "reason": ""},
-        study_uid=str(ds.StudyInstanceUID), series_uid=str(ds.SeriesInstanceUID), sop_uid=str(ds.SOPInstanceUID),
-        sop_class_uid=str(ds.SOPClassUID), modality=result.modality,
+        study_uid=_uid(ds, "StudyInstanceUID"), series_uid=_uid(ds, "SeriesInstanceUID"), sop_uid=_uid(ds, "SOPInstanceUID"),
+        sop_class_uid=_uid(ds, "SOPClassUID"), modality=result.modality,
         instance_number=instance_number, series_number=series_number,
         series_description=str(ds.get("SeriesDescription", "") or "")[:64],
-        study_date=_date(ds.get("StudyDate")), frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "") or "")[:64],
+        study_date=_date(plain if (plain := validate.plain_text(ds, "StudyDate")) is not None else ds.get("StudyDate")), frame_of_reference_uid=_text(ds, "FrameOfReferenceUID")[:64],
         storage_key=storage.key_for(sha), size=len(data), sha256=sha, quarantine=result.quarantine or "",
         tracer=tracer, weight_kg=characteristics.get("weight_kg"), size_m=characteristics.get("size_m"),
         characteristics=characteristics, **header,
