@@ -110,27 +110,23 @@ def _setup(groups: dict[str, list[Path]]) -> tuple[str, dict[str, str]]:
 
 
 def _upload(session: requests.Session, base: str, study_id: str, files: list[Path], path: str, defer: bool = False) -> int:
-    if defer:  # the files are acknowledged, filed later: count the receipts
+    """Send the files in one request; how many were accepted (filed, or with --defer received)."""
+    prefer = {"Prefer": "respond-async"} if defer else {}
+    if path == "stow":
+        r = _stow(session, f"{base}/dicomweb/studies?patient={study_id}", files, prefer)
+    else:
         handles = [("files", (f.name, f.open("rb"), "application/dicom")) for f in files]
         try:
-            r = session.post(f"{base}/api/v1/imaging/uploads/", data={"patient": study_id}, files=handles,
-                             headers={"Prefer": "respond-async"})
+            r = session.post(f"{base}/api/v1/imaging/uploads/", data={"patient": study_id}, files=handles, headers=prefer)
         finally:
             for _, (_, fh, _) in handles:
                 fh.close()
-        if r.status_code != 202:
-            raise SystemExit(f"deferred upload answered {r.status_code}: {r.text[:300]}")
+    if r.status_code != (202 if defer else 201 if path == "upload" else 200):
+        raise SystemExit(f"{path} answered {r.status_code}: {r.text[:300]}")
+    if defer:  # the files are acknowledged, filed later: count the receipts
         return len(r.json()["receipts"])
     if path == "stow":
-        r = _stow(session, f"{base}/dicomweb/studies?patient={study_id}", files)
         return len(r.json().get("00081199", {}).get("Value", []))
-    handles = [("files", (f.name, f.open("rb"), "application/dicom")) for f in files]
-    try:
-        r = session.post(f"{base}/api/v1/imaging/uploads/", data={"patient": study_id}, files=handles)
-    finally:
-        for _, (_, fh, _) in handles:
-            fh.close()
-    r.raise_for_status()
     return r.json()["accepted"]
 
 
@@ -218,11 +214,12 @@ def _orthanc(paths: list[Path], work: Path, path: str, batch: int) -> float | No
     return len(paths) / elapsed
 
 
-def _stow(session: requests.Session, url: str, files: list[Path]) -> requests.Response:
+def _stow(session: requests.Session, url: str, files: list[Path], headers: dict[str, str] | None = None) -> requests.Response:
     boundary = uuid.uuid4().hex
     body = b"".join(b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + f.read_bytes() + b"\r\n"
                     for f in files) + b"--" + boundary.encode() + b"--\r\n"
-    r = session.post(url, data=body, headers={"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'})
+    r = session.post(url, data=body, headers={"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+                                              **(headers or {})})
     r.raise_for_status()
     return r
 
@@ -239,8 +236,6 @@ def main() -> int:
     parser.add_argument("--defer", action="store_true",
                         help="Prefer: respond-async; a real Celery worker files the receipts (PostgreSQL and Redis)")
     args = parser.parse_args()
-    if args.defer and args.path != "upload":
-        parser.error("--defer takes --path upload")
 
     work = Path(tempfile.mkdtemp(prefix="nbnm-bench-"))
     os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
