@@ -14,8 +14,10 @@ passes) is already de-identified: it is filed with its UIDs as written, so it jo
 UIDs are already filed elsewhere (another patient's study, another study's series, another series' instance) is a
 conflict kept aside (IntakeConflict), never merged.
 """
+import io
 import logging
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -56,12 +58,16 @@ def _expand(files: Iterable[IncomingFile], workdir: Callable[[], Path], items: l
     """
     remaining = settings.INGEST_TEMP_MAX_BYTES
     for n, given in enumerate(files):
-        incoming = IncomingFile(printable_name(given.name), given.path)
-        if incoming.name.lower().endswith(".zip") or (incoming.path.suffix != ".dcm" and zipsafe.is_zip(incoming.path, incoming.name)):
+        incoming = IncomingFile(printable_name(given.name), given.path, given.data)
+        if incoming.name.lower().endswith(".zip") or _may_be_zip(incoming):
             target = workdir() / f"zip{n}"
             target.mkdir()
+            archive = incoming.path
+            if archive is None:  # an archive handed over in memory: zipsafe expands from a file
+                archive = workdir() / f"zip{n}.zip"
+                archive.write_bytes(incoming.data or b"")
             try:
-                expanded = zipsafe.expand(incoming.path, target, _limits(remaining))
+                expanded = zipsafe.expand(archive, target, _limits(remaining))
             except zipsafe.ZipRejected as exc:
                 zipsafe.cleanup(target)  # what a refused archive wrote before it was stopped
                 items.append({"file": incoming.name, "outcome": "rejected", "code": exc.code, "reason": exc.reason})
@@ -73,6 +79,13 @@ def _expand(files: Iterable[IncomingFile], workdir: Callable[[], Path], items: l
                 yield IncomingFile(f"{incoming.name}/{name}", path)
         else:
             yield incoming
+
+
+def _may_be_zip(incoming: IncomingFile) -> bool:
+    """Is this a zip archive (whatever its name)? A file on disk named .dcm is taken as DICOM without looking."""
+    if incoming.data is not None:
+        return zipfile.is_zipfile(io.BytesIO(incoming.data))  # what zipsafe.is_zip reads of a file, from memory
+    return incoming.path is not None and incoming.path.suffix != ".dcm" and zipsafe.is_zip(incoming.path, incoming.name)
 
 
 def printable_name(name: str) -> str:

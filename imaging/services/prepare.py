@@ -32,8 +32,13 @@ POOL_THRESHOLD = 16
 
 @dataclass(frozen=True)
 class IncomingFile:
+    """A file to ingest: on disk at `path`, or its bytes in memory (`data`, and no path) when the caller holds them
+    already, so that it need not write a temporary file for the ingest to read back (a file create costs more than
+    the parse of a small instance)."""
+
     name: str
-    path: Path
+    path: Path | None = None
+    data: bytes | None = None
 
 
 @dataclass
@@ -171,12 +176,13 @@ def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: b
     de-identification, which would remap its UIDs (its study UID too: the series would land in a study of its own)
     and its Frame of Reference; it must still carry the platform's own de-identification (`platform_derived_refusal`).
     """
-    size = incoming.path.stat().st_size
+    source: Path | bytes = incoming.data if incoming.data is not None else _on_disk(incoming)
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
     if size > max_bytes:
         return {"file": incoming.name, "outcome": "rejected", "code": "too_large",
                 "reason": f"The file is {size} bytes; the limit is {max_bytes}."}
     try:
-        ds = validate.read_dataset(incoming.path)
+        ds = validate.read_dataset(source)
     except validate.DicomRejected as exc:
         return {"file": incoming.name, "outcome": "rejected", "code": exc.code, "reason": exc.reason}
     as_read = dict(ds._dict)
@@ -195,6 +201,12 @@ def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: b
         logger.warning("a file of an upload could not be prepared (%s)", type(exc).__name__)
         return {"file": incoming.name, "outcome": "rejected", "code": "unprocessable",
                 "reason": f"The file could not be processed ({type(exc).__name__})."}
+
+
+def _on_disk(incoming: IncomingFile) -> Path:
+    if incoming.path is None:
+        raise ValueError("an incoming file needs a path or its bytes")
+    return incoming.path
 
 
 # The root every UID the platform writes is under: deid.remap_uid and pydicom's generate_uid(prefix=None) (2.25.<integer>).

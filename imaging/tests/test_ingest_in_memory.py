@@ -1,0 +1,42 @@
+"""Files handed to the ingest as bytes in memory (IncomingFile.data) are filed exactly as the same files on disk."""
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+
+from conftest import Actors
+from imaging.models import Instance, Upload
+from imaging.services.ingest import IncomingFile, ingest
+from imaging.tests.helpers import child, pet_files, zip_of
+
+
+@pytest.fixture
+def patient(actors: Actors):  # type: ignore[no-untyped-def]
+    return child(actors.coordinator_a, actors.hospital_a)
+
+
+def test_bytes_in_memory_are_filed_as_the_same_files_on_disk(actors: Actors, patient, tmp_path: Path, eager) -> None:  # type: ignore[no-untyped-def]
+    files = pet_files(tmp_path, patient, n=3)
+    archive = tmp_path / "bundle"  # a zip without the name of one: found by its content, from memory too
+    archive.write_bytes(zip_of({"a/one.dcm": files[2].read_bytes(), "b/note.txt": b"not dicom"}))
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"hello" * 20)
+    paths = [files[0], files[1], archive, junk]
+
+    in_memory = ingest(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
+                       files=[IncomingFile(p.name, data=p.read_bytes()) for p in paths])
+    outcomes = sorted((item["file"], item["outcome"], item["code"]) for item in in_memory.items)
+    assert outcomes == sorted([("bundle/a/one.dcm", "accepted", ""), ("bundle/b/note.txt", "rejected", "not_dicom"),
+                               ("junk.bin", "rejected", "not_dicom"), (files[0].name, "accepted", ""), (files[1].name, "accepted", "")])
+    stored = {i.sop_instance_uid: (i.sha256, i.storage_key) for i in Instance.objects.filter(series__study__patient=patient)}
+    assert len(stored) == 3
+
+    # The same files from disk: every accepted one is the same stored instance (a duplicate of the same bytes).
+    on_disk = ingest(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API,
+                     files=[IncomingFile(p.name, p) for p in paths])
+    assert sorted((item["file"], item["outcome"] if item["outcome"] != "duplicate" else "accepted",
+                   item["code"] if item["code"] != "duplicate" else "") for item in on_disk.items) == outcomes
+    assert {i.sop_instance_uid: (i.sha256, i.storage_key) for i in Instance.objects.filter(series__study__patient=patient)} == stored
+    for sha, key in stored.values():
+        assert hashlib.sha256(default_storage.open(key).read()).hexdigest() == sha
