@@ -210,16 +210,24 @@ def _file_group(receipts: list[IntakeReceipt]) -> None:
     """One sender's files for one patient (and visit): one upload through the ingest, and each receipt's outcome."""
     first = receipts[0]
     with tempfile.TemporaryDirectory(prefix="nbnm-receipts-") as tmp:
-        files, readable = [], []
+        files, readable, in_memory = [], [], 0
         for r, blob in _spooled(receipts):
-            path = Path(tmp) / str(r.pk)
             try:  # bytes(): PostgreSQL reads a memoryview; a missing file is no ciphertext, refused as one
-                path.write_bytes(identity_crypto.decrypt_bytes(bytes(blob or b"")))
+                data = identity_crypto.decrypt_bytes(bytes(blob or b""))
             except identity_crypto.IdentityKeyError:
                 _refuse([r], ApplicationError(_("Not filed: the received file could not be read back from the spool."),
                                               code="spool_unreadable"))
                 continue
-            files.append(IncomingFile(f"{r.pk}{_SEP}{r.file}", path))
+            name = f"{r.pk}{_SEP}{r.file}"
+            # Handed to the ingest in memory (a file create costs more than a small instance's parse), up to
+            # INTAKE_SPOOL_MAX_BYTES for the group; beyond that on disk, so a group of large files is never held whole.
+            if in_memory + len(data) <= settings.INTAKE_SPOOL_MAX_BYTES:
+                files.append(IncomingFile(name, data=data))
+                in_memory += len(data)
+            else:
+                path = Path(tmp) / str(r.pk)
+                path.write_bytes(data)
+                files.append(IncomingFile(name, path))
             readable.append(r)
         if not readable:
             return

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from conftest import Actors, api_client
 from imaging.api.views import IntakeReceiptSerializer, receipt_answer
 from imaging.models import Instance, IntakeReceipt, IntakeSpool, Series, Upload
+from imaging.services import receipts as receipts_module
 from imaging.services.receipts import Arrival, _spooled, receipts_file, receipts_receive, receipts_waiting
 from imaging.tests.helpers import as_upload, child, pet_files, stow
 from registry import identity_crypto
@@ -266,3 +267,21 @@ def test_one_instance_requests_are_filed_together_by_a_real_worker(worker: str, 
     assert Upload.objects.count() < len(ids)
     assert Series.objects.get().number_of_instances == 6
     assert not IntakeSpool.objects.filter(pk__in=ids).exists()
+
+
+def test_a_group_is_handed_to_the_ingest_in_memory_up_to_the_budget_then_on_disk(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                                   monkeypatch) -> None:
+    files = pet_files(tmp_path, patient, n=5)
+    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=_arrivals(files))
+    handed: list[tuple[bool, bool]] = []
+    real_ingest = receipts_module.ingest
+
+    def spy(**kwargs):  # type: ignore[no-untyped-def]
+        handed.extend((f.data is not None, f.path is not None) for f in kwargs["files"])
+        return real_ingest(**kwargs)
+
+    monkeypatch.setattr(receipts_module, "ingest", spy)
+    with override_settings(INTAKE_SPOOL_MAX_BYTES=2 * max(p.stat().st_size for p in files)):
+        assert receipts_file() == 5
+    assert handed == [(True, False)] * 2 + [(False, True)] * 3
+    assert [r["outcome"] for r in Upload.objects.get().items] == ["accepted"] * 5
