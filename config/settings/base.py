@@ -198,8 +198,10 @@ DICOM_LISTENER_PORT = env.int("DICOM_LISTENER_PORT", default=11112)
 DICOM_SPOOL_DIR = Path(env("DICOM_SPOOL_DIR", default=str(VAR_DIR / "dicom" / "spool")))
 # Instances for no known patient, as received (identified): private to the platform, removed when resolved.
 DICOM_UNMATCHED_DIR = Path(env("DICOM_UNMATCHED_DIR", default=str(VAR_DIR / "dicom" / "unmatched")))
-# Uploads stream to temporary files: nothing of a request body is held whole in memory.
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+# A request of up to FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) is read in memory, a larger one streams to temporary
+# files: a small upload (one instance) needs no file create, and no large body is held whole (imaging/uploaded.py).
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler",
+                        "django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=10000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # form fields only; files do not count
 

@@ -1,10 +1,7 @@
 """Imaging API: uploads (multipart files and zips), and the scoped read side of studies, series, instances."""
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
@@ -16,9 +13,10 @@ from rest_framework.response import Response
 from imaging.models import ImagingStudy, Instance, IntakeReceipt, Series, Upload
 from imaging.pipeline import step_states
 from imaging.services.acquisition import study_acquisition_update
-from imaging.services.ingest import IncomingFile, ingest, may_upload, with_upload_scope
+from imaging.services.ingest import ingest, may_upload, with_upload_scope
 from imaging.services.receipts import Arrival, receipts_patient, receipts_receive
 from imaging.services.review import study_release
+from imaging.uploaded import incoming_file
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from registry.api.deferred import DEFERRED_AUTHENTICATION, prefers_async
@@ -150,12 +148,8 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
 
         With `Prefer: respond-async` (RFC 7240) the files are acknowledged once spooled: 202, one receipt per file, each
         at `/api/v1/imaging/receipts/{id}/` with its outcome once filed, about a second later (docs/imaging/intake.md)."""
-        deferred = prefers_async(request)
-        if deferred:  # each file is read whole into its receipt: a small request needs no temporary file
-            django_request = request._request
-            django_request.upload_handlers = [MemoryFileUploadHandler(django_request), TemporaryFileUploadHandler(django_request)]
         data = self.validated(UploadRequestSerializer)
-        if deferred:
+        if prefers_async(request):
             patient = receipts_patient(actor=request.user, study_id=data["patient"],
                                        find=lambda study_id: patient_for_upload(request, study_id))
             receipts = receipts_receive(actor=request.user, patient=patient, source=Upload.Source.API,
@@ -164,7 +158,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
             return Response({"receipts": [receipt_answer(r, patient=patient, user=request.user) for r in receipts]},
                             status=status.HTTP_202_ACCEPTED, headers={"Preference-Applied": "respond-async"})
         patient = patient_for_upload(request, data["patient"])
-        upload = ingest(actor=request.user, patient=patient, files=[IncomingFile(f.name, _path_of(f)) for f in data["files"]],
+        upload = ingest(actor=request.user, patient=patient, files=[incoming_file(f) for f in data["files"]],
                         source=Upload.Source.API, trial_visit_id=data.get("trial_visit_id"))
         return Response(upload_answer(upload), status=status.HTTP_201_CREATED)
 
@@ -204,11 +198,6 @@ class IntakeReceiptViewSet(ScopedReadOnlyViewSet):
     scoped_queryset = IntakeReceipt.objects.select_related("patient", "received_by")
     serializer_class = IntakeReceiptSerializer
     filterset_fields = ["state", "source", "upload"]
-
-
-def _path_of(uploaded: UploadedFile) -> Path:
-    """Uploads stream to temporary files (settings.FILE_UPLOAD_HANDLERS); hand the ingest their paths."""
-    return Path(uploaded.temporary_file_path())
 
 
 class StudyViewSet(ScopedReadOnlyViewSet):

@@ -1,11 +1,13 @@
 """Files handed to the ingest as bytes in memory (IncomingFile.data) are filed exactly as the same files on disk."""
 import hashlib
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
 
-from conftest import Actors
+from conftest import Actors, api_client
+from imaging.api import views as api_views
 from imaging.models import Instance, Upload
 from imaging.services.ingest import IncomingFile, ingest
 from imaging.tests.helpers import child, pet_files, zip_of
@@ -40,3 +42,27 @@ def test_bytes_in_memory_are_filed_as_the_same_files_on_disk(actors: Actors, pat
     assert {i.sop_instance_uid: (i.sha256, i.storage_key) for i in Instance.objects.filter(series__study__patient=patient)} == stored
     for sha, key in stored.values():
         assert hashlib.sha256(default_storage.open(key).read()).hexdigest() == sha
+
+
+@pytest.mark.parametrize("memory_limit, in_memory", [(2_621_440, True), (1, False)])
+def test_an_upload_request_hands_its_files_over_in_memory_when_small_on_disk_when_not(  # type: ignore[no-untyped-def]
+        actors: Actors, patient, tmp_path: Path, eager, settings, monkeypatch, memory_limit: int, in_memory: bool) -> None:
+    """The upload API and page read a request of up to FILE_UPLOAD_MAX_MEMORY_SIZE in memory (no temporary file), a
+    larger one from the temporary files it streamed to (imaging.uploaded); the files are filed the same either way."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = memory_limit
+    files = pet_files(tmp_path, patient, n=2)
+    handed: list[tuple[bool, bool]] = []
+    real = api_views.ingest
+
+    def spy(**kwargs):  # type: ignore[no-untyped-def]
+        handed.extend((f.data is not None, f.path is not None) for f in kwargs["files"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(api_views, "ingest", spy)
+    with ExitStack() as stack:
+        handles = [stack.enter_context(p.open("rb")) for p in files]
+        response = api_client(actors.coordinator_a).post("/api/v1/imaging/uploads/", {"patient": patient.study_id, "files": handles},
+                                                         format="multipart")
+    assert response.status_code == 201, response.content
+    assert handed == [(in_memory, not in_memory)] * 2
+    assert response.json()["accepted"] == 2

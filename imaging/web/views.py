@@ -1,13 +1,9 @@
 """Upload and study pages: the same ingest and review services and scoped reads as the imaging API."""
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, F, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,8 +17,9 @@ from imaging.models import ImagingStudy, Instance, Preview, Series, Upload, VoiM
 from imaging.pipeline import step_label, step_note, step_states
 from imaging.selectors import patient_dose_history
 from imaging.services.acquisition import study_acquisition_update
-from imaging.services.ingest import IncomingFile, ingest
+from imaging.services.ingest import ingest
 from imaging.services.review import study_release
+from imaging.uploaded import incoming_file
 from imaging.volume import open_bytes
 from imaging.web.forms import AcquisitionForm, ReleaseForm, UploadForm, visit_label
 from imaging.web.study_parts import study_parts
@@ -40,16 +37,6 @@ FINAL_STATES = {Series.PipelineState.DONE, Series.PipelineState.FAILED, Series.P
 def _wants_json(request: HttpRequest) -> bool:
     # The upload page's script sends one request per file and asks for JSON; the plain form gets a page.
     return "application/json" in request.headers.get("Accept", "")
-
-
-def _path_of(uploaded: UploadedFile, workdir: Path) -> Path:
-    """Uploads stream to temporary files (settings.FILE_UPLOAD_HANDLERS); copy the rare in-memory one to disk."""
-    if hasattr(uploaded, "temporary_file_path"):
-        return Path(uploaded.temporary_file_path())
-    target = workdir / f"{len(list(workdir.iterdir()))}.bin"
-    with target.open("wb") as fh:
-        shutil.copyfileobj(uploaded, fh)
-    return target
 
 
 def _studies_of(request: HttpRequest, upload: Upload) -> list[dict[str, Any]]:
@@ -93,11 +80,10 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         form.offer_visits(_visits_of(request, form.cleaned_data.get("patient")))  # the posted patient's, for the page
         if valid:
             try:
-                with tempfile.TemporaryDirectory(prefix="nbnm-web-") as tmp:
-                    files = [IncomingFile(f.name, _path_of(f, Path(tmp))) for f in form.cleaned_data["files"]]
-                    # The web page is another client of the upload API's service, recorded as a web upload.
-                    upload = ingest(actor=request.user, patient=form.cleaned_data["patient"], files=files,
-                                    source=Upload.Source.WEB, trial_visit_id=form.cleaned_data["trial_visit_id"])
+                # The web page is another client of the upload API's service, recorded as a web upload.
+                upload = ingest(actor=request.user, patient=form.cleaned_data["patient"],
+                                files=[incoming_file(f) for f in form.cleaned_data["files"]],
+                                source=Upload.Source.WEB, trial_visit_id=form.cleaned_data["trial_visit_id"])
             except ApplicationError as exc:
                 add_application_error(form, exc)
             else:
