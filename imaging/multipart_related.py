@@ -1,15 +1,20 @@
-"""Streaming a multipart/related request body (DICOMweb STOW-RS) into temporary files, part by part.
+"""Splitting a multipart/related request body (DICOMweb STOW-RS) into its parts, as the ingest takes files.
 
-python-multipart does the boundary parsing; nothing of the body is held whole in memory: each part is
-written to its own temporary file as its bytes arrive.
+python-multipart does the boundary parsing. A body of up to FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB, one or a few
+instances) is split in memory, each part handed over as bytes: a temporary file's create costs more here than a small
+instance's parse. A larger body is never held whole: each part is written to its own temporary file as its bytes
+arrive.
 """
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from django.conf import settings
 from python_multipart.multipart import MultipartParser
 
+from imaging.services.prepare import IncomingFile
 from registry.errors import ApplicationError
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -30,23 +35,25 @@ def boundary_of(content_type: str) -> str:
     return match.group(1)
 
 
-def split_parts(stream: BinaryIO | Callable[[int], bytes], content_type: str, folder: Path, *,
-                chunk_size: int = 1 << 20) -> list[Path]:
-    """Write each part's body to folder/part-NNNNN.dcm and return the paths in order."""
+def split_parts(stream: BinaryIO | Callable[[int], bytes], content_type: str, folder: Path, *, length: int | None = None,
+                chunk_size: int = 1 << 20) -> list[IncomingFile]:
+    """The parts in order, named part-NNNNN.dcm: in memory when the body's `length` is known and small, else each
+    written to `folder`/part-NNNNN.dcm."""
     read = stream if callable(stream) else stream.read
-    paths: list[Path] = []
+    in_memory = length is not None and length <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    parts: list[IncomingFile] = []
     current: list[BinaryIO] = []
 
     def on_part_begin() -> None:
-        path = folder / f"part-{len(paths):05d}.dcm"
-        paths.append(path)
-        current.append(open(path, "wb"))  # noqa: SIM115 - closed in on_part_end
+        current.append(io.BytesIO() if in_memory else open(folder / _name(len(parts)), "wb"))  # noqa: SIM115 - closed at its end
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         current[-1].write(data[start:end])
 
     def on_part_end() -> None:
-        current.pop().close()
+        handle, name = current.pop(), _name(len(parts))
+        parts.append(IncomingFile(name, data=handle.getvalue()) if isinstance(handle, io.BytesIO) else IncomingFile(name, folder / name))
+        handle.close()
 
     parser = MultipartParser(boundary_of(content_type), {
         "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end})
@@ -57,4 +64,8 @@ def split_parts(stream: BinaryIO | Callable[[int], bytes], content_type: str, fo
     finally:
         for handle in current:
             handle.close()
-    return paths
+    return parts
+
+
+def _name(index: int) -> str:
+    return f"part-{index:05d}.dcm"

@@ -259,10 +259,11 @@ def test_a_deferred_upload_files_on_s3(bucket: Any, reference_rows, actors: Acto
                                     study=synthetic.study_context(patient=pl, seed=6))
     files = synthetic.write_series(datasets, tmp_path / "upload")
     from imaging.models import IntakeReceipt, IntakeSpool
-    from imaging.services.receipts import Arrival, receipts_file, receipts_receive
+    from imaging.services.ingest import IncomingFile
+    from imaging.services.receipts import receipts_file, receipts_receive
 
     receipts_receive(actor=actors.coordinator_a, patient=patient, source="api",  # filed in the commit's hook (eager)
-                     files=[Arrival(p.name, p.stat().st_size, p.read_bytes) for p in files])
+                     files=[IncomingFile(p.name, p) for p in files])
     assert set(IntakeReceipt.objects.values_list("state", flat=True)) == {"filed"} and not IntakeSpool.objects.exists()
     assert receipts_file() == 0 and objects(bucket, "incoming/") == {}
     stored = objects(bucket, "dicom/")

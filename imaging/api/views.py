@@ -14,7 +14,7 @@ from imaging.models import ImagingStudy, Instance, IntakeReceipt, Series, Upload
 from imaging.pipeline import step_states
 from imaging.services.acquisition import study_acquisition_update
 from imaging.services.ingest import ingest, may_upload, with_upload_scope
-from imaging.services.receipts import Arrival, receipts_patient, receipts_receive
+from imaging.services.receipts import receipts_patient, receipts_receive
 from imaging.services.review import study_release
 from imaging.uploaded import incoming_file
 from registry.access import Action
@@ -153,7 +153,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
             patient = receipts_patient(actor=request.user, study_id=data["patient"],
                                        find=lambda study_id: patient_for_upload(request, study_id))
             receipts = receipts_receive(actor=request.user, patient=patient, source=Upload.Source.API,
-                                        files=[Arrival(f.name, f.size, f.read) for f in data["files"]],
+                                        files=[incoming_file(f) for f in data["files"]],
                                         trial_visit_id=data.get("trial_visit_id"))
             return Response({"receipts": [receipt_answer(r, patient=patient, user=request.user) for r in receipts]},
                             status=status.HTTP_202_ACCEPTED, headers={"Preference-Applied": "respond-async"})

@@ -24,6 +24,7 @@ from imaging.dicomweb.attributes import Level
 from imaging.dicomweb.stow import stow_receive, stow_store
 from imaging.models import Instance
 from imaging.multipart_related import split_parts
+from imaging.services.ingest import IncomingFile
 from registry.api.base import query_input
 from registry.api.deferred import DEFERRED_AUTHENTICATION, prefers_async
 from registry.errors import ApplicationError
@@ -98,9 +99,10 @@ class StudiesView(_Search):
 
     def _store(self, request: Request, study_uid: str | None = None) -> HttpResponse:
         tmp = Path(tempfile.mkdtemp(prefix="nbnm-stow-"))
-        parts: list[Path] = []
+        parts: list[IncomingFile] = []
         try:
-            parts = split_parts(request._request.read, request.content_type or request.META.get("CONTENT_TYPE", ""), tmp)
+            parts = split_parts(request._request.read, request.content_type or request.META.get("CONTENT_TYPE", ""), tmp,
+                                length=_content_length(request))
             if not parts:
                 raise ApplicationError("The request has no parts.", code="bad_request")
             hint = request.query_params.get("patient") or request.headers.get("X-Patient-ID")
@@ -116,11 +118,20 @@ class StudiesView(_Search):
         return _json(result.body, status=result.status, headers=result.headers)
 
 
-def _remove(folder: Path, parts: list[Path]) -> None:
-    """The request's part files and their folder: unlinked by name (a one-instance request has one), which costs a
-    fraction of a tree walk; the walk only when something else is left (parts of a request that failed midway)."""
-    for path in parts:
-        path.unlink(missing_ok=True)
+def _content_length(request: Request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:  # none given (chunked), or not a number: the parts go to disk
+        return None
+
+
+def _remove(folder: Path, parts: list[IncomingFile]) -> None:
+    """The request's part files and their folder: unlinked by name (a one-instance request has one, or none when split
+    in memory), which costs a fraction of a tree walk; the walk only when something else is left (parts of a request
+    that failed midway)."""
+    for part in parts:
+        if part.path is not None:
+            part.path.unlink(missing_ok=True)
     try:
         folder.rmdir()
     except OSError:

@@ -29,7 +29,6 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
 from pathlib import Path
@@ -83,17 +82,7 @@ def receipts_checks_forget() -> None:
     _checked.clear()
 
 
-@dataclass(frozen=True)
-class Arrival:
-    """A file of a deferred request: its name as sent, its size, and how to read its bytes (from the request's memory or
-    its temporary file), read only once the size is known to be within INTAKE_SPOOL_MAX_BYTES."""
-
-    name: str
-    size: int
-    read: Callable[[], bytes]
-
-
-def receipts_receive(*, actor: User, patient: Patient, files: Iterable[Arrival], source: str,
+def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingFile], source: str,
                      trial_visit_id: int | None = None) -> list[IntakeReceipt]:
     """Commit one receipt per file, each holding its file encrypted; the filing follows (at once without a broker)."""
     patient = receipts_patient(actor=actor, study_id=patient.study_id, find=lambda _study_id: patient)
@@ -102,14 +91,15 @@ def receipts_receive(*, actor: User, patient: Patient, files: Iterable[Arrival],
     spools: list[IntakeSpool] = []
     for given in files:
         name = printable_name(given.name)
-        if given.size > settings.INTAKE_SPOOL_MAX_BYTES:
+        size = len(given.data) if given.data is not None else given.path.stat().st_size  # type: ignore[union-attr]
+        if size > settings.INTAKE_SPOOL_MAX_BYTES:
             raise ApplicationError(
                 _("%(file)s is larger than %(limit)d MB, the most a deferred upload takes: send it without "
                   "Prefer: respond-async.") % {"file": name, "limit": settings.INTAKE_SPOOL_MAX_BYTES // 2**20},
                 code="too_large_to_defer")
-        rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name,
-                                  size=given.size))
-        spools.append(IntakeSpool(data=identity_crypto.encrypt_bytes(given.read())))
+        data = given.data if given.data is not None else given.path.read_bytes()  # type: ignore[union-attr]
+        rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name, size=size))
+        spools.append(IntakeSpool(data=identity_crypto.encrypt_bytes(data)))
     with transaction.atomic(savepoint=False):  # all or none of the request's receipts
         for row, spool in zip(rows, spools, strict=True):  # a request usually has one file
             spool.receipt = ingest_sql.insert_one(row)  # written once as SQL (ingest_sql): the ORM's save costs more

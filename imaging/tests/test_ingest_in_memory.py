@@ -1,5 +1,6 @@
 """Files handed to the ingest as bytes in memory (IncomingFile.data) are filed exactly as the same files on disk."""
 import hashlib
+import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -8,9 +9,10 @@ from django.core.files.storage import default_storage
 
 from conftest import Actors, api_client
 from imaging.api import views as api_views
+from imaging.dicomweb import stow as stow_module
 from imaging.models import Instance, Upload
 from imaging.services.ingest import IncomingFile, ingest
-from imaging.tests.helpers import child, pet_files, zip_of
+from imaging.tests.helpers import child, pet_files, stow, zip_of
 
 
 @pytest.fixture
@@ -66,3 +68,28 @@ def test_an_upload_request_hands_its_files_over_in_memory_when_small_on_disk_whe
     assert response.status_code == 201, response.content
     assert handed == [(in_memory, not in_memory)] * 2
     assert response.json()["accepted"] == 2
+
+
+@pytest.mark.parametrize("memory_limit, in_memory", [(2_621_440, True), (1, False)])
+def test_stow_splits_a_small_body_in_memory_a_large_one_to_disk(  # type: ignore[no-untyped-def]
+        actors: Actors, patient, tmp_path: Path, eager, settings, monkeypatch, memory_limit: int, in_memory: bool) -> None:
+    """STOW-RS parts (imaging.multipart_related) of a body up to FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory; a larger
+    body's parts are written to temporary files, removed after the request. Stored the same either way."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = memory_limit
+    files = pet_files(tmp_path, patient, n=2)
+    handed: list[tuple[bool, bool]] = []
+    real = stow_module.ingest
+
+    def spy(**kwargs):  # type: ignore[no-untyped-def]
+        handed.extend((f.data is not None, f.path is not None) for f in kwargs["files"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(stow_module, "ingest", spy)
+    folders: list[Path] = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: folders.append(Path(real_mkdtemp(**kw))) or str(folders[-1]))
+    response = stow(api_client(actors.coordinator_a), f"?patient={patient.study_id}", *(p.read_bytes() for p in files))
+    assert response.status_code == 200, response.content
+    assert handed == [(in_memory, not in_memory)] * 2
+    assert len(response.json()["00081199"]["Value"]) == 2
+    assert folders and not any(folder.exists() for folder in folders)  # the request's part folder is gone

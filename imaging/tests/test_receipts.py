@@ -21,7 +21,8 @@ from conftest import Actors, api_client
 from imaging.api.views import IntakeReceiptSerializer, receipt_answer
 from imaging.models import Instance, IntakeReceipt, IntakeSpool, Series, Upload
 from imaging.services import receipts as receipts_module
-from imaging.services.receipts import Arrival, _spooled, receipts_file, receipts_receive, receipts_waiting
+from imaging.services.ingest import IncomingFile
+from imaging.services.receipts import _spooled, receipts_file, receipts_receive, receipts_waiting
 from imaging.tests.helpers import as_upload, child, pet_files, stow
 from registry import identity_crypto
 from registry.access import HospitalRole
@@ -37,8 +38,8 @@ def patient(actors: Actors):  # type: ignore[no-untyped-def]
     return child(actors.coordinator_a, actors.hospital_a)
 
 
-def _arrivals(files: list[Path]) -> list[Arrival]:
-    return [Arrival(p.name, p.stat().st_size, p.read_bytes) for p in files]
+def _arrivals(files: list[Path]) -> list[IncomingFile]:
+    return [IncomingFile(p.name, p) for p in files]
 
 
 def _post(client, patient, files: list[Path], **headers):  # type: ignore[no-untyped-def]
