@@ -35,24 +35,24 @@ def boundary_of(content_type: str) -> str:
     return match.group(1)
 
 
-def split_parts(stream: BinaryIO | Callable[[int], bytes], content_type: str, folder: Path, *, length: int | None = None,
-                chunk_size: int = 1 << 20) -> list[IncomingFile]:
+def split_parts(stream: BinaryIO | Callable[[int], bytes], content_type: str, folder: Callable[[], Path], *,
+                length: int | None = None, chunk_size: int = 1 << 20) -> list[IncomingFile]:
     """The parts in order, named part-NNNNN.dcm: in memory when the body's `length` is known and small, else each
-    written to `folder`/part-NNNNN.dcm."""
+    written to folder()/part-NNNNN.dcm (`folder` is asked only then: a small body makes no folder)."""
     read = stream if callable(stream) else stream.read
     in_memory = length is not None and length <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE
     parts: list[IncomingFile] = []
     current: list[BinaryIO] = []
 
     def on_part_begin() -> None:
-        current.append(io.BytesIO() if in_memory else open(folder / _name(len(parts)), "wb"))  # noqa: SIM115 - closed at its end
+        current.append(io.BytesIO() if in_memory else open(folder() / _name(len(parts)), "wb"))  # noqa: SIM115 - closed at its end
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         current[-1].write(data[start:end])
 
     def on_part_end() -> None:
         handle, name = current.pop(), _name(len(parts))
-        parts.append(IncomingFile(name, data=handle.getvalue()) if isinstance(handle, io.BytesIO) else IncomingFile(name, folder / name))
+        parts.append(IncomingFile(name, data=handle.getvalue()) if isinstance(handle, io.BytesIO) else IncomingFile(name, folder() / name))
         handle.close()
 
     parser = MultipartParser(boundary_of(content_type), {

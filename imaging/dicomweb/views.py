@@ -98,10 +98,16 @@ class StudiesView(_Search):
         return self._store(request)
 
     def _store(self, request: Request, study_uid: str | None = None) -> HttpResponse:
-        tmp = Path(tempfile.mkdtemp(prefix="nbnm-stow-"))
+        made: list[Path] = []  # the parts' folder, made only for a body too large to split in memory
+
+        def folder() -> Path:
+            if not made:
+                made.append(Path(tempfile.mkdtemp(prefix="nbnm-stow-")))
+            return made[0]
+
         parts: list[IncomingFile] = []
         try:
-            parts = split_parts(request._request.read, request.content_type or request.META.get("CONTENT_TYPE", ""), tmp,
+            parts = split_parts(request._request.read, request.content_type or request.META.get("CONTENT_TYPE", ""), folder,
                                 length=_content_length(request))
             if not parts:
                 raise ApplicationError("The request has no parts.", code="bad_request")
@@ -114,7 +120,8 @@ class StudiesView(_Search):
             result = stow_store(actor=request.user, parts=parts, patient_hint=hint,
                                 find_patient=lambda sid: patient_for_upload(request, sid), base=self.base_url(request))
         finally:
-            _remove(tmp, parts)
+            if made:
+                _remove(made[0], parts)
         return _json(result.body, status=result.status, headers=result.headers)
 
 
