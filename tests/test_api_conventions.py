@@ -102,6 +102,29 @@ def test_an_impossible_diagnosis_year_is_a_400_naming_it(actors: Actors, year: s
     assert response.status_code == 400 and "diagnosis_year" in response.json()["fields"], response.content
 
 
+@pytest.mark.parametrize("who, path, body, field", [
+    ("data_manager", "/api/v1/imaging/unmatched/discard/", {"ids": [2**64], "reason": "x"}, "ids"),
+    ("investigator_a", "/api/v1/oversight/signatures/",
+     {"record_type": "trials.subject", "object_id": 2**63, "meaning": "approval", "password": "x"}, "object_id"),
+])
+def test_a_row_id_past_64_bits_is_a_400_naming_it(actors: Actors, who: str, path: str, body: dict, field: str) -> None:
+    """schemathesis found ids of 2**64 failing the query (SQLite: "Python int too large"): a 500. An id field takes 1 to
+    2**63 - 1 (registry.api.serializers.row_id_field)."""
+    response = api_client(actors.by_name(who)).post(path, body, format="json")
+    assert response.status_code == 400 and field in response.json()["fields"], response.content
+
+
+@pytest.mark.parametrize("path, param", [
+    ("/api/v1/trials/visits/", "trial"),  # a declared filter through a path (subject__trial): RowIdFilter
+    ("/api/v1/trials/visits/", "site"),
+    ("/api/v1/trials/arms/", "trial"),  # a filter generated for a foreign key (filterset_fields): RowChoiceFilter
+    ("/api/v1/lowdose/dose-savings/", "study"),  # a query serializer's row_id_field
+])
+def test_a_filter_naming_a_row_past_64_bits_is_a_400_naming_it(actors: Actors, path: str, param: str) -> None:
+    response = api_client(actors.data_manager).get(path, {param: str(2**64)})
+    assert response.status_code == 400 and param in response.json()["fields"], response.content
+
+
 def test_a_diagnosis_year_filters(actors: Actors) -> None:
     make_patient(actors.coordinator_a, actors.hospital_a, diagnosis_date=date(2021, 3, 1))
     client = api_client(actors.data_manager)

@@ -79,3 +79,19 @@ def test_api_docs_are_public_in_dev_and_need_a_login_in_production(tmp_path: Pat
     behind_two_proxies = run(["-c", code], {"DJANGO_SETTINGS_MODULE": "config.settings.production", **PROD_ENV,
                                             "API_DOCS_PUBLIC": "true", "TRUSTED_PROXY_COUNT": "2"}, tmp_path)
     assert behind_two_proxies.stdout.split() == ["True", "2"], behind_two_proxies.stderr
+
+
+def test_pydicom_never_logs_a_value_from_a_file(caplog) -> None:  # type: ignore[no-untyped-def]
+    """pydicom warns with the offending value ("Invalid value for VR PN: '...'"), which may be an identifier: its logger
+    stops below ERROR (imaging/apps.py), whatever the root level."""
+    import logging
+    import warnings
+
+    from pydicom.valuerep import IS, PersonName
+
+    with caplog.at_level(logging.DEBUG), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        IS("1.0")  # not an integer string: pydicom warns and logs with the value
+        PersonName("DOE^" + "J" * 70).encode()
+    assert not [r for r in caplog.records if r.name.startswith("pydicom")]
+    assert logging.getLogger("pydicom").getEffectiveLevel() == logging.ERROR

@@ -252,8 +252,9 @@ elif STORAGE_BACKEND != "filesystem":
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first: its WWW-Authenticate header turns an anonymous request into 401 rather than 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first: its WWW-Authenticate header turns an anonymous request into 401 rather than 403. DRF's, with a
+        # deferred upload's token remembered for a few seconds (registry/api/deferred.py).
+        "registry.api.deferred.DeferredTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -263,7 +264,7 @@ REST_FRAMEWORK = {
                                "registry.api.parsers.MultiPartParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "registry.api.filters.FilterBackend",  # django-filter's, refusing ids past 64 bits with a 400
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],

@@ -19,6 +19,7 @@ from imaging.services.network import (
 from nucmed.radiopharmaceuticals import CHOICES as TRACER_CHOICES
 from registry.access import Action, Rule, may
 from registry.api.base import ScopedModelViewSet
+from registry.api.serializers import row_id_field
 from registry.models import Hospital
 
 
@@ -68,12 +69,12 @@ class UnmatchedSerializer(serializers.ModelSerializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=5000)
+    ids = serializers.ListField(child=row_id_field(), allow_empty=False, max_length=5000)
     patient = serializers.CharField(max_length=20, help_text="Platform study ID of the patient the instances are.")
 
 
 class DiscardSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=5000)
+    ids = serializers.ListField(child=row_id_field(), allow_empty=False, max_length=5000)
     reason = serializers.CharField(max_length=200)
 
 
@@ -114,7 +115,7 @@ class ScheduleRequestSerializer(serializers.Serializer):
     tracer = serializers.ChoiceField(choices=[code for code, _label in TRACER_CHOICES])
     modality = serializers.CharField(max_length=16)
     station_ae_title = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
-    trial_visit_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    trial_visit_id = row_id_field(required=False, allow_null=True)
     weight_kg = serializers.FloatField(required=False, allow_null=True, min_value=0.5, max_value=300,
                                        help_text="Default: the weight at the last visit that recorded one.")
 

@@ -19,8 +19,8 @@ from imaging.services.review import study_release
 from imaging.uploaded import incoming_file
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
-from registry.api.deferred import DEFERRED_AUTHENTICATION, prefers_async
-from registry.api.serializers import KeysFirst, list_filtered, row_keys, rows_as
+from registry.api.deferred import prefers_async
+from registry.api.serializers import KeysFirst, list_filtered, row_id_field, row_keys, rows_as
 from registry.models import Patient
 from registry.services.work import work_retry
 
@@ -54,7 +54,7 @@ class ReceiptsAnswerSerializer(serializers.Serializer):
 class UploadRequestSerializer(serializers.Serializer):
     patient = serializers.CharField(help_text="Platform study ID, e.g. BJYY-00042.")
     # Only the type is checked here; ingest checks that the visit is the patient's and inside the uploader's scope.
-    trial_visit_id = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+    trial_visit_id = row_id_field(required=False, allow_null=True,
                                               help_text="A trial visit (SubjectVisit id) of this patient, if any.")
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False, help_text=".dcm files and/or .zip archives",
                                   error_messages={"required": gettext_lazy("Attach at least one .dcm file or .zip archive."),
@@ -138,7 +138,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMode
     scoped_queryset = Upload.objects.select_related("patient", "uploaded_by")
     serializer_class = UploadSerializer
     parser_classes = [MultiPartParser]
-    authentication_classes = DEFERRED_AUTHENTICATION
+    takes_deferred = True  # Prefer: respond-async (registry.api.deferred)
     filterset_fields = ["source"]
 
     @extend_schema(request={"multipart/form-data": UploadRequestSerializer},

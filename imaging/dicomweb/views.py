@@ -26,7 +26,7 @@ from imaging.models import Instance
 from imaging.multipart_related import split_parts
 from imaging.services.ingest import IncomingFile
 from registry.api.base import query_input
-from registry.api.deferred import DEFERRED_AUTHENTICATION, prefers_async
+from registry.api.deferred import prefers_async
 from registry.errors import ApplicationError
 
 DICOM_JSON = "application/dicom+json"
@@ -36,7 +36,7 @@ class DicomWebView(APIView):
     """DICOMweb speaks its own media types: never refuse a request over its Accept header."""
 
     parser_classes: list[type] = []
-    authentication_classes = DEFERRED_AUTHENTICATION  # STOW-RS takes deferred requests
+    takes_deferred = True  # STOW-RS: Prefer: respond-async (registry.api.deferred)
     schema = None  # DICOMweb is specified by PS3.18, not by this API's OpenAPI schema
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:

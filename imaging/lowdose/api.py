@@ -29,6 +29,7 @@ from imaging.reading.api.sessions import SessionSerializer
 from imaging.reading.models import ReadingSession
 from registry.access import Action, may
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields, query_input
+from registry.api.serializers import row_id_field
 from registry.models import User
 
 
@@ -186,7 +187,7 @@ class DoseSavingSerializer(serializers.Serializer):
 
 
 class DoseSavingQuery(serializers.Serializer):
-    study = serializers.IntegerField(required=False, min_value=1, help_text="One imaging study")
+    study = row_id_field(required=False, help_text="One imaging study")
 
 
 class DoseSummarySerializer(serializers.Serializer):

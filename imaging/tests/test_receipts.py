@@ -286,3 +286,13 @@ def test_a_group_is_handed_to_the_ingest_in_memory_up_to_the_budget_then_on_disk
         assert receipts_file() == 5
     assert handed == [(True, False)] * 2 + [(False, True)] * 3
     assert [r["outcome"] for r in Upload.objects.get().items] == ["accepted"] * 5
+
+
+def test_only_a_view_that_takes_deferred_requests_remembers_the_token(actors: Actors) -> None:
+    """The preference alone changes nothing elsewhere: a POST with it to another endpoint authenticates every time."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=actors.coordinator_a).key}")
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as asked:
+            assert client.post("/api/v1/imaging/receipts/", {}, **ASYNC).status_code == 405
+        assert any("authtoken_token" in q["sql"] for q in asked.captured_queries)

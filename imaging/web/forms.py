@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from imaging.models import ImagingStudy
+from registry.api.serializers import ROW_ID_MAX
 from registry.models import Patient
 from registry.web.forms import BootstrapForm, BootstrapFormMixin
 
@@ -85,7 +86,7 @@ class UploadForm(BootstrapFormMixin, _ScopedPatientsForm):
         help_text=_("The patient's study ID; type part of it to search among the patients you may upload for."))
     # Chosen by name from the patient's own visits (the page fills the list when the patient is chosen); still an
     # integer on the wire, so the ingest's own check of the visit (this patient's, inside your scope) decides.
-    trial_visit_id = forms.IntegerField(label=_("Trial visit (optional)"), required=False, min_value=1,
+    trial_visit_id = forms.IntegerField(label=_("Trial visit (optional)"), required=False, min_value=1, max_value=ROW_ID_MAX,
                                         widget=forms.Select(choices=[("", _("No trial visit"))]),
                                         help_text=_("The patient's trial visit these images were taken for, if any."))
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from registry.access import Action, Rule, reach
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
 from registry.api.downloads import FILE_RESPONSE, download, download_url
+from registry.api.filters import FilterSet
 from registry.api.parsers import JSONParser
 from registry.models import ConsentDocument, ConsentRecord, ConsentWithdrawal, Patient
 from registry.selectors import consent_document_list, consent_record_list
@@ -111,7 +112,7 @@ class ConsentDocumentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mix
         return document_pdf_response(document, file)
 
 
-class ConsentRecordFilter(filters.FilterSet):
+class ConsentRecordFilter(FilterSet):
     patient = filters.CharFilter(field_name="patient__study_id")
     withdrawn = filters.BooleanFilter(field_name="withdrawal", lookup_expr="isnull", exclude=True)
 

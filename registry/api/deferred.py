@@ -5,7 +5,9 @@ decided when they are filed, by the ingest's own checks against the database as 
 scope, the patient, the consent). The checks made at receipt only turn a sender away early. So a sender of one
 instance per request, a DICOMweb client or a PACS forwarding a series, need not pay the token and role queries on every
 instance: its token's user, with the roles read for it (registry.access caches them on the user object), is reused
-for INTAKE_RECEIVE_CHECK_SECONDS per process. Every other request authenticates as DRF's TokenAuthentication does.
+for INTAKE_RECEIVE_CHECK_SECONDS per process. Only a view that declares `takes_deferred = True` (the upload API and
+STOW-RS, which file nothing in the request when asked to respond async) gets this; every other request, and every
+request to those views without the preference, authenticates as DRF's TokenAuthentication does.
 
 What the reuse allows, and no more: for those few seconds after a token is deleted, or a role taken away, the token
 still gets receipts. Their files are refused when filed (a deactivated user or a lost role holds no scope then); a
@@ -16,7 +18,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
 
 
@@ -34,13 +36,15 @@ _lock = threading.Lock()  # a threaded server's requests share the dictionary
 
 
 class DeferredTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication; for a POST that prefers respond-async, the answer is remembered briefly (above).
+    """DRF's token authentication (the project's, settings.REST_FRAMEWORK); for a POST that prefers respond-async to a
+    view that takes deferred requests, the answer is remembered briefly (above).
 
     Only a success is remembered: an unknown token or an inactive user is asked of the database every time."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        view = (request.parser_context or {}).get("view")
         # DRF makes an instance per request, so this flag is the request's own.
-        self._deferred = request.method == "POST" and prefers_async(request)
+        self._deferred = getattr(view, "takes_deferred", False) and request.method == "POST" and prefers_async(request)
         return super().authenticate(request)
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
@@ -56,11 +60,6 @@ class DeferredTokenAuthentication(TokenAuthentication):
                 _remembered.clear()
             _remembered[key] = (now + settings.INTAKE_RECEIVE_CHECK_SECONDS, found)
         return found
-
-
-# The project's authentication (settings.REST_FRAMEWORK), token first, with the token's answer remembered as above: the
-# classes of a view that takes deferred requests.
-DEFERRED_AUTHENTICATION = [DeferredTokenAuthentication, SessionAuthentication]
 
 
 def deferred_forget() -> None:

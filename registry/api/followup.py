@@ -16,6 +16,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from registry import codelists as cl
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.api.filters import FilterSet
 from registry.api.patients import OutcomeSerializer
 from registry.errors import ApplicationError
 from registry.models import FollowUpPlan, FollowUpVisit, Patient
@@ -56,7 +57,7 @@ class MissedSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class VisitFilter(filters.FilterSet):
+class VisitFilter(FilterSet):
     patient = filters.CharFilter(field_name="patient__study_id")
     hospital = filters.CharFilter(field_name="patient__hospital__code")
     target_after = filters.DateFilter(field_name="target_date", lookup_expr="gte")

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from registry import codelists as cl
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.api.filters import FilterSet
 from registry.api.serializers import KeysFirst, list_filtered, row_keys, rows_as
 from registry.consent_rules import consent_state
 from registry.models import Hospital, Patient, PatientIdentity
@@ -116,7 +117,7 @@ class ConsentStatusSerializer(serializers.Serializer):
     consent_id = serializers.IntegerField(allow_null=True, help_text="The consent judged (the latest signed version), if any.")
 
 
-class PatientFilter(filters.FilterSet):
+class PatientFilter(FilterSet):
     hospital = filters.CharFilter(field_name="hospital__code")
     diagnosis_year = YearFilter(field_name="diagnosis_date")
     vital_status = filters.ChoiceFilter(choices=[("alive", "alive"), ("dead", "dead")], method="filter_vital")

@@ -7,6 +7,15 @@ from rest_framework import serializers
 
 from registry.models import AuditEvent, Hospital, HospitalMembership, Job, User
 
+# The largest row id a request may name: a signed 64-bit integer, what PostgreSQL's bigint and SQLite's INTEGER hold. A
+# larger number names no row, and the database driver would refuse it with an error instead of "no such row".
+ROW_ID_MAX = 2**63 - 1
+
+
+def row_id_field(**kwargs: Any) -> serializers.IntegerField:
+    """An input field for a row's id: 1 to ROW_ID_MAX, anything else 400 with the field named."""
+    return serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX, **kwargs)
+
 
 class HospitalSerializer(serializers.ModelSerializer):
     class Meta:

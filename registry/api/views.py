@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from registry import codelists as cl
 from registry.access import Rule, may
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from registry.api.filters import FilterSet
 from registry.api.serializers import (
     AuditEventSerializer,
     HospitalSerializer,
@@ -65,7 +66,7 @@ class MembershipViewSet(ScopedReadOnlyViewSet):
     ordering_fields = ["granted_at"]
 
 
-class AuditEventFilter(filters.FilterSet):
+class AuditEventFilter(FilterSet):
     since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

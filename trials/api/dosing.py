@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.api.filters import FilterSet, RowIdFilter
 from trials import selectors
 from trials.models import DosingRecord, ProtocolDeviation, Subject, SubjectVisit
 from trials.services.dosing import dosing_record_create, dosing_record_update, protocol_deviation_review
@@ -55,9 +56,9 @@ class DosingUpdateSerializer(DosingInputSerializer):
     reason = serializers.CharField(help_text="Why the recorded dose is corrected (kept in the audit trail).")
 
 
-class DosingFilter(filters.FilterSet):
-    trial = filters.NumberFilter(field_name="subject__trial")
-    site = filters.NumberFilter(field_name="subject__site")
+class DosingFilter(FilterSet):
+    trial = RowIdFilter(field_name="subject__trial")
+    site = RowIdFilter(field_name="subject__site")
     administered_after = filters.DateTimeFilter(field_name="administered_at", lookup_expr="gte")
 
     class Meta:
@@ -104,9 +105,9 @@ class ReviewSerializer(serializers.Serializer):
                                    help_text="Needed when the subject's casebook is signed: the signature is then voided.")
 
 
-class DeviationFilter(filters.FilterSet):
-    trial = filters.NumberFilter(field_name="subject__trial")
-    site = filters.NumberFilter(field_name="subject__site")
+class DeviationFilter(FilterSet):
+    trial = RowIdFilter(field_name="subject__trial")
+    site = RowIdFilter(field_name="subject__site")
 
     class Meta:
         model = ProtocolDeviation

@@ -3,7 +3,6 @@ transitions, protocol versions, arms, sites, trial roles, eligibility criteria a
 from typing import Any
 
 from django.utils import timezone
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 
 from registry.api.base import ScopedReadOnlyViewSet
 from registry.api.downloads import FILE_RESPONSE, download, download_url
+from registry.api.filters import FilterSet, RowIdFilter
 from trials import selectors
 from trials.models import Arm, EligibilityCriterion, ProtocolVersion, Trial, TrialMembership, TrialSite, VisitDefinition
 from trials.services.protocol_documents import protocol_document_download
@@ -150,8 +150,8 @@ class CriterionSerializer(serializers.ModelSerializer):
         fields = ["id", "protocol_version", "kind", "number", "label", "text_zh", "text_en"]
 
 
-class CriterionFilter(filters.FilterSet):
-    trial = filters.NumberFilter(field_name="protocol_version__trial")
+class CriterionFilter(FilterSet):
+    trial = RowIdFilter(field_name="protocol_version__trial")
 
     class Meta:
         model = EligibilityCriterion
@@ -173,8 +173,8 @@ class VisitDefinitionSerializer(serializers.ModelSerializer):
                   "window_after_days"]
 
 
-class VisitDefinitionFilter(filters.FilterSet):
-    trial = filters.NumberFilter(field_name="protocol_version__trial")
+class VisitDefinitionFilter(FilterSet):
+    trial = RowIdFilter(field_name="protocol_version__trial")
 
     class Meta:
         model = VisitDefinition

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from registry.access import Action, Rule, may
 from registry.api.base import ScopedModelViewSet, ScopedRelatedFields
+from registry.api.filters import FilterSet, RowIdFilter
 from registry.models import Patient
 from trials import selectors
 from trials.api.common import PatientStudyIdField
@@ -76,7 +77,7 @@ class ScreeningCreateSerializer(ScopedRelatedFields, serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ScreeningFilter(filters.FilterSet):
+class ScreeningFilter(FilterSet):
     patient = StudyIdFilter(field_name="patient__study_id", hospital_path="site__hospital")
     screened_after = filters.DateFilter(field_name="screened_on", lookup_expr="gte")
     screened_before = filters.DateFilter(field_name="screened_on", lookup_expr="lte")
@@ -164,7 +165,7 @@ class SubjectStatusSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why participation ends (kept in the audit trail).")
 
 
-class SubjectFilter(filters.FilterSet):
+class SubjectFilter(FilterSet):
     patient = StudyIdFilter(field_name="patient__study_id", hospital_path="site__hospital")
 
     class Meta:
@@ -237,9 +238,9 @@ class SubjectVisitRecordSerializer(serializers.Serializer):
                                                  help_text="Required when done_on is outside the visit window (code out_of_window_reason_required).")
 
 
-class SubjectVisitFilter(filters.FilterSet):
-    trial = filters.NumberFilter(field_name="subject__trial")
-    site = filters.NumberFilter(field_name="subject__site")
+class SubjectVisitFilter(FilterSet):
+    trial = RowIdFilter(field_name="subject__trial")
+    site = RowIdFilter(field_name="subject__site")
     due_before = filters.DateFilter(field_name="target_date", lookup_expr="lte")
 
     class Meta:

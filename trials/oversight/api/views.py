@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.api.base import ScopedModelViewSet
+from registry.api.filters import FilterSet
+from registry.api.serializers import row_id_field
 from registry.errors import ApplicationError
 from trials.oversight.api.fields import NamedChoiceField
 from trials.oversight.models import DataQuery, QueryMessage, Signature
@@ -64,12 +66,12 @@ class SignatureSerializer(RecordReferenceMixin, serializers.ModelSerializer):
 
 class SignRequestSerializer(serializers.Serializer):
     record_type = RecordTypeField(help_text="app_label.model of the record, e.g. safety.adverseevent or trials.subject.")
-    object_id = serializers.IntegerField(min_value=1)
+    object_id = row_id_field()
     meaning = NamedChoiceField(**MEANING)
     password = serializers.CharField(style={"input_type": "password"}, write_only=True, trim_whitespace=False)
 
 
-class SignatureFilter(filters.FilterSet):
+class SignatureFilter(FilterSet):
     record_type = filters.CharFilter(method="filter_record_type")
 
     class Meta:
@@ -127,7 +129,7 @@ class DataQueryDetailSerializer(DataQuerySerializer):
 
 class RaiseSerializer(serializers.Serializer):
     record_type = RecordTypeField(help_text="app_label.model of the record, e.g. trials.dosingrecord.")
-    object_id = serializers.IntegerField(min_value=1)
+    object_id = row_id_field()
     field_name = serializers.CharField(max_length=100)
     text = serializers.CharField()
 
@@ -143,7 +145,7 @@ class QueryCountSerializer(serializers.Serializer):
     answered = serializers.IntegerField()
 
 
-class DataQueryFilter(filters.FilterSet):
+class DataQueryFilter(FilterSet):
     hospital = filters.CharFilter(field_name="hospital__code")
     record_type = filters.CharFilter(method="filter_record_type")
 

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from registry.access import restricted_prefetch
 from registry.api.base import ScopedModelViewSet
+from registry.api.filters import FilterSet
 from registry.api.serializers import KeysFirst, list_filtered, row_keys, rows_as
 from trials.oversight.api.views import call
 from trials.safety import ctcae
@@ -59,7 +60,7 @@ class CtcaeTermViewSet(viewsets.ViewSet):
         return Response(TermSerializer(term).data)
 
 
-class AdverseEventFilter(filters.FilterSet):
+class AdverseEventFilter(FilterSet):
     trial = filters.CharFilter(field_name="subject__trial__code")
     hospital = filters.CharFilter(field_name="subject__site__hospital__code")
     subject_number = filters.CharFilter(field_name="subject__subject_number")
@@ -158,7 +159,7 @@ def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows_as(AdverseEventSerializer, events, current=current)
 
 
-class ClockFilter(filters.FilterSet):
+class ClockFilter(FilterSet):
     trial = filters.CharFilter(field_name="event__subject__trial__code")
     hospital = filters.CharFilter(field_name="event__subject__site__hospital__code")
 

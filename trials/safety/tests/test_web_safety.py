@@ -43,7 +43,10 @@ def test_ae_report_refusal_keeps_input_then_reports(client, actors: Actors, worl
     assert response.status_code == 400 and "Required: relatedness." in text
     assert 'data-testid="chosen-term">Anemia<' in text
     assert re.search(r'<input type="checkbox" name="serious_hospitalisation"[^>]* checked', text)  # what was typed is kept
-    aware = (timezone.localtime() - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    # Half an hour ago, but not before today's midnight: the onset is today, and awareness before it is refused
+    # (run in the half hour after midnight, the plain "30 minutes ago" was yesterday and the test failed).
+    now = timezone.localtime()
+    aware = max(now - timedelta(minutes=30), now.replace(hour=0, minute=0)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(url, _form(serious_hospitalisation="on", site_awareness_at=aware))
     event = AdverseEvent.objects.get(subject=world.subject_a, number=2)
     assert response.status_code == 302 and response["Location"] == reverse("web-ae-detail", args=[event.pk])
