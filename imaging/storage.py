@@ -38,7 +38,6 @@ def key_for(sha256: str) -> str:
 
 STAGING = "incoming"
 CONTENT = "dicom"
-SPOOL = "spool"  # files received for deferred filing, encrypted (imaging.services.receipts), until they are filed
 
 
 def new_batch() -> str:
@@ -168,15 +167,6 @@ def modified(key: str) -> datetime:
 
 def delete(key: str) -> None:
     default_storage.delete(key)
-
-
-def spool_put(data: bytes) -> str:
-    """Write a received file's encrypted bytes under a new key of its own in the spool; the key written."""
-    key = f"{SPOOL}/{secrets.token_hex(1)}/{secrets.token_hex(16)}.bin"
-    if _local():
-        _write_new(default_storage.path(key), data)
-        return key
-    return str(default_storage.save(key, ContentFile(data)))
 
 
 def _write_new(path: str, data: bytes) -> None:
