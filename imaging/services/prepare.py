@@ -40,6 +40,12 @@ class IncomingFile:
     path: Path | None = None
     data: bytes | None = None
 
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else _on_disk(self).stat().st_size
+
+    def read(self) -> bytes:
+        return self.data if self.data is not None else _on_disk(self).read_bytes()
+
 
 @dataclass
 class Prepared:
@@ -177,7 +183,7 @@ def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: b
     and its Frame of Reference; it must still carry the platform's own de-identification (`platform_derived_refusal`).
     """
     source: Path | bytes = incoming.data if incoming.data is not None else _on_disk(incoming)
-    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    size = incoming.size()
     if size > max_bytes:
         return {"file": incoming.name, "outcome": "rejected", "code": "too_large",
                 "reason": f"The file is {size} bytes; the limit is {max_bytes}."}

@@ -91,15 +91,14 @@ def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingF
     spools: list[IntakeSpool] = []
     for given in files:
         name = printable_name(given.name)
-        size = len(given.data) if given.data is not None else given.path.stat().st_size  # type: ignore[union-attr]
+        size = given.size()
         if size > settings.INTAKE_SPOOL_MAX_BYTES:
             raise ApplicationError(
                 _("%(file)s is larger than %(limit)d MB, the most a deferred upload takes: send it without "
                   "Prefer: respond-async.") % {"file": name, "limit": settings.INTAKE_SPOOL_MAX_BYTES // 2**20},
                 code="too_large_to_defer")
-        data = given.data if given.data is not None else given.path.read_bytes()  # type: ignore[union-attr]
         rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name, size=size))
-        spools.append(IntakeSpool(data=identity_crypto.encrypt_bytes(data)))
+        spools.append(IntakeSpool(data=identity_crypto.encrypt_bytes(given.read())))
     with transaction.atomic(savepoint=False):  # all or none of the request's receipts
         for row, spool in zip(rows, spools, strict=True):  # a request usually has one file
             spool.receipt = ingest_sql.insert_one(row)  # written once as SQL (ingest_sql): the ORM's save costs more
