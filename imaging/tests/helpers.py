@@ -55,3 +55,16 @@ def zip_of(entries: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED
         for name, data in entries.items():
             zf.writestr(name, data)
     return buffer.getvalue()
+
+
+def ingest_spy(monkeypatch, module) -> list[tuple[bool, bool]]:  # type: ignore[no-untyped-def]
+    """Record, for every file `module` hands to its `ingest`, whether it came in memory and whether on disk."""
+    handed: list[tuple[bool, bool]] = []
+    real = module.ingest
+
+    def spy(**kwargs):  # type: ignore[no-untyped-def]
+        handed.extend((f.data is not None, f.path is not None) for f in kwargs["files"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(module, "ingest", spy)
+    return handed

@@ -12,7 +12,7 @@ from imaging.api import views as api_views
 from imaging.dicomweb import stow as stow_module
 from imaging.models import Instance, Upload
 from imaging.services.ingest import IncomingFile, ingest
-from imaging.tests.helpers import child, pet_files, stow, zip_of
+from imaging.tests.helpers import child, ingest_spy, pet_files, stow, zip_of
 
 
 @pytest.fixture
@@ -53,14 +53,7 @@ def test_an_upload_request_hands_its_files_over_in_memory_when_small_on_disk_whe
     larger one from the temporary files it streamed to (imaging.uploaded); the files are filed the same either way."""
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = memory_limit
     files = pet_files(tmp_path, patient, n=2)
-    handed: list[tuple[bool, bool]] = []
-    real = api_views.ingest
-
-    def spy(**kwargs):  # type: ignore[no-untyped-def]
-        handed.extend((f.data is not None, f.path is not None) for f in kwargs["files"])
-        return real(**kwargs)
-
-    monkeypatch.setattr(api_views, "ingest", spy)
+    handed = ingest_spy(monkeypatch, api_views)
     with ExitStack() as stack:
         handles = [stack.enter_context(p.open("rb")) for p in files]
         response = api_client(actors.coordinator_a).post("/api/v1/imaging/uploads/", {"patient": patient.study_id, "files": handles},
@@ -77,14 +70,7 @@ def test_stow_splits_a_small_body_in_memory_a_large_one_to_disk(  # type: ignore
     body's parts are written to temporary files, removed after the request. Stored the same either way."""
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = memory_limit
     files = pet_files(tmp_path, patient, n=2)
-    handed: list[tuple[bool, bool]] = []
-    real = stow_module.ingest
-
-    def spy(**kwargs):  # type: ignore[no-untyped-def]
-        handed.extend((f.data is not None, f.path is not None) for f in kwargs["files"])
-        return real(**kwargs)
-
-    monkeypatch.setattr(stow_module, "ingest", spy)
+    handed = ingest_spy(monkeypatch, stow_module)
     folders: list[Path] = []
     real_mkdtemp = tempfile.mkdtemp
     monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: folders.append(Path(real_mkdtemp(**kw))) or str(folders[-1]))

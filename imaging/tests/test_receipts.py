@@ -23,7 +23,7 @@ from imaging.models import Instance, IntakeReceipt, IntakeSpool, Series, Upload
 from imaging.services import receipts as receipts_module
 from imaging.services.ingest import IncomingFile
 from imaging.services.receipts import _spooled, receipts_file, receipts_receive, receipts_waiting
-from imaging.tests.helpers import as_upload, child, pet_files, stow
+from imaging.tests.helpers import as_upload, child, ingest_spy, pet_files, stow
 from registry import identity_crypto
 from registry.access import HospitalRole
 from registry.models import AuditEvent
@@ -274,14 +274,7 @@ def test_a_group_is_handed_to_the_ingest_in_memory_up_to_the_budget_then_on_disk
                                                                                    monkeypatch) -> None:
     files = pet_files(tmp_path, patient, n=5)
     receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=_arrivals(files))
-    handed: list[tuple[bool, bool]] = []
-    real_ingest = receipts_module.ingest
-
-    def spy(**kwargs):  # type: ignore[no-untyped-def]
-        handed.extend((f.data is not None, f.path is not None) for f in kwargs["files"])
-        return real_ingest(**kwargs)
-
-    monkeypatch.setattr(receipts_module, "ingest", spy)
+    handed = ingest_spy(monkeypatch, receipts_module)
     with override_settings(INTAKE_SPOOL_MAX_BYTES=2 * max(p.stat().st_size for p in files)):
         assert receipts_file() == 5
     assert handed == [(True, False)] * 2 + [(False, True)] * 3
