@@ -41,6 +41,8 @@ class DeferredTokenAuthentication(TokenAuthentication):
 
     Only a success is remembered: an unknown token or an inactive user is asked of the database every time."""
 
+    _deferred = False
+
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         view = (request.parser_context or {}).get("view")
         # DRF makes an instance per request, so this flag is the request's own.
