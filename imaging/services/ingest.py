@@ -162,7 +162,10 @@ def upload_check_visit(*, actor: User, patient: Patient, trial_visit_id: int | N
 
 
 def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], source: str,
-           trial_visit_id: int | None = None) -> Upload:
+           trial_visit_id: int | None = None, recorded: Callable[[Upload], None] | None = None) -> Upload:
+    """`recorded`, when given, runs in the transaction that writes the upload's rows, once they are written: what the
+    caller writes with them commits or rolls back with them (the receipts filer settles its receipts there). The files'
+    reading and de-identification happen before that transaction, which holds no lock meanwhile."""
     upload_check_patient(actor=actor, patient=patient)
     # Before a byte is read or stored: a refused visit leaves nothing behind.
     visit = upload_check_visit(actor=actor, patient=patient, trial_visit_id=trial_visit_id)
@@ -190,12 +193,12 @@ def ingest(*, actor: User, patient: Patient, files: Iterable[IncomingFile], sour
                     items.append(outcome.item)
         try:
             return _record(actor=actor, patient=patient, source=source, trial_visit=visit, items=items, accepted=accepted,
-                           batch=batch)
+                           batch=batch, recorded=recorded)
         except IntegrityError:
             # A concurrent upload of the same files created a study, series or instance first (a double submit):
             # file against its rows once more, where this upload's copies become duplicates or conflicts.
             return _record(actor=actor, patient=patient, source=source, trial_visit=visit, items=items, accepted=accepted,
-                           batch=batch)
+                           batch=batch, recorded=recorded)
     finally:
         storage.discard(batch)  # whatever was not published: refused files, duplicates, a rolled-back transaction's
 
@@ -250,7 +253,7 @@ CONFLICT_REASONS = {
 
 @transaction.atomic
 def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectVisit | None, items: list[dict[str, Any]],
-            accepted: list[Prepared], batch: str) -> Upload:
+            accepted: list[Prepared], batch: str, recorded: Callable[[Upload], None] | None = None) -> Upload:
     """File the accepted files and write the upload, in a fixed number of statements per kind of row.
 
     Every file's outcome is decided first (conflict, duplicate, new), so the upload row is inserted once with its
@@ -318,6 +321,8 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectV
     audit_record(actor=actor, action="ingest", instance=upload, hospital_id=patient.hospital_id,
                  after={**counts, "files": len(items), "studies": sorted(studies), "source": source,
                         "trial_visit": trial_visit.pk if trial_visit else None})
+    if recorded is not None:
+        recorded(upload)
     # Last, once every row is written: a failure before this point leaves only staged files, which ingest removes.
     for a in publish:
         storage.promote(batch, a.sha256)

@@ -158,7 +158,10 @@ def receipts_waiting() -> bool:
 
 
 def receipts_file() -> int:
-    """File every waiting receipt, one claimed batch after another; how many receipts were settled."""
+    """File the waiting receipts: a claimed batch, and the next while each was full (more were waiting than a batch
+    holds); how many receipts were settled. Not the ones committed while this filer worked: each has a message of its
+    own to come (_wake), at the end of its process's window, so they are filed together then rather than chased a few
+    at a time (which made a group per handful of receipts, and its per-upload work, while a sender kept sending)."""
     _reclaim_stale()
     settled = 0
     while batch := _claim():
@@ -166,6 +169,8 @@ def receipts_file() -> int:
         for _group_key, group in groupby(sorted(batch, key=lambda r: (key(r), r.pk)), key=key):
             _file_group(list(group))
         settled += len(batch)
+        if len(batch) < settings.INTAKE_FILING_BATCH:
+            break
     return settled
 
 
@@ -221,10 +226,10 @@ def _file_group(receipts: list[IntakeReceipt]) -> None:
         if not readable:
             return
         try:
-            with transaction.atomic():
-                upload = ingest(actor=first.received_by, patient=first.patient, files=files, source=first.source,
-                                trial_visit_id=first.trial_visit_id)
-                _settle(readable, upload)
+            # The receipts are settled in the transaction that writes the upload's rows, which opens once the files are
+            # read and de-identified: on SQLite a transaction takes the one write lock, which receiving requests wait for.
+            ingest(actor=first.received_by, patient=first.patient, files=files, source=first.source,
+                   trial_visit_id=first.trial_visit_id, recorded=lambda upload: _settle(readable, upload))
         except ApplicationError as exc:  # the patient left the sender's scope, or the consent was withdrawn, meanwhile
             _refuse(readable, exc)
         except Exception:

@@ -289,3 +289,20 @@ def test_only_a_view_that_takes_deferred_requests_remembers_the_token(actors: Ac
         with CaptureQueriesContext(connection) as asked:
             assert client.post("/api/v1/imaging/receipts/", {}, **ASYNC).status_code == 405
         assert any("authtoken_token" in q["sql"] for q in asked.captured_queries)
+
+
+def test_receipts_are_settled_in_the_uploads_transaction(actors: Actors, patient, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The filing's files are read outside any transaction; the receipts are settled in the one that writes the
+    upload's rows (ingest's `recorded`): a failure there leaves no upload, no instance, and the receipts claimed, to
+    be taken again after the lease."""
+    files = pet_files(tmp_path, patient, n=2)
+    receipts_receive(actor=actors.coordinator_a, patient=patient, source=Upload.Source.API, files=_arrivals(files))
+
+    def broken(receipts, upload):  # type: ignore[no-untyped-def]
+        raise RuntimeError("settling failed")
+
+    monkeypatch.setattr(receipts_module, "_settle", broken)
+    assert receipts_file() == 2
+    assert not Upload.objects.exists() and not Instance.objects.exists()
+    assert set(IntakeReceipt.objects.values_list("state", flat=True)) == {"filing"}
+    assert IntakeSpool.objects.count() == 2  # the files wait with their receipts
