@@ -157,30 +157,33 @@ def receipts_waiting() -> bool:
                                         | Q(state=State.FILING, claimed_at__lt=stale)).exists()
 
 
+# After a batch, a filer claims again only when at least this many receipts wait (or the batch was full): fewer have a
+# message of their own to come (_wake), and chasing them a handful at a time while a sender keeps sending made an
+# upload, with its per-upload work, per handful (on SQLite it doubled the CPU per instance); a sender faster than the
+# filer leaves this many waiting at once and is filed without a pause.
+_CLAIM_AGAIN_AT_LEAST = 8
+
+
 def receipts_file() -> int:
-    """File the waiting receipts: a claimed batch, and the next while each was full (more were waiting than a batch
-    holds); how many receipts were settled. Not the ones committed while this filer worked: each has a message of its
-    own to come (_wake), at the end of its process's window, so they are filed together then rather than chased a few
-    at a time (which made a group per handful of receipts, and its per-upload work, while a sender kept sending)."""
+    """File the waiting receipts: a claimed batch, and the next while enough wait (above); how many were settled."""
     _reclaim_stale()
-    settled = 0
-    while batch := _claim():
+    settled, at_least = 0, 1
+    while batch := _claim(at_least):
         key = lambda r: (r.patient_id, r.received_by_id, r.source, r.trial_visit_id)  # noqa: E731
         for _group_key, group in groupby(sorted(batch, key=lambda r: (key(r), r.pk)), key=key):
             _file_group(list(group))
         settled += len(batch)
-        if len(batch) < settings.INTAKE_FILING_BATCH:
-            break
+        at_least = 1 if len(batch) == settings.INTAKE_FILING_BATCH else _CLAIM_AGAIN_AT_LEAST
     return settled
 
 
-def _claim() -> list[IntakeReceipt]:
-    """The oldest waiting receipts, now this filer's (a concurrent filer skips them: SKIP LOCKED on PostgreSQL), without
-    their files (read a few at a time when filed)."""
+def _claim(at_least: int = 1) -> list[IntakeReceipt]:
+    """The oldest waiting receipts, now this filer's (a concurrent filer skips them: SKIP LOCKED on PostgreSQL), if
+    there are `at_least` of them."""
     with transaction.atomic():
         ids = list(IntakeReceipt.objects.filter(state=State.RECEIVED).order_by("pk").select_for_update(skip_locked=True)
                    .values_list("pk", flat=True)[:settings.INTAKE_FILING_BATCH])
-        if not ids:
+        if len(ids) < at_least:
             return []
         IntakeReceipt.objects.filter(pk__in=ids, state=State.RECEIVED).update(
             state=State.FILING, claimed_at=timezone.now(), attempts=F("attempts") + 1)
