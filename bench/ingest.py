@@ -7,7 +7,7 @@ what the target measures), or run in the request as in the broker-less demo (`--
 eager: the SUV step reads the whole series back, the preview step renders PNGs). Printed next to the pydicom read+write rate of the same files
 measured in the same run (ANCHORS.md: a ratio holds on a shared machine, an absolute time does not).
 
-    .venv/bin/python bench/ingest.py [--n 2000] [--batch 100] [--path upload|stow] [--orthanc auto|no]
+    .venv/bin/python bench/ingest.py [--n 2000] [--batch 100] [--path upload|raw|stow] [--orthanc auto|no]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/ingest.py --batch 1 --defer
 
 `--defer` sends each request with `Prefer: respond-async` (imaging.services.receipts): the server answers 202 once
@@ -114,6 +114,10 @@ def _upload(session: requests.Session, base: str, study_id: str, files: list[Pat
     prefer = {"Prefer": "respond-async"} if defer else {}
     if path == "stow":
         r = _stow(session, f"{base}/dicomweb/studies?patient={study_id}", files, prefer)
+    elif path == "raw":  # the file as the whole body, as to Orthanc's POST /instances
+        (only,) = files
+        r = session.post(f"{base}/api/v1/imaging/uploads/", params={"patient": study_id}, data=only.read_bytes(),
+                         headers={"Content-Type": "application/dicom", **prefer})
     else:
         handles = [("files", (f.name, f.open("rb"), "application/dicom")) for f in files]
         try:
@@ -121,7 +125,7 @@ def _upload(session: requests.Session, base: str, study_id: str, files: list[Pat
         finally:
             for _, (_, fh, _) in handles:
                 fh.close()
-    if r.status_code != (202 if defer else 201 if path == "upload" else 200):
+    if r.status_code != (202 if defer else 200 if path == "stow" else 201):
         raise SystemExit(f"{path} answered {r.status_code}: {r.text[:300]}")
     if defer:  # the files are acknowledged, filed later: count the receipts
         return len(r.json()["receipts"])
@@ -228,7 +232,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=100, help="instances per HTTP request")
-    parser.add_argument("--path", choices=["upload", "stow"], default="upload")
+    parser.add_argument("--path", choices=["upload", "raw", "stow"], default="upload",
+                        help="upload: the upload API's multipart form; raw: its application/dicom body, one file per "
+                             "request (--batch 1); stow: DICOMweb STOW-RS")
     parser.add_argument("--orthanc", choices=["auto", "no"], default="auto",
                         help="auto: also time Orthanc on the same files in the same run when it is installed")
     parser.add_argument("--analysis", choices=["queued", "inline"], default="queued",
@@ -236,6 +242,8 @@ def main() -> int:
     parser.add_argument("--defer", action="store_true",
                         help="Prefer: respond-async; a real Celery worker files the receipts (PostgreSQL and Redis)")
     args = parser.parse_args()
+    if args.path == "raw" and args.batch != 1:
+        parser.error("--path raw sends one file per request: give --batch 1")
 
     work = Path(tempfile.mkdtemp(prefix="nbnm-bench-"))
     os.environ.update({"NBNM_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "config.settings.dev",
@@ -254,7 +262,7 @@ def main() -> int:
         code, ours = _run(args, groups, raw, size_mb, len(paths))
     if theirs is not None:
         kind = "STOW-RS" if args.path == "stow" else "REST POST /instances"
-        print(f"Orthanc {kind}, {1 if args.path == 'upload' else args.batch}/request, same files, same run: {theirs:.0f} instances/s")
+        print(f"Orthanc {kind}, {1 if args.path != 'stow' else args.batch}/request, same files, same run: {theirs:.0f} instances/s")
         print(f"ratio platform / Orthanc: {ours / theirs:.2f} (target >= 1.0)")
     return code
 
@@ -286,7 +294,8 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
         if args.defer:  # the worker's first filing starts its ingest process pool: done before the clock starts
             warm_uid = next(iter(groups))
             warm, groups[warm_uid] = groups[warm_uid][:WARM_UP], groups[warm_uid][WARM_UP:]
-            _upload(session, base, patients[warm_uid], warm, args.path, defer=True)
+            for i in range(0, len(warm), args.batch):
+                _upload(session, base, patients[warm_uid], warm[i:i + args.batch], args.path, defer=True)
             _until_filed(time.perf_counter())
         pids = [server.pid] + ([worker.pid] if worker else [])
         accepted, started, cpu_before = 0, time.perf_counter(), sum(_server_cpu(pid) for pid in pids)

@@ -3,7 +3,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -16,7 +17,7 @@ from imaging.services.acquisition import study_acquisition_update
 from imaging.services.ingest import ingest, may_upload, with_upload_scope
 from imaging.services.receipts import receipts_patient, receipts_receive
 from imaging.services.review import study_release
-from imaging.uploaded import incoming_file
+from imaging.uploaded import RAW_BODY_PARSERS, incoming_file
 from registry.access import Action
 from registry.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from registry.api.deferred import prefers_async
@@ -120,6 +121,9 @@ class ReleaseSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Who checked, and why the images are this patient's.")
 
 
+_RAW_QUERY_HELP = "With a raw application/dicom or application/zip body only: the form's `{}` field."
+
+
 def patient_for_upload(request: Request, study_id: str) -> Patient:
     """404 when the patient is not visible to the uploader at all; 403 when visible but not theirs to add to."""
     if not study_id.isprintable():  # a NUL (from a STOW header or query) is no study ID, and PostgreSQL refuses it in a query
@@ -137,14 +141,21 @@ def patient_for_upload(request: Request, study_id: str) -> Patient:
 class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     scoped_queryset = Upload.objects.select_related("patient", "uploaded_by")
     serializer_class = UploadSerializer
-    parser_classes = [MultiPartParser]
+    parser_classes = [MultiPartParser, *RAW_BODY_PARSERS]
     takes_deferred = True  # Prefer: respond-async (registry.api.deferred)
     filterset_fields = ["source"]
 
-    @extend_schema(request={"multipart/form-data": UploadRequestSerializer},
+    @extend_schema(request={"multipart/form-data": UploadRequestSerializer, "application/dicom": OpenApiTypes.BINARY,
+                            "application/zip": OpenApiTypes.BINARY},
+                   parameters=[OpenApiParameter("patient", str, description=_RAW_QUERY_HELP.format("patient")),
+                               OpenApiParameter("trial_visit_id", int, description=_RAW_QUERY_HELP.format("trial_visit_id"))],
                    responses={201: UploadSerializer, 202: ReceiptsAnswerSerializer})
     def create(self, request: Request) -> Response:
         """Upload DICOM files and zips for one patient; every file's outcome is in `items` (partial success is explicit).
+
+        The files come as a multipart form, or one file as the whole body (`Content-Type: application/dicom` or
+        `application/zip`, its name from Content-Disposition's filename if given) with `patient` and `trial_visit_id`
+        in the query, as a forwarder sends one instance at a time.
 
         With `Prefer: respond-async` (RFC 7240) the files are acknowledged once spooled: 202, one receipt per file, each
         at `/api/v1/imaging/receipts/{id}/` with its outcome once filed, about a second later (docs/imaging/intake.md)."""
