@@ -123,20 +123,25 @@ def _prepared(obj: Model, fields: tuple[Field, ...]) -> list[Any]:
     return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
 
 
-def _adopted(obj: M, pk: Any) -> M:
+def adopted(obj: M, pk: Any) -> M:
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
 
 
-def insert_one(obj: M) -> M:
-    """INSERT the new row and set its primary key (RETURNING: SQLite >= 3.35, PostgreSQL)."""
+def insert_parts(obj: Model) -> tuple[str, list[Any]]:
+    """The INSERT of a new row, without RETURNING, and its values: for a statement that builds on it."""
     model = type(obj)
     fields = _insert_fields(model)
-    sql = (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)})"
-           f" VALUES ({_marks(len(fields))}) RETURNING {_quote(model._meta.pk.column)}")
-    return _adopted(obj, _rows(sql, _prepared(obj, fields))[0][0])
+    return (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)})"
+            f" VALUES ({_marks(len(fields))})"), _prepared(obj, fields)
+
+
+def insert_one(obj: M) -> M:
+    """INSERT the new row and set its primary key (RETURNING: SQLite >= 3.35, PostgreSQL)."""
+    sql, values = insert_parts(obj)
+    return adopted(obj, _rows(f"{sql} RETURNING {_quote(type(obj)._meta.pk.column)}", values)[0][0])
 
 
 def insert_many(objs: Sequence[Model]) -> None:

@@ -29,6 +29,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from itertools import groupby
 from pathlib import Path
@@ -99,28 +100,52 @@ def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingF
                 code="too_large_to_defer")
         rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name, size=size))
         spools.append(IntakeSpool(data=identity_crypto.encrypt_bytes(given.read())))
-    with transaction.atomic(savepoint=False):  # all or none of the request's receipts
-        for row, spool in zip(rows, spools, strict=True):  # a request usually has one file
-            spool.receipt = ingest_sql.insert_one(row)  # written once as SQL (ingest_sql): the ORM's save costs more
-        _insert_spools(spools)
+    if len(rows) == 1 and connection.vendor == "postgresql":  # the usual request: one statement
+        _insert_with_spool(rows[0], spools[0].data)
+    else:
+        with transaction.atomic(savepoint=False):  # all or none of the request's receipts
+            for row, spool in zip(rows, spools, strict=True):
+                spool.receipt = ingest_sql.insert_one(row)  # written once as SQL (ingest_sql): the ORM's save costs more
+            _insert_spools(spools)
     transaction.on_commit(_wake)  # at once, or after the caller's transaction (a test's)
     return rows  # as received: what became of each file is on its receipt once filed
 
 
 def _insert_spools(spools: list[IntakeSpool]) -> None:
-    """The files' rows, in one statement. On PostgreSQL the bytes go in binary (psycopg's %b, on a cursor that binds on
-    the server): Django's cursors bind on the client, which writes a 75 KB file into the statement as 150 KB of hex for
-    the server to parse, about 2 ms of a one-instance request (docs/performance.md). The cursor is Django's wrapper
-    around it, so the statement is logged and counted as any other."""
+    """The files' rows, in one statement. On PostgreSQL the bytes go in binary (_binary_cursor)."""
     rows = [(spool.receipt_id, spool.data) for spool in spools]
     sql = f'INSERT INTO "{IntakeSpool._meta.db_table}" (receipt_id, data) VALUES (%s, {{}})'
     if connection.vendor != "postgresql":  # SQLite binds bytes as a blob; the statement, not bulk_create's ORM work
         with connection.cursor() as cursor:
             cursor.executemany(sql.format("%s"), rows)
         return
+    with _binary_cursor() as cursor:
+        cursor.executemany(sql.format("%b"), rows)
+
+
+def _insert_with_spool(row: IntakeReceipt, data: bytes) -> None:
+    """PostgreSQL, a request of one file (a DICOMweb client's, a forwarder's): the receipt and its file in one
+    statement, which is atomic by itself and, outside a transaction, commits by itself. Django's transaction adds a
+    BEGIN and a COMMIT, and psycopg's executemany a pipeline: eight waits on the server instead of one, which cost
+    about 1 of 2.3 ms of CPU per request (docs/performance.md)."""
+    insert, values = ingest_sql.insert_parts(row)
+    sql = (f'WITH receipt AS ({insert} RETURNING id) INSERT INTO "{IntakeSpool._meta.db_table}" (receipt_id, data)'
+           f" SELECT id, %b FROM receipt RETURNING receipt_id")
+    with _binary_cursor() as cursor:
+        cursor.execute(sql, [*values, data])
+        ingest_sql.adopted(row, cursor.fetchone()[0])
+
+
+@contextmanager
+def _binary_cursor() -> Iterator[Any]:
+    """A cursor that binds on the server, so bytes go in binary (psycopg's %b): Django's cursors bind on the client,
+    which writes a 75 KB file into the statement as 150 KB of hex for the server to parse, about 2 ms of a one-instance
+    request (docs/performance.md). It is Django's wrapper around psycopg's cursor, so the statement is logged and
+    counted as any other, and its errors are Django's."""
+    connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
     with connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw) as cursor:
-        cursor.executemany(sql.format("%b"), rows)
+        yield cursor
 
 
 # Until when a message this process sent will claim what the process commits (time.time(): the worker's clock).
@@ -269,11 +294,33 @@ def _settle(receipts: list[IntakeReceipt], upload: Upload) -> None:
         r.state, r.filed_at, r.upload, r.outcome = State.FILED, now, upload, by_receipt[r.pk]
     ingest_sql.update_many(IntakeReceipt, ("state", "filed_at", "upload", "outcome"),
                            ((r.pk, (r.state, r.filed_at, upload.pk, r.outcome)) for r in receipts))
-    IntakeSpool.objects.filter(pk__in=[r.pk for r in receipts]).delete()
+    _delete_spools([r.pk for r in receipts])
     first = receipts[0]
     audit_record(actor=first.received_by, action="intake_file", instance=first, hospital_id=first.patient.hospital_id,
                  after={"receipts": [r.pk for r in receipts], "upload": upload.pk,
                         "received_first": first.received_at.isoformat(), "received_last": receipts[-1].received_at.isoformat()})
+
+
+def _delete_spools(pks: list[int]) -> None:
+    """The settled receipts' files. On SQLite without zeroing their freed pages: the SQLite of Debian and of Python's
+    wheels is built with SECURE_DELETE, which overwrites every freed page with zeros through the WAL, so deleting a
+    group of 100 spooled 75 KB files wrote ~7.5 MB of zeros inside the filing's transaction (holding the one write
+    lock that receiving requests wait for) and in the checkpoints after it: about a third of the transaction's CPU
+    (docs/performance.md, "Filing, sixth pass"). The pages hold AES-GCM ciphertext under the identity keys, which
+    protect the live identity rows of the same file as well: zeros add nothing the keys do not. PostgreSQL, as
+    deployed, has no such setting (a deleted row's tuple stays until vacuum either way)."""
+    spools = IntakeSpool.objects.filter(pk__in=pks)
+    if connection.vendor != "sqlite":
+        spools.delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        (previous,) = cursor.fetchone()
+        cursor.execute("PRAGMA secure_delete = 0")
+        try:
+            spools.delete()
+        finally:
+            cursor.execute(f"PRAGMA secure_delete = {int(previous)}")
 
 
 def _refuse(receipts: list[IntakeReceipt], exc: ApplicationError) -> None:

@@ -82,10 +82,12 @@ def test_a_series_sent_an_instance_per_request_pays_the_checks_once(actors: Acto
     files = pet_files(tmp_path, patient, n=3)
     client = APIClient()  # as a DICOMweb client or a forwarder signs in: a token, no session
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=actors.coordinator_a).key}")
-    # token, scope (hospital and trial memberships), the patient with the upload scope, the consent, the two inserts
-    with django_assert_num_queries(7):
+    # The receipt and its file: one statement on PostgreSQL (receipts._insert_with_spool), two on SQLite.
+    inserts = 1 if connection.vendor == "postgresql" else 2
+    # token, scope (hospital and trial memberships), the patient with the upload scope, the consent, the inserts
+    with django_assert_num_queries(5 + inserts):
         assert _post(client, patient, files[:1], **ASYNC).status_code == 202
-    with django_assert_num_queries(2):  # the receipt, its file
+    with django_assert_num_queries(inserts):
         assert _post(client, patient, files[1:2], **ASYNC).status_code == 202
     # A request that is decided now authenticates and reads the roles every time.
     with CaptureQueriesContext(connection) as read:
@@ -94,7 +96,7 @@ def test_a_series_sent_an_instance_per_request_pays_the_checks_once(actors: Acto
     # Past the window the token and the checks are asked again.
     later = time.monotonic() + settings.INTAKE_RECEIVE_CHECK_SECONDS + 1
     monkeypatch.setattr(time, "monotonic", lambda: later)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5 + inserts):
         assert _post(client, patient, files[2:], **ASYNC).status_code == 202
 
 
