@@ -202,7 +202,8 @@ def _orthanc(paths: list[Path], work: Path, path: str, batch: int) -> float | No
     try:
         _wait(f"{base}/system")
         session = requests.Session()
-        started, cpu_before = time.perf_counter(), _server_cpu(server.pid)
+        started, cpu_before, client_before = time.perf_counter(), _server_cpu(server.pid), time.process_time()
+        requests_sent = -(-len(paths) // batch) if path == "stow" else len(paths)
         if path == "stow":
             for i in range(0, len(paths), batch):
                 _stow(session, f"{base}/dicom-web/studies", paths[i:i + batch])
@@ -211,7 +212,8 @@ def _orthanc(paths: list[Path], work: Path, path: str, batch: int) -> float | No
                 session.post(f"{base}/instances", data=p.read_bytes()).raise_for_status()
         elapsed = time.perf_counter() - started
         # Its CPU per instance: the figure that holds on a loaded machine, beside the platform's (a ratio of CPU).
-        print(f"Orthanc server CPU per instance: {1000 * (_server_cpu(server.pid) - cpu_before) / len(paths):.1f} ms")
+        print(f"Orthanc server CPU per instance: {1000 * (_server_cpu(server.pid) - cpu_before) / len(paths):.1f} ms; "
+              f"client CPU per request: {1000 * (time.process_time() - client_before) / requests_sent:.1f} ms")
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -299,11 +301,14 @@ def _run(args: argparse.Namespace, groups: dict[str, list[Path]], raw: dict[str,
             _until_filed(time.perf_counter())
         pids = [server.pid] + ([worker.pid] if worker else [])
         accepted, started, cpu_before = 0, time.perf_counter(), sum(_server_cpu(pid) for pid in pids)
+        client_before = time.process_time()
         cpu_before_server = _server_cpu(server.pid)
         for series_uid, files in groups.items():
             for i in range(0, len(files), args.batch):
                 accepted += _upload(session, base, patients[series_uid], files[i:i + args.batch], args.path, args.defer)
         elapsed = time.perf_counter() - started
+        # This client's own CPU: it runs on the same two cores as the server (and as Orthanc's client, the same code).
+        print(f"client CPU per request: {1000 * (time.process_time() - client_before) / max(accepted // args.batch, 1):.1f} ms")
         if args.defer:
             acknowledged, receiving_cpu = accepted / elapsed, _server_cpu(server.pid)
             elapsed = _until_filed(started)
