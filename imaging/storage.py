@@ -14,6 +14,11 @@ Django has no rollback hook, and publishing on commit (``on_commit``) would let 
 the commit itself fails after the publication, or an enclosing transaction rolls back: harmless, and
 listed and removed by ``manage.py imaging_orphans``.
 
+On the local filesystem an upload may keep a file's bytes in memory instead of staging them (``stages_in_memory``;
+the ingest does, up to a budget): ``promote`` is then handed the bytes and writes them once, at their content address,
+at the same step. A staged file cost a create in the staging folder and a rename (0.2-0.5 ms of CPU on this disk per
+file, docs/performance.md "Filing, sixth pass"), and a refused or duplicate file kept in memory is never written.
+
 On S3 (STORAGE_BACKEND=s3, django-storages) the same steps take one request each where the generic storage API would
 take several: ``stage`` is one PUT, ``promote`` a server-side copy (the bytes never come back through the app),
 ``discard`` one batch delete of the prefix, ``walk`` one paginated listing, and ``chunks`` streams an object's body as
@@ -90,9 +95,24 @@ def stage(data: bytes, sha256: str, batch: str) -> str:
     return key
 
 
-def promote(batch: str, sha256: str) -> str:
-    """Publish a staged file under its content address (idempotent: a file already there has these bytes)."""
+def stages_in_memory() -> bool:
+    """Whether an upload may keep its files' bytes in memory until it publishes them (``promote(..., data=)``): on the
+    local filesystem, where publishing them is one local write. Elsewhere (S3) a file is staged and copied server-side,
+    so the write inside the rows' transaction stays a copy within the store."""
+    return _local()
+
+
+def promote(batch: str, sha256: str, data: bytes | None = None) -> str:
+    """Publish a staged file under its content address (idempotent: a file already there has these bytes); `data`: its
+    bytes, for a file kept in memory rather than staged (only where ``stages_in_memory()``), written there now."""
     source, key = staged_key(batch, sha256), key_for(sha256)
+    if data is not None:
+        if not _local():
+            raise ValueError("a file kept in memory is published on the local filesystem only")
+        path = default_storage.path(key)
+        if not os.path.exists(path):
+            _write_new(path, data)
+        return key
     if _local():
         staged, final = default_storage.path(source), default_storage.path(key)
         if os.path.exists(final):

@@ -325,7 +325,7 @@ def _record(*, actor: User, patient: Patient, source: str, trial_visit: SubjectV
         recorded(upload)
     # Last, once every row is written: a failure before this point leaves only staged files, which ingest removes.
     for a in publish:
-        storage.promote(batch, a.sha256)
+        storage.promote(batch, a.sha256, a.data)
     # Where each file kept under this patient's hierarchy is stored (its study, series and class), for an answer that
     # names them (STOW-RS) without reading the rows back. Not a column: the upload's own object only.
     upload.locations = {a.sop_uid: (a.study_uid, a.series_uid, a.sop_class_uid)  # type: ignore[attr-defined]

@@ -28,6 +28,9 @@ from nucmed.radiopharmaceuticals import identify
 logger = logging.getLogger(__name__)
 # Below this many files the pool's hand-over costs more than it saves.
 POOL_THRESHOLD = 16
+# The de-identified bytes an upload may keep in memory until it publishes them, in all (storage.stages_in_memory):
+# each file up to this divided by the upload's number of files, so a large upload still stages on disk.
+IN_MEMORY_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ class IncomingFile:
 
 @dataclass
 class Prepared:
-    """A validated, de-identified file waiting for its rows; its bytes are staged, `storage_key` is where they will be published."""
+    """A validated, de-identified file waiting for its rows; its bytes are staged (or held in `data`), `storage_key` is
+    where they will be published."""
 
     item: dict[str, Any]
     study_uid: str
@@ -73,6 +77,7 @@ class Prepared:
     acquisition: str
     geometry: dict[str, Any]
     characteristics: dict[str, Any] = field(default_factory=dict)
+    data: bytes | None = None  # the bytes, when kept in memory instead of staged: storage.promote writes them
 
 
 def _date(value: str | None) -> date | None:
@@ -171,11 +176,12 @@ def _integer(ds: pydicom.Dataset, keyword: str) -> int | None:
 
 
 def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: bytes, batch: str,
-            derived: bool = False) -> Prepared | dict[str, Any]:
+            derived: bool = False, in_memory_up_to: int = 0) -> Prepared | dict[str, Any]:
     """Validate and de-identify one file and stage its de-identified bytes; return the record or the rejection.
 
     No database access: this runs in worker processes for large uploads. The bytes go to the upload's
-    staging area (storage.stage); the ingest publishes them when it writes their rows.
+    staging area (storage.stage), or, when there are at most `in_memory_up_to` of them, stay in the record (`data`);
+    the ingest publishes them when it writes their rows.
 
     `derived`: a file the platform made itself from this patient's de-identified instances (the ENHANCE source, only
     ever set by the ingest for that source, never from a request). It is filed as it is, without a second
@@ -199,7 +205,7 @@ def prepare(incoming: IncomingFile, *, study_id: str, max_bytes: int, uid_key: b
         return {"file": incoming.name, "outcome": "rejected", "code": "not_deidentified", "reason": refusal}
     try:
         return _prepare_checked(incoming, ds, as_read, result, study_id=study_id, uid_key=uid_key, batch=batch,
-                                derived=derived)
+                                derived=derived, in_memory_up_to=in_memory_up_to)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         # validate.check covers the values read here; a malformed value it does not know of must still cost
         # this file only, never the upload. The exception's text may quote header values, and a file's name may
@@ -242,7 +248,7 @@ def _uid(ds: pydicom.Dataset, keyword: str) -> str:
 
 
 def _prepare_checked(incoming: IncomingFile, ds: pydicom.Dataset, as_read: dict[Any, Any], result: validate.CheckResult, *,
-                     study_id: str, uid_key: bytes, batch: str, derived: bool = False) -> Prepared:
+                     study_id: str, uid_key: bytes, batch: str, derived: bool = False, in_memory_up_to: int = 0) -> Prepared:
     characteristics = validate.patient_characteristics(ds)
     tracer = _tracer(ds)
     header = _header(ds)
@@ -252,7 +258,9 @@ def _prepare_checked(incoming: IncomingFile, ds: pydicom.Dataset, as_read: dict[
         deid.deidentify(ds, study_id=study_id, uid_key=uid_key)
     data = deid.to_bytes(ds)
     sha = hashlib.sha256(data).hexdigest()
-    storage.stage(data, sha, batch)
+    kept = len(data) <= in_memory_up_to
+    if not kept:
+        storage.stage(data, sha, batch)
     return Prepared(
         item={"file": incoming.name, "outcome": "accepted", "code": "", "reason": ""},
         study_uid=_uid(ds, "StudyInstanceUID"), series_uid=_uid(ds, "SeriesInstanceUID"), sop_uid=_uid(ds, "SOPInstanceUID"),
@@ -263,7 +271,7 @@ def _prepare_checked(incoming: IncomingFile, ds: pydicom.Dataset, as_read: dict[
         frame_of_reference_uid=_text(ds, "FrameOfReferenceUID")[:64],
         storage_key=storage.key_for(sha), size=len(data), sha256=sha, quarantine=result.quarantine or "",
         tracer=tracer, weight_kg=characteristics.get("weight_kg"), size_m=characteristics.get("size_m"),
-        characteristics=characteristics, **header,
+        characteristics=characteristics, data=data if kept else None, **header,
     )
 
 
@@ -287,9 +295,11 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
 
 def prepare_many(files: list[IncomingFile], *, study_id: str, batch: str,
                  derived: bool = False) -> Iterator[Prepared | dict[str, Any]]:
-    """Outcomes in the order of `files`, computed in worker processes when the upload is large enough."""
+    """Outcomes in the order of `files`, computed in worker processes when the upload is large enough. Where the
+    storage allows, each file's bytes are kept in memory up to IN_MEMORY_BYTES for the upload, instead of staged."""
+    in_memory_up_to = IN_MEMORY_BYTES // max(1, len(files)) if storage.stages_in_memory() else 0
     work = partial(prepare, study_id=study_id, max_bytes=settings.DICOM_MAX_FILE_BYTES,
-                   uid_key=settings.DICOM_UID_KEY.encode(), batch=batch, derived=derived)
+                   uid_key=settings.DICOM_UID_KEY.encode(), batch=batch, derived=derived, in_memory_up_to=in_memory_up_to)
     workers = settings.INGEST_WORKERS
     if workers > 1 and len(files) >= POOL_THRESHOLD:
         try:
