@@ -365,6 +365,8 @@ def _clean(ds: Dataset, ctx: _Context, depth: int) -> None:
         elif op == _UID:
             _remap_element(ds, tag, elem, ctx)
         elif op == _RECURSE:
+            if isinstance(elem, RawDataElement) and _kept_as_read(elem, ctx, depth):
+                continue  # nothing inside to change: stays raw, copied as read by to_bytes (the same bytes)
             seq = ds[tag]
             if seq.VR != "SQ" or depth >= _MAX_DEPTH:
                 del ds[tag]  # a sequence we cannot look into is not kept
@@ -382,6 +384,96 @@ def _clean(ds: Dataset, ctx: _Context, depth: int) -> None:
             converted = ds[tag]
             converted.value = _DUMMY_BY_VR.get(converted.VR, empty_value_for_VR(converted.VR))
             ctx.dummy += 1
+
+
+# A sequence read raw (explicit VR little endian, defined length) whose items hold nothing to change is left raw:
+# parsing it into pydicom datasets, walking them and re-encoding them cost about half of the de-identification of a
+# PET slice (its code sequences: docs/performance.md, "Filing, sixth pass"). _walk_items reads the items' elements
+# from the bytes and decides each as _clean would; at the first element _clean would change, or anything it does not
+# follow exactly (a private or group length tag, an odd header, tags out of order, a length that does not add up), the
+# sequence goes through pydicom and _clean as before. Left raw only when re-encoding it would give its bytes as read.
+_ITEM_TAG, _ITEM_END_TAG, _SEQUENCE_END_TAG = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
+_HEAD = struct.Struct("<HHI")
+_EXPLICIT = struct.Struct("<HH2sH")
+
+
+def _kept_as_read(elem: RawDataElement, ctx: _Context, depth: int) -> bool:
+    value = elem.value
+    if elem.VR != "SQ" or elem.is_implicit_VR or not elem.is_little_endian or elem.is_buffered \
+            or not isinstance(value, bytes) or elem.length == _UNDEFINED or depth >= _MAX_DEPTH:
+        return False
+    try:
+        return _walk_items(value, 0, len(value), ctx, depth + 1) == len(value)
+    except struct.error:  # a header cut short
+        return False
+
+
+def _walk_items(data: bytes, at: int, end: int | None, ctx: _Context, depth: int) -> int | None:
+    """The offset after a sequence's items from `at` (to `end`, or to its delimiter when None), if nothing in them would
+    change; None otherwise."""
+    while end is None or at < end:
+        group, element, length = _HEAD.unpack_from(data, at)
+        tag = group << 16 | element
+        at += 8
+        if tag == _SEQUENCE_END_TAG:
+            return at if end is None and length == 0 else None
+        if tag != _ITEM_TAG:
+            return None
+        if length == _UNDEFINED:
+            after = _walk_elements(data, at, None, ctx, depth)
+        else:
+            after = _walk_elements(data, at, at + length, ctx, depth)
+            if after != at + length:
+                return None
+        if after is None:
+            return None
+        at = after
+    return at if at == end else None
+
+
+def _walk_elements(data: bytes, at: int, end: int | None, ctx: _Context, depth: int) -> int | None:
+    """The offset after an item's elements from `at` (to `end`, or past its delimiter when None), if _clean would change
+    none of them; None otherwise."""
+    previous = -1
+    ops = ctx.ops
+    while end is None or at < end:
+        group, element, vr_bytes, short = _EXPLICIT.unpack_from(data, at)
+        tag = group << 16 | element
+        if tag == _ITEM_END_TAG:
+            return at + 8 if end is None and vr_bytes == b"\0\0" and short == 0 else None
+        if tag <= previous or group & 1 or not element or group == 0xFFFE or (group >> 8) in (0x50, 0x60):
+            return None  # out of order, private, group length, delimiter where none belongs, curve or overlay
+        previous = tag
+        vr = vr_bytes.decode("ascii", "replace")
+        if vr in _LONG_LENGTH_VRS:
+            if short:
+                return None  # reserved bytes not zero: re-encoding would write zeros
+            (length,) = struct.unpack_from("<I", data, at + 8)
+            at += 12
+        else:
+            length = short
+            at += 8
+        op = ops.get(tag)
+        if op is None:
+            op = _KEEP if tag in DicomDictionary else (_REMOVE if vr == "UN" else _op_for_vr(vr))
+        if vr == "SQ":
+            if op != _RECURSE or depth >= _MAX_DEPTH:
+                return None
+            if length == _UNDEFINED:
+                after = _walk_items(data, at, None, ctx, depth + 1)
+            else:
+                after = _walk_items(data, at, at + length, ctx, depth + 1)
+            if after is None:
+                return None
+            at = after
+            continue
+        if length == _UNDEFINED or op not in (_KEEP, _TEXT):
+            return None
+        if op == _TEXT and ctx.needle_re is not None and ctx.needle_re.search(data, at, at + length):
+            return None
+        at += length
+    return at if at == end else None
 
 
 _INDEX_UIDS = (("StudyInstanceUID", 0x0020000D), ("SeriesInstanceUID", 0x0020000E), ("SOPInstanceUID", 0x00080018))
