@@ -301,13 +301,16 @@ def prepare_many(files: list[IncomingFile], *, study_id: str, batch: str,
     work = partial(prepare, study_id=study_id, max_bytes=settings.DICOM_MAX_FILE_BYTES,
                    uid_key=settings.DICOM_UID_KEY.encode(), batch=batch, derived=derived, in_memory_up_to=in_memory_up_to)
     workers = settings.INGEST_WORKERS
+    done = 0
     if workers > 1 and len(files) >= POOL_THRESHOLD:
         try:
-            yield from _get_pool(workers).map(work, files, chunksize=max(1, len(files) // (workers * 4)))
+            for outcome in _get_pool(workers).map(work, files, chunksize=max(1, len(files) // (workers * 4))):
+                yield outcome
+                done += 1
             return
         except BrokenProcessPool:
             global _pool
             logger.warning("ingest worker pool broke; finishing this upload in-process")
             _pool = None
-    for incoming in files:
+    for incoming in files[done:]:  # after a broken pool, only the files whose outcome was not given yet
         yield work(incoming)

@@ -84,3 +84,22 @@ def test_filed_receipts_files_are_deleted_and_sqlite_zeroes_freed_pages_again_af
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA secure_delete")
         assert cursor.fetchone() == (before,)
+
+
+def test_a_pool_that_breaks_midway_leaves_the_rest_to_this_process_once(actors: Actors, patient, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                         monkeypatch, settings) -> None:
+    """Each file's outcome is given once: the files the pool finished before it broke are not prepared again."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    files = [IncomingFile(p.name, p) for p in pet_files(tmp_path, patient, n=prepare_module.POOL_THRESHOLD)]
+
+    class Breaking:
+        def map(self, work, items, chunksize):  # type: ignore[no-untyped-def]
+            for item in list(items)[:3]:
+                yield work(item)
+            raise BrokenProcessPool("a worker died")
+
+    settings.INGEST_WORKERS = 2
+    monkeypatch.setattr(prepare_module, "_get_pool", lambda _workers: Breaking())
+    outcomes = list(prepare_many(files, study_id=patient.study_id, batch=storage.new_batch()))
+    assert [o.item["file"] for o in outcomes if isinstance(o, Prepared)] == [f.name for f in files]
