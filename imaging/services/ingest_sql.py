@@ -124,6 +124,7 @@ def _prepared(obj: Model, fields: tuple[Field, ...]) -> list[Any]:
 
 
 def adopted(obj: M, pk: Any) -> M:
+    """The new row's object, as the ORM leaves it once inserted with this primary key."""
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias

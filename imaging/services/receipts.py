@@ -89,7 +89,7 @@ def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingF
     patient = receipts_patient(actor=actor, study_id=patient.study_id, find=lambda _study_id: patient)
     visit = upload_check_visit(actor=actor, patient=patient, trial_visit_id=trial_visit_id)
     rows: list[IntakeReceipt] = []
-    spools: list[IntakeSpool] = []
+    sealed: list[bytes] = []  # each file, encrypted
     for given in files:
         name = printable_name(given.name)
         size = given.size()
@@ -99,21 +99,21 @@ def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingF
                   "Prefer: respond-async.") % {"file": name, "limit": settings.INTAKE_SPOOL_MAX_BYTES // 2**20},
                 code="too_large_to_defer")
         rows.append(IntakeReceipt(patient=patient, received_by=actor, source=source, trial_visit=visit, file=name, size=size))
-        spools.append(IntakeSpool(data=identity_crypto.encrypt_bytes(given.read())))
+        sealed.append(identity_crypto.encrypt_bytes(given.read()))
     if len(rows) == 1 and connection.vendor == "postgresql":  # the usual request: one statement
-        _insert_with_spool(rows[0], spools[0].data)
+        _insert_with_spool(rows[0], sealed[0])
     else:
         with transaction.atomic(savepoint=False):  # all or none of the request's receipts
-            for row, spool in zip(rows, spools, strict=True):
-                spool.receipt = ingest_sql.insert_one(row)  # written once as SQL (ingest_sql): the ORM's save costs more
-            _insert_spools(spools)
+            for row in rows:
+                ingest_sql.insert_one(row)  # written once as SQL (ingest_sql): the ORM's save costs more
+            _insert_spools([(row.pk, data) for row, data in zip(rows, sealed, strict=True)])
     transaction.on_commit(_wake)  # at once, or after the caller's transaction (a test's)
     return rows  # as received: what became of each file is on its receipt once filed
 
 
-def _insert_spools(spools: list[IntakeSpool]) -> None:
-    """The files' rows, in one statement. On PostgreSQL the bytes go in binary (_binary_cursor)."""
-    rows = [(spool.receipt_id, spool.data) for spool in spools]
+def _insert_spools(rows: list[tuple[int, bytes]]) -> None:
+    """The files' rows (receipt id, encrypted file), in one statement. On PostgreSQL the bytes go in binary
+    (_binary_cursor)."""
     sql = f'INSERT INTO "{IntakeSpool._meta.db_table}" (receipt_id, data) VALUES (%s, {{}})'
     if connection.vendor != "postgresql":  # SQLite binds bytes as a blob; the statement, not bulk_create's ORM work
         with connection.cursor() as cursor:
@@ -302,7 +302,7 @@ def _settle(receipts: list[IntakeReceipt], upload: Upload) -> None:
 
 
 def _delete_spools(pks: list[int]) -> None:
-    """The settled receipts' files. On SQLite without zeroing their freed pages: the SQLite of Debian and of Python's
+    """The settled or refused receipts' files. On SQLite without zeroing their freed pages: the SQLite of Debian and of Python's
     wheels is built with SECURE_DELETE, which overwrites every freed page with zeros through the WAL, so deleting a
     group of 100 spooled 75 KB files wrote ~7.5 MB of zeros inside the filing's transaction (holding the one write
     lock that receiving requests wait for) and in the checkpoints after it: about a third of the transaction's CPU
@@ -329,6 +329,6 @@ def _refuse(receipts: list[IntakeReceipt], exc: ApplicationError) -> None:
     with transaction.atomic():
         IntakeReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(
             state=State.REFUSED, filed_at=timezone.now(), error_code=exc.code[:40], error_message=str(exc.message)[:500])
-        IntakeSpool.objects.filter(pk__in=[r.pk for r in receipts]).delete()
+        _delete_spools([r.pk for r in receipts])
         audit_record(actor=first.received_by, action="intake_refuse", instance=first, hospital_id=first.patient.hospital_id,
                      after={"receipts": [r.pk for r in receipts], "code": exc.code})
