@@ -114,8 +114,16 @@ def instances_by_uid(sop_uids: Iterable[str]) -> dict[str, Instance]:
     return {i.sop_instance_uid: i for i in (shape.build(row) for row in _rows(sql, uids))}  # type: ignore[attr-defined]
 
 
+@cache
 def _insert_fields(model: type[Model]) -> tuple[Field, ...]:
     return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+
+
+@cache
+def _insert_head(model: type[Model], vendor: str) -> str:
+    """`INSERT INTO table (columns)` of a model's insertable fields, built once per model and database vendor (the
+    quoting is the vendor's)."""
+    return f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in _insert_fields(model))})"
 
 
 def _prepared(obj: Model, fields: tuple[Field, ...]) -> list[Any]:
@@ -135,8 +143,7 @@ def insert_parts(obj: Model) -> tuple[str, list[Any]]:
     """The INSERT of a new row, without RETURNING, and its values: for a statement that builds on it."""
     model = type(obj)
     fields = _insert_fields(model)
-    return (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)})"
-            f" VALUES ({_marks(len(fields))})"), _prepared(obj, fields)
+    return f"{_insert_head(model, connection.vendor)} VALUES ({_marks(len(fields))})", _prepared(obj, fields)
 
 
 def insert_one(obj: M) -> M:
@@ -151,7 +158,7 @@ def insert_many(objs: Sequence[Model]) -> None:
         return
     model = type(objs[0])
     fields = _insert_fields(model)
-    head = f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) VALUES "
+    head = f"{_insert_head(model, connection.vendor)} VALUES "
     row = f"({_marks(len(fields))})"
     with connection.cursor() as cursor:
         for start in range(0, len(objs), INSERT_CHUNK):
