@@ -144,7 +144,7 @@ def _upload(session: requests.Session, base: str, study_id: str, files: list[Pat
 
 
 DEFER_BROKER = "redis://127.0.0.1:6379/13"
-WARM_UP = 40  # files filed before timing with --defer (not counted), at least the ingest pool's threshold
+WARM_UP = 40  # files filed before timing (not counted), at least the ingest pool's threshold
 
 
 def _until_filed(started: float, timeout: float = 600) -> float:
@@ -310,7 +310,6 @@ def _run(args: argparse.Namespace, paths: list[Path], work: Path, raw: dict[str,
                               cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     series_of = {p: uid for uid, files in groups.items() for p in files}
-    timed = list(paths)
     ours: list[float] = []
     theirs: list[float] = []
     acknowledged: list[float] = []  # each round's rate of answers (with --defer, of the 202s)
@@ -319,13 +318,15 @@ def _run(args: argparse.Namespace, paths: list[Path], work: Path, raw: dict[str,
         _wait(f"{base}/healthz")
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
-        if args.defer:  # the worker's first filing starts its ingest process pool: done before the clock starts
-            warm = groups[next(iter(groups))][:WARM_UP]
-            for i in range(0, len(warm), args.batch):
-                _upload(session, base, patients[series_of[warm[0]]], warm[i:i + args.batch], args.path, defer=True)
+        # Warm-up, not timed: the first filing starts the ingest's process pool (the Celery worker's with --defer,
+        # gunicorn's for a request of POOL_THRESHOLD files or more), which would land in the first round only.
+        warm = groups[next(iter(groups))][:WARM_UP]
+        for i in range(0, len(warm), args.batch):
+            _upload(session, base, patients[series_of[warm[0]]], warm[i:i + args.batch], args.path, args.defer)
+        if args.defer:
             _until_filed(time.perf_counter())
-            warmed = set(warm)
-            timed = [p for p in paths if p not in warmed]
+        warmed = set(warm)
+        timed = [p for p in paths if p not in warmed]
         pids = [server.pid] + ([worker.pid] if worker else [])
         size = -(-len(timed) // args.rounds)
         for r in range(args.rounds):
