@@ -336,7 +336,7 @@ def _run(args: argparse.Namespace, paths: list[Path], work: Path, raw: dict[str,
             def platform(files: list[Path] = files) -> float:
                 nonlocal accepted, cpu, elapsed_total
                 before = sum(_server_cpu(pid) for pid in pids)
-                n, elapsed, answered = _platform_round(session, base, patients, series_of, files, args)
+                n, elapsed, answered = _platform_round(session, base, patients, series_of, files, args, server.pid)
                 spent = sum(_server_cpu(pid) for pid in pids) - before
                 accepted, cpu, elapsed_total = accepted + n, cpu + spent, elapsed_total + elapsed
                 acknowledged.append(answered)
@@ -387,10 +387,11 @@ def _run(args: argparse.Namespace, paths: list[Path], work: Path, raw: dict[str,
 
 
 def _platform_round(session: requests.Session, base: str, patients: dict[str, str], series_of: dict[Path, str],
-                    files: list[Path], args: argparse.Namespace) -> tuple[int, float, float]:
+                    files: list[Path], args: argparse.Namespace, server_pid: int) -> tuple[int, float, float]:
     """Send the files (--batch per request, never two series in one request) and time it until they are filed; the
     number accepted, the seconds, and the rate at which they were answered (with --defer, acknowledged)."""
     accepted, started, client_before, requests_sent = 0, time.perf_counter(), time.process_time(), 0
+    receiving_before = _server_cpu(server_pid)
     for uid, run in groupby(files, key=series_of.__getitem__):
         run = list(run)
         for i in range(0, len(run), args.batch):
@@ -399,7 +400,8 @@ def _platform_round(session: requests.Session, base: str, patients: dict[str, st
     elapsed = time.perf_counter() - started
     acknowledged = accepted / elapsed
     if args.defer:
-        print(f"  acknowledged (202, spooled): {acknowledged:.0f} instances/s; filed: below")
+        print(f"  acknowledged (202, spooled): {acknowledged:.0f} instances/s, gunicorn CPU per request "
+              f"{1000 * (_server_cpu(server_pid) - receiving_before) / max(requests_sent, 1):.1f} ms; filed: below")
         elapsed = _until_filed(started)
     # This client's own CPU: it runs on the same two cores as the server (and as Orthanc's client, the same code).
     print(f"  client CPU per request: {1000 * (time.process_time() - client_before) / max(requests_sent, 1):.1f} ms")
