@@ -392,8 +392,8 @@ def _platform_round(session: requests.Session, base: str, patients: dict[str, st
     number accepted, the seconds, and the rate at which they were answered (with --defer, acknowledged)."""
     accepted, started, client_before, requests_sent = 0, time.perf_counter(), time.process_time(), 0
     receiving_before = _server_cpu(server_pid)
-    for uid, run in groupby(files, key=series_of.__getitem__):
-        run = list(run)
+    for uid, same_series in groupby(files, key=series_of.__getitem__):
+        run = list(same_series)
         for i in range(0, len(run), args.batch):
             accepted += _upload(session, base, patients[uid], run[i:i + args.batch], args.path, args.defer)
             requests_sent += 1
