@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 from pynetdicom import evt
 
 from imaging.models import DicomNode
@@ -42,13 +42,22 @@ def _state(event: Any) -> _State | None:
     return getattr(event.assoc, "nbnm_state", None)
 
 
+def release_database() -> None:
+    """Close this thread's database connections once a handler is done with the database. Each association runs in a
+    thread of its own that ends with it, and a connection an ended thread leaves open is closed only when the garbage
+    collector reaches its wrapper (it sits in reference cycles): one PostgreSQL session per ended association stayed
+    open for as long, and a busy listener could run the server out of connections. The cost is a connect per handler
+    that reads the database, a few per association."""
+    connections.close_all()
+
+
 def on_requested(event: Any) -> None:
     calling = str(event.assoc.requestor.primitive.calling_ae_title or "")  # the request as received; negotiation copies it later
     address = event.assoc.requestor.address
     try:
         node = dicom_node_for(calling_ae_title=calling, address=address)
     finally:
-        close_old_connections()
+        release_database()
     if node is None:
         logger.warning("association refused: calling AE title not registered or from another address")
         event.assoc.acse.send_reject(*_REJECT_UNKNOWN_CALLING_AE)
@@ -102,7 +111,7 @@ def file_spool(node: DicomNode, association: str, spool: Path) -> None:
     except Exception:  # the spool stays; the listener files it at its next start
         logger.exception("association %s: filing failed; spool kept", association)
     finally:
-        close_old_connections()
+        release_database()
         global associations_filed
         associations_filed += 1
 

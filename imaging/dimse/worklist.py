@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from django.db import close_old_connections
 from django.utils import timezone
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pynetdicom import evt
 
+from imaging.dimse.handlers import release_database
 from imaging.models import ScheduledExam
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def on_find(event: Any) -> Iterator[tuple[int, Dataset | None]]:
     try:
         exams = _matching(state.node.hospital_id, event.identifier)
     finally:
-        close_old_connections()
+        release_database()
     logger.info("worklist query from node %s: %s items", state.node.pk, len(exams))
     for exam in exams:
         if event.is_cancelled:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from pynetdicom import AE
 from pynetdicom.sop_class import PositronEmissionTomographyImageStorage
@@ -228,3 +229,23 @@ def test_worklist_gives_the_childs_recommended_activity_and_images_close_the_exa
     assert exam.state == ScheduledExam.State.DONE and exam.study is not None and exam.study.patient == patient
     assert not UnmatchedInstance.objects.exists()
     assert not _findscu(world["port"], world["tmp"])  # a done exam leaves the worklist
+
+
+def test_an_ended_association_leaves_no_database_session_open(on_postgres: None, dcmtk: None, world: dict[str, Any]) -> None:
+    """Each association runs in a thread that ends with it: its connections are closed there, not left to the garbage
+    collector (a connection's wrapper sits in reference cycles), which kept a session per ended association open."""
+    def others() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    assert others() == 0
+    port = str(world["port"])
+    done = _filed(1)  # an accepted association is settled (its empty spool included) when it ends
+    assert _run("echoscu", "-aet", "PETCT_A", "-aec", "NBNM", "127.0.0.1", port).returncode == 0
+    assert _run("echoscu", "-aet", "STRANGER", "-aec", "NBNM", "127.0.0.1", port).returncode != 0  # refused
+    _wait(done)
+    end = time.monotonic() + 5
+    while others() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert others() == 0, "a session of an ended association is still open"
