@@ -45,9 +45,8 @@ def _state(event: Any) -> _State | None:
 def release_database() -> None:
     """Close this thread's database connections once a handler is done with the database. Each association runs in a
     thread of its own that ends with it, and a connection an ended thread leaves open is closed only when the garbage
-    collector reaches its wrapper (it sits in reference cycles): one PostgreSQL session per ended association stayed
-    open for as long, and a busy listener could run the server out of connections. The cost is a connect per handler
-    that reads the database, a few per association."""
+    collector reaches its wrapper (it sits in reference cycles): one idle PostgreSQL session per ended association,
+    held until a collection runs. The cost is a connect per handler that reads the database, a few per association."""
     connections.close_all()
 
 
