@@ -111,10 +111,14 @@ def receipts_receive(*, actor: User, patient: Patient, files: Iterable[IncomingF
     return rows  # as received: what became of each file is on its receipt once filed
 
 
+# The spool row's INSERT, shared by the one-file statement and the batch's.
+_SPOOL_INSERT = f'INSERT INTO "{IntakeSpool._meta.db_table}" (receipt_id, data)'
+
+
 def _insert_spools(rows: list[tuple[int, bytes]]) -> None:
     """The files' rows (receipt id, encrypted file), in one statement. On PostgreSQL the bytes go in binary
     (_binary_cursor)."""
-    sql = f'INSERT INTO "{IntakeSpool._meta.db_table}" (receipt_id, data) VALUES (%s, {{}})'
+    sql = f"{_SPOOL_INSERT} VALUES (%s, {{}})"
     if connection.vendor != "postgresql":  # SQLite binds bytes as a blob; the statement, not bulk_create's ORM work
         with connection.cursor() as cursor:
             cursor.executemany(sql.format("%s"), rows)
@@ -129,8 +133,7 @@ def _insert_with_spool(row: IntakeReceipt, data: bytes) -> None:
     BEGIN and a COMMIT, and psycopg's executemany a pipeline: eight waits on the server instead of one, which cost
     about 1 of 2.3 ms of CPU per request (docs/performance.md)."""
     insert, values = ingest_sql.insert_parts(row)
-    sql = (f'WITH receipt AS ({insert} RETURNING id) INSERT INTO "{IntakeSpool._meta.db_table}" (receipt_id, data)'
-           f" SELECT id, %b FROM receipt RETURNING receipt_id")
+    sql = f"WITH receipt AS ({insert} RETURNING id) {_SPOOL_INSERT} SELECT id, %b FROM receipt RETURNING receipt_id"
     with _binary_cursor() as cursor:
         cursor.execute(sql, [*values, data])
         ingest_sql.adopted(row, cursor.fetchone()[0])
